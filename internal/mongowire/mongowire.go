@@ -1,0 +1,83 @@
+// Package mongowire runs FerretDB, a MongoDB-wire server written in Go, inside this process: on
+// SQLite files for the all-in-one run (nothing to install), or on PostgreSQL for the test command.
+// FerretDB's own binary cannot be used here (see ../shared/MONGO-WIRE.md): it is embedded instead.
+package mongowire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// Options says where the server listens and which backend keeps its data.
+type Options struct {
+	Addr        string // loopback address, e.g. 127.0.0.1:37017
+	SQLiteDir   string // SQLite backend: one file per database in this folder
+	PostgresURL string // PostgreSQL backend, used when set
+	Logger      *slog.Logger
+}
+
+// Server is a running FerretDB.
+type Server struct {
+	URI  string
+	done chan struct{}
+}
+
+// Start runs FerretDB until ctx is done and returns once it accepts connections.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	cfg := &ferretdb.Config{
+		Listener: ferretdb.ListenerConfig{TCP: opts.Addr},
+		Logger:   opts.Logger,
+	}
+	if cfg.Logger == nil {
+		// FerretDB is chatty at info level; its warnings and errors are enough here.
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	switch {
+	case opts.PostgresURL != "":
+		cfg.Handler, cfg.PostgreSQLURL = "postgresql", opts.PostgresURL
+	case opts.SQLiteDir != "":
+		if err := os.MkdirAll(opts.SQLiteDir, 0o755); err != nil {
+			return nil, err
+		}
+		cfg.Handler, cfg.SQLiteURL = "sqlite", "file:"+opts.SQLiteDir+"/"
+	default:
+		return nil, errors.New("mongowire: set SQLiteDir or PostgresURL")
+	}
+	f, err := ferretdb.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mongowire: %w", err)
+	}
+	s := &Server{URI: f.MongoDBURI(), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		_ = f.Run(ctx)
+	}()
+	if err := waitListening(ctx, opts.Addr); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Done is closed once the server has stopped.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+func waitListening(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("mongowire: not listening on %s: %w", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,120 @@
+// Package config reads the environment variables of SPEC §1. Only a service's Run calls it.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Getenv is os.Getenv's shape, so Run can be given a fake environment in tests.
+type Getenv func(string) string
+
+// Common is the configuration every service reads; each service uses the parts it needs.
+type Common struct {
+	Port       string
+	MongoURL   string
+	RedisURL   string
+	RabbitURL  string
+	AuthURL    string
+	CatalogURL string
+	ImageURL   string
+	CartURL    string
+	OrdersURL  string
+	TokenTTL   time.Duration
+	LogLevel   string
+}
+
+// Load reads the common variables, defaulting to localhost and the SPEC's ports; defaultPort
+// is the service's own port.
+func Load(getenv Getenv, defaultPort string) (Common, error) {
+	e := Env{getenv}
+	c := Common{
+		Port:       e.String("PORT", defaultPort),
+		MongoURL:   e.String("MONGO_URL", "mongodb://127.0.0.1:27017"),
+		RedisURL:   e.String("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RabbitURL:  e.String("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+		AuthURL:    e.String("AUTH_SERVICE_URL", "http://127.0.0.1:3000"),
+		ImageURL:   e.String("IMAGE_SERVICE_URL", "http://127.0.0.1:3001"),
+		CatalogURL: e.String("CATALOG_SERVICE_URL", "http://127.0.0.1:3002"),
+		CartURL:    e.String("CART_SERVICE_URL", "http://127.0.0.1:3003"),
+		OrdersURL:  e.String("ORDERS_SERVICE_URL", "http://127.0.0.1:3004"),
+		LogLevel:   e.String("LOG_LEVEL", "info"),
+	}
+	var err error
+	if c.TokenTTL, err = e.Duration("TOKEN_CACHE_TTL", 5*time.Minute); err != nil {
+		return c, err
+	}
+	if c.TokenTTL <= 0 || c.TokenTTL > 5*time.Minute {
+		return c, fmt.Errorf("TOKEN_CACHE_TTL must be between 0 and 5m, got %s", c.TokenTTL)
+	}
+	return c, nil
+}
+
+// Addr is the listen address for the service's port.
+func (c Common) Addr() string {
+	if strings.Contains(c.Port, ":") {
+		return c.Port
+	}
+	return ":" + c.Port
+}
+
+// Masked returns the configuration for a start-up log line, with passwords hidden.
+func (c Common) Masked() map[string]string {
+	return map[string]string{
+		"port": c.Port, "mongo_url": Mask(c.MongoURL), "redis_url": Mask(c.RedisURL),
+		"rabbit_url": Mask(c.RabbitURL), "auth_service_url": c.AuthURL,
+		"catalog_service_url": c.CatalogURL, "token_cache_ttl": c.TokenTTL.String(),
+	}
+}
+
+// Mask hides the password of a URL.
+func Mask(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Env reads typed variables with defaults.
+type Env struct{ Getenv Getenv }
+
+// String returns the variable, or def when it is unset or empty.
+func (e Env) String(key, def string) string {
+	if v := strings.TrimSpace(e.Getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Duration parses a Go duration ("30s", "5m").
+func (e Env) Duration(key string, def time.Duration) (time.Duration, error) {
+	v := e.String(key, "")
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, nil
+}
+
+// Int parses an integer.
+func (e Env) Int(key string, def int) (int, error) {
+	v := e.String(key, "")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,83 @@
+// Package errs holds the few kinds of error every service uses. Domain code wraps them with %w;
+// pkg/web maps each kind to one HTTP status, so handlers never pick status codes by hand.
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The error kinds. Wrap them: fmt.Errorf("article %s: %w", id, errs.NotFound).
+var (
+	Invalid      = errors.New("invalid request")
+	Unauthorized = errors.New("unauthorized")
+	Forbidden    = errors.New("forbidden")
+	NotFound     = errors.New("not found")
+	Conflict     = errors.New("conflict")
+	TooLarge     = errors.New("request body too large")
+	Unsupported  = errors.New("unsupported media type")
+	RateLimited  = errors.New("too many requests")
+	Unavailable  = errors.New("service unavailable")
+)
+
+// FieldProblem says what is wrong with one field of a request body.
+type FieldProblem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// Validation collects field problems. Its zero value is ready to use; Err returns nil when empty.
+// It is an Invalid error, so errors.Is(v, errs.Invalid) holds.
+type Validation struct {
+	Summary  string
+	Problems []FieldProblem
+}
+
+// Add records a problem with the field at path (the JSON field name).
+func (v *Validation) Add(path, message string) {
+	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: message})
+}
+
+// Check records message for path when ok is false.
+func (v *Validation) Check(ok bool, path, message string) {
+	if !ok {
+		v.Add(path, message)
+	}
+}
+
+// Err returns v as an error when it holds problems, else nil.
+func (v *Validation) Err() error {
+	if len(v.Problems) == 0 {
+		return nil
+	}
+	return v
+}
+
+func (v *Validation) Error() string {
+	parts := make([]string, len(v.Problems))
+	for i, p := range v.Problems {
+		parts[i] = p.Path + ": " + p.Message
+	}
+	return fmt.Sprintf("%s: %s", v.summary(), strings.Join(parts, "; "))
+}
+
+func (v *Validation) summary() string {
+	if v.Summary != "" {
+		return v.Summary
+	}
+	return "validation failed"
+}
+
+// Is makes a Validation match errs.Invalid.
+func (v *Validation) Is(target error) bool { return target == Invalid }
+
+// SummaryText returns the one-line human summary of the validation error.
+func (v *Validation) SummaryText() string { return v.summary() }
+
+// Fieldf returns an Invalid error about a single field.
+func Fieldf(path, format string, args ...any) error {
+	v := &Validation{}
+	v.Add(path, fmt.Sprintf(format, args...))
+	return v
+}

@@ -1,0 +1,73 @@
+// Package metrics holds the Prometheus collectors every service exposes on /metrics: HTTP
+// requests by route and status, and messages published, consumed and failed. Each service owns a
+// registry, so several services can run in one process (the all-in-one launcher) without clashing.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one service's set of collectors.
+type Metrics struct {
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	published *prometheus.CounterVec
+	consumed  *prometheus.CounterVec
+	failed    *prometheus.CounterVec
+}
+
+// New returns the collectors of service, registered in a registry of their own.
+func New(service string) *Metrics {
+	labels := prometheus.Labels{"service": service}
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total", Help: "HTTP requests served, by route, method and status.", ConstLabels: labels,
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "http_request_duration_seconds", Help: "HTTP request latency, by route and method.", ConstLabels: labels,
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "messages_published_total", Help: "Messages published, by exchange and type.", ConstLabels: labels,
+		}, []string{"exchange", "type"}),
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "messages_consumed_total", Help: "Messages handled successfully, by queue and type.", ConstLabels: labels,
+		}, []string{"queue", "type"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "messages_failed_total", Help: "Message deliveries whose handler failed, by queue and type.", ConstLabels: labels,
+		}, []string{"queue", "type"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.published, m.consumed, m.failed,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// ObserveRequest records one served HTTP request.
+func (m *Metrics) ObserveRequest(route, method string, status int, took time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+}
+
+// Published counts a message published to exchange.
+func (m *Metrics) Published(exchange, msgType string) {
+	m.published.WithLabelValues(exchange, msgType).Inc()
+}
+
+// Consumed counts a message handled successfully from queue.
+func (m *Metrics) Consumed(queue, msgType string) { m.consumed.WithLabelValues(queue, msgType).Inc() }
+
+// Failed counts a delivery from queue whose handler failed.
+func (m *Metrics) Failed(queue, msgType string) { m.failed.WithLabelValues(queue, msgType).Inc() }

@@ -1,0 +1,82 @@
+// Package mongox connects to MongoDB (or a MongoDB-wire server such as FerretDB) and maps its
+// errors onto the error kinds of pkg/errs. Code here uses only the official driver, so a real
+// MongoDB works unchanged.
+package mongox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// Connect opens a client to url and checks that the server answers.
+func Connect(ctx context.Context, url string) (*mongo.Client, error) {
+	opts := options.Client().ApplyURI(url).
+		SetConnectTimeout(5 * time.Second).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetTimeout(15 * time.Second)
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongo connect: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo ping %s: %w", url, err)
+	}
+	return client, nil
+}
+
+// Ping is a /readyz check for client.
+func Ping(client *mongo.Client) func(ctx context.Context) error {
+	return func(ctx context.Context) error { return client.Ping(ctx, readpref.Primary()) }
+}
+
+// IsDuplicate tells whether err is a unique index violation.
+func IsDuplicate(err error) bool { return mongo.IsDuplicateKeyError(err) }
+
+// NotFound turns mongo.ErrNoDocuments into errs.NotFound, describing what was missing.
+func NotFound(err error, what string) error {
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("%s: %w", what, errs.NotFound)
+	}
+	return Unavailable(err)
+}
+
+// Unavailable marks store errors that mean the store is not answering (timeouts, network) as
+// errs.Unavailable, so clients get 503 rather than 500; other errors pass through unchanged.
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	if mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", errs.Unavailable, err)
+	}
+	var se mongo.ServerError
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, mongo.ErrClientDisconnected) {
+		return fmt.Errorf("%w: %w", errs.Unavailable, err)
+	}
+	return err
+}
+
+// EnsureIndexes creates the indexes of coll; creating an existing index is a no-op.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
+	if len(models) == 0 {
+		return nil
+	}
+	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
+		return fmt.Errorf("indexes of %s: %w", coll.Name(), err)
+	}
+	return nil
+}

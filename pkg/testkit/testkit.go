@@ -1,0 +1,165 @@
+// Package testkit gives tests real servers to talk to, each test isolated in its own MongoDB
+// database, RabbitMQ virtual host or Redis key prefix, all removed when the test ends. A server
+// that does not answer skips the test, unless TEST_REQUIRE_SERVERS=1 (set by `make test`), which
+// fails it instead.
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+)
+
+// Default server addresses; MONGO_URL, RABBIT_URL and REDIS_URL override them.
+const (
+	DefaultMongoURL  = "mongodb://127.0.0.1:37018/"
+	DefaultRabbitURL = "amqp://guest:guest@127.0.0.1:5672/"
+	DefaultRedisURL  = "redis://127.0.0.1:6379/0"
+)
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// unavailable skips or fails the test for a server that does not answer.
+func unavailable(t testing.TB, what string, err error) {
+	t.Helper()
+	if os.Getenv("TEST_REQUIRE_SERVERS") == "1" {
+		t.Fatalf("%s is required but does not answer: %v", what, err)
+	}
+	t.Skipf("%s does not answer (%v); set TEST_REQUIRE_SERVERS=1 to fail instead", what, err)
+}
+
+// Name returns a short unique name for a database, vhost or prefix.
+func Name(prefix string) string {
+	return prefix + "_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+}
+
+// MongoURL returns the MongoDB-wire server's URL, skipping the test when none answers.
+func MongoURL(t testing.TB) string {
+	t.Helper()
+	u := env("MONGO_URL", DefaultMongoURL)
+	client, err := mongox.Connect(context.Background(), u)
+	if err != nil {
+		unavailable(t, "MongoDB-wire server at "+u, err)
+	}
+	_ = client.Disconnect(context.Background())
+	return u
+}
+
+// Mongo returns a fresh database on the MongoDB-wire server, dropped when the test ends.
+func Mongo(t testing.TB) *mongo.Database {
+	t.Helper()
+	u := env("MONGO_URL", DefaultMongoURL)
+	client, err := mongox.Connect(context.Background(), u)
+	if err != nil {
+		unavailable(t, "MongoDB-wire server at "+u, err)
+	}
+	db := client.Database(Name("test"))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = db.Drop(ctx)
+		_ = client.Disconnect(ctx)
+	})
+	return db
+}
+
+// RabbitURL returns the URL of a fresh virtual host on the machine's RabbitMQ, deleted when the
+// test ends, so tests never see each other's queues. Vhosts are made with rabbitmqctl.
+func RabbitURL(t testing.TB) string {
+	t.Helper()
+	base := env("RABBIT_URL", DefaultRabbitURL)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("RABBIT_URL: %v", err)
+	}
+	if conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second); err != nil {
+		unavailable(t, "RabbitMQ at "+u.Host, err)
+	} else {
+		conn.Close()
+	}
+	vhost := Name("test")
+	user := u.User.Username()
+	rabbitctl(t, "add_vhost", vhost)
+	rabbitctl(t, "set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+	t.Cleanup(func() { rabbitctl(t, "delete_vhost", vhost) })
+	u.Path = "/" + vhost
+	return u.String()
+}
+
+func rabbitctl(t testing.TB, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "rabbitmqctl", append([]string{"-q"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// Redis returns a client of the machine's Redis and a key prefix unique to the test; keys
+// under the prefix are deleted when the test ends.
+func Redis(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	opts, err := redis.ParseURL(env("REDIS_URL", DefaultRedisURL))
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	client := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		unavailable(t, "Redis at "+opts.Addr, err)
+	}
+	prefix := Name("test") + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+		_ = client.Close()
+	})
+	return client, prefix
+}
+
+// Logger returns a logger that writes into the test's log (shown with -v or on failure).
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// Eventually polls cond every 20ms until it holds or timeout passes, then fails the test.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: %s", timeout, fmt.Sprint(msgAndArgs...))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// errorBody is the SPEC §2 error format; Messages only for validation errors.
+type errorBody struct {
+	Error    string              `json:"error"`
+	Messages []errs.FieldProblem `json:"messages,omitempty"`
+}
+
+// statusOf is the single table from error kinds to HTTP status codes.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, errs.Invalid):
+		return http.StatusBadRequest
+	case errors.Is(err, errs.Unauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, errs.Forbidden):
+		return http.StatusForbidden
+	case errors.Is(err, errs.NotFound):
+		return http.StatusNotFound
+	case errors.Is(err, errs.Conflict):
+		return http.StatusConflict
+	case errors.Is(err, errs.TooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, errs.Unsupported):
+		return http.StatusUnsupportedMediaType
+	case errors.Is(err, errs.RateLimited):
+		return http.StatusTooManyRequests
+	case errors.Is(err, errs.Unavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// StatusOf tells the HTTP status that Error would answer for err.
+func StatusOf(err error) int { return statusOf(err) }
+
+// Error answers err with its status and the SPEC's JSON error body. 5xx errors are logged with
+// their detail and answered with a generic message; 4xx answers carry the error's own text.
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status := statusOf(err)
+	body := errorBody{Error: clientMessage(err, status)}
+	var v *errs.Validation
+	if errors.As(err, &v) {
+		body.Error = v.SummaryText()
+		body.Messages = v.Problems
+	}
+	if status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	Encode(w, status, body)
+}
+
+// ErrorBody returns the JSON body Error would send, for callers that add fields to it.
+func ErrorBody(err error) map[string]any {
+	status := statusOf(err)
+	body := map[string]any{"error": clientMessage(err, status)}
+	var v *errs.Validation
+	if errors.As(err, &v) {
+		body["error"] = v.SummaryText()
+		body["messages"] = v.Problems
+	}
+	return body
+}
+
+func clientMessage(err error, status int) string {
+	switch {
+	case status == http.StatusInternalServerError:
+		return "internal error"
+	case status == http.StatusServiceUnavailable:
+		return "a service this request needs is unavailable, try again shortly"
+	}
+	// Kinds wrapped as "<kind>: detail" read better as the detail alone.
+	msg := err.Error()
+	for _, kind := range []error{errs.Invalid, errs.Unauthorized, errs.Forbidden, errs.NotFound,
+		errs.Conflict, errs.TooLarge, errs.Unsupported, errs.RateLimited} {
+		msg = strings.TrimPrefix(msg, kind.Error()+": ")
+		msg = strings.TrimSuffix(msg, ": "+kind.Error())
+	}
+	return msg
+}

@@ -1,0 +1,109 @@
+// Package web is the HTTP plumbing every service shares: JSON in and out, the error body
+// formats and the one mapping from error kinds to status codes, middleware, health and metrics
+// endpoints, and a server with timeouts and graceful shutdown.
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// MaxBodyBytes is the default limit of a request body.
+const MaxBodyBytes = 1 << 20
+
+// Decode reads the JSON body of r into a T. Unknown fields are ignored; a malformed body or a
+// field of the wrong type is errs.Invalid, a body over the limit errs.TooLarge, a non-JSON
+// content type errs.Unsupported. Bodies are limited to MaxBodyBytes.
+func Decode[T any](r *http.Request) (T, error) { return DecodeLimit[T](r, MaxBodyBytes) }
+
+// DecodeLimit is Decode with a body limit of maxBytes.
+func DecodeLimit[T any](r *http.Request, maxBytes int64) (T, error) {
+	var v T
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return v, err
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBytes))
+	if err := dec.Decode(&v); err != nil {
+		return v, decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if err != nil && isTooLarge(err) {
+			return v, fmt.Errorf("%w", errs.TooLarge)
+		}
+		return v, fmt.Errorf("%w: body must hold a single JSON value", errs.Invalid)
+	}
+	return v, nil
+}
+
+// checkContentType accepts JSON and the types that curl and simple clients send by default.
+func checkContentType(ct string) error {
+	if ct == "" {
+		return nil
+	}
+	media, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Errorf("%w: bad Content-Type", errs.Unsupported)
+	}
+	switch {
+	case media == "application/json", strings.HasSuffix(media, "+json"),
+		media == "text/plain", media == "application/x-www-form-urlencoded":
+		return nil
+	}
+	return fmt.Errorf("%w: send application/json", errs.Unsupported)
+}
+
+func isTooLarge(err error) bool {
+	var tooLarge *http.MaxBytesError
+	return errors.As(err, &tooLarge)
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case isTooLarge(err):
+		return fmt.Errorf("%w", errs.TooLarge)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return fmt.Errorf("%w: body must be a JSON %s", errs.Invalid, "object")
+		}
+		return errs.Fieldf(field, "must be a %s", jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: malformed JSON", errs.Invalid)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: empty body", errs.Invalid)
+	}
+	return fmt.Errorf("%w: malformed JSON", errs.Invalid)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "list"
+	case "map", "struct":
+		return "object"
+	}
+	return "number"
+}
+
+// Encode writes v as JSON with status. A nil slice should be made empty by the caller: `[]`, not null.
+func Encode(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// NoContent answers 200 with an empty body (the SPEC's "empty" responses).
+func NoContent(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The test command (make test): make sure the servers the tests talk to are up, start a
+# MongoDB-wire server (embedded FerretDB on PostgreSQL) unless MONGO_URL already answers, then
+# vet and test every module with the race detector. Extra arguments go to `go test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODULES=(pkg auth image catalog cart orders .)
+export TEST_REQUIRE_SERVERS=1
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+./scripts/ensure-servers.sh
+
+mongowire_pid=""
+cleanup() { [ -n "$mongowire_pid" ] && kill "$mongowire_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+
+if [ -z "${MONGO_URL:-}" ]; then
+  export MONGO_URL="mongodb://127.0.0.1:37018/"
+  if ! (exec 3<>/dev/tcp/127.0.0.1/37018) 2>/dev/null; then
+    pg="postgres://postgres@127.0.0.1:5432/ferretdb_test"
+    psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb_test'" | grep -q 1 \
+      || createdb -h 127.0.0.1 -U postgres ferretdb_test
+    mkdir -p bin
+    go build -o bin/mongowire ./cmd/mongowire
+    ./bin/mongowire -addr 127.0.0.1:37018 -postgres "$pg" > .mongowire.log 2>&1 &
+    mongowire_pid=$!
+    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/37018) 2>/dev/null && break; sleep 0.2; done
+  fi
+fi
+echo "MongoDB-wire server: $MONGO_URL"
+
+status=0
+for m in "${MODULES[@]}"; do
+  echo "=== module $m"
+  (cd "$m" && go vet ./... && go test -race -count=1 -timeout 10m "$@" ./...) || status=1
+done
+exit $status
