@@ -1,0 +1,68 @@
+// Package app is what every service's Run shares: how it is started (alone as its own binary, or
+// beside the others in the all-in-one launcher), its logger, its broker connection.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/config"
+	"github.com/ecommerce-go/ecommerce/pkg/correlation"
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+)
+
+// Options is what a service's Run receives. Getenv is its only source of configuration.
+// Bus, when set, is a broker the launcher shares between services (the in-process one); when
+// nil, Run dials RABBIT_URL.
+type Options struct {
+	Getenv config.Getenv
+	Stdout io.Writer
+	Bus    bus.Bus
+}
+
+// RunFunc is the shape of every service's Run.
+type RunFunc func(ctx context.Context, opts Options) error
+
+// Main runs a service as its own binary: environment from the process, logs on stdout, stopped
+// by SIGINT or SIGTERM. A cmd's main is only `app.Main(auth.Run)`.
+func Main(run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, Options{Getenv: os.Getenv, Stdout: os.Stdout}); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// Logger returns the service's JSON logger at the LOG_LEVEL of cfg.
+func Logger(opts Options, service string, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		l = slog.LevelInfo
+	}
+	out := opts.Stdout
+	if out == nil {
+		out = io.Discard
+	}
+	return correlation.NewLogger(out, service, l)
+}
+
+// OpenBus returns the service's broker, counted in m: the shared one of opts, or a RabbitMQ
+// connection to url. Calling close releases what OpenBus opened (never the shared broker).
+func OpenBus(ctx context.Context, opts Options, url string, log *slog.Logger, m *metrics.Metrics) (b bus.Bus, closeFn func(), err error) {
+	if opts.Bus != nil {
+		return bus.Instrument(opts.Bus, m), func() {}, nil
+	}
+	r, err := bus.DialRabbit(ctx, url, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return bus.Instrument(r, m), func() { _ = r.Close() }, nil
+}

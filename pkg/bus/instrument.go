@@ -1,0 +1,38 @@
+package bus
+
+import (
+	"context"
+
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+)
+
+// Instrument returns b counting, in m, the messages published, consumed and failed.
+func Instrument(b Bus, m *metrics.Metrics) Bus { return instrumented{Bus: b, m: m} }
+
+type instrumented struct {
+	Bus
+	m *metrics.Metrics
+}
+
+func (i instrumented) Publish(ctx context.Context, msg Message) error {
+	if err := i.Bus.Publish(ctx, msg); err != nil {
+		return err
+	}
+	i.m.Published(msg.Exchange, msg.Envelope.Type)
+	return nil
+}
+
+func (i instrumented) Consume(ctx context.Context, s Subscription, h Handler) error {
+	queue := s.Queue
+	if queue == "" {
+		queue = s.Exchange + " (private)"
+	}
+	return i.Bus.Consume(ctx, s, func(ctx context.Context, d Delivery) error {
+		if err := h(ctx, d); err != nil {
+			i.m.Failed(queue, d.Type)
+			return err
+		}
+		i.m.Consumed(queue, d.Type)
+		return nil
+	})
+}

@@ -1,0 +1,30 @@
+package testkit_test
+
+import (
+	"net"
+	"testing"
+
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+func TestRabbitNodeRestarts(t *testing.T) {
+	n := testkit.StartRabbitNode(t, 5693)
+	dial := func() error {
+		c, err := net.Dial("tcp", "127.0.0.1:5693")
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := dial(); err != nil {
+		t.Fatal(err)
+	}
+	n.Stop()
+	if dial() == nil {
+		t.Fatal("node still accepts connections after Stop")
+	}
+	n.Start()
+	if err := dial(); err != nil {
+		t.Fatal(err)
+	}
+}

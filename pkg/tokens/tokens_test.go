@@ -1,0 +1,180 @@
+package tokens_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+)
+
+func TestCheckCachesAndEvicts(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("tok-1", "u1")
+	c := tokens.NewChecker(auth.URL, time.Minute)
+	ctx := context.Background()
+
+	u, err := c.Check(ctx, "tok-1")
+	require.NoError(t, err)
+	assert.Equal(t, "u1", u.ID)
+	_, err = c.Check(ctx, "tok-1")
+	require.NoError(t, err)
+	assert.Equal(t, 1, auth.Calls(), "second check must come from the cache")
+
+	auth.Revoke("tok-1")
+	_, err = c.Check(ctx, "tok-1")
+	require.NoError(t, err, "still cached until evicted")
+	c.Evict("tok-1")
+	_, err = c.Check(ctx, "tok-1")
+	assert.ErrorIs(t, err, errs.Unauthorized)
+}
+
+func TestCheckExpires(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("tok", "u1")
+	c := tokens.NewChecker(auth.URL, 50*time.Millisecond)
+	_, err := c.Check(context.Background(), "tok")
+	require.NoError(t, err)
+	auth.Revoke("tok")
+	testkit.Eventually(t, 5*time.Second, func() bool {
+		_, err := c.Check(context.Background(), "tok")
+		return err != nil
+	}, "revoked token should stop working once its cache entry expires")
+}
+
+func TestCheckErrors(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	c := tokens.NewChecker(auth.URL, time.Minute)
+	_, err := c.Check(context.Background(), "")
+	assert.ErrorIs(t, err, errs.Unauthorized)
+	_, err = c.Check(context.Background(), "unknown")
+	assert.ErrorIs(t, err, errs.Unauthorized)
+
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	_, err = tokens.NewChecker(down.URL, time.Minute).Check(context.Background(), "tok")
+	assert.ErrorIs(t, err, errs.Unavailable)
+
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+	_, err = tokens.NewChecker(broken.URL, time.Minute).Check(context.Background(), "tok")
+	assert.ErrorIs(t, err, errs.Unavailable)
+}
+
+func TestConcurrentMissesAskAuthOnce(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("tok", "u1")
+	c := tokens.NewChecker(auth.URL, time.Minute)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Check(context.Background(), "tok")
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, auth.Calls(), 2)
+}
+
+func TestMiddleware(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("user-tok", "u1")
+	auth.Add("admin-tok", "a1", "user", "admin")
+	c := tokens.NewChecker(auth.URL, time.Minute)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := tokens.UserFrom(r.Context())
+		require.True(t, ok)
+		_ = json.NewEncoder(w).Encode(u)
+	})
+	tests := []struct {
+		name   string
+		mw     func(http.Handler) http.Handler
+		header string
+		status int
+	}{
+		{"user ok", c.RequireUser(log), "Bearer user-tok", 200},
+		{"scheme any case", c.RequireUser(log), "bEaReR user-tok", 200},
+		{"no token", c.RequireUser(log), "", 401},
+		{"bad token", c.RequireUser(log), "Bearer nope", 401},
+		{"not bearer", c.RequireUser(log), "Basic user-tok", 401},
+		{"admin ok", c.RequireAdmin(log), "Bearer admin-tok", 200},
+		{"user is not admin", c.RequireAdmin(log), "Bearer user-tok", 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Authorization", tc.header)
+			rec := httptest.NewRecorder()
+			tc.mw(whoami).ServeHTTP(rec, req)
+			assert.Equal(t, tc.status, rec.Code, rec.Body.String())
+		})
+	}
+}
+
+// TestLogoutEvicts checks the logout broadcast on a real RabbitMQ: two checkers (two service
+// instances) both drop a token that is still in their cache.
+func TestLogoutEvicts(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("tok", "u1")
+	auth.Add("probe", "u2")
+	url := testkit.RabbitURL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	publisher, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = publisher.Close() })
+
+	var checkers []*tokens.Checker
+	for range 2 {
+		b, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = b.Close() })
+		c := tokens.NewChecker(auth.URL, time.Minute)
+		go func() { _ = c.ListenLogout(ctx, b) }()
+		checkers = append(checkers, c)
+	}
+	// Wait until both listeners are bound: a logout of "probe" then makes the next check ask auth again.
+	for _, c := range checkers {
+		testkit.Eventually(t, 10*time.Second, func() bool {
+			_, err := c.Check(ctx, "probe")
+			require.NoError(t, err)
+			before := auth.Calls()
+			require.NoError(t, bus.Send(ctx, publisher, "auth", "", "logout", "probe"))
+			time.Sleep(50 * time.Millisecond)
+			_, err = c.Check(ctx, "probe")
+			require.NoError(t, err)
+			return auth.Calls() > before
+		}, "logout listener never bound")
+	}
+
+	for _, c := range checkers {
+		_, err := c.Check(ctx, "tok")
+		require.NoError(t, err)
+	}
+	auth.Revoke("tok")
+	require.NoError(t, bus.Send(ctx, publisher, "auth", "", "logout", "tok"))
+	for _, c := range checkers {
+		testkit.Eventually(t, 5*time.Second, func() bool {
+			_, err := c.Check(ctx, "tok")
+			return err != nil
+		}, "logout should evict the token in every checker")
+	}
+}

@@ -1,0 +1,215 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/correlation"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
+)
+
+type signup struct {
+	Name  string `json:"name"`
+	Login string `json:"login"`
+	Age   int    `json:"age"`
+}
+
+func decodeHandler(log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		in, err := web.Decode[signup](r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, in)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		status      int
+		wantError   string
+		wantPath    string
+	}{
+		{name: "valid", contentType: "application/json", body: `{"name":"Ana","login":"ana1"}`, status: 200},
+		{name: "unknown fields ignored", body: `{"name":"Ana","_id":"x","permissions":["admin"]}`, status: 200},
+		{name: "charset parameter", contentType: "application/json; charset=utf-8", body: `{}`, status: 200},
+		{name: "malformed", body: `{"name":`, status: 400, wantError: "malformed JSON"},
+		{name: "not JSON", body: `hello`, status: 400, wantError: "malformed JSON"},
+		{name: "empty", body: ``, status: 400, wantError: "empty body"},
+		{name: "two values", body: `{}{}`, status: 400, wantError: "single JSON value"},
+		{name: "wrong type", body: `{"age":"ten"}`, status: 400, wantPath: "age"},
+		{name: "array body", body: `[1,2]`, status: 400},
+		{name: "too large", body: `{"name":"` + strings.Repeat("a", web.MaxBodyBytes) + `"}`, status: 413},
+		{name: "wrong content type", contentType: "multipart/form-data; boundary=x", body: `{}`, status: 415},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			rec := httptest.NewRecorder()
+			decodeHandler(log)(rec, req)
+			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			assert.Contains(t, rec.Header().Get("Content-Type"), "application/json")
+			var body struct {
+				Error    string              `json:"error"`
+				Messages []errs.FieldProblem `json:"messages"`
+			}
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			if tc.status >= 400 {
+				assert.NotEmpty(t, body.Error)
+			}
+			if tc.wantError != "" {
+				assert.Contains(t, body.Error, tc.wantError)
+			}
+			if tc.wantPath != "" {
+				require.Len(t, body.Messages, 1)
+				assert.Equal(t, tc.wantPath, body.Messages[0].Path)
+			}
+		})
+	}
+}
+
+func TestErrorStatuses(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	v := &errs.Validation{}
+	v.Add("name", "is required")
+	tests := []struct {
+		err     error
+		status  int
+		message string
+	}{
+		{fmt.Errorf("article 42: %w", errs.NotFound), 404, "article 42"},
+		{fmt.Errorf("%w: login taken", errs.Conflict), 409, "login taken"},
+		{fmt.Errorf("%w: bad token", errs.Unauthorized), 401, "bad token"},
+		{errs.Forbidden, 403, "forbidden"},
+		{errs.RateLimited, 429, "too many requests"},
+		{fmt.Errorf("mongo: %w", errs.Unavailable), 503, "unavailable"},
+		{v, 400, "validation failed"},
+		{errors.New("secret internal detail"), 500, "internal error"},
+	}
+	for _, tc := range tests {
+		rec := httptest.NewRecorder()
+		web.Error(rec, httptest.NewRequest(http.MethodGet, "/", nil), log, tc.err)
+		assert.Equal(t, tc.status, rec.Code)
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+		assert.Contains(t, body["error"], tc.message)
+		assert.NotContains(t, rec.Body.String(), "secret internal detail")
+	}
+}
+
+func newRouter(t *testing.T, checks map[string]web.ReadyCheck) http.Handler {
+	r := web.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.New("test"), checks)
+	r.Get("/panic", func(http.ResponseWriter, *http.Request) { panic("boom: secret") })
+	r.Get("/correlation", func(w http.ResponseWriter, r *http.Request) {
+		web.Encode(w, 200, map[string]string{"id": correlation.ID(r.Context())})
+	})
+	return r
+}
+
+func TestRouter(t *testing.T) {
+	down := map[string]web.ReadyCheck{"store": func(context.Context) error { return errors.New("down") }}
+	up := map[string]web.ReadyCheck{"store": func(context.Context) error { return nil }}
+
+	t.Run("panic is a 500 without detail", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		newRouter(t, up).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/panic", nil))
+		assert.Equal(t, 500, rec.Code)
+		assert.JSONEq(t, `{"error":"internal error"}`, rec.Body.String())
+	})
+	t.Run("correlation id from header, echoed", func(t *testing.T) {
+		for _, h := range []string{"X-Correlation-Id", "correlation_id"} {
+			req := httptest.NewRequest(http.MethodGet, "/correlation", nil)
+			req.Header.Set(h, "abc-123")
+			rec := httptest.NewRecorder()
+			newRouter(t, up).ServeHTTP(rec, req)
+			assert.JSONEq(t, `{"id":"abc-123"}`, rec.Body.String())
+			assert.Equal(t, "abc-123", rec.Header().Get("X-Correlation-Id"))
+		}
+	})
+	t.Run("new correlation id when none", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		newRouter(t, up).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/correlation", nil))
+		assert.Len(t, rec.Header().Get("X-Correlation-Id"), 36)
+	})
+	t.Run("CORS preflight", func(t *testing.T) {
+		req := httptest.NewRequest(http.MethodOptions, "/correlation", nil)
+		req.Header.Set("Origin", "http://elsewhere")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		rec := httptest.NewRecorder()
+		newRouter(t, up).ServeHTTP(rec, req)
+		assert.Equal(t, 204, rec.Code)
+		assert.Equal(t, "*", rec.Header().Get("Access-Control-Allow-Origin"))
+		assert.Contains(t, rec.Header().Get("Access-Control-Allow-Headers"), "Size")
+	})
+	t.Run("unknown route is a JSON 404", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		newRouter(t, up).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/nope", nil))
+		assert.Equal(t, 404, rec.Code)
+		assert.Contains(t, rec.Body.String(), `"error"`)
+	})
+	t.Run("healthz and readyz", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		newRouter(t, up).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		assert.Equal(t, 200, rec.Code)
+		rec = httptest.NewRecorder()
+		newRouter(t, up).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		assert.Equal(t, 200, rec.Code)
+		rec = httptest.NewRecorder()
+		newRouter(t, down).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		assert.Equal(t, 503, rec.Code)
+		assert.JSONEq(t, `{"store":"down"}`, rec.Body.String())
+	})
+	t.Run("metrics count requests by route", func(t *testing.T) {
+		h := newRouter(t, up)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/correlation", nil))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		assert.Contains(t, rec.Body.String(), `http_requests_total{method="GET",route="/correlation",service="test",status="200"} 1`)
+	})
+}
+
+func TestBearerToken(t *testing.T) {
+	for header, want := range map[string]string{
+		"Bearer abc": "abc", "bearer abc": "abc", "BEARER  abc ": "abc",
+		"Basic abc": "", "Bearer": "", "": "", "abc": "",
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Authorization", header)
+		assert.Equal(t, want, web.BearerToken(req), header)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{`{"name":"a"}`, `{"age":1e309}`, `[`, `{"name":null}`, "\x00", `{"age":-1}`} {
+		f.Add(seed)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f.Fuzz(func(t *testing.T, body string) {
+		rec := httptest.NewRecorder()
+		decodeHandler(log)(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body)))
+		if rec.Code != 200 && rec.Code != 400 && rec.Code != 413 {
+			t.Fatalf("status %d for %q", rec.Code, body)
+		}
+	})
+}
