@@ -1,0 +1,95 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+)
+
+// Tokens the test auth service knows.
+const (
+	adminToken = "admin-token"
+	userToken  = "user-token"
+)
+
+// newTestStore returns a Store on a fresh database of the MongoDB-wire server.
+func newTestStore(t testing.TB) *Store {
+	t.Helper()
+	store, err := NewStore(context.Background(), testkit.Mongo(t))
+	require.NoError(t, err)
+	return store
+}
+
+// testAPI is the catalog's HTTP handler on a fresh store, with an admin and a user token.
+type testAPI struct {
+	t       testing.TB
+	store   *Store
+	handler http.Handler
+}
+
+func newTestAPI(t testing.TB) *testAPI {
+	t.Helper()
+	auth := testkit.NewAuth(t)
+	auth.Add(adminToken, "admin1", "user", "admin")
+	auth.Add(userToken, "user1")
+	store := newTestStore(t)
+	checker := tokens.NewChecker(auth.URL, time.Minute)
+	log := testkit.Logger(t)
+	if _, isBenchmark := t.(*testing.B); isBenchmark {
+		log = slog.New(slog.DiscardHandler) // a log line per request would be measured too
+	}
+	h := NewServer(log, metrics.New("catalog"), store, checker, nil)
+	return &testAPI{t: t, store: store, handler: h}
+}
+
+// do sends a request (body as raw JSON text, token may be empty) and returns status and body.
+func (a *testAPI) do(method, path, token, body string) (int, string) {
+	a.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// create makes an article through the API and returns it.
+func (a *testAPI) create(name, description string, price string, stock int) Article {
+	a.t.Helper()
+	body, err := json.Marshal(map[string]any{"name": name, "description": description,
+		"price": json.Number(price), "stock": stock})
+	require.NoError(a.t, err)
+	status, out := a.do("POST", "/articles", adminToken, string(body))
+	require.Equal(a.t, http.StatusOK, status, out)
+	var art Article
+	require.NoError(a.t, json.Unmarshal([]byte(out), &art))
+	return art
+}
+
+// decode unmarshals a response body.
+func decode[T any](t testing.TB, body string) T {
+	t.Helper()
+	var v T
+	require.NoError(t, json.Unmarshal([]byte(body), &v), body)
+	return v
+}

@@ -1,0 +1,195 @@
+package catalog
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
+)
+
+// NewServer returns the catalog's HTTP handler: the API of routes.go plus the operational
+// endpoints, with ready naming what /readyz checks.
+func NewServer(log *slog.Logger, m *metrics.Metrics, store *Store, auth *tokens.Checker, ready map[string]web.ReadyCheck) http.Handler {
+	r := web.NewRouter(log, m, ready)
+	addRoutes(r, log, store, auth)
+	return r
+}
+
+// Limits of searches and listings.
+const (
+	maxCriteriaLen  = 200
+	maxWords        = 10
+	maxSearchResult = 100
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+func handleArticleGet(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := store.Article(r.Context(), chi.URLParam(r, "id"))
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, a)
+	})
+}
+
+func handleArticleSearch(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		criteria := chi.URLParam(r, "criteria")
+		if r.URL.RawPath != "" { // chi matched on the escaped path
+			var err error
+			if criteria, err = url.PathUnescape(criteria); err != nil {
+				web.Error(w, r, log, fmt.Errorf("%w: malformed search criteria", errs.Invalid))
+				return
+			}
+		}
+		words, problem := searchWords(criteria)
+		if problem == "" && len(words) == 0 {
+			problem = "must not be empty"
+		}
+		if problem != "" {
+			web.Error(w, r, log, fmt.Errorf("%w: search criteria %s", errs.Invalid, problem))
+			return
+		}
+		items, err := store.SearchArticles(r.Context(), words, maxSearchResult)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, nonNil(items))
+	})
+}
+
+// searchWords splits a search text into the words that must all match; problem says what is
+// wrong with the text, if anything.
+func searchWords(text string) (words []string, problem string) {
+	if utf8.RuneCountInString(text) > maxCriteriaLen {
+		return nil, fmt.Sprintf("must be at most %d characters", maxCriteriaLen)
+	}
+	words = strings.Fields(text)
+	if len(words) > maxWords {
+		return nil, fmt.Sprintf("must have at most %d words", maxWords)
+	}
+	return words, ""
+}
+
+func handleArticleList(log *slog.Logger, store *Store) http.Handler {
+	type page struct {
+		Items []Article `json:"items"`
+		Page  int       `json:"page"`
+		Size  int       `json:"size"`
+		Total int64     `json:"total"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query := r.URL.Query()
+		var v errs.Validation
+		v.Summary = "invalid listing parameters"
+		pageNo := queryInt(query, "page", 1, &v)
+		size := min(queryInt(query, "size", defaultPageSize, &v), maxPageSize)
+		words, problem := searchWords(query.Get("q"))
+		if problem != "" {
+			v.Add("q", problem)
+		}
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		items, total, err := store.ListArticles(r.Context(), words, pageNo, size)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
+	})
+}
+
+// queryInt reads a positive integer query parameter, def when absent.
+func queryInt(q url.Values, name string, def int, v *errs.Validation) int {
+	text := q.Get(name)
+	if text == "" {
+		return def
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < 1 || n > 1_000_000 {
+		v.Add(name, "must be a whole number from 1 to 1000000")
+		return def
+	}
+	return n
+}
+
+func handleArticleCreate(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := web.Decode[articleInput](r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		changes, err := in.validate(true)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		a, err := store.CreateArticle(r.Context(), changes)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, a)
+	})
+}
+
+func handleArticleUpdate(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if _, err := parseID(id); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		in, err := web.Decode[articleInput](r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		changes, err := in.validate(false)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		a, err := store.UpdateArticle(r.Context(), id, changes)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, a)
+	})
+}
+
+func handleArticleDelete(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := store.DisableArticle(r.Context(), chi.URLParam(r, "id")); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	})
+}
+
+// nonNil makes an empty result encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

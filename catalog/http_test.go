@@ -1,0 +1,317 @@
+package catalog
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// errorBody is the SPEC §2 error body.
+type errorBody struct {
+	Error    string              `json:"error"`
+	Messages []errs.FieldProblem `json:"messages"`
+}
+
+func TestCreateArticle(t *testing.T) {
+	api := newTestAPI(t)
+
+	status, body := api.do("POST", "/articles", adminToken,
+		`{"_id":"ignored","name":"  Lamp ","description":"A desk lamp","image":"img1","price":12.5,"stock":3}`)
+	require.Equal(t, http.StatusOK, status, body)
+	a := decode[Article](t, body)
+	assert.Len(t, a.ID, 24)
+	assert.Equal(t, Article{ID: a.ID, Name: "Lamp", Description: "A desk lamp", Image: "img1",
+		Price: 1250, Stock: 3, Enabled: true}, a)
+	assert.JSONEq(t, fmt.Sprintf(`{"_id":%q,"name":"Lamp","description":"A desk lamp","image":"img1",
+		"price":12.5,"stock":3,"enabled":true}`, a.ID), body)
+
+	// Stock may be left out: it starts at 0.
+	status, body = api.do("POST", "/articles", adminToken, `{"name":"Pen","price":0.99}`)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, int64(0), decode[Article](t, body).Stock)
+	assert.Equal(t, Cents(99), decode[Article](t, body).Price)
+
+	status, body = api.do("GET", "/articles/"+a.ID, "", "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, a, decode[Article](t, body))
+}
+
+func TestCreateArticleRejectsBadInput(t *testing.T) {
+	api := newTestAPI(t)
+	tests := []struct {
+		name    string
+		token   string
+		body    string
+		status  int
+		problem map[string]string // field → message; nil when no field messages are expected
+	}{
+		{"no token", "", `{"name":"A","price":1}`, http.StatusUnauthorized, nil},
+		{"unknown token", "nope", `{"name":"A","price":1}`, http.StatusUnauthorized, nil},
+		{"user token", userToken, `{"name":"A","price":1}`, http.StatusForbidden, nil},
+		{"malformed JSON", adminToken, `{"name":`, http.StatusBadRequest, nil},
+		{"empty body", adminToken, ``, http.StatusBadRequest, nil},
+		{"not an object", adminToken, `[1]`, http.StatusBadRequest, nil},
+		{"missing fields", adminToken, `{}`, http.StatusBadRequest,
+			map[string]string{"name": "is required", "price": "is required"}},
+		{"blank name", adminToken, `{"name":"   ","price":1}`, http.StatusBadRequest,
+			map[string]string{"name": "must not be empty"}},
+		{"long name", adminToken, fmt.Sprintf(`{"name":"%0101d","price":1}`, 0), http.StatusBadRequest,
+			map[string]string{"name": "must be at most 100 characters"}},
+		{"long description", adminToken, fmt.Sprintf(`{"name":"A","description":"%02049d","price":1}`, 0),
+			http.StatusBadRequest, map[string]string{"description": "must be at most 2048 characters"}},
+		{"negative price", adminToken, `{"name":"A","price":-1}`, http.StatusBadRequest,
+			map[string]string{"price": "must be at least 0"}},
+		{"price with 3 decimals", adminToken, `{"name":"A","price":1.005}`, http.StatusBadRequest,
+			map[string]string{"price": "must have at most 2 decimals"}},
+		{"price as string", adminToken, `{"name":"A","price":"1"}`, http.StatusBadRequest,
+			map[string]string{"price": "must be a number"}},
+		{"huge price", adminToken, `{"name":"A","price":1e25}`, http.StatusBadRequest,
+			map[string]string{"price": "must be at most 100000000"}},
+		{"absurd exponent", adminToken, `{"name":"A","price":1e999999999}`, http.StatusBadRequest,
+			map[string]string{"price": "is out of range"}},
+		{"negative stock", adminToken, `{"name":"A","price":1,"stock":-1}`, http.StatusBadRequest,
+			map[string]string{"stock": "must be at least 0"}},
+		{"fractional stock", adminToken, `{"name":"A","price":1,"stock":1.5}`, http.StatusBadRequest,
+			map[string]string{"stock": "must be a whole number"}},
+		{"stock as bool", adminToken, `{"name":"A","price":1,"stock":true}`, http.StatusBadRequest,
+			map[string]string{"stock": "must be a number"}},
+		{"name as number", adminToken, `{"name":5,"price":1}`, http.StatusBadRequest,
+			map[string]string{"name": "must be a string"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := api.do("POST", "/articles", tt.token, tt.body)
+			require.Equal(t, tt.status, status, body)
+			e := decode[errorBody](t, body)
+			assert.NotEmpty(t, e.Error)
+			if tt.problem != nil {
+				got := map[string]string{}
+				for _, p := range e.Messages {
+					got[p.Path] = p.Message
+				}
+				assert.Equal(t, tt.problem, got, body)
+			}
+		})
+	}
+	// Nothing was created by any of them.
+	status, body := api.do("GET", "/articles", "", "")
+	require.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"items":[],"page":1,"size":20,"total":0}`, body)
+}
+
+func TestGetArticle(t *testing.T) {
+	api := newTestAPI(t)
+	a := api.create("Lamp", "", "10", 1)
+
+	tests := []struct {
+		name   string
+		path   string
+		status int
+	}{
+		{"existing", "/articles/" + a.ID, http.StatusOK},
+		{"malformed id", "/articles/xyz", http.StatusBadRequest},
+		{"unknown id", "/articles/0123456789abcdef01234567", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := api.do("GET", tt.path, "", "")
+			require.Equal(t, tt.status, status, body)
+			if status != http.StatusOK {
+				assert.NotEmpty(t, decode[errorBody](t, body).Error)
+			}
+		})
+	}
+}
+
+func TestUpdateArticle(t *testing.T) {
+	api := newTestAPI(t)
+	a := api.create("Lamp", "Desk lamp", "10", 5)
+
+	// Only the fields sent change; the course's client sends _id too.
+	status, body := api.do("POST", "/articles/"+a.ID, adminToken, fmt.Sprintf(`{"_id":%q,"price":7.25}`, a.ID))
+	require.Equal(t, http.StatusOK, status, body)
+	want := a
+	want.Price = 725
+	assert.Equal(t, want, decode[Article](t, body))
+
+	status, body = api.do("POST", "/articles/"+a.ID, adminToken, `{"name":"Big lamp","description":"","image":"i2","stock":2}`)
+	require.Equal(t, http.StatusOK, status, body)
+	want.Name, want.Description, want.Image, want.Stock = "Big lamp", "", "i2", 2
+	assert.Equal(t, want, decode[Article](t, body))
+
+	tests := []struct {
+		name   string
+		path   string
+		token  string
+		body   string
+		status int
+		field  string
+	}{
+		{"no token", "/articles/" + a.ID, "", `{"price":1}`, http.StatusUnauthorized, ""},
+		{"user token", "/articles/" + a.ID, userToken, `{"price":1}`, http.StatusForbidden, ""},
+		{"malformed id", "/articles/nope", adminToken, `{"price":1}`, http.StatusBadRequest, ""},
+		{"unknown id", "/articles/0123456789abcdef01234567", adminToken, `{"price":1}`, http.StatusNotFound, ""},
+		{"bad price", "/articles/" + a.ID, adminToken, `{"name":"New","price":-3}`, http.StatusBadRequest, "price"},
+		{"empty name", "/articles/" + a.ID, adminToken, `{"name":"","stock":9}`, http.StatusBadRequest, "name"},
+		{"bad stock", "/articles/" + a.ID, adminToken, `{"stock":-9}`, http.StatusBadRequest, "stock"},
+		{"malformed JSON", "/articles/" + a.ID, adminToken, `{"stock":`, http.StatusBadRequest, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := api.do("POST", tt.path, tt.token, tt.body)
+			require.Equal(t, tt.status, status, body)
+			e := decode[errorBody](t, body)
+			assert.NotEmpty(t, e.Error)
+			if tt.field != "" {
+				require.Len(t, e.Messages, 1, body)
+				assert.Equal(t, tt.field, e.Messages[0].Path)
+			}
+		})
+	}
+	// None of the refused updates changed anything.
+	status, body = api.do("GET", "/articles/"+a.ID, "", "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, want, decode[Article](t, body))
+}
+
+func TestDeleteArticle(t *testing.T) {
+	api := newTestAPI(t)
+	a := api.create("Lamp", "", "10", 5)
+	api.create("Lamp shade", "", "3", 1)
+
+	for _, tt := range []struct {
+		name, path, token string
+		status            int
+	}{
+		{"no token", "/articles/" + a.ID, "", http.StatusUnauthorized},
+		{"user token", "/articles/" + a.ID, userToken, http.StatusForbidden},
+		{"malformed id", "/articles/12", adminToken, http.StatusBadRequest},
+		{"unknown id", "/articles/0123456789abcdef01234567", adminToken, http.StatusNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := api.do("DELETE", tt.path, tt.token, "")
+			require.Equal(t, tt.status, status, body)
+		})
+	}
+	status, body := api.do("GET", "/articles/"+a.ID, "", "")
+	require.Equal(t, http.StatusOK, status)
+	require.True(t, decode[Article](t, body).Enabled, "refused deletes changed nothing")
+
+	for range 2 { // deleting twice is fine
+		status, body = api.do("DELETE", "/articles/"+a.ID, adminToken, "")
+		require.Equal(t, http.StatusOK, status, body)
+		assert.Empty(t, body)
+	}
+
+	// Still readable by id, with enabled:false; gone from search and listing.
+	status, body = api.do("GET", "/articles/"+a.ID, "", "")
+	require.Equal(t, http.StatusOK, status)
+	got := decode[Article](t, body)
+	assert.False(t, got.Enabled)
+	assert.Equal(t, int64(5), got.Stock)
+
+	_, body = api.do("GET", "/articles/search/lamp", "", "")
+	assert.Equal(t, []string{"Lamp shade"}, names(decode[[]Article](t, body)))
+	_, body = api.do("GET", "/articles", "", "")
+	assert.Equal(t, []string{"Lamp shade"}, names(decode[listPage](t, body).Items))
+}
+
+type listPage struct {
+	Items []Article `json:"items"`
+	Page  int       `json:"page"`
+	Size  int       `json:"size"`
+	Total int64     `json:"total"`
+}
+
+func names(items []Article) []string {
+	out := []string{}
+	for _, a := range items {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+func TestSearchArticles(t *testing.T) {
+	api := newTestAPI(t)
+	api.create("Red Lamp", "bright light", "10", 1)
+	api.create("Blue lamp", "soft LIGHT (dimmable)", "10", 1)
+	api.create("Chair", "a red chair, 100% oak", "10", 1)
+	api.create("Table.*", "literal pattern chars", "10", 1)
+	gone := api.create("Red lamp old", "", "10", 1)
+	status, _ := api.do("DELETE", "/articles/"+gone.ID, adminToken, "")
+	require.Equal(t, http.StatusOK, status)
+
+	tests := []struct {
+		criteria string
+		want     []string
+	}{
+		{"lamp", []string{"Blue lamp", "Red Lamp"}}, // case-insensitive, enabled only, by name
+		{"RED", []string{"Chair", "Red Lamp"}},      // name or description
+		{"red light", []string{"Red Lamp"}},         // every word must match
+		{"  light   lamp ", []string{"Blue lamp", "Red Lamp"}},
+		{"(dimmable)", []string{"Blue lamp"}}, // plain text, not a regex group
+		{".*", []string{"Table.*"}},           // not a wildcard
+		{"100%", []string{"Chair"}},
+		{"^Red", []string{}}, // anchors are plain text
+		{"sofa", []string{}},
+		{`{"$ne":null}`, []string{}}, // no operator injection
+	}
+	for _, tt := range tests {
+		t.Run(tt.criteria, func(t *testing.T) {
+			status, body := api.do("GET", "/articles/search/"+url.PathEscape(tt.criteria), "", "")
+			require.Equal(t, http.StatusOK, status, body)
+			assert.Equal(t, tt.want, names(decode[[]Article](t, body)), body)
+		})
+	}
+
+	t.Run("bad criteria", func(t *testing.T) {
+		for _, path := range []string{"/articles/search/%20%20", "/articles/search/" + url.PathEscape(fmt.Sprintf("%0201d", 0)),
+			"/articles/search/a%20b%20c%20d%20e%20f%20g%20h%20i%20j%20k"} {
+			status, body := api.do("GET", path, "", "")
+			assert.Equal(t, http.StatusBadRequest, status, path+" "+body)
+		}
+	})
+}
+
+func TestListArticles(t *testing.T) {
+	api := newTestAPI(t)
+	for _, n := range []string{"E", "C", "A", "D", "B"} {
+		api.create(n, "item "+n, "1", 1)
+	}
+	api.create("Lamp", "", "1", 1)
+
+	status, body := api.do("GET", "/articles?page=2&size=2", "", "")
+	require.Equal(t, http.StatusOK, status, body)
+	p := decode[listPage](t, body)
+	assert.Equal(t, []string{"C", "D"}, names(p.Items))
+	assert.Equal(t, 2, p.Page)
+	assert.Equal(t, 2, p.Size)
+	assert.Equal(t, int64(6), p.Total)
+
+	status, body = api.do("GET", "/articles?q=ITEM&page=3&size=2", "", "")
+	require.Equal(t, http.StatusOK, status, body)
+	p = decode[listPage](t, body)
+	assert.Equal(t, []string{"E"}, names(p.Items))
+	assert.Equal(t, int64(5), p.Total)
+
+	status, body = api.do("GET", "/articles?page=9", "", "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Empty(t, decode[listPage](t, body).Items)
+
+	status, body = api.do("GET", "/articles?size=1000", "", "")
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, 100, decode[listPage](t, body).Size, "size is capped")
+
+	for _, q := range []string{"page=0", "page=x", "size=0", "size=-5", "page=1.5"} {
+		status, body := api.do("GET", "/articles?"+q, "", "")
+		assert.Equal(t, http.StatusBadRequest, status, q)
+		e := decode[errorBody](t, body)
+		assert.Len(t, e.Messages, 1, body)
+	}
+}

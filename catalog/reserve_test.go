@@ -1,0 +1,307 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// newArticle stores an enabled article with stock and returns its id.
+func newArticle(t testing.TB, store *Store, name string, stock int64) string {
+	t.Helper()
+	a, err := store.CreateArticle(context.Background(), articleChanges{Name: &name, Price: new(Cents(100)), Stock: &stock})
+	require.NoError(t, err)
+	return a.ID
+}
+
+// ledger returns the article's moves in sequence order.
+func ledger(t testing.TB, store *Store, articleID string) []stockMove {
+	t.Helper()
+	oid, err := parseID(articleID)
+	require.NoError(t, err)
+	cur, err := store.moves.Find(context.Background(), bson.M{"articleId": oid},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
+	require.NoError(t, err)
+	var moves []stockMove
+	require.NoError(t, cur.All(context.Background(), &moves))
+	return moves
+}
+
+// requireConsistentLedger checks the ledger's chain: seqs 1..n without gaps, each balance the
+// previous one plus the delta, none below zero; and returns the final balance.
+func requireConsistentLedger(t testing.TB, store *Store, articleID string) int64 {
+	t.Helper()
+	var balance int64
+	for i, m := range ledger(t, store, articleID) {
+		require.Equal(t, int64(i+1), m.Seq, "seq of move %s", m.ID)
+		require.Equal(t, balance+m.Delta, m.Balance, "balance of move %s", m.ID)
+		require.GreaterOrEqual(t, m.Balance, int64(0), "move %s", m.ID)
+		balance = m.Balance
+	}
+	return balance
+}
+
+func balanceOf(t testing.TB, store *Store, articleID string) int64 {
+	t.Helper()
+	a, err := store.Article(context.Background(), articleID)
+	require.NoError(t, err)
+	return a.Stock
+}
+
+func TestConcurrentOrdersNeverOversell(t *testing.T) {
+	store := newTestStore(t)
+	article := newArticle(t, store, "Last units", 10)
+
+	const orders = 50
+	states := make([]string, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			r, err := store.ReserveOrder(context.Background(), fmt.Sprintf("order-%02d", i),
+				[]OrderLine{{ArticleID: article, Quantity: 1}})
+			assert.NoError(t, err)
+			states[i] = r.State
+		})
+	}
+	wg.Wait()
+
+	reserved := 0
+	for _, s := range states {
+		if s == stateReserved {
+			reserved++
+		} else {
+			assert.Equal(t, stateRejected, s)
+		}
+	}
+	assert.Equal(t, 10, reserved, "exactly the 10 units are reserved")
+	assert.Equal(t, int64(0), requireConsistentLedger(t, store, article))
+	assert.Equal(t, int64(0), balanceOf(t, store, article))
+}
+
+func TestAdminStockChangesRaceWithOrders(t *testing.T) {
+	store := newTestStore(t)
+	article := newArticle(t, store, "Busy", 5)
+	oid, _ := parseID(article)
+
+	const orders = 10
+	states := make([]string, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			r, err := store.ReserveOrder(context.Background(), fmt.Sprintf("o%d", i), []OrderLine{{ArticleID: article, Quantity: 2}})
+			assert.NoError(t, err)
+			states[i] = r.State
+		})
+	}
+	wg.Go(func() {
+		_, err := store.SetStock(context.Background(), oid, 7)
+		assert.NoError(t, err)
+	})
+	wg.Wait()
+
+	// The chain holds, the admin's move set exactly 7 whatever it raced with, and each order
+	// reported reserved has exactly one reserve move.
+	balance := requireConsistentLedger(t, store, article)
+	var sets []int64
+	reserveMoves := 0
+	for _, m := range ledger(t, store, article) {
+		switch m.Reason {
+		case moveSet:
+			sets = append(sets, m.Balance)
+		case moveReserve:
+			reserveMoves++
+		}
+	}
+	assert.Equal(t, []int64{5, 7}, sets)
+	reserved := 0
+	for _, s := range states {
+		if s == stateReserved {
+			reserved++
+		}
+	}
+	assert.Equal(t, reserveMoves, reserved)
+	assert.Equal(t, balance, balanceOf(t, store, article))
+}
+
+func TestReserveOrderIsAllOrNothing(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	plenty := newArticle(t, store, "Plenty", 5)
+	scarce := newArticle(t, store, "Scarce", 1)
+	disabled := newArticle(t, store, "Disabled", 5)
+	require.NoError(t, store.DisableArticle(ctx, disabled))
+
+	tests := []struct {
+		name    string
+		lines   []OrderLine
+		refused map[string]string // article → refusal
+	}{
+		{"insufficient stock", []OrderLine{{plenty, 2}, {scarce, 2}},
+			map[string]string{scarce: refusedInsufficient}},
+		{"unknown article", []OrderLine{{plenty, 1}, {"0123456789abcdef01234567", 1}},
+			map[string]string{"0123456789abcdef01234567": refusedUnknown}},
+		{"malformed article id", []OrderLine{{plenty, 1}, {"not-an-id", 1}},
+			map[string]string{"not-an-id": refusedUnknown}},
+		{"disabled article", []OrderLine{{disabled, 1}, {plenty, 1}},
+			map[string]string{disabled: refusedDisabled}},
+		{"zero quantity", []OrderLine{{plenty, 1}, {scarce, 0}},
+			map[string]string{scarce: refusedQuantity}},
+		{"lines of one article add up", []OrderLine{{scarce, 1}, {plenty, 1}, {scarce, 1}},
+			map[string]string{scarce: refusedInsufficient}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := store.ReserveOrder(ctx, "order "+tt.name, tt.lines)
+			require.NoError(t, err)
+			assert.Equal(t, stateRejected, r.State)
+			for _, line := range r.Lines {
+				assert.Equal(t, tt.refused[line.ArticleID], line.Refusal, line.ArticleID)
+				assert.Equal(t, tt.refused[line.ArticleID] == "", line.Reserved, line.ArticleID)
+			}
+			// Nothing is held: what was reserved was released.
+			assert.Equal(t, int64(5), balanceOf(t, store, plenty))
+			assert.Equal(t, int64(1), balanceOf(t, store, scarce))
+		})
+	}
+
+	r, err := store.ReserveOrder(ctx, "good order", []OrderLine{{scarce, 1}, {plenty, 5}})
+	require.NoError(t, err)
+	assert.Equal(t, stateReserved, r.State)
+	assert.Equal(t, int64(0), requireConsistentLedger(t, store, plenty))
+	assert.Equal(t, int64(0), requireConsistentLedger(t, store, scarce))
+}
+
+func TestReserveOrderOnlyOnce(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	a := newArticle(t, store, "A", 10)
+	b := newArticle(t, store, "B", 10)
+	lines := []OrderLine{{a, 3}, {b, 1}}
+
+	// The same order delivered several times at once, then again later.
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			r, err := store.ReserveOrder(ctx, "order-1", lines)
+			assert.NoError(t, err)
+			assert.Equal(t, stateReserved, r.State)
+		})
+	}
+	wg.Wait()
+	r, err := store.ReserveOrder(ctx, "order-1", []OrderLine{{a, 9}}) // a retry cannot change the order
+	require.NoError(t, err)
+	assert.Equal(t, stateReserved, r.State)
+	assert.Equal(t, []ReservedLine{{a, 3, true, ""}, {b, 1, true, ""}}, sortedLines(r.Lines, a, b))
+
+	assert.Equal(t, int64(7), requireConsistentLedger(t, store, a))
+	assert.Equal(t, int64(9), requireConsistentLedger(t, store, b))
+	assert.Len(t, ledger(t, store, a), 2, "initial stock and one reservation")
+}
+
+func sortedLines(lines []ReservedLine, ids ...string) []ReservedLine {
+	var out []ReservedLine
+	for _, id := range ids {
+		for _, l := range lines {
+			if l.ArticleID == id {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+var errCrash = errors.New("simulated crash")
+
+// crashAt makes the store fail just before writing the n-th move whose id contains part.
+func crashAt(store *Store, part string, n int) {
+	var mu sync.Mutex
+	seen := 0
+	store.beforeMove = func(id string) error {
+		if !strings.Contains(id, part) {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen++
+		if seen == n {
+			return errCrash
+		}
+		return nil
+	}
+}
+
+func TestReserveOrderResumesAfterCrash(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	a := newArticle(t, store, "A", 4)
+	b := newArticle(t, store, "B", 4)
+	c := newArticle(t, store, "C", 4)
+	lines := []OrderLine{{a, 1}, {b, 2}, {c, 3}}
+
+	// The first try stops after reserving the first article of the order.
+	crashAt(store, "/reserve", 2)
+	_, err := store.ReserveOrder(ctx, "order-1", lines)
+	require.ErrorIs(t, err, errCrash)
+	r, found, err := store.reservation(ctx, "order-1")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, statePending, r.State)
+	assert.Equal(t, int64(3), balanceOf(t, store, a), "the first line was reserved before the crash")
+
+	// The redelivery finishes the same reservation, reserving nothing twice.
+	store.beforeMove = nil
+	r, err = store.ReserveOrder(ctx, "order-1", lines)
+	require.NoError(t, err)
+	assert.Equal(t, stateReserved, r.State)
+	assert.Equal(t, int64(3), requireConsistentLedger(t, store, a))
+	assert.Equal(t, int64(2), requireConsistentLedger(t, store, b))
+	assert.Equal(t, int64(1), requireConsistentLedger(t, store, c))
+}
+
+func TestRejectedOrderRollsBackAfterCrash(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	a := newArticle(t, store, "A", 4)
+	b := newArticle(t, store, "B", 4)
+	c := newArticle(t, store, "C", 4)
+	lines := []OrderLine{{a, 1}, {b, 2}, {c, 99}} // c cannot be reserved
+
+	// The first try reserves a and b, is refused c, and stops while giving back b.
+	crashAt(store, "/release", 2)
+	_, err := store.ReserveOrder(ctx, "order-1", lines)
+	require.ErrorIs(t, err, errCrash)
+	assert.Equal(t, int64(4), balanceOf(t, store, a), "a was released before the crash")
+	assert.Equal(t, int64(2), balanceOf(t, store, b), "b is still held")
+
+	// Meanwhile c got stock: the order stays rejected, since c was refused for good.
+	cid, _ := parseID(c)
+	_, err = store.SetStock(ctx, cid, 200)
+	require.NoError(t, err)
+
+	store.beforeMove = nil
+	for range 2 {
+		r, err := store.ReserveOrder(ctx, "order-1", lines)
+		require.NoError(t, err)
+		assert.Equal(t, stateRejected, r.State)
+	}
+	assert.Equal(t, int64(4), requireConsistentLedger(t, store, a))
+	assert.Equal(t, int64(4), requireConsistentLedger(t, store, b))
+	assert.Equal(t, int64(200), requireConsistentLedger(t, store, c))
+	releases := 0
+	for _, id := range []string{a, b} {
+		for _, m := range ledger(t, store, id) {
+			if m.Reason == moveRelease {
+				releases++
+			}
+		}
+	}
+	assert.Equal(t, 2, releases, "each reserved line released exactly once")
+}

@@ -1,0 +1,68 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecommerce-go/ecommerce/pkg/app"
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/config"
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
+)
+
+// Run runs the catalog service until ctx is done: its HTTP API on PORT (3002), its consumers of
+// the `catalog` and `catalog_order_placed` queues, and the logout listener of its token cache.
+// MONGO_DB names its database (default `catalog`); CATALOG_PREFETCH how many messages of each
+// queue it handles at once (default 8).
+func Run(ctx context.Context, opts app.Options) error {
+	cfg, err := config.Load(opts.Getenv, "3002")
+	if err != nil {
+		return err
+	}
+	env := config.Env{Getenv: opts.Getenv}
+	prefetch, err := env.Int("CATALOG_PREFETCH", 8)
+	if err != nil {
+		return err
+	}
+	log := app.Logger(opts, "catalog", cfg.LogLevel)
+	log.Info("starting", "config", cfg.Masked())
+
+	client, err := mongox.Connect(ctx, cfg.MongoURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
+	store, err := NewStore(ctx, client.Database(env.String("MONGO_DB", "catalog")))
+	if err != nil {
+		return err
+	}
+
+	m := metrics.New("catalog")
+	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
+	if err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
+	defer closeBus()
+
+	auth := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
+	msgs := messages{log: log, store: store, pub: b}
+	ready := map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping}
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return auth.ListenLogout(ctx, b) })
+	g.Go(func() error {
+		return b.Consume(ctx, bus.Subscription{Queue: "catalog", Prefetch: prefetch}, msgs.handleRequest)
+	})
+	g.Go(func() error {
+		return b.Consume(ctx, bus.Subscription{Queue: "catalog_order_placed", Prefetch: prefetch}, msgs.handleOrderPlaced)
+	})
+	g.Go(func() error { return web.Serve(ctx, log, cfg.Addr(), NewServer(log, m, store, auth, ready)) })
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}

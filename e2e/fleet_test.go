@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/internal/fleet"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+var serviceNames = []string{"auth", "image", "catalog", "cart", "orders"}
+
+// shop is a running fleet, however it was started.
+type shop struct {
+	urls          map[string]string
+	adminLogin    string
+	adminPassword string
+}
+
+const adminLogin, adminPassword = "shopadmin", "admin-password-e2e"
+
+// fastTimers shortens the background loops (re-sends, batch jobs) so the tests see them act.
+var fastTimers = map[string]string{
+	"TOKEN_CACHE_TTL":            "1m",
+	"CART_RESEND_INTERVAL":       "1s",
+	"CART_VALIDATE_INTERVAL":     "2s",
+	"ORDERS_STUCK_AFTER":         "2s",
+	"ORDERS_PLACED_JOB_EVERY":    "1s",
+	"ORDERS_VALIDATED_JOB_EVERY": "5s",
+	"ORDERS_OTHER_JOB_EVERY":     "5s",
+}
+
+func freePort(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+func serviceURLs(t testing.TB) (map[string]string, map[string]string) {
+	urls, env := map[string]string{}, map[string]string{}
+	for _, s := range serviceNames {
+		u := "http://127.0.0.1:" + freePort(t)
+		urls[s] = u
+		env[strings.ToUpper(s)+"_SERVICE_URL"] = u
+	}
+	return urls, env
+}
+
+// startEmbedded runs the all-in-one fleet (as `make run` does) inside the test process, on a
+// fresh data folder.
+func startEmbedded(t *testing.T) *shop {
+	urls, env := serviceURLs(t)
+	env["DATA_DIR"] = t.TempDir()
+	env["EMBEDDED_MONGO_ADDR"] = "127.0.0.1:" + freePort(t)
+	env["EMBEDDED_REDIS_ADDR"] = "127.0.0.1:" + freePort(t)
+	env["AUTH_BOOTSTRAP_ADMIN"] = adminLogin + ":" + adminPassword
+	env["LOG_LEVEL"] = "warn"
+	for k, v := range fastTimers {
+		env[k] = v
+	}
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fleet.Run(ctx, getenv, testkit.LogWriter(t)) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("fleet stopped with: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("fleet did not stop within 30s")
+		}
+	})
+	waitReady(t, urls, done)
+	return &shop{urls: urls, adminLogin: adminLogin, adminPassword: adminPassword}
+}
+
+// buildBinaries builds each service's own binary once per test run.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "ecommerce-bin-")
+	if err != nil {
+		return "", err
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	for _, s := range serviceNames {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "./cmd/"+s)
+		cmd.Dir = filepath.Join(root, s)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %s: %v: %s", s, err, out)
+		}
+	}
+	return dir, nil
+})
+
+// startProcesses runs every service as its own process, configured only by the environment of
+// SPEC §1, on real servers: RabbitMQ at rabbitURL, the machine's Redis and the MongoDB-wire server.
+func startProcesses(t *testing.T, rabbitURL string) *shop {
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls, env := serviceURLs(t)
+	mongoURL := testkit.MongoURL(t)
+	_, redisPrefix := testkit.Redis(t)
+	common := []string{
+		"RABBIT_URL=" + rabbitURL,
+		"MONGO_URL=" + mongoURL,
+		"REDIS_URL=" + envOr("REDIS_URL", testkit.DefaultRedisURL),
+		"IMAGE_KEY_PREFIX=" + redisPrefix,
+		"JWT_SECRET=e2e-secret-0123456789abcdef0123456789abcdef",
+		"AUTH_BOOTSTRAP_ADMIN=" + adminLogin + ":" + adminPassword,
+		"LOG_LEVEL=warn",
+		"PATH=" + os.Getenv("PATH"),
+	}
+	for k, v := range env {
+		common = append(common, k+"="+v)
+	}
+	for k, v := range fastTimers {
+		common = append(common, k+"="+v)
+	}
+	dbSuffix := testkit.Name("e2e")
+	t.Cleanup(func() { dropDatabases(t, mongoURL, dbSuffix) }) // runs last: after the processes stopped
+	done := make(chan error, len(serviceNames))
+	for _, s := range serviceNames {
+		port := urls[s][strings.LastIndex(urls[s], ":")+1:]
+		cmd := exec.Command(filepath.Join(bin, s))
+		cmd.Env = append(append([]string{}, common...), "PORT="+port, "MONGO_DB="+s+"_"+dbSuffix)
+		cmd.Stdout = testkit.LogWriter(t)
+		cmd.Stderr = testkit.LogWriter(t)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() {
+			err := cmd.Wait()
+			close(exited)
+			select {
+			case done <- fmt.Errorf("%s exited: %v", s, err):
+			default:
+			}
+		}()
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Errorf("%s did not stop within 20s of SIGINT", s)
+			}
+		})
+	}
+	waitReady(t, urls, done)
+	return &shop{urls: urls, adminLogin: adminLogin, adminPassword: adminPassword}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// waitReady waits until every service's /readyz answers 200.
+func waitReady(t *testing.T, urls map[string]string, died <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for _, s := range serviceNames {
+		for {
+			resp, err := http.Get(urls[s] + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			select {
+			case err := <-died:
+				t.Fatalf("fleet died while starting: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not ready at %s: %v", s, urls[s], err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+func dropDatabases(t *testing.T, mongoURL, suffix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, err := mongox.Connect(ctx, mongoURL)
+	if err != nil {
+		return
+	}
+	defer client.Disconnect(ctx)
+	for _, s := range serviceNames {
+		_ = client.Database(s + "_" + suffix).Drop(ctx)
+	}
+}
