@@ -70,13 +70,14 @@ func Unavailable(err error) error {
 	return err
 }
 
-// EnsureIndexes creates the indexes of coll; creating an existing index is a no-op.
+// EnsureIndexes creates the indexes of coll; creating an existing index is a no-op. Indexes are
+// created one per command: FerretDB drops the connection when one createIndexes command names
+// several indexes that already exist.
 func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
-	if len(models) == 0 {
-		return nil
-	}
-	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
-		return fmt.Errorf("indexes of %s: %w", coll.Name(), err)
+	for _, model := range models {
+		if _, err := coll.Indexes().CreateOne(ctx, model); err != nil {
+			return fmt.Errorf("indexes of %s: %w", coll.Name(), err)
+		}
 	}
 	return nil
 }

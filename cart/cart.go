@@ -1,0 +1,170 @@
+// Package cart is the cart service (SPEC §3.4): one open cart per user, its lines, their
+// validation against catalog (over RabbitMQ, and synchronously over catalog's REST API), and
+// checkout, which hands the cart to orders with `place_order`.
+//
+// How a cart is stored, and why. FerretDB (MONGO-WIRE.md) has no transactions and its
+// conditional updates are not atomic, but unique indexes hold. So a cart is not one document
+// updated in place: every change appends a new immutable state of the cart with the next
+// version number, under a deterministic _id "<cartId>/<version>". Two concurrent writers that
+// read the same version both try to insert the same next one; exactly one wins, the other gets a
+// duplicate key, re-reads and tries again. The latest version is the cart. This gives, on real
+// MongoDB and on FerretDB alike:
+//   - one open cart per user: cart ids are deterministic, "<userId>:<gen>", gen counting the
+//     user's carts; concurrent first requests all insert "<userId>:1/1" and one wins;
+//   - one checkout per cart: closing is itself the next version (enabled:false); a checkout
+//     racing another checkout, or a line change, loses on the duplicate key and re-reads;
+//   - no lost order: the closed state is the outbox. It holds the lines of `place_order`, and a
+//     loop re-sends `place_order` for closed carts without an orderId until `order_placed` comes
+//     back, so a crash between closing and publishing delays the order but never loses it.
+//
+// Superseded states are pruned once they are older than any request can be (see Store.Prune).
+package cart
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// MaxQuantity caps the quantity of one line.
+const MaxQuantity = 1000
+
+// Line is one article of a cart. Validated says catalog has answered for it; Valid is its answer.
+type Line struct {
+	ArticleID string `json:"articleId"`
+	Quantity  int    `json:"quantity"`
+	Valid     bool   `json:"valid"`
+	Validated bool   `json:"validated"`
+}
+
+// Cart is one state of a user's cart. Enabled means open; a closed cart has been checked out,
+// and OrderID is set once orders has placed its order.
+type Cart struct {
+	ID       string    `json:"_id"`
+	UserID   string    `json:"userId"`
+	OrderID  string    `json:"orderId"`
+	Articles []Line    `json:"articles"`
+	Enabled  bool      `json:"enabled"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+
+	Gen     int `json:"-"` // the user's cart number: ID is "<UserID>:<Gen>"
+	Version int `json:"-"` // the state's number within the cart; 0 for a cart never stored
+}
+
+// cartID is the deterministic id of the user's gen-th cart.
+func cartID(userID string, gen int) string { return fmt.Sprintf("%s:%d", userID, gen) }
+
+// newCart is the user's gen-th cart, empty and not stored yet (version 0).
+func newCart(userID string, gen int, now time.Time) Cart {
+	return Cart{ID: cartID(userID, gen), UserID: userID, Articles: []Line{}, Enabled: true,
+		Created: now, Updated: now, Gen: gen}
+}
+
+// next returns a copy of c as its next version, to be changed and stored.
+func (c Cart) next(now time.Time) Cart {
+	n := c
+	n.Articles = slices.Clone(c.Articles)
+	if n.Articles == nil {
+		n.Articles = []Line{}
+	}
+	n.Version++
+	n.Updated = now
+	return n
+}
+
+func (c Cart) line(articleID string) int {
+	return slices.IndexFunc(c.Articles, func(l Line) bool { return l.ArticleID == articleID })
+}
+
+// add adds quantity of an article, as a new line or onto its existing line.
+func (c *Cart) add(articleID string, quantity int) error {
+	i := c.line(articleID)
+	if i < 0 {
+		c.Articles = append(c.Articles, Line{ArticleID: articleID})
+		i = len(c.Articles) - 1
+	}
+	return c.setQuantity(i, c.Articles[i].Quantity+quantity)
+}
+
+// changeBy adds delta to the quantity of an existing line; a line at 0 is removed.
+func (c *Cart) changeBy(articleID string, delta int) error {
+	i := c.line(articleID)
+	if i < 0 {
+		return errLineNotFound(articleID)
+	}
+	return c.setQuantity(i, c.Articles[i].Quantity+delta)
+}
+
+// remove removes an existing line.
+func (c *Cart) remove(articleID string) error {
+	i := c.line(articleID)
+	if i < 0 {
+		return errLineNotFound(articleID)
+	}
+	c.Articles = slices.Delete(c.Articles, i, i+1)
+	return nil
+}
+
+func (c *Cart) setQuantity(i, q int) error {
+	if q > MaxQuantity {
+		return errs.Fieldf("quantity", "the line would hold %d, more than %d", q, MaxQuantity)
+	}
+	if q <= 0 {
+		c.Articles = slices.Delete(c.Articles, i, i+1)
+		return nil
+	}
+	c.Articles[i].Quantity = q
+	return nil
+}
+
+// markValidation records catalog's answer for a line. It reports whether anything changed, so
+// a repeated answer stores nothing.
+func (c *Cart) markValidation(articleID string, valid bool) bool {
+	i := c.line(articleID)
+	if i < 0 || (c.Articles[i].Validated && c.Articles[i].Valid == valid) {
+		return false
+	}
+	c.Articles[i].Validated, c.Articles[i].Valid = true, valid
+	return true
+}
+
+func errLineNotFound(articleID string) error {
+	return fmt.Errorf("article %s is not in the cart: %w", articleID, errs.NotFound)
+}
+
+const articleIDRule = "must be an article id (24 hexadecimal characters)"
+
+var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
+
+// checkArticleID rejects what cannot be a catalog article id (a 24-hex ObjectId).
+func checkArticleID(id string) error {
+	if !objectIDPattern.MatchString(id) {
+		return errs.Fieldf("articleId", articleIDRule)
+	}
+	return nil
+}
+
+// Problem is one finding of a cart validation, about one article.
+type Problem struct {
+	ArticleID string `json:"articleId"`
+	Message   string `json:"message"`
+}
+
+// Report is the result of the full validation of a cart (GET /cart/validate).
+type Report struct {
+	Errors   []Problem `json:"errors"`
+	Warnings []Problem `json:"warnings"`
+}
+
+// checkoutRefused is the 400 of a checkout that cannot proceed; it carries the problems found.
+type checkoutRefused struct {
+	reason   string
+	problems []Problem
+}
+
+func (e *checkoutRefused) Error() string        { return e.reason }
+func (e *checkoutRefused) Is(target error) bool { return target == errs.Invalid }

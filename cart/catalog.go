@@ -1,0 +1,81 @@
+package cart
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// article is what the cart needs to know of a catalog article.
+type article struct {
+	ID      string `json:"_id"`
+	Enabled bool   `json:"enabled"`
+	Stock   int    `json:"stock"`
+}
+
+// articleSource finds articles in the catalog: errs.NotFound for an unknown one,
+// errs.Unavailable when the catalog does not answer.
+type articleSource interface {
+	Article(ctx context.Context, id string) (article, error)
+}
+
+// catalogClient reads articles from catalog's REST API (GET /articles/{id}).
+type catalogClient struct {
+	baseURL string
+	client  *http.Client
+}
+
+func newCatalogClient(baseURL string) *catalogClient {
+	return &catalogClient{baseURL: strings.TrimRight(baseURL, "/"), client: &http.Client{Timeout: 5 * time.Second}}
+}
+
+func (c *catalogClient) Article(ctx context.Context, id string) (article, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/articles/"+url.PathEscape(id), nil)
+	if err != nil {
+		return article{}, err
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return article{}, fmt.Errorf("%w: catalog: %w", errs.Unavailable, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusBadRequest: // 400: catalog cannot read the id as one of its own
+		return article{}, fmt.Errorf("article %s: %w", id, errs.NotFound)
+	default:
+		return article{}, fmt.Errorf("%w: catalog answered %d for article %s", errs.Unavailable, resp.StatusCode, id)
+	}
+	var a article
+	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&a); err != nil {
+		return article{}, fmt.Errorf("%w: catalog article %s: %w", errs.Unavailable, id, err)
+	}
+	return a, nil
+}
+
+// validateLines checks every line against the catalog: an unknown or disabled article is an
+// error, a stock below the quantity a warning. It fails only when the catalog does not answer.
+func validateLines(ctx context.Context, catalog articleSource, lines []Line) (Report, error) {
+	r := Report{Errors: []Problem{}, Warnings: []Problem{}}
+	for _, l := range lines {
+		a, err := catalog.Article(ctx, l.ArticleID)
+		switch {
+		case errors.Is(err, errs.NotFound):
+			r.Errors = append(r.Errors, Problem{l.ArticleID, "article not found"})
+		case err != nil:
+			return Report{}, err
+		case !a.Enabled:
+			r.Errors = append(r.Errors, Problem{l.ArticleID, "article disabled"})
+		case a.Stock < l.Quantity:
+			r.Warnings = append(r.Warnings, Problem{l.ArticleID, "not enough stock"})
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,115 @@
+package cart
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
+)
+
+// userID is the id of the signed-in user; RequireUser has put them in the context.
+func userID(r *http.Request) string {
+	u, _ := tokens.UserFrom(r.Context())
+	return u.ID
+}
+
+// answer writes the cart, or the error.
+func answer(w http.ResponseWriter, r *http.Request, log *slog.Logger, c Cart, err error) {
+	if err != nil {
+		web.Error(w, r, log, err)
+		return
+	}
+	web.Encode(w, http.StatusOK, c)
+}
+
+func handleCartGet(log *slog.Logger, svc *Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := svc.Open(r.Context(), userID(r))
+		answer(w, r, log, c, err)
+	})
+}
+
+func handleArticleAdd(log *slog.Logger, svc *Service) http.Handler {
+	type request struct {
+		ArticleID string   `json:"articleId"`
+		Quantity  *float64 `json:"quantity"` // a number, so 1.5 gets a clear message
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := web.Decode[request](r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		var v errs.Validation
+		v.Check(objectIDPattern.MatchString(in.ArticleID), "articleId", articleIDRule)
+		switch q := in.Quantity; {
+		case q == nil:
+			v.Add("quantity", "is required")
+		case *q != math.Trunc(*q) || *q < 1:
+			v.Add("quantity", "must be a positive integer")
+		case *q > MaxQuantity:
+			v.Add("quantity", fmt.Sprintf("must be at most %d", MaxQuantity))
+		}
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		c, err := svc.Add(r.Context(), userID(r), in.ArticleID, int(*in.Quantity))
+		answer(w, r, log, c, err)
+	})
+}
+
+func handleArticleChange(log *slog.Logger, svc *Service, delta int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The course's client sends a body here; it is ignored.
+		articleID := chi.URLParam(r, "articleId")
+		if err := checkArticleID(articleID); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		c, err := svc.ChangeBy(r.Context(), userID(r), articleID, delta)
+		answer(w, r, log, c, err)
+	})
+}
+
+func handleArticleRemove(log *slog.Logger, svc *Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		articleID := chi.URLParam(r, "articleId")
+		if err := checkArticleID(articleID); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		c, err := svc.Remove(r.Context(), userID(r), articleID)
+		answer(w, r, log, c, err)
+	})
+}
+
+func handleCartValidate(log *slog.Logger, svc *Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		report, err := svc.Validate(r.Context(), userID(r))
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, report)
+	})
+}
+
+func handleCheckout(log *slog.Logger, svc *Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := svc.Checkout(r.Context(), userID(r))
+		var refused *checkoutRefused
+		if errors.As(err, &refused) {
+			web.Encode(w, http.StatusBadRequest, map[string]any{"error": refused.reason, "errors": refused.problems})
+			return
+		}
+		answer(w, r, log, c, err)
+	})
+}

@@ -1,0 +1,164 @@
+package cart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// Message types and payloads of SPEC §4 that the cart sends or receives.
+const (
+	typeArticleValid = "article-valid"
+	typePlaceOrder   = "place_order"
+	typeOrderPlaced  = "order_placed"
+)
+
+type articleValidRequest struct {
+	ReferenceID string `json:"referenceId"`
+	ArticleID   string `json:"articleId"`
+}
+
+type articleValidReply struct {
+	ReferenceID string `json:"referenceId"`
+	ArticleID   string `json:"articleId"`
+	Valid       bool   `json:"valid"`
+}
+
+type orderLine struct {
+	ArticleID string `json:"articleId"`
+	Quantity  int    `json:"quantity"`
+}
+
+type placeOrder struct {
+	CartID   string      `json:"cartId"`
+	UserID   string      `json:"userId"`
+	Articles []orderLine `json:"articles"`
+}
+
+type orderPlaced struct {
+	OrderID  string      `json:"orderId"`
+	CartID   string      `json:"cartId"`
+	UserID   string      `json:"userId"`
+	Articles []orderLine `json:"articles"`
+}
+
+// requestValidation asks catalog whether an article of a cart is valid; the answer comes back
+// on the `cart` queue. A failed send is only logged: the cart change is stored, and the
+// re-validation loop asks again.
+func (s *Service) requestValidation(ctx context.Context, cartID, articleID string) {
+	err := bus.Send(ctx, s.bus, "catalog", "catalog", typeArticleValid,
+		articleValidRequest{ReferenceID: cartID, ArticleID: articleID}, bus.ReplyTo("cart", "cart"))
+	if err != nil {
+		s.log.WarnContext(ctx, "article-valid not sent", "cart", cartID, "article", articleID, "err", err)
+	}
+}
+
+func (s *Service) sendPlaceOrder(ctx context.Context, c Cart) error {
+	msg := placeOrder{CartID: c.ID, UserID: c.UserID, Articles: make([]orderLine, len(c.Articles))}
+	for i, l := range c.Articles {
+		msg.Articles[i] = orderLine{ArticleID: l.ArticleID, Quantity: l.Quantity}
+	}
+	return bus.Send(ctx, s.bus, "order", "order", typePlaceOrder, msg)
+}
+
+// HandleCartQueue consumes the `cart` queue: catalog's answers to article-valid.
+func (s *Service) HandleCartQueue(ctx context.Context, d bus.Delivery) error {
+	if d.Type != typeArticleValid {
+		return bus.Permanent(fmt.Errorf("unexpected message type %q on the cart queue", d.Type))
+	}
+	var reply articleValidReply
+	if err := d.Decode(&reply); err != nil {
+		return err
+	}
+	return s.recordValidation(ctx, reply)
+}
+
+// recordValidation marks the line validated with catalog's answer. An answer about a cart that
+// is closed or unknown, or a line no longer there, changes nothing; so does a repeated answer.
+func (s *Service) recordValidation(ctx context.Context, reply articleValidReply) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	for attempt := range maxAttempts {
+		cur, err := s.store.Get(ctx, reply.ReferenceID)
+		if errors.Is(err, errs.NotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		next := cur.next(now())
+		if !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
+			return nil
+		}
+		err = s.store.Append(ctx, next)
+		if !isVersionTaken(err) {
+			return err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("validation of %s in cart %s: %w", reply.ArticleID, reply.ReferenceID, errVersionTaken)
+}
+
+// HandleOrderPlaced consumes `cart_order_placed`: orders has placed the order of a closed cart,
+// so its orderId is recorded there and `place_order` is no longer re-sent.
+func (s *Service) HandleOrderPlaced(ctx context.Context, d bus.Delivery) error {
+	if d.Type != typeOrderPlaced {
+		return bus.Permanent(fmt.Errorf("unexpected message type %q on cart_order_placed", d.Type))
+	}
+	var msg orderPlaced
+	if err := d.Decode(&msg); err != nil {
+		return err
+	}
+	if msg.CartID == "" || msg.OrderID == "" {
+		return bus.Permanent(errors.New("order_placed without cartId or orderId"))
+	}
+	found, err := s.store.RecordOrder(ctx, msg.CartID, msg.OrderID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		s.log.WarnContext(ctx, "order_placed for a cart that is not closed here", "cart", msg.CartID, "order", msg.OrderID)
+	}
+	return nil
+}
+
+// ResendPlaceOrders sends `place_order` again for carts closed before `before` whose order has
+// not come back, and reports how many.
+func (s *Service) ResendPlaceOrders(ctx context.Context, before time.Time) (int, error) {
+	carts, err := s.store.AwaitingOrder(ctx, before, 100)
+	if err != nil {
+		return 0, err
+	}
+	for i, c := range carts {
+		if err := s.sendPlaceOrder(ctx, c); err != nil {
+			return i, err
+		}
+	}
+	return len(carts), nil
+}
+
+// Revalidate asks catalog again about every line of the most recently changed open carts, so
+// that catalog changes (an article disabled or deleted) show up in them.
+func (s *Service) Revalidate(ctx context.Context, limit int) (int, error) {
+	carts, err := s.store.RecentOpen(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, c := range carts {
+		for _, l := range c.Articles {
+			if err := bus.Send(ctx, s.bus, "catalog", "catalog", typeArticleValid,
+				articleValidRequest{ReferenceID: c.ID, ArticleID: l.ArticleID}, bus.ReplyTo("cart", "cart")); err != nil {
+				return sent, err
+			}
+			sent++
+		}
+	}
+	return sent, nil
+}

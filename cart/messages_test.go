@@ -1,0 +1,143 @@
+package cart
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+// answerLikeCatalog consumes the `catalog` queue and answers article-valid the way catalog
+// does, from the fake catalog's articles.
+func answerLikeCatalog(t *testing.T, f *fixture) {
+	consume(t, f.bus, bus.Subscription{Queue: "catalog"}, func(ctx context.Context, d bus.Delivery) error {
+		var req articleValidRequest
+		if err := d.Decode(&req); err != nil {
+			return err
+		}
+		a, ok := f.catalog.get(req.ArticleID)
+		return bus.Reply(ctx, f.bus, d, typeArticleValid,
+			articleValidReply{ReferenceID: req.ReferenceID, ArticleID: req.ArticleID, Valid: ok && a.Enabled})
+	})
+}
+
+func TestAsyncValidation(t *testing.T) {
+	f := newFixture(t)
+	f.auth.Add("tok", "u1")
+	answerLikeCatalog(t, f)
+	consume(t, f.bus, bus.Subscription{Queue: "cart", Prefetch: 4}, f.svc.HandleCartQueue)
+
+	line := func(id string) Line {
+		c := f.cart("GET", "/cart", "tok", nil)
+		for _, l := range c.Articles {
+			if l.ArticleID == id {
+				return l
+			}
+		}
+		return Line{}
+	}
+	c := f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 1})
+	assert.False(t, c.Articles[0].Validated, "not validated before catalog answers")
+	f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleUnknown, "quantity": 1})
+
+	testkit.Eventually(t, 10*time.Second, func() bool { return line(articleA).Validated }, "article A validated")
+	assert.True(t, line(articleA).Valid)
+	testkit.Eventually(t, 10*time.Second, func() bool { return line(articleUnknown).Validated }, "unknown article validated")
+	assert.False(t, line(articleUnknown).Valid)
+
+	// The catalog disables A; the periodic re-validation makes it show.
+	f.catalog.set(article{ID: articleA, Enabled: false})
+	sent, err := f.svc.Revalidate(context.Background(), 10)
+	require.NoError(t, err)
+	assert.Equal(t, 2, sent)
+	testkit.Eventually(t, 10*time.Second, func() bool { return !line(articleA).Valid }, "article A now invalid")
+	assert.True(t, line(articleA).Validated)
+}
+
+func TestValidationReplies(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c, err := f.svc.Add(ctx, "u1", articleA, 1)
+	require.NoError(t, err)
+	delivery := func(msgType, body string) bus.Delivery {
+		return bus.Delivery{Envelope: bus.Envelope{Type: msgType, Message: []byte(body)}}
+	}
+	reply := `{"referenceId":"` + c.ID + `","articleId":"` + articleA + `","valid":true}`
+
+	require.NoError(t, f.svc.HandleCartQueue(ctx, delivery("article-valid", reply)))
+	got, err := f.store.Get(ctx, c.ID)
+	require.NoError(t, err)
+	assert.Equal(t, Line{ArticleID: articleA, Quantity: 1, Valid: true, Validated: true}, got.Articles[0])
+
+	states := f.countStates(map[string]any{})
+	require.NoError(t, f.svc.HandleCartQueue(ctx, delivery("article-valid", reply)), "redelivery")
+	assert.Equal(t, states, f.countStates(map[string]any{}), "a repeated answer stores nothing")
+
+	for name, body := range map[string]string{
+		"unknown cart": `{"referenceId":"nobody:1","articleId":"` + articleA + `","valid":true}`,
+		"line gone":    `{"referenceId":"` + c.ID + `","articleId":"` + articleB + `","valid":true}`,
+	} {
+		require.NoError(t, f.svc.HandleCartQueue(ctx, delivery("article-valid", body)), name)
+	}
+	assert.Equal(t, states, f.countStates(map[string]any{}), "answers about nothing store nothing")
+
+	err = f.svc.HandleCartQueue(ctx, delivery("article-valid", `{"referenceId":`))
+	assert.True(t, bus.IsPermanent(err), "malformed: %v", err)
+	err = f.svc.HandleCartQueue(ctx, delivery("surprise", `{}`))
+	assert.True(t, bus.IsPermanent(err), "unknown type: %v", err)
+	err = f.svc.HandleOrderPlaced(ctx, delivery("order_placed", `{"cartId":""}`))
+	assert.True(t, bus.IsPermanent(err), "order_placed without ids: %v", err)
+}
+
+func TestResendUntilOrderPlaced(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	orders := newCounter()
+	consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
+	consume(t, f.bus, bus.Subscription{Queue: "cart_order_placed"}, f.svc.HandleOrderPlaced)
+
+	// A cart closed by a process that died before publishing place_order: only the store has it.
+	open, err := f.svc.Add(ctx, "u1", articleA, 2)
+	require.NoError(t, err)
+	closed := open.next(now())
+	closed.Enabled = false
+	require.NoError(t, f.store.Append(ctx, closed))
+
+	later := time.Now().Add(time.Hour) // as if the re-send interval had passed
+	for range 2 {
+		n, err := f.svc.ResendPlaceOrders(ctx, later)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+	}
+	orders.drain(t, f.bus, "order", "order")
+	require.Equal(t, 2, orders.count("place_order"), "re-sent each round")
+	var msg placeOrder
+	require.NoError(t, orders.lastOf("place_order").Decode(&msg))
+	assert.Equal(t, placeOrder{CartID: closed.ID, UserID: "u1", Articles: []orderLine{{articleA, 2}}}, msg)
+
+	n, err := f.svc.ResendPlaceOrders(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, n, "not before the interval has passed since closing")
+
+	// orders answers; twice, as a redelivery would.
+	placed := orderPlaced{OrderID: "order-1", CartID: closed.ID, UserID: "u1", Articles: msg.Articles}
+	for range 2 {
+		require.NoError(t, bus.Send(ctx, f.bus, "sell_flow", "order_placed", typeOrderPlaced, placed))
+	}
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		c, err := f.store.Get(ctx, closed.ID)
+		return err == nil && c.OrderID == "order-1"
+	}, "orderId recorded")
+	n, err = f.svc.ResendPlaceOrders(ctx, later)
+	require.NoError(t, err)
+	assert.Zero(t, n, "no re-send once the order is placed")
+
+	c, err := f.svc.Open(ctx, "u1")
+	require.NoError(t, err)
+	assert.NotEqual(t, closed.ID, c.ID, "the user has a new open cart")
+}

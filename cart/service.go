@@ -1,0 +1,167 @@
+package cart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// maxAttempts bounds the retries of a change that keeps losing races for the cart's next version.
+const maxAttempts = 20
+
+// opTimeout bounds one cart operation; Store.Prune relies on operations being this short.
+const opTimeout = 30 * time.Second
+
+// Service is what the cart service does, for its HTTP handlers and message consumers.
+type Service struct {
+	store   *Store
+	bus     bus.Publisher
+	catalog articleSource
+	log     *slog.Logger
+}
+
+// NewService returns the cart service over store, publishing to b and checking articles in catalog.
+func NewService(store *Store, b bus.Publisher, catalog articleSource, log *slog.Logger) *Service {
+	return &Service{store: store, bus: b, catalog: catalog, log: log}
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// current returns the user's open cart: its latest state, or — when the user has none, or their
+// newest cart is closed — their next cart, empty and not stored yet (Version 0).
+func (s *Service) current(ctx context.Context, userID string) (Cart, error) {
+	latest, err := s.store.Latest(ctx, userID)
+	switch {
+	case errors.Is(err, errs.NotFound):
+		return newCart(userID, 1, now()), nil
+	case err != nil:
+		return Cart{}, err
+	case !latest.Enabled:
+		return newCart(userID, latest.Gen+1, now()), nil
+	}
+	return latest, nil
+}
+
+// Open returns the user's open cart, creating it empty when there is none.
+func (s *Service) Open(ctx context.Context, userID string) (Cart, error) {
+	return s.change(ctx, userID, func(c *Cart) (bool, error) { return c.Version == 0, nil })
+}
+
+// Add adds quantity of an article to the user's open cart and asks catalog to validate it.
+func (s *Service) Add(ctx context.Context, userID, articleID string, quantity int) (Cart, error) {
+	c, err := s.change(ctx, userID, func(c *Cart) (bool, error) { return true, c.add(articleID, quantity) })
+	if err != nil {
+		return Cart{}, err
+	}
+	s.requestValidation(ctx, c.ID, articleID)
+	return c, nil
+}
+
+// ChangeBy adds delta (±1) to the quantity of a line of the user's open cart; a line at 0 is removed.
+func (s *Service) ChangeBy(ctx context.Context, userID, articleID string, delta int) (Cart, error) {
+	return s.change(ctx, userID, func(c *Cart) (bool, error) { return true, c.changeBy(articleID, delta) })
+}
+
+// Remove removes a line of the user's open cart.
+func (s *Service) Remove(ctx context.Context, userID, articleID string) (Cart, error) {
+	return s.change(ctx, userID, func(c *Cart) (bool, error) { return true, c.remove(articleID) })
+}
+
+// change applies edit to a copy of the user's open cart and stores it as the cart's next
+// version when edit says it changed something. When a concurrent request stored that version
+// first, it starts over from the new state.
+func (s *Service) change(ctx context.Context, userID string, edit func(*Cart) (bool, error)) (Cart, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	for attempt := range maxAttempts {
+		cur, err := s.current(ctx, userID)
+		if err != nil {
+			return Cart{}, err
+		}
+		next := cur.next(now())
+		changed, err := edit(&next)
+		if err != nil || !changed {
+			return cur, err
+		}
+		err = s.store.Append(ctx, next)
+		if !isVersionTaken(err) {
+			return next, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Cart{}, err
+		}
+	}
+	return Cart{}, fmt.Errorf("%w: the cart is being changed by other requests, try again", errs.Conflict)
+}
+
+// backoff waits a little, more after each lost race, with jitter so rivals drift apart.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1+rand.IntN(5*(attempt+1))) * time.Millisecond
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", errs.Unavailable, ctx.Err())
+	}
+}
+
+// Validate checks the user's open cart against catalog.
+func (s *Service) Validate(ctx context.Context, userID string) (Report, error) {
+	c, err := s.current(ctx, userID)
+	if err != nil {
+		return Report{}, err
+	}
+	return validateLines(ctx, s.catalog, c.Articles)
+}
+
+// Checkout closes the user's open cart and sends `place_order` for it. It refuses an empty cart
+// and one with validation errors. Of two racing checkouts of one cart, one closes it and the
+// other gets errs.Conflict.
+func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	for attempt := range maxAttempts {
+		cur, err := s.current(ctx, userID)
+		if err != nil {
+			return Cart{}, err
+		}
+		if len(cur.Articles) == 0 {
+			return Cart{}, &checkoutRefused{reason: "the cart is empty", problems: []Problem{}}
+		}
+		report, err := validateLines(ctx, s.catalog, cur.Articles)
+		if err != nil {
+			return Cart{}, err
+		}
+		if len(report.Errors) > 0 {
+			return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", problems: report.Errors}
+		}
+		closed := cur.next(now())
+		closed.Enabled = false
+		err = s.store.Append(ctx, closed)
+		if err == nil {
+			// The closed state is the outbox: if this publish fails, or the process dies before
+			// it, the re-send loop sends place_order later.
+			if err := s.sendPlaceOrder(ctx, closed); err != nil {
+				s.log.WarnContext(ctx, "place_order not sent, will be re-sent", "cart", closed.ID, "err", err)
+			}
+			return closed, nil
+		}
+		if !isVersionTaken(err) {
+			return Cart{}, err
+		}
+		// Someone stored the next version first: a line change (check again), or another checkout.
+		if latest, err := s.store.Get(ctx, cur.ID); err == nil && !latest.Enabled {
+			return Cart{}, fmt.Errorf("%w: the cart is already checked out", errs.Conflict)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Cart{}, err
+		}
+	}
+	return Cart{}, fmt.Errorf("%w: the cart is being changed by other requests, try again", errs.Conflict)
+}

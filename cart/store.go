@@ -1,0 +1,226 @@
+package cart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+)
+
+// errVersionTaken is returned by Append when another writer stored that version first.
+var errVersionTaken = fmt.Errorf("%w: the cart changed meanwhile", errs.Conflict)
+
+// Store keeps the states of carts in MongoDB, append-only (see the package comment).
+type Store struct {
+	states *mongo.Collection
+}
+
+// NewStore returns the store of db, creating its indexes.
+func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
+	s := &Store{states: db.Collection("cart_states")}
+	// One index per call: FerretDB drops the connection when one createIndexes command names
+	// several indexes that exist already (every start after the first).
+	for _, keys := range []bson.D{
+		{{Key: "userId", Value: 1}, {Key: "gen", Value: -1}, {Key: "version", Value: -1}},
+		{{Key: "cartId", Value: 1}, {Key: "version", Value: -1}},
+		{{Key: "enabled", Value: 1}, {Key: "orderId", Value: 1}},
+	} {
+		if err := mongox.EnsureIndexes(ctx, s.states, mongo.IndexModel{Keys: keys}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// stateDoc is one stored state of a cart. Its _id "<cartId>/<version>" is what makes
+// concurrent writers of one version collide.
+type stateDoc struct {
+	ID       string    `bson:"_id"`
+	CartID   string    `bson:"cartId"`
+	UserID   string    `bson:"userId"`
+	Gen      int       `bson:"gen"`
+	Version  int       `bson:"version"`
+	OrderID  string    `bson:"orderId"`
+	Articles []lineDoc `bson:"articles"`
+	Enabled  bool      `bson:"enabled"`
+	Created  time.Time `bson:"created"`
+	Updated  time.Time `bson:"updated"`
+}
+
+type lineDoc struct {
+	ArticleID string `bson:"articleId"`
+	Quantity  int    `bson:"quantity"`
+	Valid     bool   `bson:"valid"`
+	Validated bool   `bson:"validated"`
+}
+
+func toDoc(c Cart) stateDoc {
+	d := stateDoc{ID: c.ID + "/" + strconv.Itoa(c.Version), CartID: c.ID, UserID: c.UserID,
+		Gen: c.Gen, Version: c.Version, OrderID: c.OrderID, Enabled: c.Enabled,
+		Created: c.Created, Updated: c.Updated, Articles: make([]lineDoc, len(c.Articles))}
+	for i, l := range c.Articles {
+		d.Articles[i] = lineDoc(l)
+	}
+	return d
+}
+
+func (d stateDoc) cart() Cart {
+	c := Cart{ID: d.CartID, UserID: d.UserID, OrderID: d.OrderID, Enabled: d.Enabled,
+		Created: d.Created.UTC(), Updated: d.Updated.UTC(), Gen: d.Gen, Version: d.Version,
+		Articles: make([]Line, len(d.Articles))}
+	for i, l := range d.Articles {
+		c.Articles[i] = Line(l)
+	}
+	return c
+}
+
+// Latest returns the latest state of the user's newest cart (open or closed), or NotFound when
+// the user never had one.
+func (s *Store) Latest(ctx context.Context, userID string) (Cart, error) {
+	return s.findLatest(ctx, bson.D{{Key: "userId", Value: userID}},
+		bson.D{{Key: "gen", Value: -1}, {Key: "version", Value: -1}}, "cart of user "+userID)
+}
+
+// Get returns the latest state of cart id, or NotFound.
+func (s *Store) Get(ctx context.Context, id string) (Cart, error) {
+	return s.findLatest(ctx, bson.D{{Key: "cartId", Value: id}},
+		bson.D{{Key: "version", Value: -1}}, "cart "+id)
+}
+
+func (s *Store) findLatest(ctx context.Context, filter, sort bson.D, what string) (Cart, error) {
+	var d stateDoc
+	err := s.states.FindOne(ctx, filter, options.FindOne().SetSort(sort)).Decode(&d)
+	if err != nil {
+		return Cart{}, mongox.NotFound(err, what)
+	}
+	return d.cart(), nil
+}
+
+// Append stores c as a new state. It fails with errVersionTaken when that version of the cart
+// exists already: a concurrent writer got there first.
+func (s *Store) Append(ctx context.Context, c Cart) error {
+	_, err := s.states.InsertOne(ctx, toDoc(c))
+	switch {
+	case mongox.IsDuplicate(err):
+		return errVersionTaken
+	case err != nil:
+		return mongox.Unavailable(fmt.Errorf("store cart %s: %w", c.ID, err))
+	}
+	return nil
+}
+
+// RecordOrder records orderID on the closed cart id. It reports whether the cart exists and is
+// closed. Recording it again is harmless.
+func (s *Store) RecordOrder(ctx context.Context, id, orderID string) (bool, error) {
+	res, err := s.states.UpdateOne(ctx,
+		bson.D{{Key: "cartId", Value: id}, {Key: "enabled", Value: false}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: orderID}}}})
+	if err != nil {
+		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// AwaitingOrder returns up to limit closed carts, closed before `before`, whose order has not
+// been confirmed yet: their `place_order` must be sent again.
+func (s *Store) AwaitingOrder(ctx context.Context, before time.Time, limit int) ([]Cart, error) {
+	filter := bson.D{{Key: "enabled", Value: false}, {Key: "orderId", Value: ""},
+		{Key: "updated", Value: bson.D{{Key: "$lt", Value: before}}}}
+	return s.find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated", Value: 1}}).SetLimit(int64(limit)))
+}
+
+// RecentOpen returns the latest states of up to limit open carts, the most recently changed
+// first. Along the way it may return carts closed since; callers must tolerate that.
+func (s *Store) RecentOpen(ctx context.Context, limit int) ([]Cart, error) {
+	// A cart has several open states; read more than limit, keep each cart's latest.
+	states, err := s.find(ctx, bson.D{{Key: "enabled", Value: true}},
+		options.Find().SetSort(bson.D{{Key: "updated", Value: -1}}).SetLimit(int64(4*limit)))
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]int{}
+	var carts []Cart
+	for _, c := range states {
+		if i, seen := latest[c.ID]; seen {
+			if c.Version > carts[i].Version {
+				carts[i] = c
+			}
+			continue
+		}
+		if len(carts) == limit {
+			continue
+		}
+		latest[c.ID] = len(carts)
+		carts = append(carts, c)
+	}
+	return carts, nil
+}
+
+func (s *Store) find(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]Cart, error) {
+	cur, err := s.states.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, mongox.Unavailable(fmt.Errorf("find carts: %w", err))
+	}
+	var docs []stateDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Unavailable(fmt.Errorf("read carts: %w", err))
+	}
+	carts := make([]Cart, len(docs))
+	for i, d := range docs {
+		carts[i] = d.cart()
+	}
+	return carts, nil
+}
+
+// Prune deletes states that a later version of their cart supersedes and that were written
+// before `before`, and reports how many. Only superseded states go, so every cart keeps its
+// latest one. Callers pass a time older than any request can be: a writer that read version v
+// still finds v+1 in place if a rival stored it, and so cannot store a stale v+1 itself.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
+	cur, err := s.states.Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$group", Value: bson.D{
+			{Key: "_id", Value: "$cartId"},
+			{Key: "states", Value: bson.D{{Key: "$sum", Value: 1}}},
+		}}},
+		{{Key: "$match", Value: bson.D{{Key: "states", Value: bson.D{{Key: "$gt", Value: 1}}}}}},
+		{{Key: "$limit", Value: 1000}},
+	})
+	if err != nil {
+		return 0, mongox.Unavailable(fmt.Errorf("find superseded cart states: %w", err))
+	}
+	var carts []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &carts); err != nil {
+		return 0, mongox.Unavailable(fmt.Errorf("read superseded cart states: %w", err))
+	}
+	pruned := 0
+	for _, c := range carts {
+		// ($max is not an accumulator FerretDB implements, so the latest version is read here.)
+		latest, err := s.Get(ctx, c.ID)
+		if err != nil {
+			return pruned, err
+		}
+		res, err := s.states.DeleteMany(ctx, bson.D{
+			{Key: "cartId", Value: c.ID},
+			{Key: "version", Value: bson.D{{Key: "$lt", Value: latest.Version}}},
+			{Key: "updated", Value: bson.D{{Key: "$lt", Value: before}}},
+		})
+		if err != nil {
+			return pruned, mongox.Unavailable(fmt.Errorf("prune cart %s: %w", c.ID, err))
+		}
+		pruned += int(res.DeletedCount)
+	}
+	return pruned, nil
+}
+
+// isVersionTaken tells whether err is Append's lost race.
+func isVersionTaken(err error) bool { return errors.Is(err, errVersionTaken) }
