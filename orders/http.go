@@ -1,0 +1,219 @@
+package orders
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
+)
+
+// orderJSON is the Order of SPEC §3.5.
+type orderJSON struct {
+	ID           string        `json:"id"`
+	OrderID      string        `json:"orderId"`
+	Status       Status        `json:"status"`
+	UserID       string        `json:"userId"`
+	CartID       string        `json:"cartId"`
+	Articles     []articleJSON `json:"articles"`
+	Payments     []paymentJSON `json:"payments"`
+	TotalPrice   Cents         `json:"totalPrice"`
+	TotalPayment Cents         `json:"totalPayment"`
+	Created      time.Time     `json:"created"`
+	Updated      time.Time     `json:"updated"`
+}
+
+type articleJSON struct {
+	ArticleID    string `json:"articleId"`
+	Quantity     int    `json:"quantity"`
+	IsValid      bool   `json:"isValid"`
+	IsValidated  bool   `json:"isValidated"`
+	UnitaryPrice Cents  `json:"unitaryPrice"`
+}
+
+type paymentJSON struct {
+	Method PaymentMethod `json:"method"`
+	Amount Cents         `json:"amount"`
+}
+
+func toOrderJSON(o Order) orderJSON {
+	j := orderJSON{
+		ID: o.ID, OrderID: o.ID, Status: o.Status, UserID: o.UserID, CartID: o.CartID,
+		Articles: []articleJSON{}, Payments: []paymentJSON{},
+		TotalPrice: o.TotalPrice, TotalPayment: o.TotalPayment, Created: o.Created, Updated: o.Updated,
+	}
+	for _, a := range o.Articles {
+		j.Articles = append(j.Articles, articleJSON{a.ArticleID, a.Quantity, a.IsValid, a.IsValidated, a.UnitaryPrice})
+	}
+	for _, p := range o.Payments {
+		j.Payments = append(j.Payments, paymentJSON(p))
+	}
+	return j
+}
+
+// orderSummaryJSON is one entry of GET /orders.
+type orderSummaryJSON struct {
+	ID           string    `json:"id"`
+	Status       Status    `json:"status"`
+	CartID       string    `json:"cartId"`
+	TotalPrice   Cents     `json:"totalPrice"`
+	TotalPayment Cents     `json:"totalPayment"`
+	Articles     int       `json:"articles"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := tokens.UserFrom(r.Context())
+		list, err := svc.List(r.Context(), u)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		out := make([]orderSummaryJSON, len(list))
+		for i, o := range list {
+			out[i] = orderSummaryJSON{o.ID, o.Status, o.CartID, o.TotalPrice, o.TotalPayment, len(o.Articles), o.Created, o.Updated}
+		}
+		web.Encode(w, http.StatusOK, out)
+	})
+}
+
+// orderID reads the {orderId} of the path; a malformed one is 400.
+func orderID(r *http.Request) (string, error) {
+	id := chi.URLParam(r, "orderId")
+	if !ValidOrderID(id) {
+		return "", fmt.Errorf("%w: malformed order id", errs.Invalid)
+	}
+	return strings.ToLower(id), nil
+}
+
+// handleOrder serves the GET endpoints of one order: get (read its projection) and update
+// (rebuild the projection from the events).
+func handleOrder(log *slog.Logger, read orderGetter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := orderID(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		u, _ := tokens.UserFrom(r.Context())
+		o, err := read(r, u, id)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, toOrderJSON(o))
+	})
+}
+
+// orderGetter reads an order for the user u.
+type orderGetter func(r *http.Request, u tokens.User, orderID string) (Order, error)
+
+func getOrder(svc *Service) orderGetter {
+	return func(r *http.Request, u tokens.User, id string) (Order, error) { return svc.GetFor(r.Context(), u, id) }
+}
+
+func rebuildOrder(svc *Service) orderGetter {
+	return func(r *http.Request, u tokens.User, id string) (Order, error) {
+		return svc.RebuildFor(r.Context(), u, id)
+	}
+}
+
+func handlePayment(svc *Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := orderID(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		req, err := web.DecodeLimit[paymentRequest](r, 4<<10)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		p, err := req.payment()
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		u, _ := tokens.UserFrom(r.Context())
+		o, err := svc.Pay(r.Context(), u, id, p)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, toOrderJSON(o))
+	})
+}
+
+// paymentRequest is the body of POST /orders/{orderId}/payment.
+type paymentRequest struct {
+	Method string  `json:"method"`
+	Amount float64 `json:"amount"`
+}
+
+// payment validates the request: a known method and an amount above 0 in cents.
+func (req paymentRequest) payment() (Payment, error) {
+	var v errs.Validation
+	v.Summary = "invalid payment"
+	method := PaymentMethod(strings.ToUpper(strings.TrimSpace(req.Method)))
+	v.Check(method.Valid(), "method", "must be CASH, CREDIT or DEBIT")
+	amount, err := CentsOf(req.Amount)
+	switch {
+	case err != nil:
+		v.Add("amount", err.Error())
+	case amount <= 0:
+		v.Add("amount", "must be greater than 0")
+	}
+	return Payment{Method: method, Amount: amount}, v.Err()
+}
+
+// maxStatusPageSize bounds ?size= of GET /orders/status.
+const maxStatusPageSize = 100
+
+func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
+	type response struct {
+		Items []OrderStatus `json:"items"`
+		Total int64         `json:"total"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var v errs.Validation
+		v.Summary = "invalid query"
+		status := Status(strings.ToLower(strings.TrimSpace(q.Get("status"))))
+		v.Check(status == "" || status.Valid(), "status", "must be placed, validated, invalid or payment_defined")
+		page := queryInt(&v, q.Get("page"), "page", 1, 1, 1_000_000)
+		size := queryInt(&v, q.Get("size"), "size", 20, 1, maxStatusPageSize)
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		items, total, err := svc.store.StatusPage(r.Context(), status, page, size)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, response{Items: items, Total: total})
+	})
+}
+
+// queryInt parses a query parameter from lo to hi, def when absent, recording problems in v.
+func queryInt(v *errs.Validation, raw, name string, def, lo, hi int) int {
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		v.Add(name, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}

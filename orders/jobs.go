@@ -1,0 +1,186 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/correlation"
+)
+
+// The batch jobs of the seed's Order_Status: a scheduler in every instance enqueues one job per
+// status and time slot into the order_status_jobs priority queue; the workers of all instances
+// share that queue. A job refreshes the Order_Status entries of the orders in its status and,
+// for placed orders, repairs those that got stuck.
+
+// JobSchedule says how often the job of a status runs and with which priority (0–9, higher first).
+type JobSchedule struct {
+	Status   Status
+	Every    time.Duration
+	Priority uint8
+}
+
+// DefaultSchedules: placed orders are looked at often and first (they are the ones that can
+// get stuck), validated ones less, finished ones rarely.
+func DefaultSchedules() []JobSchedule {
+	return []JobSchedule{
+		{Status: StatusPlaced, Every: 10 * time.Second, Priority: 9},
+		{Status: StatusValidated, Every: time.Minute, Priority: 5},
+		{Status: StatusInvalid, Every: 5 * time.Minute, Priority: 1},
+		{Status: StatusPaymentDefined, Every: 5 * time.Minute, Priority: 1},
+	}
+}
+
+// statusJob is the message of a job: the status to process, and the slot it was enqueued for.
+type statusJob struct {
+	Status Status `json:"status"`
+	Slot   string `json:"slot"`
+}
+
+// ScheduleJobs enqueues the jobs of schedules until ctx is done.
+func (s *Service) ScheduleJobs(ctx context.Context, schedules []JobSchedule) error {
+	var wg sync.WaitGroup
+	longest := time.Duration(0)
+	for _, sc := range schedules {
+		longest = max(longest, sc.Every)
+		wg.Go(func() {
+			t := time.NewTicker(sc.Every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, err := s.EnqueueJob(ctx, sc, s.now()); err != nil && ctx.Err() == nil {
+						s.log.WarnContext(ctx, "status job not enqueued", "status", sc.Status, "err", err)
+					}
+				}
+			}
+		})
+	}
+	// Slot claims only matter while their slot is current: forget old ones now and then.
+	wg.Go(func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.store.ForgetSlots(ctx, s.now().Add(-2*longest-time.Hour)); err != nil && ctx.Err() == nil {
+					s.log.WarnContext(ctx, "old job slots not deleted", "err", err)
+				}
+			}
+		}
+	})
+	wg.Wait()
+	return nil
+}
+
+// EnqueueJob enqueues the job of sc for the time slot of now, unless some scheduler (of this or
+// another instance) already did: slots are claimed under a unique id. It tells whether it did.
+func (s *Service) EnqueueJob(ctx context.Context, sc JobSchedule, now time.Time) (bool, error) {
+	start := now.Truncate(sc.Every)
+	slot := fmt.Sprintf("%s/%d", sc.Status, start.UnixMilli())
+	claimed, err := s.store.ClaimSlot(ctx, slot, start)
+	if err != nil || !claimed {
+		return false, err
+	}
+	ctx, _ = correlation.Ensure(context.WithoutCancel(ctx))
+	err = bus.Send(ctx, s.bus, "order_status_jobs", "order_status_jobs", "order_status_job",
+		statusJob{Status: sc.Status, Slot: slot}, bus.WithPriority(sc.Priority))
+	return err == nil, err
+}
+
+// handleStatusJob is the worker of the order_status_jobs queue.
+func handleStatusJob(svc *Service, stuckAfter time.Duration) bus.Handler {
+	return func(ctx context.Context, d bus.Delivery) error {
+		var job statusJob
+		if err := d.Decode(&job); err != nil {
+			return err
+		}
+		if !job.Status.Valid() {
+			return bus.Permanent(fmt.Errorf("status job for unknown status %q", job.Status))
+		}
+		return svc.RunStatusJob(ctx, job.Status, stuckAfter)
+	}
+}
+
+// statusBatch is how many Order_Status entries a job compares in one query.
+const statusBatch = 200
+
+// RunStatusJob refreshes the Order_Status entries of the orders projected in status, writing
+// only those that changed. Placed orders older than stuckAfter are repaired first. A failure
+// with one order is logged and the job goes on; the next job will retry it.
+func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter time.Duration) error {
+	list, err := s.store.OrdersWithStatus(ctx, status)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(list); start += statusBatch {
+		batch := list[start:min(start+statusBatch, len(list))]
+		ids := make([]string, len(batch))
+		for i, o := range batch {
+			ids[i] = o.ID
+		}
+		known, err := s.store.Statuses(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, o := range batch {
+			if status == StatusPlaced && s.now().Sub(o.Created) >= stuckAfter {
+				if o, err = s.repairPlaced(ctx, o); err != nil {
+					s.logJobError(ctx, "stuck order not repaired", o.ID, err)
+					continue
+				}
+			}
+			entry := OrderStatus{OrderID: o.ID, UserID: o.UserID, Status: o.Status, Updated: o.Updated}
+			if old, ok := known[o.ID]; ok && old.Status == entry.Status && old.Updated.Equal(entry.Updated) {
+				continue
+			}
+			if err := s.store.SaveStatus(ctx, entry); err != nil {
+				s.logJobError(ctx, "order status not refreshed", o.ID, err)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// repairPlaced looks at an order that has been placed for long, from its events (the
+// projection may be behind): a projection behind the events is rebuilt; an order whose
+// order_placed never went out is published now; otherwise catalog is asked again, over its
+// direct exchange, about the articles it has not answered for.
+func (s *Service) repairPlaced(ctx context.Context, projected Order) (Order, error) {
+	ctx, _ = correlation.Ensure(ctx)
+	events, err := s.store.Events(ctx, projected.ID)
+	if err != nil {
+		return projected, err
+	}
+	o := Fold(events)
+	if o.Version != projected.Version {
+		if err := s.project(ctx, o); err != nil {
+			return o, err
+		}
+	}
+	switch {
+	case o.Status != StatusPlaced:
+		return o, nil
+	case !o.PlacedPublished:
+		s.log.InfoContext(ctx, "publishing order_placed of a stuck order", "order_id", o.ID)
+		return o, s.PublishOrderPlaced(ctx, o)
+	}
+	s.log.InfoContext(ctx, "requesting article-data again for a stuck order", "order_id", o.ID)
+	return o, s.RequestArticleData(ctx, o)
+}
+
+func (s *Service) logJobError(ctx context.Context, msg, orderID string, err error) {
+	level := slog.LevelWarn
+	if errors.Is(err, context.Canceled) {
+		level = slog.LevelDebug
+	}
+	s.log.Log(ctx, level, msg, "order_id", orderID, "err", err)
+}

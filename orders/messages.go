@@ -1,0 +1,119 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+)
+
+// maxOrderLines bounds the lines of a place_order; a cart has far fewer.
+const maxOrderLines = 500
+
+// placeOrderMessage is cart's place_order.
+type placeOrderMessage struct {
+	CartID   string `json:"cartId"`
+	UserID   string `json:"userId"`
+	Articles []Line `json:"articles"`
+}
+
+// articleDataReply is catalog's answer to article-data (after order_placed, or a direct request).
+type articleDataReply struct {
+	ReferenceID string  `json:"referenceId"`
+	ArticleID   string  `json:"articleId"`
+	Valid       bool    `json:"valid"`
+	Price       float64 `json:"price"`
+	Stock       int     `json:"stock"`
+}
+
+// handleOrderQueue handles the `order` queue: cart's place_order and catalog's article-data
+// answers. Every case is idempotent, so redeliveries and duplicates change nothing.
+func handleOrderQueue(svc *Service, log *slog.Logger) bus.Handler {
+	return func(ctx context.Context, d bus.Delivery) error {
+		switch d.Type {
+		case "place_order":
+			return handlePlaceOrder(ctx, svc, log, d)
+		case "article-data":
+			return handleArticleData(ctx, svc, d)
+		}
+		return bus.Permanent(fmt.Errorf("unexpected message type %q on the order queue", d.Type))
+	}
+}
+
+// handlePlaceOrder stores the order (once per cart) and publishes order_placed. A repeated
+// place_order publishes order_placed again: cart re-sends place_order only while it has not
+// seen order_placed, so the first one may have been lost; catalog and cart handle duplicates.
+func handlePlaceOrder(ctx context.Context, svc *Service, log *slog.Logger, d bus.Delivery) error {
+	var m placeOrderMessage
+	if err := d.Decode(&m); err != nil {
+		return err
+	}
+	p, err := m.placed()
+	if err != nil {
+		return bus.Permanent(fmt.Errorf("place_order: %w", err))
+	}
+	o, created, err := svc.Place(ctx, p)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.InfoContext(ctx, "order placed", "order_id", o.ID, "cart_id", o.CartID, "user_id", o.UserID)
+	} else {
+		log.InfoContext(ctx, "repeated place_order, publishing order_placed again", "order_id", o.ID, "cart_id", o.CartID)
+	}
+	return svc.PublishOrderPlaced(ctx, o)
+}
+
+// placed validates the message and merges repeated articles into one line.
+func (m placeOrderMessage) placed() (Placed, error) {
+	p := Placed{CartID: strings.TrimSpace(m.CartID), UserID: strings.TrimSpace(m.UserID)}
+	switch {
+	case p.CartID == "":
+		return p, errors.New("cartId is required")
+	case p.UserID == "":
+		return p, errors.New("userId is required")
+	case len(m.Articles) == 0:
+		return p, errors.New("articles must not be empty")
+	case len(m.Articles) > maxOrderLines:
+		return p, fmt.Errorf("at most %d articles", maxOrderLines)
+	}
+	index := map[string]int{}
+	for _, l := range m.Articles {
+		id := strings.TrimSpace(l.ArticleID)
+		if id == "" || l.Quantity <= 0 || l.Quantity > 1_000_000 {
+			return p, fmt.Errorf("article %q: an articleId and a quantity from 1 to 1000000 are required", l.ArticleID)
+		}
+		if i, seen := index[id]; seen {
+			p.Lines[i].Quantity += l.Quantity
+			continue
+		}
+		index[id] = len(p.Lines)
+		p.Lines = append(p.Lines, Line{ArticleID: id, Quantity: l.Quantity})
+	}
+	return p, nil
+}
+
+// handleArticleData stores catalog's answer about one article of an order.
+func handleArticleData(ctx context.Context, svc *Service, d bus.Delivery) error {
+	var m articleDataReply
+	if err := d.Decode(&m); err != nil {
+		return err
+	}
+	if m.ReferenceID == "" || m.ArticleID == "" {
+		return bus.Permanent(errors.New("article-data: referenceId and articleId are required"))
+	}
+	price, err := CentsOf(m.Price)
+	if err != nil {
+		return bus.Permanent(fmt.Errorf("article-data: price %w", err))
+	}
+	if !ValidOrderID(m.ReferenceID) {
+		return bus.Permanent(fmt.Errorf("article-data: %q is not an order id", m.ReferenceID))
+	}
+	_, err = svc.RecordArticleData(ctx, m.ReferenceID, ArticleData{
+		ArticleID: m.ArticleID, Valid: m.Valid, Price: price, Stock: m.Stock,
+	})
+	return err
+}

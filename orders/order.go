@@ -1,0 +1,282 @@
+// Package orders is the orders service (SPEC §3.5): orders kept as an append-only log of events
+// (CQRS / event sourcing), the Order and Order_Status projections derived from them, the
+// place_order and article-data messages, and the batch jobs that keep Order_Status current and
+// repair orders that got stuck.
+package orders
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Status is where an order stands (the seed's PLACED, VALIDATED, INVALID, PAYMENT_DEFINED).
+type Status string
+
+// The order statuses.
+const (
+	StatusPlaced         Status = "placed"
+	StatusValidated      Status = "validated"
+	StatusInvalid        Status = "invalid"
+	StatusPaymentDefined Status = "payment_defined"
+)
+
+// Statuses lists every status, in the order an order usually goes through them.
+var Statuses = []Status{StatusPlaced, StatusValidated, StatusInvalid, StatusPaymentDefined}
+
+// Valid tells whether s is one of the statuses.
+func (s Status) Valid() bool {
+	for _, known := range Statuses {
+		if s == known {
+			return true
+		}
+	}
+	return false
+}
+
+// EventType names what happened to an order.
+type EventType string
+
+// The event types. Only events are stored; the order is what folding them gives.
+const (
+	// EventPlaced: cart's place_order was received. Always version 1.
+	EventPlaced EventType = "placed"
+	// EventOrderPlacedPublished: order_placed went out on sell_flow (the outbox mark the batch
+	// repair looks at; it changes nothing a client sees).
+	EventOrderPlacedPublished EventType = "order_placed_published"
+	// EventArticleValidated: catalog answered article-data for one article of the order.
+	EventArticleValidated EventType = "article_validated"
+	// EventPaymentDefined: the owner defined (part of) the payment.
+	EventPaymentDefined EventType = "payment_defined"
+)
+
+// Cents is an amount of money in cents. Sums of integers are exact, unlike sums of floats;
+// in JSON it is a number with two decimals.
+type Cents int64
+
+// maxCents bounds any amount (ten billion), far from int64 and float64 precision limits.
+const maxCents Cents = 1_000_000_000_000
+
+// MarshalJSON writes c as a number with two decimals, e.g. 12.50.
+func (c Cents) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(c)/100, 'f', 2, 64)), nil
+}
+
+// CentsOf converts a JSON amount to cents. It fails for negative amounts, amounts with more than
+// two decimals, and absurdly large ones.
+func CentsOf(amount float64) (Cents, error) {
+	if math.IsNaN(amount) || math.IsInf(amount, 0) || amount < 0 {
+		return 0, fmt.Errorf("must be a positive number")
+	}
+	scaled := amount * 100
+	rounded := math.Round(scaled)
+	if math.Abs(scaled-rounded) > 1e-6 {
+		return 0, fmt.Errorf("must have at most 2 decimals")
+	}
+	if rounded > float64(maxCents) {
+		return 0, fmt.Errorf("is too large")
+	}
+	return Cents(rounded), nil
+}
+
+// PaymentMethod is how the owner pays.
+type PaymentMethod string
+
+// The accepted payment methods.
+const (
+	Cash   PaymentMethod = "CASH"
+	Credit PaymentMethod = "CREDIT"
+	Debit  PaymentMethod = "DEBIT"
+)
+
+// Valid tells whether m is an accepted method.
+func (m PaymentMethod) Valid() bool { return m == Cash || m == Credit || m == Debit }
+
+// Line is an article and quantity as cart sends them.
+type Line struct {
+	ArticleID string `json:"articleId"`
+	Quantity  int    `json:"quantity"`
+}
+
+// Placed is the data of an EventPlaced.
+type Placed struct {
+	CartID string
+	UserID string
+	Lines  []Line
+}
+
+// ArticleData is the data of an EventArticleValidated: catalog's answer about one article.
+type ArticleData struct {
+	ArticleID string
+	Valid     bool
+	Price     Cents
+	Stock     int
+}
+
+// Payment is the data of an EventPaymentDefined.
+type Payment struct {
+	Method PaymentMethod
+	Amount Cents
+}
+
+// Event is one stored fact about an order. Exactly one of Placed, Article and Payment is set,
+// by Type (none for EventOrderPlacedPublished).
+type Event struct {
+	OrderID string
+	Version int
+	Type    EventType
+	At      time.Time
+	Placed  *Placed
+	Article *ArticleData
+	Payment *Payment
+}
+
+// Key identifies the fact an event records, so the same fact is never stored twice: there is
+// one placed event per order, one publication mark, one answer per article. Every payment is a
+// fact of its own, keyed by its version. Keys are unique in the store.
+func (e Event) Key() string {
+	switch e.Type {
+	case EventPlaced, EventOrderPlacedPublished:
+		return e.OrderID + "/" + string(e.Type)
+	case EventArticleValidated:
+		return e.OrderID + "/article/" + e.Article.ArticleID
+	}
+	return e.OrderID + "/" + string(e.Type) + "/" + strconv.Itoa(e.Version)
+}
+
+// OrderIDForCart is the id of the order placed from cartID. Deriving it from the cart makes a
+// second place_order for the same cart collide with the first instead of making a new order.
+// It has the shape of a MongoDB ObjectID (24 hex digits).
+func OrderIDForCart(cartID string) string {
+	sum := sha256.Sum256([]byte("order:" + cartID))
+	return hex.EncodeToString(sum[:12])
+}
+
+// ValidOrderID tells whether id has the shape of an order id.
+func ValidOrderID(id string) bool {
+	if len(id) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+// OrderArticle is one line of an order with what catalog said about it.
+type OrderArticle struct {
+	ArticleID    string
+	Quantity     int
+	IsValidated  bool // catalog answered
+	IsValid      bool // catalog said it is valid
+	UnitaryPrice Cents
+}
+
+// Order is the Order projection: what folding an order's events gives. It is never stored as
+// the source of truth, only as a read model that can be rebuilt from the events at any time.
+type Order struct {
+	ID              string
+	UserID          string
+	CartID          string
+	Status          Status
+	Articles        []OrderArticle
+	Payments        []Payment
+	TotalPrice      Cents
+	TotalPayment    Cents
+	Created         time.Time
+	Updated         time.Time
+	Version         int  // version of the last event folded in; 0 for an order with no events
+	PlacedPublished bool // order_placed went out on sell_flow
+}
+
+// Exists tells whether the order has been placed.
+func (o Order) Exists() bool { return o.Version > 0 }
+
+// Article returns the order's line for articleID.
+func (o Order) Article(articleID string) (OrderArticle, bool) {
+	for _, a := range o.Articles {
+		if a.ArticleID == articleID {
+			return a, true
+		}
+	}
+	return OrderArticle{}, false
+}
+
+// Fold builds the order from its events, in version order. It is a pure function of the
+// events: folding them again, any number of times, gives the same order.
+func Fold(events []Event) Order {
+	var o Order
+	for _, e := range events {
+		o = o.Apply(e)
+	}
+	return o
+}
+
+// Apply returns o with e folded in. A repeated fact (which the store's unique keys already
+// prevent) changes nothing.
+func (o Order) Apply(e Event) Order {
+	o.Version = e.Version
+	switch e.Type {
+	case EventPlaced:
+		if o.ID != "" || e.Placed == nil {
+			return o
+		}
+		o.ID, o.UserID, o.CartID = e.OrderID, e.Placed.UserID, e.Placed.CartID
+		o.Articles = make([]OrderArticle, len(e.Placed.Lines))
+		for i, l := range e.Placed.Lines {
+			o.Articles[i] = OrderArticle{ArticleID: l.ArticleID, Quantity: l.Quantity}
+		}
+		o.Created = e.At
+	case EventOrderPlacedPublished:
+		o.PlacedPublished = true
+		return o // not something a client sees: Updated stays
+	case EventArticleValidated:
+		if e.Article == nil {
+			return o
+		}
+		// Copy before writing: o shares its slices with the order it was derived from.
+		o.Articles = append([]OrderArticle(nil), o.Articles...)
+		for i, a := range o.Articles {
+			if a.ArticleID == e.Article.ArticleID && !a.IsValidated {
+				o.Articles[i].IsValidated = true
+				o.Articles[i].IsValid = e.Article.Valid
+				o.Articles[i].UnitaryPrice = e.Article.Price
+			}
+		}
+	case EventPaymentDefined:
+		if e.Payment == nil {
+			return o
+		}
+		o.Payments = append(append([]Payment(nil), o.Payments...), *e.Payment)
+	}
+	o.Updated = e.At
+	o.TotalPrice, o.TotalPayment = 0, 0
+	for _, a := range o.Articles {
+		o.TotalPrice += a.UnitaryPrice * Cents(a.Quantity)
+	}
+	for _, p := range o.Payments {
+		o.TotalPayment += p.Amount
+	}
+	o.Status = o.status()
+	return o
+}
+
+// status follows the seed: invalid as soon as one article is invalid, validated when every
+// article is confirmed, payment_defined once the payments cover the total.
+func (o Order) status() Status {
+	all := true
+	for _, a := range o.Articles {
+		if a.IsValidated && !a.IsValid {
+			return StatusInvalid
+		}
+		all = all && a.IsValidated
+	}
+	switch {
+	case !all:
+		return StatusPlaced
+	case len(o.Payments) > 0 && o.TotalPayment >= o.TotalPrice:
+		return StatusPaymentDefined
+	}
+	return StatusValidated
+}

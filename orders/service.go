@@ -1,0 +1,282 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+)
+
+// maxAppendAttempts bounds the retries of an append that keeps losing the race for the next
+// version of a busy order.
+const maxAppendAttempts = 40
+
+// Service is what the orders service does; HTTP handlers, message handlers and batch jobs call it.
+type Service struct {
+	store *Store
+	bus   bus.Publisher
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewService returns the service over store, publishing to b.
+func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
+	// Event times are kept to the millisecond, as MongoDB stores them, so an order folded from
+	// events just appended equals the same order folded from the events read back.
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	return &Service{store: store, bus: b, log: log, now: now}
+}
+
+// decision looks at the current order and returns the event to append, or nil when there is
+// nothing to do (the fact is already recorded, the message is stale…), or an error to refuse.
+type decision func(o Order) (*Event, error)
+
+// change is the one way an order changes: load its events, fold them, decide, append the new
+// event at the next version. Losing the race for that version (another writer appended first)
+// means reload and decide again on the newer state, so concurrent changes are serialised,
+// never lost, never doubled. It then refreshes the Order projection and returns the order.
+func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
+	for attempt := 1; ; attempt++ {
+		events, err := s.store.Events(ctx, orderID)
+		if err != nil {
+			return Order{}, err
+		}
+		o := Fold(events)
+		e, err := decide(o)
+		if err != nil {
+			return o, err
+		}
+		if e == nil {
+			// Nothing new, typically a redelivered message. Its first delivery may have
+			// appended its event and then failed to project it, so project again (idempotent).
+			if o.Exists() {
+				return o, s.project(ctx, o)
+			}
+			return o, nil
+		}
+		e.OrderID, e.Version, e.At = orderID, o.Version+1, s.now()
+		err = s.store.Append(ctx, *e)
+		if errors.Is(err, errVersionTaken) {
+			if attempt == maxAppendAttempts {
+				return Order{}, fmt.Errorf("%w: order %s is busy, try again", errs.Conflict, orderID)
+			}
+			if err := sleep(ctx, time.Duration(rand.IntN(3*min(attempt, 8))+1)*time.Millisecond); err != nil {
+				return Order{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return Order{}, err
+		}
+		o = o.Apply(*e)
+		return o, s.project(ctx, o)
+	}
+}
+
+// project stores o as the Order projection. A writer that lost a race may store an older
+// version just after a newer one (conditional writes are not atomic on every MongoDB-wire
+// server), so when newer events exist by then, the projection is rebuilt from them.
+func (s *Service) project(ctx context.Context, o Order) error {
+	for range 5 {
+		if err := s.store.SaveOrder(ctx, o); err != nil {
+			return err
+		}
+		last, err := s.store.LastVersion(ctx, o.ID)
+		if err != nil || last <= o.Version {
+			return err
+		}
+		events, err := s.store.Events(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		o = Fold(events)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Rebuild folds the order's events again and stores the result as its projection.
+func (s *Service) Rebuild(ctx context.Context, orderID string) (Order, error) {
+	events, err := s.store.Events(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	if len(events) == 0 {
+		return Order{}, errNoOrder(orderID)
+	}
+	o := Fold(events)
+	return o, s.project(ctx, o)
+}
+
+// Get returns the projection of an order, rebuilding it when it is missing (a crash between
+// appending an event and projecting it).
+func (s *Service) Get(ctx context.Context, orderID string) (Order, error) {
+	o, err := s.store.Order(ctx, orderID)
+	if errors.Is(err, errs.NotFound) {
+		return s.Rebuild(ctx, orderID)
+	}
+	return o, err
+}
+
+// canRead: the owner and admins may read an order. Anyone else is told it does not exist,
+// rather than that it exists and is not theirs.
+func canRead(u tokens.User, o Order) error {
+	if o.UserID == u.ID || u.IsAdmin() {
+		return nil
+	}
+	return errNoOrder(o.ID)
+}
+
+// canPay: only the owner pays; an admin who is not the owner gets 403, anyone else 404.
+func canPay(u tokens.User, o Order) error {
+	switch {
+	case o.UserID == u.ID:
+		return nil
+	case u.IsAdmin():
+		return fmt.Errorf("%w: only the owner can pay an order", errs.Forbidden)
+	}
+	return errNoOrder(o.ID)
+}
+
+// GetFor returns the order for u (owner or admin).
+func (s *Service) GetFor(ctx context.Context, u tokens.User, orderID string) (Order, error) {
+	o, err := s.Get(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	return o, canRead(u, o)
+}
+
+// RebuildFor rebuilds the order's projection for u (owner or admin).
+func (s *Service) RebuildFor(ctx context.Context, u tokens.User, orderID string) (Order, error) {
+	if _, err := s.GetFor(ctx, u, orderID); err != nil {
+		return Order{}, err
+	}
+	return s.Rebuild(ctx, orderID)
+}
+
+// List returns u's orders, newest first.
+func (s *Service) List(ctx context.Context, u tokens.User) ([]Order, error) {
+	return s.store.OrdersOfUser(ctx, u.ID)
+}
+
+// Pay records a payment by u. Payments are accepted while the order is validated and its
+// payments do not yet cover the total; the one that makes them cover it moves the order to
+// payment_defined. Concurrent payments are all recorded (serialised by the event versions).
+func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Payment) (Order, error) {
+	return s.change(ctx, orderID, func(o Order) (*Event, error) {
+		if !o.Exists() {
+			return nil, errNoOrder(orderID)
+		}
+		if err := canPay(u, o); err != nil {
+			return nil, err
+		}
+		switch o.Status {
+		case StatusInvalid:
+			return nil, fmt.Errorf("%w: the order is invalid and cannot be paid", errs.Conflict)
+		case StatusPlaced:
+			return nil, fmt.Errorf("%w: the order is not validated yet, try again shortly", errs.Conflict)
+		case StatusPaymentDefined:
+			return nil, fmt.Errorf("%w: the payments already cover the order's total", errs.Conflict)
+		}
+		return &Event{Type: EventPaymentDefined, Payment: &p}, nil
+	})
+}
+
+// Place stores the placed event of the order of cart p.CartID. It returns the order and
+// whether this call created it (false for a repeated place_order).
+func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
+	created := false // as the last decision saw it: that one's event was appended
+	o, err := s.change(ctx, OrderIDForCart(p.CartID), func(o Order) (*Event, error) {
+		created = !o.Exists()
+		if !created {
+			return nil, nil
+		}
+		return &Event{Type: EventPlaced, Placed: &p}, nil
+	})
+	return o, created && err == nil, err
+}
+
+// RecordArticleData stores catalog's answer about one article of an order, once. Answers for
+// unknown orders or articles, and repeated answers, change nothing.
+func (s *Service) RecordArticleData(ctx context.Context, orderID string, a ArticleData) (Order, error) {
+	return s.change(ctx, orderID, func(o Order) (*Event, error) {
+		if !o.Exists() {
+			s.log.WarnContext(ctx, "article-data for an unknown order, ignored", "order_id", orderID, "article_id", a.ArticleID)
+			return nil, nil
+		}
+		line, ok := o.Article(a.ArticleID)
+		if !ok {
+			s.log.WarnContext(ctx, "article-data for an article not in the order, ignored", "order_id", orderID, "article_id", a.ArticleID)
+			return nil, nil
+		}
+		if line.IsValidated {
+			return nil, nil // a redelivered or repeated answer
+		}
+		return &Event{Type: EventArticleValidated, Article: &a}, nil
+	})
+}
+
+// orderPlacedMessage is the order_placed message of SPEC §4.
+type orderPlacedMessage struct {
+	OrderID  string `json:"orderId"`
+	CartID   string `json:"cartId"`
+	UserID   string `json:"userId"`
+	Articles []Line `json:"articles"`
+}
+
+// PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order
+// queue, then records that it went out (once: the mark's key is unique).
+func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
+	msg := orderPlacedMessage{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []Line{}}
+	for _, a := range o.Articles {
+		msg.Articles = append(msg.Articles, Line{ArticleID: a.ArticleID, Quantity: a.Quantity})
+	}
+	if err := bus.Send(ctx, s.bus, "sell_flow", "order_placed", "order_placed", msg, bus.ReplyTo("order", "order")); err != nil {
+		return fmt.Errorf("%w: %w", errs.Unavailable, err)
+	}
+	_, err := s.change(ctx, o.ID, func(o Order) (*Event, error) {
+		if o.PlacedPublished {
+			return nil, nil
+		}
+		return &Event{Type: EventOrderPlacedPublished}, nil
+	})
+	return err
+}
+
+// articleDataRequest is the article-data request of SPEC §4.
+type articleDataRequest struct {
+	ReferenceID string `json:"referenceId"`
+	ArticleID   string `json:"articleId"`
+}
+
+// RequestArticleData asks catalog again, over its direct exchange, about every article of o it
+// has not answered for yet.
+func (s *Service) RequestArticleData(ctx context.Context, o Order) error {
+	for _, a := range o.Articles {
+		if a.IsValidated {
+			continue
+		}
+		req := articleDataRequest{ReferenceID: o.ID, ArticleID: a.ArticleID}
+		if err := bus.Send(ctx, s.bus, "catalog", "catalog", "article-data", req, bus.ReplyTo("order", "order")); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,240 @@
+package orders
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+)
+
+// newService returns a service over a fresh database, publishing to p (nil when the test
+// publishes nothing).
+func newService(t testing.TB, p bus.Publisher) (*Service, *Store) {
+	t.Helper()
+	store, err := NewStore(context.Background(), testkit.Mongo(t))
+	require.NoError(t, err)
+	return NewService(store, p, testkit.Logger(t)), store
+}
+
+// mustPlace places the order of cartID for userID.
+func mustPlace(t testing.TB, svc *Service, cartID, userID string, lines ...Line) Order {
+	t.Helper()
+	o, created, err := svc.Place(context.Background(), Placed{CartID: cartID, UserID: userID, Lines: lines})
+	require.NoError(t, err)
+	require.True(t, created)
+	return o
+}
+
+// mustValidate records a valid answer with price for every article of o.
+func mustValidate(t testing.TB, svc *Service, o Order, price Cents) Order {
+	t.Helper()
+	var err error
+	for _, a := range o.Articles {
+		o, err = svc.RecordArticleData(context.Background(), o.ID, ArticleData{ArticleID: a.ArticleID, Valid: true, Price: price, Stock: 10})
+		require.NoError(t, err)
+	}
+	return o
+}
+
+func owner(id string) tokens.User {
+	return tokens.User{ID: id, Permissions: []string{"user"}, Enabled: true}
+}
+
+func TestPlaceTwiceCreatesOneOrder(t *testing.T) {
+	svc, store := newService(t, nil)
+	ctx := context.Background()
+	first := mustPlace(t, svc, "cart-1", "u1", Line{"A", 2})
+
+	again, created, err := svc.Place(ctx, Placed{CartID: "cart-1", UserID: "u1", Lines: []Line{{"A", 5}}})
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, first, again, "the second place_order changes nothing")
+
+	events, err := store.Events(ctx, first.ID)
+	require.NoError(t, err)
+	assert.Len(t, events, 1)
+}
+
+func TestConcurrentPlaceOfOneCart(t *testing.T) {
+	svc, store := newService(t, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for range 8 {
+		wg.Go(func() {
+			_, c, err := svc.Place(ctx, Placed{CartID: "cart-x", UserID: "u1", Lines: []Line{{"A", 1}}})
+			assert.NoError(t, err)
+			mu.Lock()
+			defer mu.Unlock()
+			if c {
+				created++
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, created)
+	events, err := store.Events(ctx, OrderIDForCart("cart-x"))
+	require.NoError(t, err)
+	assert.Len(t, events, 1)
+}
+
+func TestArticleDataIsRecordedOnce(t *testing.T) {
+	svc, store := newService(t, nil)
+	ctx := context.Background()
+	o := mustPlace(t, svc, "cart-1", "u1", Line{"A", 2}, Line{"B", 1}, Line{"C", 3})
+
+	// Every answer three times, concurrently.
+	var wg sync.WaitGroup
+	for range 3 {
+		for _, id := range []string{"A", "B", "C"} {
+			wg.Go(func() {
+				_, err := svc.RecordArticleData(ctx, o.ID, ArticleData{ArticleID: id, Valid: true, Price: 250, Stock: 9})
+				assert.NoError(t, err)
+			})
+		}
+	}
+	wg.Wait()
+
+	events, err := store.Events(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Len(t, events, 4, "placed + one answer per article")
+	got, err := svc.Get(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Equal(t, StatusValidated, got.Status)
+	assert.Equal(t, Cents(250*6), got.TotalPrice)
+	assert.Equal(t, Fold(events), got, "the projection is the fold of the events")
+
+	// Answers about unknown orders or articles are ignored.
+	_, err = svc.RecordArticleData(ctx, OrderIDForCart("nope"), ArticleData{ArticleID: "A", Valid: true})
+	require.NoError(t, err)
+	_, err = svc.RecordArticleData(ctx, o.ID, ArticleData{ArticleID: "Z", Valid: false})
+	require.NoError(t, err)
+	events, err = store.Events(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Len(t, events, 4)
+}
+
+func TestConcurrentPaymentsAreAllRecorded(t *testing.T) {
+	svc, store := newService(t, nil)
+	ctx := context.Background()
+	o := mustValidate(t, svc, mustPlace(t, svc, "cart-1", "u1", Line{"A", 10}), 1000) // total 100.00
+
+	const payers = 8
+	var wg sync.WaitGroup
+	for i := range payers {
+		wg.Go(func() {
+			_, err := svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: Cents(100 + i)})
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+
+	events, err := store.Events(ctx, o.ID)
+	require.NoError(t, err)
+	require.Len(t, events, 2+payers)
+	for i, e := range events {
+		assert.Equal(t, i+1, e.Version, "versions have no gaps and no repeats")
+	}
+	got, err := svc.Get(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Len(t, got.Payments, payers)
+	assert.Equal(t, Cents(payers*100+(payers-1)*payers/2), got.TotalPayment)
+	assert.Equal(t, StatusValidated, got.Status)
+
+	// The payment that covers the rest defines it; after that no more payments are taken.
+	got, err = svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Credit, Amount: o.TotalPrice})
+	require.NoError(t, err)
+	assert.Equal(t, StatusPaymentDefined, got.Status)
+	_, err = svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Credit, Amount: 1})
+	assert.ErrorIs(t, err, errs.Conflict)
+}
+
+func TestRebuildIsDeterministic(t *testing.T) {
+	svc, store := newService(t, nil)
+	ctx := context.Background()
+	o := mustValidate(t, svc, mustPlace(t, svc, "cart-1", "u1", Line{"A", 1}, Line{"B", 2}), 500)
+	_, err := svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Debit, Amount: 700})
+	require.NoError(t, err)
+	paid, err := svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: 800})
+	require.NoError(t, err)
+	require.Equal(t, StatusPaymentDefined, paid.Status)
+
+	for range 3 {
+		rebuilt, err := svc.Rebuild(ctx, o.ID)
+		require.NoError(t, err)
+		assert.Equal(t, paid, rebuilt)
+		stored, err := store.Order(ctx, o.ID)
+		require.NoError(t, err)
+		assert.Equal(t, paid, stored, "no duplicated payments after rebuilding")
+	}
+
+	// A lost projection is rebuilt when read.
+	_, err = store.orders.DeleteOne(ctx, map[string]string{"_id": o.ID})
+	require.NoError(t, err)
+	got, err := svc.Get(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Equal(t, paid, got)
+
+	_, err = svc.Rebuild(ctx, OrderIDForCart("unknown"))
+	assert.ErrorIs(t, err, errs.NotFound)
+}
+
+func TestPayRules(t *testing.T) {
+	svc, _ := newService(t, nil)
+	ctx := context.Background()
+	placed := mustPlace(t, svc, "cart-placed", "u1", Line{"A", 1})
+	valid := mustValidate(t, svc, mustPlace(t, svc, "cart-valid", "u1", Line{"A", 1}), 100)
+	invalid := mustPlace(t, svc, "cart-invalid", "u1", Line{"A", 1})
+	_, err := svc.RecordArticleData(ctx, invalid.ID, ArticleData{ArticleID: "A", Valid: false})
+	require.NoError(t, err)
+	admin := tokens.User{ID: "boss", Permissions: []string{"user", "admin"}}
+
+	for _, tc := range []struct {
+		name  string
+		user  tokens.User
+		order string
+		want  error
+	}{
+		{"placed order", owner("u1"), placed.ID, errs.Conflict},
+		{"invalid order", owner("u1"), invalid.ID, errs.Conflict},
+		{"another user", owner("u2"), valid.ID, errs.NotFound},
+		{"an admin who is not the owner", admin, valid.ID, errs.Forbidden},
+		{"unknown order", owner("u1"), OrderIDForCart("none"), errs.NotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := svc.Pay(ctx, tc.user, tc.order, Payment{Method: Cash, Amount: 100})
+			assert.ErrorIs(t, err, tc.want)
+		})
+	}
+	got, err := svc.Pay(ctx, owner("u1"), valid.ID, Payment{Method: Cash, Amount: 100})
+	require.NoError(t, err)
+	assert.Equal(t, StatusPaymentDefined, got.Status)
+}
+
+func TestProjectionNeverGoesBack(t *testing.T) {
+	svc, store := newService(t, nil)
+	ctx := context.Background()
+	o := mustValidate(t, svc, mustPlace(t, svc, "cart-1", "u1", Line{"A", 1}), 100)
+	older := Fold(mustEvents(t, store, o.ID)[:1])
+	require.NoError(t, store.SaveOrder(ctx, older), "a stale writer is not an error")
+	stored, err := store.Order(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Equal(t, o, stored, "a stale projection does not replace a newer one")
+}
+
+func mustEvents(t testing.TB, store *Store, id string) []Event {
+	t.Helper()
+	events, err := store.Events(context.Background(), id)
+	require.NoError(t, err)
+	require.NotEmpty(t, events, fmt.Sprintf("events of %s", id))
+	return events
+}

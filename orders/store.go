@@ -1,0 +1,374 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+)
+
+// errVersionTaken means another writer appended an event to the order first (or the same fact
+// is stored already): reload and decide again.
+var errVersionTaken = errors.New("event version or key already taken")
+
+// Store keeps the events (the source of truth) and the projections derived from them.
+//
+//	events        {_id: key, orderId, version, type, at, data}  unique (orderId, version)
+//	orders        the Order projection, _id = order id          rebuilt from events at will
+//	order_status  the Order_Status projection, _id = order id   refreshed by the batch jobs
+//	job_slots     {_id: status/slot, at}                         one enqueued job per slot
+//
+// Every "only once" rule rests on a unique index (the event's _id key and (orderId, version)),
+// never on a conditional update: those are not atomic on every MongoDB-wire server.
+type Store struct {
+	events   *mongo.Collection
+	orders   *mongo.Collection
+	statuses *mongo.Collection
+	slots    *mongo.Collection
+}
+
+// NewStore uses db and makes sure its indexes exist.
+func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
+	s := &Store{
+		events:   db.Collection("events"),
+		orders:   db.Collection("orders"),
+		statuses: db.Collection("order_status"),
+		slots:    db.Collection("job_slots"),
+	}
+	indexes := []struct {
+		coll   *mongo.Collection
+		models []mongo.IndexModel
+	}{
+		{s.events, []mongo.IndexModel{{
+			Keys:    bson.D{{Key: "orderId", Value: 1}, {Key: "version", Value: 1}},
+			Options: options.Index().SetUnique(true).SetName("order_version"),
+		}}},
+		{s.orders, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "created", Value: -1}}, Options: options.Index().SetName("user_created")},
+			{Keys: bson.D{{Key: "status", Value: 1}}, Options: options.Index().SetName("status")},
+		}},
+		{s.statuses, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "updated", Value: -1}}, Options: options.Index().SetName("status_updated")},
+		}},
+		{s.slots, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
+		}},
+	}
+	for _, ix := range indexes {
+		// One index per call: FerretDB v1 drops the connection when a single createIndexes
+		// names several indexes that already exist (every restart would fail).
+		for _, model := range ix.models {
+			if err := mongox.EnsureIndexes(ctx, ix.coll, model); err != nil {
+				return nil, mongox.Unavailable(err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// --- events ---
+
+type lineDoc struct {
+	ArticleID string `bson:"articleId"`
+	Quantity  int    `bson:"quantity"`
+}
+
+// eventData holds the fields of every event type; each type uses its own few.
+type eventData struct {
+	CartID    string    `bson:"cartId,omitempty"`
+	UserID    string    `bson:"userId,omitempty"`
+	Lines     []lineDoc `bson:"articles,omitempty"`
+	ArticleID string    `bson:"articleId,omitempty"`
+	Valid     bool      `bson:"valid,omitempty"`
+	Price     int64     `bson:"priceCents,omitempty"`
+	Stock     int       `bson:"stock,omitempty"`
+	Method    string    `bson:"method,omitempty"`
+	Amount    int64     `bson:"amountCents,omitempty"`
+}
+
+type eventDoc struct {
+	Key     string    `bson:"_id"`
+	OrderID string    `bson:"orderId"`
+	Version int       `bson:"version"`
+	Type    string    `bson:"type"`
+	At      time.Time `bson:"at"`
+	Data    eventData `bson:"data"`
+}
+
+func toEventDoc(e Event) eventDoc {
+	d := eventDoc{Key: e.Key(), OrderID: e.OrderID, Version: e.Version, Type: string(e.Type), At: e.At}
+	switch {
+	case e.Placed != nil:
+		d.Data.CartID, d.Data.UserID = e.Placed.CartID, e.Placed.UserID
+		for _, l := range e.Placed.Lines {
+			d.Data.Lines = append(d.Data.Lines, lineDoc(l))
+		}
+	case e.Article != nil:
+		d.Data.ArticleID, d.Data.Valid = e.Article.ArticleID, e.Article.Valid
+		d.Data.Price, d.Data.Stock = int64(e.Article.Price), e.Article.Stock
+	case e.Payment != nil:
+		d.Data.Method, d.Data.Amount = string(e.Payment.Method), int64(e.Payment.Amount)
+	}
+	return d
+}
+
+func (d eventDoc) event() Event {
+	e := Event{OrderID: d.OrderID, Version: d.Version, Type: EventType(d.Type), At: d.At.UTC()}
+	switch e.Type {
+	case EventPlaced:
+		p := &Placed{CartID: d.Data.CartID, UserID: d.Data.UserID}
+		for _, l := range d.Data.Lines {
+			p.Lines = append(p.Lines, Line(l))
+		}
+		e.Placed = p
+	case EventArticleValidated:
+		e.Article = &ArticleData{ArticleID: d.Data.ArticleID, Valid: d.Data.Valid, Price: Cents(d.Data.Price), Stock: d.Data.Stock}
+	case EventPaymentDefined:
+		e.Payment = &Payment{Method: PaymentMethod(d.Data.Method), Amount: Cents(d.Data.Amount)}
+	}
+	return e
+}
+
+// Events returns the events of an order in version order (none for an unknown order).
+func (s *Store) Events(ctx context.Context, orderID string) ([]Event, error) {
+	cur, err := s.events.Find(ctx, bson.D{{Key: "orderId", Value: orderID}},
+		options.Find().SetSort(bson.D{{Key: "version", Value: 1}}))
+	if err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	var docs []eventDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	events := make([]Event, len(docs))
+	for i, d := range docs {
+		events[i] = d.event()
+	}
+	return events, nil
+}
+
+// Append stores e. It fails with errVersionTaken when the order already has an event of that
+// version, or the fact e records is stored already.
+func (s *Store) Append(ctx context.Context, e Event) error {
+	_, err := s.events.InsertOne(ctx, toEventDoc(e))
+	if mongox.IsDuplicate(err) {
+		return errVersionTaken
+	}
+	return mongox.Unavailable(err)
+}
+
+// LastVersion returns the version of the order's newest event (0 when it has none).
+func (s *Store) LastVersion(ctx context.Context, orderID string) (int, error) {
+	var d struct {
+		Version int `bson:"version"`
+	}
+	err := s.events.FindOne(ctx, bson.D{{Key: "orderId", Value: orderID}},
+		options.FindOne().SetSort(bson.D{{Key: "version", Value: -1}}).SetProjection(bson.D{{Key: "version", Value: 1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return d.Version, mongox.Unavailable(err)
+}
+
+// --- the Order projection ---
+
+type orderArticleDoc struct {
+	ArticleID    string `bson:"articleId"`
+	Quantity     int    `bson:"quantity"`
+	IsValidated  bool   `bson:"isValidated"`
+	IsValid      bool   `bson:"isValid"`
+	UnitaryPrice int64  `bson:"unitaryPriceCents"`
+}
+
+type paymentDoc struct {
+	Method string `bson:"method"`
+	Amount int64  `bson:"amountCents"`
+}
+
+type orderDoc struct {
+	ID              string            `bson:"_id"`
+	UserID          string            `bson:"userId"`
+	CartID          string            `bson:"cartId"`
+	Status          string            `bson:"status"`
+	Articles        []orderArticleDoc `bson:"articles"`
+	Payments        []paymentDoc      `bson:"payments"`
+	TotalPrice      int64             `bson:"totalPriceCents"`
+	TotalPayment    int64             `bson:"totalPaymentCents"`
+	Created         time.Time         `bson:"created"`
+	Updated         time.Time         `bson:"updated"`
+	Version         int               `bson:"version"`
+	PlacedPublished bool              `bson:"placedPublished"`
+}
+
+func toOrderDoc(o Order) orderDoc {
+	d := orderDoc{
+		ID: o.ID, UserID: o.UserID, CartID: o.CartID, Status: string(o.Status),
+		Articles: []orderArticleDoc{}, Payments: []paymentDoc{},
+		TotalPrice: int64(o.TotalPrice), TotalPayment: int64(o.TotalPayment),
+		Created: o.Created, Updated: o.Updated, Version: o.Version, PlacedPublished: o.PlacedPublished,
+	}
+	for _, a := range o.Articles {
+		d.Articles = append(d.Articles, orderArticleDoc{a.ArticleID, a.Quantity, a.IsValidated, a.IsValid, int64(a.UnitaryPrice)})
+	}
+	for _, p := range o.Payments {
+		d.Payments = append(d.Payments, paymentDoc{string(p.Method), int64(p.Amount)})
+	}
+	return d
+}
+
+func (d orderDoc) order() Order {
+	o := Order{
+		ID: d.ID, UserID: d.UserID, CartID: d.CartID, Status: Status(d.Status),
+		TotalPrice: Cents(d.TotalPrice), TotalPayment: Cents(d.TotalPayment),
+		Created: d.Created.UTC(), Updated: d.Updated.UTC(), Version: d.Version, PlacedPublished: d.PlacedPublished,
+	}
+	for _, a := range d.Articles {
+		o.Articles = append(o.Articles, OrderArticle{a.ArticleID, a.Quantity, a.IsValidated, a.IsValid, Cents(a.UnitaryPrice)})
+	}
+	for _, p := range d.Payments {
+		o.Payments = append(o.Payments, Payment{PaymentMethod(p.Method), Cents(p.Amount)})
+	}
+	return o
+}
+
+// SaveOrder replaces the stored projection of o with o, unless a projection of a newer version
+// is stored already. It replaces the whole document, so saving twice changes nothing.
+func (s *Store) SaveOrder(ctx context.Context, o Order) error {
+	filter := bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: bson.D{{Key: "$lte", Value: o.Version}}}}
+	_, err := s.orders.ReplaceOne(ctx, filter, toOrderDoc(o), options.Replace().SetUpsert(true))
+	if mongox.IsDuplicate(err) {
+		return nil // the upsert found the order at a newer version: leave it
+	}
+	return mongox.Unavailable(err)
+}
+
+// Order returns the stored projection of an order.
+func (s *Store) Order(ctx context.Context, orderID string) (Order, error) {
+	var d orderDoc
+	if err := s.orders.FindOne(ctx, bson.D{{Key: "_id", Value: orderID}}).Decode(&d); err != nil {
+		return Order{}, mongox.NotFound(err, "order "+orderID)
+	}
+	return d.order(), nil
+}
+
+// OrdersOfUser returns the user's orders, newest first.
+func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error) {
+	return s.findOrders(ctx, bson.D{{Key: "userId", Value: userID}},
+		options.Find().SetSort(bson.D{{Key: "created", Value: -1}, {Key: "_id", Value: 1}}))
+}
+
+// OrdersWithStatus returns the projected orders in status.
+func (s *Store) OrdersWithStatus(ctx context.Context, status Status) ([]Order, error) {
+	return s.findOrders(ctx, bson.D{{Key: "status", Value: string(status)}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+}
+
+func (s *Store) findOrders(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]Order, error) {
+	cur, err := s.orders.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	var docs []orderDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	list := make([]Order, len(docs))
+	for i, d := range docs {
+		list[i] = d.order()
+	}
+	return list, nil
+}
+
+// --- the Order_Status projection ---
+
+// OrderStatus is one entry of the Order_Status projection.
+type OrderStatus struct {
+	OrderID string    `bson:"_id" json:"orderId"`
+	UserID  string    `bson:"userId" json:"userId"`
+	Status  Status    `bson:"status" json:"status"`
+	Updated time.Time `bson:"updated" json:"updated"`
+}
+
+// SaveStatus writes an Order_Status entry (a whole-document replace: idempotent).
+func (s *Store) SaveStatus(ctx context.Context, st OrderStatus) error {
+	_, err := s.statuses.ReplaceOne(ctx, bson.D{{Key: "_id", Value: st.OrderID}}, st, options.Replace().SetUpsert(true))
+	if mongox.IsDuplicate(err) {
+		return nil // a concurrent upsert of the same entry won
+	}
+	return mongox.Unavailable(err)
+}
+
+// Statuses returns the entries whose ids are in ids, by order id.
+func (s *Store) Statuses(ctx context.Context, ids []string) (map[string]OrderStatus, error) {
+	cur, err := s.statuses.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	var list []OrderStatus
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	byID := make(map[string]OrderStatus, len(list))
+	for _, st := range list {
+		st.Updated = st.Updated.UTC()
+		byID[st.OrderID] = st
+	}
+	return byID, nil
+}
+
+// StatusPage returns one page (from 1) of the Order_Status projection, most recently updated
+// first, optionally only status, and the total number of entries that match.
+func (s *Store) StatusPage(ctx context.Context, status Status, page, size int) ([]OrderStatus, int64, error) {
+	filter := bson.D{}
+	if status != "" {
+		filter = bson.D{{Key: "status", Value: string(status)}}
+	}
+	total, err := s.statuses.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, mongox.Unavailable(err)
+	}
+	cur, err := s.statuses.Find(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "updated", Value: -1}, {Key: "_id", Value: 1}}).
+		SetSkip(int64((page-1)*size)).SetLimit(int64(size)))
+	if err != nil {
+		return nil, 0, mongox.Unavailable(err)
+	}
+	items := []OrderStatus{}
+	if err := cur.All(ctx, &items); err != nil {
+		return nil, 0, mongox.Unavailable(err)
+	}
+	for i := range items {
+		items[i].Updated = items[i].Updated.UTC()
+	}
+	return items, total, nil
+}
+
+// --- job slots ---
+
+// ClaimSlot records that the job named slot is enqueued. Only the first claim of a slot
+// succeeds (unique _id), so schedulers of several instances enqueue each slot once.
+func (s *Store) ClaimSlot(ctx context.Context, slot string, at time.Time) (bool, error) {
+	_, err := s.slots.InsertOne(ctx, bson.D{{Key: "_id", Value: slot}, {Key: "at", Value: at}})
+	if mongox.IsDuplicate(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, mongox.Unavailable(err)
+	}
+	return true, nil
+}
+
+// ForgetSlots deletes the claims older than before; they only matter while their slot is current.
+func (s *Store) ForgetSlots(ctx context.Context, before time.Time) error {
+	_, err := s.slots.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}})
+	return mongox.Unavailable(err)
+}
+
+// errNoOrder is returned for an order without events.
+func errNoOrder(orderID string) error { return fmt.Errorf("order %s: %w", orderID, errs.NotFound) }
