@@ -2,16 +2,41 @@ module github.com/ecommerce-go/ecommerce
 
 go 1.26.0
 
+require github.com/FerretDB/FerretDB v1.24.2
+
+require (
+	github.com/ecommerce-go/ecommerce/pkg v0.0.0
+	github.com/getkin/kin-openapi v0.153.0
+	go.yaml.in/yaml/v3 v3.0.5
+)
+
+require (
+	github.com/disintegration/imaging v1.6.2 // indirect
+	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	github.com/go-openapi/jsonpointer v0.22.5 // indirect
+	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/rabbitmq/amqp091-go v1.16.0 // indirect
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	go.mongodb.org/mongo-driver/v2 v2.10.0 // indirect
+	go.yaml.in/yaml/v4 v4.0.0 // indirect
+	golang.org/x/image v0.0.0-20191009234506-e7c1f5e7dbb8 // indirect
+)
+
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
 	github.com/AlekSi/pointer v1.2.0 // indirect
-	github.com/FerretDB/FerretDB v1.24.2
 	github.com/FerretDB/wire v0.0.8 // indirect
 	github.com/SAP/go-hdb v1.13.6 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.2 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/ecommerce-go/ecommerce/auth v0.0.0
+	github.com/ecommerce-go/ecommerce/cart v0.0.0
+	github.com/ecommerce-go/ecommerce/catalog v0.0.0
+	github.com/ecommerce-go/ecommerce/image v0.0.0
+	github.com/ecommerce-go/ecommerce/orders v0.0.0
 	github.com/go-logr/logr v1.4.2 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-sql-driver/mysql v1.9.2 // indirect
@@ -34,7 +59,12 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/stretchr/testify v1.12.1
+	github.com/tidwall/btree v1.1.0 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/redcon v1.6.4
 	github.com/xdg-go/scram v1.4.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect
@@ -47,6 +77,7 @@ require (
 	go.opentelemetry.io/otel/sdk v1.36.0 // indirect
 	go.opentelemetry.io/otel/trace v1.36.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.6.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/exp v0.0.0-20250506013437-ce4c2cf36ca6 // indirect
 	golang.org/x/net v0.59.0 // indirect
@@ -67,3 +98,13 @@ require (
 )
 
 replace github.com/ecommerce-go/ecommerce/pkg => ./pkg
+
+replace github.com/ecommerce-go/ecommerce/auth => ./auth
+
+replace github.com/ecommerce-go/ecommerce/image => ./image
+
+replace github.com/ecommerce-go/ecommerce/catalog => ./catalog
+
+replace github.com/ecommerce-go/ecommerce/cart => ./cart
+
+replace github.com/ecommerce-go/ecommerce/orders => ./orders

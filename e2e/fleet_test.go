@@ -32,13 +32,13 @@ const adminLogin, adminPassword = "shopadmin", "admin-password-e2e"
 
 // fastTimers shortens the background loops (re-sends, batch jobs) so the tests see them act.
 var fastTimers = map[string]string{
-	"TOKEN_CACHE_TTL":            "1m",
-	"CART_RESEND_INTERVAL":       "1s",
-	"CART_VALIDATE_INTERVAL":     "2s",
-	"ORDERS_STUCK_AFTER":         "2s",
-	"ORDERS_PLACED_JOB_EVERY":    "1s",
-	"ORDERS_VALIDATED_JOB_EVERY": "5s",
-	"ORDERS_OTHER_JOB_EVERY":     "5s",
+	"CART_RESEND_INTERVAL":             "1s",
+	"CART_VALIDATE_INTERVAL":           "2s",
+	"ORDERS_STUCK_AFTER":               "3s",
+	"ORDERS_JOB_PLACED_EVERY":          "1s",
+	"ORDERS_JOB_VALIDATED_EVERY":       "5s",
+	"ORDERS_JOB_INVALID_EVERY":         "5s",
+	"ORDERS_JOB_PAYMENT_DEFINED_EVERY": "5s",
 }
 
 func freePort(t testing.TB) string {
@@ -123,7 +123,7 @@ func startProcesses(t *testing.T, rabbitURL string) *shop {
 		"RABBIT_URL=" + rabbitURL,
 		"MONGO_URL=" + mongoURL,
 		"REDIS_URL=" + envOr("REDIS_URL", testkit.DefaultRedisURL),
-		"IMAGE_KEY_PREFIX=" + redisPrefix,
+		"IMAGE_REDIS_PREFIX=" + redisPrefix,
 		"JWT_SECRET=e2e-secret-0123456789abcdef0123456789abcdef",
 		"AUTH_BOOTSTRAP_ADMIN=" + adminLogin + ":" + adminPassword,
 		"LOG_LEVEL=warn",
