@@ -13,7 +13,9 @@ import (
 type userKey struct{}
 
 // WithUser returns ctx carrying u.
-func WithUser(ctx context.Context, u User) context.Context { return context.WithValue(ctx, userKey{}, u) }
+func WithUser(ctx context.Context, u User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
 
 // UserFrom returns the user the request's token belongs to.
 func UserFrom(ctx context.Context) (User, bool) {

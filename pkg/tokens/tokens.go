@@ -169,4 +169,3 @@ func (c *Checker) ListenLogout(ctx context.Context, b bus.Bus) error {
 		return nil
 	})
 }
-
