@@ -1,0 +1,406 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/auth"
+)
+
+func TestSignUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+
+	// permissions in the body must be ignored (no mass assignment).
+	rec := e.post("/users/signup", "", map[string]any{
+		"name": "Ana", "login": "Ana.Lopez", "password": "secret-pass", "permissions": []string{"admin"}, "enabled": false,
+	})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	u := e.current(tokenOf(t, rec))
+	assert.Equal(t, "Ana", u.Name)
+	assert.Equal(t, "Ana.Lopez", u.Login, "login is kept as given")
+	assert.Equal(t, []string{"user"}, u.Permissions)
+	assert.True(t, u.Enabled)
+	assert.Len(t, u.ID, 24)
+	assert.NotContains(t, e.get("/users/current", tokenOf(t, rec)).Body.String(), "password")
+
+	long := strings.Repeat("x", 101)
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		fields []string // paths in the 400 messages
+	}{
+		{"duplicate login", map[string]string{"name": "B", "login": "Ana.Lopez", "password": "secret-pass"}, 409, nil},
+		{"duplicate login other case", map[string]string{"name": "B", "login": "ana.LOPEZ", "password": "secret-pass"}, 409, nil},
+		{"duplicate login with spaces", map[string]string{"name": "B", "login": " ana.lopez ", "password": "secret-pass"}, 409, nil},
+		{"missing everything", map[string]string{}, 400, []string{"name", "login", "password"}},
+		{"name too long", map[string]string{"name": long, "login": "bob1", "password": "secret-pass"}, 400, []string{"name"}},
+		{"login too short", map[string]string{"name": "B", "login": "bob", "password": "secret-pass"}, 400, []string{"login"}},
+		{"login too long", map[string]string{"name": "B", "login": long, "password": "secret-pass"}, 400, []string{"login"}},
+		{"login with control char", map[string]string{"name": "B", "login": "bo\tb", "password": "secret-pass"}, 400, []string{"login"}},
+		{"password too short", map[string]string{"name": "B", "login": "bob1", "password": "1234567"}, 400, []string{"password"}},
+		{"password over 72 bytes", map[string]string{"name": "B", "login": "bob1", "password": strings.Repeat("ñ", 37)}, 400, []string{"password"}},
+		{"wrong type", `{"name":5,"login":"bob1","password":"secret-pass"}`, 400, []string{"name"}},
+		{"malformed JSON", `{"name":"B",`, 400, nil},
+		{"not an object", `[1,2]`, 400, nil},
+		{"empty body", ``, 400, nil},
+		{"oversized body", `{"name":"` + strings.Repeat("a", 64<<10) + `"}`, 413, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.post("/users/signup", "", tc.body)
+			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			body := errorOf(t, rec)
+			if tc.fields != nil {
+				assert.ElementsMatch(t, tc.fields, paths(body))
+			}
+		})
+	}
+
+	// Limits are inclusive: 4-character login, 8- and 72-byte passwords, 100-character name.
+	e.signUp(strings.Repeat("n", 100), "bob1", "12345678")
+	e.signUp("B", "bob2", strings.Repeat("p", 72))
+}
+
+func TestSignUpWrongContentType(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	rec := httpRequest(e, http.MethodPost, "/users/signup", "application/xml", `<user/>`)
+	assert.Equal(t, http.StatusUnsupportedMediaType, rec.Code)
+}
+
+func TestSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	e.signUp("Carla", "carla", "carla-password")
+
+	token := e.signIn("carla", "carla-password")
+	assert.Equal(t, "carla", e.current(token).Login)
+	other := e.signIn("  CARLA ", "carla-password")
+	assert.NotEqual(t, token, other, "every sign-in gets its own token")
+
+	wrongPassword := e.post("/users/signin", "", map[string]string{"login": "carla", "password": "not-her-password"})
+	unknownLogin := e.post("/users/signin", "", map[string]string{"login": "nobody", "password": "carla-password"})
+	tooLong := e.post("/users/signin", "", map[string]string{"login": "carla", "password": strings.Repeat("p", 100)})
+	for _, rec := range []*httptest.ResponseRecorder{wrongPassword, unknownLogin, tooLong} {
+		assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	}
+	assert.Equal(t, wrongPassword.Body.String(), unknownLogin.Body.String(), "no account enumeration")
+	assert.Equal(t, wrongPassword.Body.String(), tooLong.Body.String())
+
+	tests := []struct {
+		name   string
+		body   any
+		status int
+	}{
+		{"missing login", map[string]string{"password": "x"}, 400},
+		{"missing password", map[string]string{"login": "carla"}, 400},
+		{"malformed JSON", `{"login":`, 400},
+		{"wrong type", `{"login":["carla"],"password":"carla-password"}`, 400},
+		{"oversized body", `{"login":"` + strings.Repeat("a", 64<<10) + `"}`, 413},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.post("/users/signin", "", tc.body)
+			assert.Equal(t, tc.status, rec.Code, rec.Body.String())
+			errorOf(t, rec)
+		})
+	}
+}
+
+func TestSignInRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{PerLogin: 3, PerAddress: 5})
+	e.signUp("Dora", "dora", "dora-password")
+	e.signUp("Eva", "evaa", "evaa-password")
+	e.signUp("Fran", "fran", "fran-password")
+	signIn := func(login, password, addr string) int {
+		return e.serve(request{method: http.MethodPost, path: "/users/signin", addr: addr,
+			body: map[string]string{"login": login, "password": password}}).Code
+	}
+
+	// Per login: three attempts from three addresses, then even the right password is refused.
+	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.1:1000"))
+	assert.Equal(t, 401, signIn("DORA", "wrong-password", "10.0.0.2:1000"))
+	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.3:1000"))
+	rec := e.serve(request{method: http.MethodPost, path: "/users/signin", addr: "10.0.0.4:1000",
+		body: map[string]string{"login": "dora", "password": "dora-password"}})
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+	errorOf(t, rec)
+	assert.Equal(t, 200, signIn("evaa", "evaa-password", "10.0.0.4:1000"), "other logins are not affected")
+
+	// Per address: five attempts on different logins, then the address is refused.
+	for i, login := range []string{"u-one", "u-two", "u-three", "u-four"} {
+		assert.Equal(t, 401, signIn(login, "whatever-pw", "10.9.9.9:"+strconv.Itoa(1000+i)), login)
+	}
+	assert.Equal(t, 200, signIn("fran", "fran-password", "10.9.9.9:2000"))
+	assert.Equal(t, 429, signIn("fran", "fran-password", "10.9.9.9:3000"))
+	assert.Equal(t, 200, signIn("fran", "fran-password", "10.9.9.8:3000"), "other addresses are not affected")
+}
+
+func TestTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	token := e.signUp("Fede", "fede", "fede-password")
+
+	// Rebuild the claims of a real token, to sign them in bad ways.
+	var claims jwt.MapClaims
+	_, _, err := jwt.NewParser().ParseUnverified(token, &claims)
+	require.NoError(t, err)
+	assert.NotEmpty(t, claims["tokenID"])
+	assert.NotEmpty(t, claims["userID"])
+	assert.NotContains(t, claims, "exp", "tokens do not expire")
+	sign := func(method jwt.SigningMethod, key any, c jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(method, c).SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+	otherTokenID := jwt.MapClaims{"tokenID": "5f1d7a3e9b1e8a2c3d4e5f60", "userID": claims["userID"]}
+
+	tests := []struct {
+		name   string
+		header string
+		status int
+	}{
+		{"valid", "Bearer " + token, 200},
+		{"scheme in any case", "bEaReR " + token, 200},
+		{"no header", "", 401},
+		{"not bearer", "Basic " + token, 401},
+		{"garbage", "Bearer not.a.jwt", 401},
+		{"alg none", "Bearer " + sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims), 401},
+		{"wrong key", "Bearer " + sign(jwt.SigningMethodHS256, []byte("another-secret-of-32-bytes-or-more!!"), claims), 401},
+		{"HS512 with the right key", "Bearer " + sign(jwt.SigningMethodHS512, testSecret, claims), 401},
+		{"no token record", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, otherTokenID), 401},
+		{"malformed ids", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"tokenID": "x", "userID": "y"}), 401},
+		{"empty claims", "Bearer " + sign(jwt.SigningMethodHS256, testSecret, jwt.MapClaims{}), 401},
+		{"tampered", "Bearer " + token[:len(token)-2] + "xx", 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httpRequestAuth(e, http.MethodGet, "/users/current", tc.header)
+			assert.Equal(t, tc.status, rec.Code, rec.Body.String())
+			if tc.status != 200 {
+				errorOf(t, rec)
+			}
+		})
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	token := e.signUp("Gus", "gustavo", "gus-password")
+	other := e.signIn("gustavo", "gus-password")
+	first, second := listenLogout(t, e.rabbitURL), listenLogout(t, e.rabbitURL)
+
+	rec := e.get("/users/signout", token)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Empty(t, rec.Body.String())
+	first.waitFor(t, token)
+	second.waitFor(t, token)
+
+	assert.Equal(t, http.StatusUnauthorized, e.get("/users/current", token).Code, "revoked token")
+	assert.Equal(t, http.StatusUnauthorized, e.get("/users/signout", token).Code, "signing out twice")
+	assert.Equal(t, "gustavo", e.current(other).Login, "the user's other token still works")
+	assert.Equal(t, http.StatusUnauthorized, e.get("/users/signout", "").Code)
+}
+
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	token := e.signUp("Hugo", "hugo", "old-password")
+
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		fields []string
+	}{
+		{"wrong current password", map[string]string{"currentPassword": "not-it-at-all", "newPassword": "new-password"}, 400, []string{"currentPassword"}},
+		{"missing current", map[string]string{"newPassword": "new-password"}, 400, []string{"currentPassword"}},
+		{"new too short", map[string]string{"currentPassword": "old-password", "newPassword": "short"}, 400, []string{"newPassword"}},
+		{"new too long", map[string]string{"currentPassword": "old-password", "newPassword": strings.Repeat("x", 73)}, 400, []string{"newPassword"}},
+		{"malformed JSON", `{"currentPassword"`, 400, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.post("/users/password", token, tc.body)
+			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			if tc.fields != nil {
+				assert.ElementsMatch(t, tc.fields, paths(errorOf(t, rec)))
+			}
+		})
+	}
+	e.signIn("hugo", "old-password") // nothing changed so far
+
+	assert.Equal(t, http.StatusUnauthorized, e.post("/users/password", "", map[string]string{}).Code)
+	rec := e.post("/users/password", token, map[string]string{"currentPassword": "old-password", "newPassword": "new-password"})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, http.StatusUnauthorized,
+		e.post("/users/signin", "", map[string]string{"login": "hugo", "password": "old-password"}).Code)
+	e.signIn("hugo", "new-password")
+}
+
+func TestAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	admin := e.admin()
+	userToken := e.signUp("Inés", "ines", "ines-password")
+	user := e.current(userToken)
+	listener := listenLogout(t, e.rabbitURL)
+
+	t.Run("only admins", func(t *testing.T) {
+		for _, path := range []string{"/users/" + user.ID + "/enable", "/users/" + user.ID + "/disable"} {
+			assert.Equal(t, http.StatusForbidden, e.post(path, userToken, nil).Code, path)
+			assert.Equal(t, http.StatusUnauthorized, e.post(path, "", nil).Code, path)
+		}
+		assert.Equal(t, http.StatusForbidden, e.get("/users/all", userToken).Code)
+		assert.Equal(t, http.StatusUnauthorized, e.get("/users/all", "").Code)
+		perms := map[string][]string{"permissions": {"admin"}}
+		assert.Equal(t, http.StatusForbidden, e.post("/users/"+user.ID+"/grant", userToken, perms).Code)
+		assert.Equal(t, http.StatusForbidden, e.post("/users/"+user.ID+"/revoke", userToken, perms).Code)
+	})
+
+	t.Run("list", func(t *testing.T) {
+		rec := e.get("/users/all", admin)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.NotContains(t, rec.Body.String(), "password")
+		var users []auth.User
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &users))
+		require.Len(t, users, 2)
+		assert.Equal(t, "ines", users[0].Login)
+		assert.Equal(t, "root", users[1].Login)
+		assert.ElementsMatch(t, []string{"user", "admin"}, users[1].Permissions)
+	})
+
+	t.Run("bad ids and bodies", func(t *testing.T) {
+		unknown := "5f1d7a3e9b1e8a2c3d4e5f60"
+		ok := map[string][]string{"permissions": {"editor"}}
+		tests := []struct {
+			name, path string
+			body       any
+			status     int
+		}{
+			{"enable malformed id", "/users/nope/enable", nil, 400},
+			{"disable malformed id", "/users/nope/disable", nil, 400},
+			{"grant malformed id", "/users/nope/grant", ok, 400},
+			{"revoke malformed id", "/users/nope/revoke", ok, 400},
+			{"enable unknown", "/users/" + unknown + "/enable", nil, 404},
+			{"disable unknown", "/users/" + unknown + "/disable", nil, 404},
+			{"grant unknown", "/users/" + unknown + "/grant", ok, 404},
+			{"revoke unknown", "/users/" + unknown + "/revoke", ok, 404},
+			{"grant empty list", "/users/" + user.ID + "/grant", map[string][]string{"permissions": {}}, 400},
+			{"grant no list", "/users/" + user.ID + "/grant", map[string]string{}, 400},
+			{"grant bad name", "/users/" + user.ID + "/grant", map[string][]string{"permissions": {"Super Admin"}}, 400},
+			{"grant empty name", "/users/" + user.ID + "/grant", map[string][]string{"permissions": {""}}, 400},
+			{"grant long name", "/users/" + user.ID + "/grant", map[string][]string{"permissions": {strings.Repeat("a", 51)}}, 400},
+			{"grant wrong type", "/users/" + user.ID + "/grant", `{"permissions":"admin"}`, 400},
+			{"revoke malformed JSON", "/users/" + user.ID + "/revoke", `{"permissions":[`, 400},
+			{"disable yourself", "/users/" + e.current(admin).ID + "/disable", nil, 409},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				rec := e.post(tc.path, admin, tc.body)
+				assert.Equal(t, tc.status, rec.Code, rec.Body.String())
+				errorOf(t, rec)
+			})
+		}
+		assert.Equal(t, []string{"user"}, e.current(userToken).Permissions, "nothing changed")
+		assert.True(t, e.current(userToken).Enabled)
+	})
+
+	t.Run("grant and revoke", func(t *testing.T) {
+		rec := e.post("/users/"+user.ID+"/grant", admin, map[string][]string{"permissions": {"admin", "stock-keeper_2", "admin"}})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.ElementsMatch(t, []string{"user", "admin", "stock-keeper_2"}, e.current(userToken).Permissions)
+		assert.Equal(t, http.StatusOK, e.get("/users/all", userToken).Code, "now an admin")
+		rec = e.post("/users/"+user.ID+"/grant", admin, map[string][]string{"permissions": {"admin"}})
+		require.Equal(t, http.StatusOK, rec.Code, "granting twice is harmless")
+		assert.ElementsMatch(t, []string{"user", "admin", "stock-keeper_2"}, e.current(userToken).Permissions)
+
+		rec = e.post("/users/"+user.ID+"/revoke", admin, map[string][]string{"permissions": {"admin", "never-held"}})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.ElementsMatch(t, []string{"user", "stock-keeper_2"}, e.current(userToken).Permissions)
+		assert.Equal(t, http.StatusForbidden, e.get("/users/all", userToken).Code)
+		// Other services drop the user's cached permissions at once.
+		listener.waitFor(t, userToken)
+	})
+
+	t.Run("disable and enable", func(t *testing.T) {
+		second := e.signIn("ines", "ines-password")
+		rec := e.post("/users/"+user.ID+"/disable", admin, nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		listener.waitFor(t, userToken, second)
+
+		for _, tok := range []string{userToken, second} {
+			assert.Equal(t, http.StatusUnauthorized, e.get("/users/current", tok).Code)
+		}
+		rec = e.post("/users/signin", "", map[string]string{"login": "ines", "password": "ines-password"})
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, "a disabled user cannot sign in")
+		assert.Contains(t, errorOf(t, rec).Error, "disabled")
+		assert.Equal(t, http.StatusOK, e.post("/users/"+user.ID+"/disable", admin, nil).Code, "disabling twice")
+
+		rec = e.get("/users/all", admin)
+		assert.Contains(t, rec.Body.String(), `"enabled":false`)
+
+		require.Equal(t, http.StatusOK, e.post("/users/"+user.ID+"/enable", admin, nil).Code)
+		fresh := e.signIn("ines", "ines-password")
+		assert.True(t, e.current(fresh).Enabled)
+		for _, tok := range []string{userToken, second} {
+			assert.Equal(t, http.StatusUnauthorized, e.get("/users/current", tok).Code, "revoked tokens stay revoked")
+		}
+	})
+}
+
+func TestBootstrapAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	ctx := context.Background()
+	users, err := e.store.Users(ctx)
+	require.NoError(t, err)
+	assert.NotNil(t, users, "no users is an empty list, never null")
+	assert.Empty(t, users)
+
+	created, err := auth.BootstrapAdmin(ctx, e.store, "boss", "boss-password")
+	require.NoError(t, err)
+	assert.True(t, created)
+	created, err = auth.BootstrapAdmin(ctx, e.store, "BOSS", "another-password")
+	require.NoError(t, err)
+	assert.False(t, created, "idempotent")
+	boss := e.current(e.signIn("boss", "boss-password"))
+	assert.ElementsMatch(t, []string{"user", "admin"}, boss.Permissions)
+	assert.Equal(t, http.StatusUnauthorized,
+		e.post("/users/signin", "", map[string]string{"login": "boss", "password": "another-password"}).Code,
+		"an existing user's password is left alone")
+
+	// An existing user is granted admin.
+	token := e.signUp("Juan", "juan", "juan-password")
+	_, err = auth.BootstrapAdmin(ctx, e.store, "juan", "juan-password")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"user", "admin"}, e.current(token).Permissions)
+
+	// Two instances starting at once.
+	errc := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := auth.BootstrapAdmin(ctx, e.store, "twin", "twin-password"); errc <- err }()
+	}
+	require.NoError(t, <-errc)
+	require.NoError(t, <-errc)
+	users, err = e.store.Users(ctx)
+	require.NoError(t, err)
+	assert.Len(t, users, 3)
+
+	_, err = auth.BootstrapAdmin(ctx, e.store, "shorty", "short")
+	assert.Error(t, err, "a weak password is refused")
+}

@@ -1,0 +1,329 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
+)
+
+// maxBody limits auth's request bodies: they hold a few short strings.
+const maxBody = 16 << 10
+
+// errBadCredentials is the one answer to a wrong login and to a wrong password alike, so that
+// sign-in does not tell which logins exist.
+var errBadCredentials = fmt.Errorf("%w: wrong login or password", errs.Unauthorized)
+
+type tokenResponse struct {
+	Token string `json:"token"`
+}
+
+func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
+	// Only these fields are read: a "permissions" field in the body is ignored.
+	type request struct {
+		Name     string `json:"name"`
+		Login    string `json:"login"`
+		Password string `json:"password"`
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := web.DecodeLimit[request](r, maxBody)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		u, err := newUser(req.Name, req.Login, req.Password)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if u, err = store.CreateUser(r.Context(), u); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		token, err := sess.issue(r.Context(), u)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
+	}
+}
+
+// signInLimits holds the two sign-in rate limiters of a server.
+type signInLimits struct {
+	window    time.Duration
+	byLogin   *rateLimiter
+	byAddress *rateLimiter
+	trusted   []netip.Prefix
+}
+
+func newSignInLimits(l Limits, trustedProxies []netip.Prefix) *signInLimits {
+	l = l.withDefaults()
+	return &signInLimits{window: l.Window, trusted: trustedProxies,
+		byLogin: newRateLimiter(l.PerLogin, l.Window), byAddress: newRateLimiter(l.PerAddress, l.Window)}
+}
+
+// allow counts an attempt on login from r's client address against both limits.
+func (s *signInLimits) allow(r *http.Request, login string) bool {
+	now := time.Now()
+	addrOK := s.byAddress.allow(clientAddress(r, s.trusted), now)
+	loginOK := s.byLogin.allow(loginKey(login), now)
+	return addrOK && loginOK
+}
+
+// clientAddress is the address a request came from. X-Forwarded-For is believed only as far as
+// it was written by trusted proxies (such as the web storefront, which signs people in from its
+// own address): anyone else could write it and pick a fresh address for every attempt.
+func clientAddress(r *http.Request, trusted []netip.Prefix) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	client := peer.Addr().Unmap()
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	// Walk back from the nearest hop while each one was added by a trusted proxy.
+	for i := len(hops) - 1; i >= 0 && isTrusted(client, trusted); i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		client = hop.Unmap()
+	}
+	return client.String()
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) http.HandlerFunc {
+	type request struct {
+		Login    string `json:"login"`
+		Password string `json:"password"`
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := web.DecodeLimit[request](r, maxBody)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		login := strings.TrimSpace(req.Login)
+		var v errs.Validation
+		v.Check(login != "", "login", "is required")
+		v.Check(req.Password != "", "password", "is required")
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if !limits.allow(r, login) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
+			web.Error(w, r, log, fmt.Errorf("%w: too many sign-in attempts, try again later", errs.RateLimited))
+			return
+		}
+		u, err := store.UserByLogin(r.Context(), login)
+		if errors.Is(err, errs.NotFound) {
+			passwordMatches(dummyHash, req.Password) // same work as for a known login
+			web.Error(w, r, log, errBadCredentials)
+			return
+		}
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if !passwordMatches(u.PasswordHash, req.Password) {
+			web.Error(w, r, log, errBadCredentials)
+			return
+		}
+		if !u.Enabled {
+			// Said only to whoever knows the password.
+			web.Error(w, r, log, fmt.Errorf("%w: this account is disabled", errs.Unauthorized))
+			return
+		}
+		token, err := sess.issue(r.Context(), u)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
+	}
+}
+
+func handleSignOut(log *slog.Logger, sess *sessions) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := sess.signOut(r.Context(), callerFrom(r.Context()).claims); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	}
+}
+
+func handleCurrentUser() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		web.Encode(w, http.StatusOK, callerFrom(r.Context()).user)
+	}
+}
+
+func handleChangePassword(log *slog.Logger, store *Store) http.HandlerFunc {
+	type request struct {
+		CurrentPassword string `json:"currentPassword"`
+		NewPassword     string `json:"newPassword"`
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := web.DecodeLimit[request](r, maxBody)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		var v errs.Validation
+		v.Check(req.CurrentPassword != "", "currentPassword", "is required")
+		checkPassword(&v, "newPassword", req.NewPassword)
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		u := callerFrom(r.Context()).user
+		if !passwordMatches(u.PasswordHash, req.CurrentPassword) {
+			web.Error(w, r, log, errs.Fieldf("currentPassword", "is not your current password"))
+			return
+		}
+		hash, err := hashPassword(req.NewPassword)
+		if err == nil {
+			err = store.SetPassword(r.Context(), u.ID, hash)
+		}
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	}
+}
+
+func handleListUsers(log *slog.Logger, store *Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		users, err := store.Users(r.Context())
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, users)
+	}
+}
+
+func handleEnable(log *slog.Logger, store *Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := store.SetEnabled(r.Context(), chi.URLParam(r, "userId"), true); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	}
+}
+
+func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "userId")
+		if id == callerFrom(r.Context()).user.ID {
+			web.Error(w, r, log, fmt.Errorf("%w: you cannot disable yourself", errs.Conflict))
+			return
+		}
+		if err := sess.disableUser(r.Context(), id); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	}
+}
+
+type permissionsRequest struct {
+	Permissions []string `json:"permissions"`
+}
+
+func handleGrant(log *slog.Logger, store *Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := web.DecodeLimit[permissionsRequest](r, maxBody)
+		if err == nil {
+			err = checkPermissions(req.Permissions)
+		}
+		if err == nil {
+			err = store.Grant(r.Context(), chi.URLParam(r, "userId"), req.Permissions)
+		}
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	}
+}
+
+// handleRevoke removes permissions, then broadcasts logout for the user's tokens: not to end
+// their sessions here, but so that other services drop the cached permissions at once.
+func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "userId")
+		req, err := web.DecodeLimit[permissionsRequest](r, maxBody)
+		if err == nil {
+			err = checkPermissions(req.Permissions)
+		}
+		if err == nil {
+			err = store.Revoke(r.Context(), id, req.Permissions)
+		}
+		if err == nil {
+			err = sess.broadcastUser(r.Context(), id)
+		}
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	}
+}
+
+// caller is the signed-in user of a request and the claims of its token.
+type caller struct {
+	user   User
+	claims claims
+}
+
+type callerKey struct{}
+
+func callerFrom(ctx context.Context) caller {
+	s, _ := ctx.Value(callerKey{}).(caller)
+	return s
+}
+
+// requireUser lets through requests whose bearer token is valid (401 otherwise) and whose user
+// holds permission (403 otherwise; any user when permission is ""). Auth checks tokens against
+// its own store, with no cache: it is where revocation takes effect.
+func requireUser(log *slog.Logger, sess *sessions, permission string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, c, err := sess.check(r.Context(), web.BearerToken(r))
+			if err != nil {
+				web.Error(w, r, log, err)
+				return
+			}
+			if permission != "" && !u.Has(permission) {
+				web.Error(w, r, log, fmt.Errorf("%w: requires the %q permission", errs.Forbidden, permission))
+				return
+			}
+			ctx := context.WithValue(r.Context(), callerKey{}, caller{user: u, claims: c})
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}

@@ -1,0 +1,248 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/auth"
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+var testSecret = []byte("test-secret-of-at-least-32-bytes-long!!")
+
+// env is an auth server on a fresh database and a fresh RabbitMQ virtual host.
+type env struct {
+	t         testing.TB
+	handler   http.Handler
+	store     *auth.Store
+	rabbitURL string
+	dbName    string
+}
+
+func newEnv(t testing.TB, limits auth.Limits) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := testkit.Mongo(t)
+	store, err := auth.NewStore(ctx, db)
+	require.NoError(t, err)
+	url := testkit.RabbitURL(t)
+	b, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	log := testkit.Logger(t)
+	if _, isBenchmark := t.(*testing.B); isBenchmark {
+		log = slog.New(slog.DiscardHandler) // a line per request would drown the figures
+	}
+	h := auth.NewServer(auth.Deps{
+		Log: log, Metrics: metrics.New("auth"), Store: store, Bus: b,
+		Secret: testSecret, Limits: limits,
+	})
+	return &env{t: t, handler: h, store: store, rabbitURL: url, dbName: db.Name()}
+}
+
+// request describes one call; body is sent as is when a string, else as JSON.
+type request struct {
+	method, path, token string
+	body                any
+	addr                string // client address, host:port
+}
+
+func (e *env) serve(r request) *httptest.ResponseRecorder {
+	e.t.Helper()
+	var body bytes.Buffer
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		body.WriteString(b)
+	default:
+		require.NoError(e.t, json.NewEncoder(&body).Encode(b))
+	}
+	req := httptest.NewRequest(r.method, r.path, &body)
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.addr != "" {
+		req.RemoteAddr = r.addr
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func (e *env) get(path, token string) *httptest.ResponseRecorder {
+	return e.serve(request{method: http.MethodGet, path: path, token: token})
+}
+
+func (e *env) post(path, token string, body any) *httptest.ResponseRecorder {
+	return e.serve(request{method: http.MethodPost, path: path, token: token, body: body})
+}
+
+// signUp creates a user and returns its token.
+func (e *env) signUp(name, login, password string) string {
+	e.t.Helper()
+	rec := e.post("/users/signup", "", map[string]string{"name": name, "login": login, "password": password})
+	require.Equal(e.t, http.StatusOK, rec.Code, rec.Body.String())
+	return tokenOf(e.t, rec)
+}
+
+func (e *env) signIn(login, password string) string {
+	e.t.Helper()
+	rec := e.post("/users/signin", "", map[string]string{"login": login, "password": password})
+	require.Equal(e.t, http.StatusOK, rec.Code, rec.Body.String())
+	return tokenOf(e.t, rec)
+}
+
+// admin makes an admin through the bootstrap path and returns its token.
+func (e *env) admin() string {
+	e.t.Helper()
+	_, err := auth.BootstrapAdmin(context.Background(), e.store, "root", "root-password")
+	require.NoError(e.t, err)
+	return e.signIn("root", "root-password")
+}
+
+// current returns the user of token, failing unless the token works.
+func (e *env) current(token string) auth.User {
+	e.t.Helper()
+	rec := e.get("/users/current", token)
+	require.Equal(e.t, http.StatusOK, rec.Code, rec.Body.String())
+	var u auth.User
+	require.NoError(e.t, json.Unmarshal(rec.Body.Bytes(), &u))
+	return u
+}
+
+func tokenOf(t testing.TB, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	var body struct{ Token string }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	require.NotEmpty(t, body.Token)
+	return body.Token
+}
+
+// errorBody is the SPEC §2 error body.
+type errorBody struct {
+	Error    string `json:"error"`
+	Messages []struct {
+		Path    string `json:"path"`
+		Message string `json:"message"`
+	} `json:"messages"`
+}
+
+func errorOf(t testing.TB, rec *httptest.ResponseRecorder) errorBody {
+	t.Helper()
+	var body errorBody
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body), rec.Body.String())
+	require.NotEmpty(t, body.Error)
+	return body
+}
+
+func paths(b errorBody) []string {
+	var ps []string
+	for _, m := range b.Messages {
+		ps = append(ps, m.Path)
+	}
+	return ps
+}
+
+// logoutListener is another service instance hearing the auth fanout on its own connection.
+type logoutListener struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func listenLogout(t testing.TB, url string) *logoutListener {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
+	require.NoError(t, err)
+	l := &logoutListener{}
+	started := make(chan struct{})
+	var once sync.Once
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sub := bus.Subscription{Exchange: "auth", OnStart: func() { once.Do(func() { close(started) }) }}
+		_ = b.Consume(ctx, sub, func(ctx context.Context, d bus.Delivery) error {
+			if d.Type != "logout" {
+				return nil
+			}
+			var token string
+			if err := d.Decode(&token); err != nil {
+				return err
+			}
+			l.mu.Lock()
+			l.tokens = append(l.tokens, token)
+			l.mu.Unlock()
+			return nil
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = b.Close()
+	})
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("logout listener did not start")
+	}
+	return l
+}
+
+// received tells whether the listener has heard a logout of token.
+func (l *logoutListener) received(token string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.tokens {
+		if t == token {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *logoutListener) waitFor(t testing.TB, tokens ...string) {
+	t.Helper()
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		for _, tok := range tokens {
+			if !l.received(tok) {
+				return false
+			}
+		}
+		return true
+	}, "logout broadcast of ", strings.Join(tokens, ", "))
+}
+
+// httpRequest sends body with an explicit Content-Type.
+func httpRequest(e *env, method, path, contentType, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// httpRequestAuth sends a request with an Authorization header exactly as given.
+func httpRequestAuth(e *env, method, path, authorization string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}

@@ -1,0 +1,241 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+)
+
+// Store keeps users and token records in MongoDB. Both collections stay lean (point lookups on
+// a MongoDB-wire server may scan).
+type Store struct {
+	users  *mongo.Collection
+	tokens *mongo.Collection
+}
+
+// userDoc is a user as stored. LoginKey is the lowercased login under a unique index, which
+// makes logins unique regardless of letter case, even under concurrent sign-ups.
+type userDoc struct {
+	ID          bson.ObjectID `bson:"_id"`
+	Name        string        `bson:"name"`
+	Login       string        `bson:"login"`
+	LoginKey    string        `bson:"loginKey"`
+	Password    []byte        `bson:"password"`
+	Permissions []string      `bson:"permissions"`
+	Enabled     bool          `bson:"enabled"`
+}
+
+func (d userDoc) user() User {
+	perms := d.Permissions
+	if perms == nil {
+		perms = []string{}
+	}
+	return User{ID: d.ID.Hex(), Name: d.Name, Login: d.Login, Permissions: perms,
+		Enabled: d.Enabled, PasswordHash: d.Password}
+}
+
+// tokenDoc is the record that makes a token valid: the token's tokenID claim is its _id, and
+// the token works only while Enabled is true.
+type tokenDoc struct {
+	ID      bson.ObjectID `bson:"_id"`
+	UserID  bson.ObjectID `bson:"userId"`
+	Enabled bool          `bson:"enabled"`
+}
+
+// NewStore opens the store in db and makes sure its indexes exist.
+func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
+	s := &Store{users: db.Collection("users"), tokens: db.Collection("tokens")}
+	err := mongox.EnsureIndexes(ctx, s.users, mongo.IndexModel{
+		Keys: bson.D{{Key: "loginKey", Value: 1}}, Options: options.Index().SetUnique(true),
+	})
+	if err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	err = mongox.EnsureIndexes(ctx, s.tokens, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}})
+	if err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	return s, nil
+}
+
+// parseID turns a user id from a URL into an ObjectID; a malformed one is Invalid.
+func parseID(id string) (bson.ObjectID, error) {
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return oid, fmt.Errorf("%w: malformed user id %q", errs.Invalid, id)
+	}
+	return oid, nil
+}
+
+// CreateUser stores u as a new user and returns it with its id. A login already taken, in
+// any letter case, is Conflict.
+func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
+	doc := userDoc{ID: bson.NewObjectID(), Name: u.Name, Login: u.Login, LoginKey: loginKey(u.Login),
+		Password: u.PasswordHash, Permissions: u.Permissions, Enabled: u.Enabled}
+	if _, err := s.users.InsertOne(ctx, doc); err != nil {
+		if mongox.IsDuplicate(err) {
+			return User{}, fmt.Errorf("%w: login %q is already taken", errs.Conflict, u.Login)
+		}
+		return User{}, mongox.Unavailable(err)
+	}
+	return doc.user(), nil
+}
+
+// UserByLogin finds the user of login, in any letter case.
+func (s *Store) UserByLogin(ctx context.Context, login string) (User, error) {
+	var doc userDoc
+	err := s.users.FindOne(ctx, bson.D{{Key: "loginKey", Value: loginKey(login)}}).Decode(&doc)
+	if err != nil {
+		return User{}, mongox.NotFound(err, "user "+login)
+	}
+	return doc.user(), nil
+}
+
+// UserByID finds the user of id.
+func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
+	oid, err := parseID(id)
+	if err != nil {
+		return User{}, err
+	}
+	var doc userDoc
+	if err := s.users.FindOne(ctx, bson.D{{Key: "_id", Value: oid}}).Decode(&doc); err != nil {
+		return User{}, mongox.NotFound(err, "user "+id)
+	}
+	return doc.user(), nil
+}
+
+// Users lists every user by login.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	cur, err := s.users.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "loginKey", Value: 1}}))
+	if err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	var docs []userDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	users := make([]User, 0, len(docs))
+	for _, d := range docs {
+		users = append(users, d.user())
+	}
+	return users, nil
+}
+
+// updateUser applies update to the user of id; an unknown id is NotFound.
+func (s *Store) updateUser(ctx context.Context, id string, update bson.D) error {
+	oid, err := parseID(id)
+	if err != nil {
+		return err
+	}
+	res, err := s.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: oid}}, update)
+	if err != nil {
+		return mongox.Unavailable(err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("user %s: %w", id, errs.NotFound)
+	}
+	return nil
+}
+
+// SetPassword replaces the password hash of the user of id.
+func (s *Store) SetPassword(ctx context.Context, id string, hash []byte) error {
+	return s.updateUser(ctx, id, bson.D{{Key: "$set", Value: bson.D{{Key: "password", Value: hash}}}})
+}
+
+// SetEnabled enables or disables the user of id.
+func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool) error {
+	return s.updateUser(ctx, id, bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: enabled}}}})
+}
+
+// Grant adds permissions to the user of id (those it holds already are kept once).
+func (s *Store) Grant(ctx context.Context, id string, permissions []string) error {
+	return s.updateUser(ctx, id, bson.D{{Key: "$addToSet", Value: bson.D{
+		{Key: "permissions", Value: bson.D{{Key: "$each", Value: permissions}}},
+	}}})
+}
+
+// Revoke removes permissions from the user of id.
+func (s *Store) Revoke(ctx context.Context, id string, permissions []string) error {
+	return s.updateUser(ctx, id, bson.D{{Key: "$pullAll", Value: bson.D{{Key: "permissions", Value: permissions}}}})
+}
+
+// CreateToken stores an enabled token record for userID and returns its id.
+func (s *Store) CreateToken(ctx context.Context, userID string) (string, error) {
+	uid, err := parseID(userID)
+	if err != nil {
+		return "", err
+	}
+	doc := tokenDoc{ID: bson.NewObjectID(), UserID: uid, Enabled: true}
+	if _, err := s.tokens.InsertOne(ctx, doc); err != nil {
+		return "", mongox.Unavailable(err)
+	}
+	return doc.ID.Hex(), nil
+}
+
+// TokenEnabled tells whether the record tokenID exists, belongs to userID and is enabled.
+func (s *Store) TokenEnabled(ctx context.Context, tokenID, userID string) (bool, error) {
+	tid, err1 := bson.ObjectIDFromHex(tokenID)
+	uid, err2 := bson.ObjectIDFromHex(userID)
+	if err1 != nil || err2 != nil {
+		return false, nil
+	}
+	var doc tokenDoc
+	err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: tid}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, mongox.Unavailable(err)
+	}
+	return doc.Enabled && doc.UserID == uid, nil
+}
+
+// RevokeToken disables the record tokenID.
+func (s *Store) RevokeToken(ctx context.Context, tokenID string) error {
+	tid, err := bson.ObjectIDFromHex(tokenID)
+	if err != nil {
+		return fmt.Errorf("%w: malformed token id", errs.Invalid)
+	}
+	_, err = s.tokens.UpdateOne(ctx, bson.D{{Key: "_id", Value: tid}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: false}}}})
+	return mongox.Unavailable(err)
+}
+
+// EnabledTokens returns the ids of the enabled token records of userID.
+func (s *Store) EnabledTokens(ctx context.Context, userID string) ([]string, error) {
+	uid, err := parseID(userID)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.tokens.Find(ctx, bson.D{{Key: "userId", Value: uid}, {Key: "enabled", Value: true}})
+	if err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	var docs []tokenDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongox.Unavailable(err)
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID.Hex()
+	}
+	return ids, nil
+}
+
+// RevokeTokens disables every token record of userID.
+func (s *Store) RevokeTokens(ctx context.Context, userID string) error {
+	uid, err := parseID(userID)
+	if err != nil {
+		return err
+	}
+	_, err = s.tokens.UpdateMany(ctx, bson.D{{Key: "userId", Value: uid}, {Key: "enabled", Value: true}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: false}}}})
+	return mongox.Unavailable(err)
+}

@@ -1,0 +1,135 @@
+// Package auth is the auth service (SPEC §3.1): users, passwords, permissions and the tokens
+// every other service checks through GET /users/current.
+package auth
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// User is a user account as the API shows it. The password hash never leaves the service.
+type User struct {
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Login        string   `json:"login"`
+	Permissions  []string `json:"permissions"`
+	Enabled      bool     `json:"enabled"`
+	PasswordHash []byte   `json:"-"`
+}
+
+// Has tells whether u holds permission.
+func (u User) Has(permission string) bool { return slices.Contains(u.Permissions, permission) }
+
+// The permissions every new user gets, and the one that opens the admin endpoints.
+const (
+	PermissionUser  = "user"
+	PermissionAdmin = "admin"
+)
+
+// Length limits of SPEC §3.1. Name and login count characters, passwords bytes (bcrypt reads
+// at most 72 bytes, so a longer password would be silently cut).
+const (
+	maxName        = 100
+	minLogin       = 4
+	maxLogin       = 100
+	minPassword    = 8
+	maxPassword    = 72
+	maxPermission  = 50
+	maxPermissions = 20
+)
+
+// bcryptCost is the cost passwords are hashed with: 10, SPEC §3.1's minimum. It is a variable
+// only so that tests can lower it (bcrypt at cost 10 takes about a second under the race
+// detector); see export_test.go.
+var bcryptCost = 10
+
+// loginKey is the form of a login that uniqueness is judged on: "Bob" and "bob" are one login.
+func loginKey(login string) string { return strings.ToLower(login) }
+
+// newUser checks a sign-up and returns the user to store, with its password hashed.
+func newUser(name, login, password string, permissions ...string) (User, error) {
+	name, login = strings.TrimSpace(name), strings.TrimSpace(login)
+	var v errs.Validation
+	checkText(&v, "name", name, 1, maxName)
+	checkText(&v, "login", login, minLogin, maxLogin)
+	checkPassword(&v, "password", password)
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	if len(permissions) == 0 {
+		permissions = []string{PermissionUser}
+	}
+	return User{Name: name, Login: login, Permissions: permissions, Enabled: true, PasswordHash: hash}, nil
+}
+
+// checkText records a problem when s is not between min and max characters or holds control
+// characters.
+func checkText(v *errs.Validation, path, s string, min, max int) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < min && min == 1:
+		v.Add(path, "is required")
+	case n < min || n > max:
+		v.Add(path, fmt.Sprintf("must be %d to %d characters", min, max))
+	case strings.IndexFunc(s, unicode.IsControl) >= 0 || !utf8.ValidString(s):
+		v.Add(path, "must not contain control characters")
+	}
+}
+
+func checkPassword(v *errs.Validation, path, password string) {
+	v.Check(len(password) >= minPassword && len(password) <= maxPassword, path,
+		fmt.Sprintf("must be %d to %d bytes", minPassword, maxPassword))
+}
+
+func hashPassword(password string) ([]byte, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return hash, nil
+}
+
+// dummyHash is a bcrypt hash (cost 10) of no one's password. Sign-in compares against it when
+// the login is unknown, so an unknown login takes as long as a wrong password.
+var dummyHash = []byte(dummyHashCost10)
+
+const dummyHashCost10 = "$2a$10$h3DUb4QxfK/LOYNapnQpHOgUo3kRobO475Qz4bM0Pi/Bg.DCIuj8m"
+
+// passwordMatches compares password with hash in constant time (bcrypt's own comparison).
+func passwordMatches(hash []byte, password string) bool {
+	if len(password) > maxPassword {
+		// Never stored; still spend the same time as a real comparison.
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password[:maxPassword]))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+}
+
+var permissionPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// checkPermissions validates the permissions list of a grant or revoke.
+func checkPermissions(perms []string) error {
+	var v errs.Validation
+	if len(perms) == 0 || len(perms) > maxPermissions {
+		v.Add("permissions", fmt.Sprintf("must list 1 to %d permissions", maxPermissions))
+	}
+	for i, p := range perms {
+		if len(p) == 0 || len(p) > maxPermission || !permissionPattern.MatchString(p) {
+			v.Add(fmt.Sprintf("permissions[%d]", i),
+				fmt.Sprintf("must be 1 to %d characters of a-z, 0-9, _ and -", maxPermission))
+		}
+	}
+	return v.Err()
+}
