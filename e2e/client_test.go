@@ -153,4 +153,13 @@ type order struct {
 	} `json:"payments"`
 }
 
+// orderSummary is one row of GET /orders.
+type orderSummary struct {
+	ID         string  `json:"id"`
+	Status     string  `json:"status"`
+	CartID     string  `json:"cartId"`
+	TotalPrice float64 `json:"totalPrice"`
+	Articles   int     `json:"articles"`
+}
+
 func (o order) String() string { return fmt.Sprintf("order %s (%s)", o.ID, o.Status) }

@@ -69,7 +69,7 @@ func TestBrokerRestart(t *testing.T) {
 	require.NotEmpty(t, checkedOut)
 	eventually(t, 90*time.Second, "every accepted checkout ends validated or invalid", func() bool {
 		for _, u := range checkedOut {
-			var list []order
+			var list []orderSummary
 			u.must(http.MethodGet, "orders", "/orders", nil, &list)
 			if len(list) != 1 || (list[0].Status != "validated" && list[0].Status != "invalid") {
 				return false
@@ -165,7 +165,7 @@ func story(t *testing.T, s *shop) {
 
 	var o order
 	eventually(t, 20*time.Second, "order validated", func() bool {
-		var list []order
+		var list []orderSummary
 		user.must(http.MethodGet, "orders", "/orders", nil, &list)
 		if len(list) != 1 {
 			return false
@@ -241,7 +241,7 @@ func raceForStock(t *testing.T, s *shop, shoppers, units int) {
 	eventually(t, 90*time.Second, "every order validated or invalid", func() bool {
 		statuses = map[string]int{}
 		for _, u := range users {
-			var list []order
+			var list []orderSummary
 			u.must(http.MethodGet, "orders", "/orders", nil, &list)
 			if len(list) != 1 {
 				return false

@@ -1,0 +1,113 @@
+package deploy
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// specRoutes is SPEC §3, service by service. Each service's openapi_test.go checks its
+// document against its router; this checks the documents against the contract.
+var specRoutes = map[string][]string{
+	"auth": {
+		"POST /users/signup", "POST /users/signin", "GET /users/signout", "GET /users/current",
+		"POST /users/password", "GET /users/all", "POST /users/{userId}/enable",
+		"POST /users/{userId}/disable", "POST /users/{userId}/grant", "POST /users/{userId}/revoke",
+	},
+	"image": {"POST /images/create", "GET /images/{id}", "GET /images/{id}/jpeg"},
+	"catalog": {
+		"GET /articles/{id}", "GET /articles/search/{criteria}", "GET /articles", "POST /articles",
+		"POST /articles/{id}", "DELETE /articles/{id}",
+	},
+	"cart": {
+		"GET /cart", "POST /cart/article", "POST /cart/article/{articleId}/increment",
+		"POST /cart/article/{articleId}/decrement", "DELETE /cart/article/{articleId}",
+		"GET /cart/validate", "POST /cart/checkout",
+	},
+	"orders": {
+		"GET /orders", "GET /orders/{orderId}", "POST /orders/{orderId}/payment",
+		"GET /orders/{orderId}/update", "GET /orders/status",
+	},
+}
+
+// operational are the endpoints every service serves (SPEC §2).
+var operational = []string{"GET /healthz", "GET /readyz", "GET /metrics"}
+
+func loadOpenAPI(t *testing.T, service string) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromFile(filepath.Join("openapi", service+".json"))
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()), "a valid OpenAPI document")
+	return doc
+}
+
+// operations lists a document's "METHOD /path" operations, sorted.
+func operations(doc *openapi3.T) []string {
+	var out []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			out = append(out, method+" "+path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestOpenAPIDocuments(t *testing.T) {
+	for _, svc := range fleet {
+		t.Run(svc.name, func(t *testing.T) {
+			doc := loadOpenAPI(t, svc.name)
+			assert.Equal(t, "3.0.3", doc.OpenAPI)
+
+			want := slices.Concat(specRoutes[svc.name], operational)
+			slices.Sort(want)
+			assert.Equal(t, want, operations(doc), "the operations of SPEC §3 and §2")
+
+			require.Len(t, doc.Servers, 1)
+			u, err := url.Parse(doc.Servers[0].URL)
+			require.NoError(t, err)
+			assert.Equal(t, svc.port, u.Port(), "the server is on the service's port")
+
+			scheme := doc.Components.SecuritySchemes["bearerAuth"]
+			require.NotNil(t, scheme, "a bearerAuth security scheme")
+			assert.Equal(t, "bearer", scheme.Value.Scheme)
+			assert.Equal(t, "JWT", scheme.Value.BearerFormat)
+
+			validation := doc.Components.Schemas["ValidationError"]
+			require.NotNil(t, validation, "the validation error body of SPEC §2")
+			assert.ElementsMatch(t, []string{"error", "messages"}, validation.Value.Required)
+			messages := validation.Value.Properties["messages"].Value.Items.Value
+			assert.ElementsMatch(t, []string{"path", "message"}, messages.Required)
+
+			for path, item := range doc.Paths.Map() {
+				for method, op := range item.Operations() {
+					name := method + " " + path
+					assert.NotNil(t, op.Responses.Value("200"), "%s documents its success", name)
+					secured := op.Security != nil && len(*op.Security) > 0
+					if secured {
+						assert.NotNil(t, op.Responses.Value("401"), "%s needs a token: documents 401", name)
+					}
+					if op.RequestBody != nil {
+						assert.NotNil(t, op.Responses.Value("400"), "%s takes a body: documents 400", name)
+					}
+					if slices.Contains(operational, name) {
+						assert.False(t, secured, "%s is public", name)
+					}
+					for _, segment := range strings.Split(path, "/") {
+						if p, ok := strings.CutPrefix(segment, "{"); ok {
+							param := strings.TrimSuffix(p, "}")
+							assert.NotNil(t, op.Parameters.GetByInAndName("path", param), "%s declares {%s}", name, param)
+						}
+					}
+				}
+			}
+		})
+	}
+}
