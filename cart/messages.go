@@ -46,10 +46,16 @@ type orderPlaced struct {
 	Articles []orderLine `json:"articles"`
 }
 
+// inlineSendTimeout bounds a send made while a client waits for its answer. Such sends are
+// best effort (a loop repeats them), so a broker that is down must not hold the request.
+const inlineSendTimeout = 2 * time.Second
+
 // requestValidation asks catalog whether an article of a cart is valid; the answer comes back
 // on the `cart` queue. A failed send is only logged: the cart change is stored, and the
 // re-validation loop asks again.
 func (s *Service) requestValidation(ctx context.Context, cartID, articleID string) {
+	ctx, cancel := context.WithTimeout(ctx, inlineSendTimeout)
+	defer cancel()
 	err := bus.Send(ctx, s.bus, "catalog", "catalog", typeArticleValid,
 		articleValidRequest{ReferenceID: cartID, ArticleID: articleID}, bus.ReplyTo("cart", "cart"))
 	if err != nil {

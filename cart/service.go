@@ -147,7 +147,10 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		if err == nil {
 			// The closed state is the outbox: if this publish fails, or the process dies before
 			// it, the re-send loop sends place_order later.
-			if err := s.sendPlaceOrder(ctx, closed); err != nil {
+			sendCtx, cancel := context.WithTimeout(ctx, inlineSendTimeout)
+			err := s.sendPlaceOrder(sendCtx, closed)
+			cancel()
+			if err != nil {
 				s.log.WarnContext(ctx, "place_order not sent, will be re-sent", "cart", closed.ID, "err", err)
 			}
 			return closed, nil

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
 // Headers the RabbitMQ implementation puts on messages it republishes.
@@ -22,6 +24,9 @@ const (
 
 // dialTimeout bounds how long DialRabbit keeps trying to reach the broker at start-up.
 const dialTimeout = 30 * time.Second
+
+// PublishTimeout is the longest a Publish waits, for a reconnect and the broker's confirm.
+const PublishTimeout = 10 * time.Second
 
 // Rabbit is the RabbitMQ bus. It keeps one connection, re-dialed with backoff whenever it is
 // lost, and declares the whole topology on every connect. Publishers share one confirm-mode
@@ -234,6 +239,10 @@ func (r *Rabbit) Publish(ctx context.Context, m Message) error {
 	if err := checkExchange(m.Exchange); err != nil {
 		return err
 	}
+	// A publish waits for a lost connection to come back, but not for ever: a caller without a
+	// deadline of its own (a request handler) gets errs.Unavailable after PublishTimeout.
+	ctx, cancel := context.WithTimeout(ctx, PublishTimeout)
+	defer cancel()
 	body, err := json.Marshal(m.Envelope)
 	if err != nil {
 		return fmt.Errorf("bus: encode envelope: %w", err)
@@ -253,7 +262,7 @@ func (r *Rabbit) publish(ctx context.Context, exchange, key string, msg amqp.Pub
 	for {
 		s, err := r.liveSession(ctx)
 		if err != nil {
-			return fmt.Errorf("rabbitmq publish: %w", err)
+			return fmt.Errorf("%w: rabbitmq publish: %w", errs.Unavailable, err)
 		}
 		ch, err := s.confirmChannel()
 		if err == nil {
@@ -262,7 +271,7 @@ func (r *Rabbit) publish(ctx context.Context, exchange, key string, msg amqp.Pub
 			if err == nil {
 				acked, err := confirm.WaitContext(ctx)
 				if err != nil {
-					return fmt.Errorf("rabbitmq publish: waiting for confirm: %w", err)
+					return fmt.Errorf("%w: rabbitmq publish: waiting for confirm: %w", errs.Unavailable, err)
 				}
 				if !acked {
 					return errors.New("rabbitmq publish: not confirmed by the broker")
@@ -276,7 +285,7 @@ func (r *Rabbit) publish(ctx context.Context, exchange, key string, msg amqp.Pub
 			return fmt.Errorf("rabbitmq publish: %w", err)
 		}
 		if !sleep(ctx, 20*time.Millisecond) {
-			return fmt.Errorf("rabbitmq publish: %w", ctx.Err())
+			return fmt.Errorf("%w: rabbitmq publish: %w", errs.Unavailable, ctx.Err())
 		}
 	}
 }
