@@ -1,0 +1,58 @@
+package config_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/config"
+)
+
+func envOf(m map[string]string) config.Getenv { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := config.Load(envOf(nil), "3002")
+	require.NoError(t, err)
+	assert.Equal(t, ":3002", c.Addr())
+	assert.Equal(t, "http://127.0.0.1:3000", c.AuthURL)
+	assert.Equal(t, 5*time.Minute, c.TokenTTL)
+}
+
+func TestLoadOverrides(t *testing.T) {
+	c, err := config.Load(envOf(map[string]string{
+		"PORT": "127.0.0.1:9000", "AUTH_SERVICE_URL": "http://auth:3000", "TOKEN_CACHE_TTL": "30s",
+	}), "3002")
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9000", c.Addr())
+	assert.Equal(t, "http://auth:3000", c.AuthURL)
+	assert.Equal(t, 30*time.Second, c.TokenTTL)
+}
+
+func TestLoadRejectsBadTTL(t *testing.T) {
+	for _, ttl := range []string{"10m", "0s", "-1s", "soon"} {
+		_, err := config.Load(envOf(map[string]string{"TOKEN_CACHE_TTL": ttl}), "3002")
+		assert.Error(t, err, ttl)
+	}
+}
+
+func TestMaskHidesPasswords(t *testing.T) {
+	assert.Equal(t, "amqp://guest:xxxxx@rabbit:5672/", config.Mask("amqp://guest:secret@rabbit:5672/"))
+	assert.Equal(t, "mongodb://mongo:27017", config.Mask("mongodb://mongo:27017"))
+	c, err := config.Load(envOf(map[string]string{"RABBIT_URL": "amqp://u:hunter2@h/"}), "1")
+	require.NoError(t, err)
+	assert.NotContains(t, c.Masked()["rabbit_url"], "hunter2")
+}
+
+func TestEnvInt(t *testing.T) {
+	e := config.Env{Getenv: envOf(map[string]string{"N": "7", "BAD": "x"})}
+	n, err := e.Int("N", 1)
+	require.NoError(t, err)
+	assert.Equal(t, 7, n)
+	n, err = e.Int("MISSING", 3)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	_, err = e.Int("BAD", 1)
+	assert.Error(t, err)
+}

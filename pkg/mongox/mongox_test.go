@@ -1,0 +1,52 @@
+package mongox_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+// TestEnsureIndexesTwice is what every service does at each start: declaring the same indexes
+// again must work (FerretDB once dropped the connection on a repeated multi-index command).
+func TestEnsureIndexesTwice(t *testing.T) {
+	db := testkit.Mongo(t)
+	coll := db.Collection("things")
+	ctx := context.Background()
+	models := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "key", Value: 1}}, Options: options.Index().SetUnique(true)},
+		{Keys: bson.D{{Key: "owner", Value: 1}, {Key: "at", Value: -1}}},
+	}
+	require.NoError(t, mongox.EnsureIndexes(ctx, coll, models...))
+	require.NoError(t, mongox.EnsureIndexes(ctx, coll, models...))
+
+	_, err := coll.InsertOne(ctx, bson.M{"key": "a"})
+	require.NoError(t, err)
+	_, err = coll.InsertOne(ctx, bson.M{"key": "a"})
+	assert.True(t, mongox.IsDuplicate(err), "unique index must refuse a second key: %v", err)
+	_, err = coll.InsertOne(ctx, bson.M{"key": "b"})
+	assert.False(t, mongox.IsDuplicate(err))
+}
+
+func TestNotFound(t *testing.T) {
+	db := testkit.Mongo(t)
+	err := db.Collection("things").FindOne(context.Background(), bson.M{"_id": "nope"}).Err()
+	assert.ErrorIs(t, mongox.NotFound(err, "thing nope"), errs.NotFound)
+	assert.Contains(t, mongox.NotFound(err, "thing nope").Error(), "thing nope")
+}
+
+func TestConnectUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := mongox.Connect(ctx, "mongodb://127.0.0.1:1/")
+	assert.Error(t, err)
+}
