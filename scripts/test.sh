@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (make test): make sure the servers the tests talk to are up, start a
 # MongoDB-wire server (embedded FerretDB on PostgreSQL) unless MONGO_URL already answers, then
-# vet and test every module with the race detector. Extra arguments go to `go test`.
+# vet and test every module with the race detector. Extra arguments go to `go test`;
+# GO_TEST_FLAGS replaces the default flags (make bench runs benchmarks without the race detector).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,7 @@ echo "MongoDB-wire server: $MONGO_URL"
 status=0
 for m in "${MODULES[@]}"; do
   echo "=== module $m"
-  (cd "$m" && go vet ./... && go test -race -count=1 -timeout 10m "$@" ./...) || status=1
+  # shellcheck disable=SC2086 # the flags are words
+  (cd "$m" && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 10m} "$@" ./...) || status=1
 done
 exit $status

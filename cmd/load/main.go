@@ -1,0 +1,276 @@
+// Command load drives the shop with concurrent shoppers for a bounded time and reports, per
+// operation, throughput and latency percentiles. By default it starts the all-in-one fleet in
+// its own process on free loopback ports and a temporary data folder; with -external it uses the
+// services at the *_SERVICE_URL addresses (for example a `make run` fleet) instead. It only ever
+// talks to loopback or the URLs it is given.
+//
+//	go run ./cmd/load -users 8 -duration 20s
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/internal/fleet"
+)
+
+func main() {
+	users := flag.Int("users", 8, "concurrent shoppers")
+	duration := flag.Duration("duration", 20*time.Second, "how long the shoppers shop")
+	articles := flag.Int("articles", 20, "articles to stock before the run")
+	external := flag.Bool("external", false, "use the running services at *_SERVICE_URL instead of starting a fleet")
+	admin := flag.String("admin", "", "login:password of an admin (with -external)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *users, *duration, *articles, *external, *admin); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, users int, duration time.Duration, articles int, external bool, admin string) error {
+	urls := map[string]string{}
+	services := []string{"auth", "image", "catalog", "cart", "orders"}
+	if external {
+		for _, s := range services {
+			urls[s] = envOr(strings.ToUpper(s)+"_SERVICE_URL", map[string]string{
+				"auth": "http://127.0.0.1:3000", "image": "http://127.0.0.1:3001", "catalog": "http://127.0.0.1:3002",
+				"cart": "http://127.0.0.1:3003", "orders": "http://127.0.0.1:3004"}[s])
+		}
+	} else {
+		dir, err := os.MkdirTemp("", "ecommerce-load-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		admin = "loadadmin:load-admin-password"
+		env := map[string]string{"DATA_DIR": dir, "AUTH_BOOTSTRAP_ADMIN": admin, "LOG_LEVEL": "error"}
+		for _, s := range services {
+			urls[s] = "http://" + freeAddr()
+			env[strings.ToUpper(s)+"_SERVICE_URL"] = urls[s]
+		}
+		env["EMBEDDED_MONGO_ADDR"], env["EMBEDDED_REDIS_ADDR"] = freeAddr(), freeAddr()
+		fleetCtx, stopFleet := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- fleet.Run(fleetCtx, func(k string) string { return env[k] }, io.Discard) }()
+		defer func() { stopFleet(); <-done }()
+		if err := waitReady(ctx, urls); err != nil {
+			return err
+		}
+	}
+	login, password, ok := strings.Cut(admin, ":")
+	if !ok {
+		return errors.New("-admin login:password is required with -external")
+	}
+
+	c := &client{http: &http.Client{Timeout: 30 * time.Second}, urls: urls}
+	var signIn struct{ Token string }
+	if err := c.do(ctx, "", http.MethodPost, "auth", "/users/signin", map[string]string{"login": login, "password": password}, &signIn); err != nil {
+		return fmt.Errorf("admin sign-in: %w", err)
+	}
+	ids := make([]string, articles)
+	for i := range ids {
+		var a struct {
+			ID string `json:"_id"`
+		}
+		body := map[string]any{"name": fmt.Sprintf("Load article %d", i), "description": "stocked for the load run", "price": 1.5 + float64(i), "stock": 1_000_000}
+		if err := c.do(ctx, signIn.Token, http.MethodPost, "catalog", "/articles", body, &a); err != nil {
+			return fmt.Errorf("stock article: %w", err)
+		}
+		ids[i] = a.ID
+	}
+
+	fmt.Printf("load: %d shoppers for %s against %d articles\n", users, duration, articles)
+	rec := newRecorder()
+	runCtx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Go(func() { shop(runCtx, c, rec, u, ids) })
+	}
+	wg.Wait()
+	rec.report(os.Stdout, time.Since(start))
+	return nil
+}
+
+// shop is one shopper's loop: sign up, then browse, search, fill the cart and check out, over
+// and over until ctx is done.
+func shop(ctx context.Context, c *client, rec *recorder, n int, ids []string) {
+	var out struct{ Token string }
+	login := fmt.Sprintf("load-%d-%d", n, time.Now().UnixNano())
+	if !rec.time("signup", func() error {
+		return c.do(ctx, "", http.MethodPost, "auth", "/users/signup", map[string]string{"name": "Shopper", "login": login, "password": "load password"}, &out)
+	}) {
+		return
+	}
+	token := out.Token
+	for i := 0; ctx.Err() == nil; i++ {
+		id := ids[(n+i)%len(ids)]
+		rec.time("list articles", func() error { return c.do(ctx, "", http.MethodGet, "catalog", "/articles?page=1&size=10", nil, nil) })
+		rec.time("search", func() error { return c.do(ctx, "", http.MethodGet, "catalog", "/articles/search/load", nil, nil) })
+		rec.time("get article", func() error { return c.do(ctx, "", http.MethodGet, "catalog", "/articles/"+id, nil, nil) })
+		rec.time("add to cart", func() error {
+			return c.do(ctx, token, http.MethodPost, "cart", "/cart/article", map[string]any{"articleId": id, "quantity": 1}, nil)
+		})
+		rec.time("get cart", func() error { return c.do(ctx, token, http.MethodGet, "cart", "/cart", nil, nil) })
+		if i%3 == 2 {
+			rec.time("checkout", func() error { return c.do(ctx, token, http.MethodPost, "cart", "/cart/checkout", nil, nil) })
+			rec.time("list orders", func() error { return c.do(ctx, token, http.MethodGet, "orders", "/orders", nil, nil) })
+		}
+	}
+}
+
+type client struct {
+	http *http.Client
+	urls map[string]string
+}
+
+func (c *client) do(ctx context.Context, token, method, service, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.urls[service]+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// recorder keeps every latency per operation.
+type recorder struct {
+	mu     sync.Mutex
+	took   map[string][]time.Duration
+	errors map[string]int
+	sample map[string]string
+}
+
+func newRecorder() *recorder {
+	return &recorder{took: map[string][]time.Duration{}, errors: map[string]int{}, sample: map[string]string{}}
+}
+
+// time runs op and records its latency, or its error; it reports whether op succeeded. An
+// operation cut short by the end of the run is not counted.
+func (r *recorder) time(name string, op func() error) bool {
+	start := time.Now()
+	err := op()
+	took := time.Since(start)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.errors[name]++
+		r.sample[name] = err.Error()
+		return false
+	}
+	r.took[name] = append(r.took[name], took)
+	return true
+}
+
+func (r *recorder) report(w io.Writer, elapsed time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "operation\tok\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\t")
+	names := make([]string, 0, len(r.took))
+	for name := range r.took {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	total := 0
+	for _, name := range names {
+		d := r.took[name]
+		slices.Sort(d)
+		total += len(d)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", name, len(d), r.errors[name],
+			float64(len(d))/elapsed.Seconds(), ms(pct(d, 50)), ms(pct(d, 95)), ms(pct(d, 99)), ms(d[len(d)-1]))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "total: %d requests in %s (%.1f req/s)\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
+	for name, msg := range r.sample {
+		fmt.Fprintf(w, "sample error of %s: %s\n", name, msg)
+	}
+}
+
+func pct(sorted []time.Duration, p int) time.Duration { return sorted[(len(sorted)-1)*p/100] }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func waitReady(ctx context.Context, urls map[string]string) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for name, u := range urls {
+		for {
+			resp, err := http.Get(u + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("%s not ready at %s", name, u)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return nil
+}
