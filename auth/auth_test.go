@@ -48,6 +48,8 @@ func TestSignUp(t *testing.T) {
 		{"login too short", map[string]string{"name": "B", "login": "bob", "password": "secret-pass"}, 400, []string{"login"}},
 		{"login too long", map[string]string{"name": "B", "login": long, "password": "secret-pass"}, 400, []string{"login"}},
 		{"login with control char", map[string]string{"name": "B", "login": "bo\tb", "password": "secret-pass"}, 400, []string{"login"}},
+		{"login with zero-width space", map[string]string{"name": "B", "login": "ana.lopez\u200b", "password": "secret-pass"}, 400, []string{"login"}},
+		{"login with bidi override", map[string]string{"name": "B", "login": "bob\u202e1", "password": "secret-pass"}, 400, []string{"login"}},
 		{"password too short", map[string]string{"name": "B", "login": "bob1", "password": "1234567"}, 400, []string{"password"}},
 		{"password over 72 bytes", map[string]string{"name": "B", "login": "bob1", "password": strings.Repeat("ñ", 37)}, 400, []string{"password"}},
 		{"wrong type", `{"name":5,"login":"bob1","password":"secret-pass"}`, 400, []string{"name"}},
@@ -105,6 +107,8 @@ func TestSignIn(t *testing.T) {
 	}{
 		{"missing login", map[string]string{"password": "x"}, 400},
 		{"missing password", map[string]string{"login": "carla"}, 400},
+		// No login is that long: refused before it is kept as a rate-limit key.
+		{"login over 100 characters", map[string]string{"login": strings.Repeat("a", 101), "password": "x"}, 400},
 		{"malformed JSON", `{"login":`, 400},
 		{"wrong type", `{"login":["carla"],"password":"carla-password"}`, 400},
 		{"oversized body", `{"login":"` + strings.Repeat("a", 64<<10) + `"}`, 413},
@@ -308,6 +312,7 @@ func TestAdmin(t *testing.T) {
 			{"grant wrong type", "/users/" + user.ID + "/grant", `{"permissions":"admin"}`, 400},
 			{"revoke malformed JSON", "/users/" + user.ID + "/revoke", `{"permissions":[`, 400},
 			{"disable yourself", "/users/" + e.current(admin).ID + "/disable", nil, 409},
+			{"disable yourself, id in capitals", "/users/" + strings.ToUpper(e.current(admin).ID) + "/disable", nil, 409},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -317,6 +322,7 @@ func TestAdmin(t *testing.T) {
 			})
 		}
 		assert.Equal(t, []string{"user"}, e.current(userToken).Permissions, "nothing changed")
+		assert.True(t, e.current(admin).Enabled, "the admin is still enabled")
 		assert.True(t, e.current(userToken).Enabled)
 	})
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -125,6 +126,9 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 		login := strings.TrimSpace(req.Login)
 		var v errs.Validation
 		v.Check(login != "", "login", "is required")
+		// No such login can exist; refusing it before it is counted keeps the rate limiter's
+		// keys short (otherwise 100,000 keys of up to maxBody bytes each could be held).
+		v.Check(utf8.RuneCountInString(login) <= maxLogin, "login", fmt.Sprintf("must be at most %d characters", maxLogin))
 		v.Check(req.Password != "", "password", "is required")
 		if err := v.Err(); err != nil {
 			web.Error(w, r, log, err)
@@ -238,7 +242,14 @@ func handleEnable(log *slog.Logger, store *Store) http.HandlerFunc {
 func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "userId")
-		if id == callerFrom(r.Context()).user.ID {
+		// Compare parsed ids: ObjectIDFromHex also reads upper-case hex, so comparing the
+		// texts let an admin disable themselves with their id in capitals.
+		oid, err := parseID(id)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if oid.Hex() == callerFrom(r.Context()).user.ID {
 			web.Error(w, r, log, fmt.Errorf("%w: you cannot disable yourself", errs.Conflict))
 			return
 		}

@@ -60,6 +60,9 @@ func newUser(name, login, password string, permissions ...string) (User, error) 
 	var v errs.Validation
 	checkText(&v, "name", name, 1, maxName)
 	checkText(&v, "login", login, minLogin, maxLogin)
+	// Logins are told apart by people too: invisible format characters (zero-width space,
+	// bidi overrides) would let "bob\u200b" pass for "bob", which the unique index cannot see.
+	v.Check(!strings.ContainsFunc(login, isFormatChar), "login", "must not contain invisible characters")
 	checkPassword(&v, "password", password)
 	if err := v.Err(); err != nil {
 		return User{}, err
@@ -87,6 +90,9 @@ func checkText(v *errs.Validation, path, s string, min, max int) {
 		v.Add(path, "must not contain control characters")
 	}
 }
+
+// isFormatChar tells Unicode format characters (category Cf), which are invisible.
+func isFormatChar(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 func checkPassword(v *errs.Validation, path, password string) {
 	v.Check(len(password) >= minPassword && len(password) <= maxPassword, path,

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -81,6 +82,14 @@ func searchWords(text string) (words []string, problem string) {
 	words = strings.Fields(text)
 	if len(words) > maxWords {
 		return nil, fmt.Sprintf("must have at most %d words", maxWords)
+	}
+	// Each word becomes a regular expression sent to the store: a NUL byte cannot be encoded
+	// in one (BSON patterns are C strings) and invalid UTF-8 is refused by the server, so both
+	// would fail as a 500 instead of a 400. No article text holds them worth searching for.
+	for _, w := range words {
+		if !utf8.ValidString(w) || strings.ContainsFunc(w, unicode.IsControl) {
+			return nil, "must be UTF-8 text without control characters"
+		}
 	}
 	return words, ""
 }

@@ -272,7 +272,9 @@ func TestSearchArticles(t *testing.T) {
 
 	t.Run("bad criteria", func(t *testing.T) {
 		for _, path := range []string{"/articles/search/%20%20", "/articles/search/" + url.PathEscape(fmt.Sprintf("%0201d", 0)),
-			"/articles/search/a%20b%20c%20d%20e%20f%20g%20h%20i%20j%20k"} {
+			"/articles/search/a%20b%20c%20d%20e%20f%20g%20h%20i%20j%20k",
+			"/articles/search/%00", "/articles/search/lamp%00x", // NUL cannot go into a regex (was 500)
+			"/articles/search/%1B", "/articles/search/%FF", "/articles/search/%C3%28"} { // control, invalid UTF-8
 			status, body := api.do("GET", path, "", "")
 			assert.Equal(t, http.StatusBadRequest, status, path+" "+body)
 		}
@@ -308,7 +310,7 @@ func TestListArticles(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Equal(t, 100, decode[listPage](t, body).Size, "size is capped")
 
-	for _, q := range []string{"page=0", "page=x", "size=0", "size=-5", "page=1.5"} {
+	for _, q := range []string{"page=0", "page=x", "size=0", "size=-5", "page=1.5", "q=%00", "q=lamp%00", "q=%FF"} {
 		status, body := api.do("GET", "/articles?"+q, "", "")
 		assert.Equal(t, http.StatusBadRequest, status, q)
 		e := decode[errorBody](t, body)

@@ -177,6 +177,18 @@ func bombPNG(t testing.TB, w, h int) []byte {
 	return out.Bytes()
 }
 
+// pngHeader returns the start of a w×h PNG of the given bit depth and color type: enough for
+// its header to be read, with no pixel data.
+func pngHeader(w, h int, depth, colorType byte) []byte {
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, depth, colorType, 0, 0, 0)
+	writeChunk(&out, "IHDR", ihdr)
+	return out.Bytes()
+}
+
 func writeChunk(out *bytes.Buffer, kind string, data []byte) {
 	out.Write(binary.BigEndian.AppendUint32(nil, uint32(len(data))))
 	crc := crc32.NewIEEE()

@@ -20,13 +20,24 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// Limits on uploads, checked before any pixel is decoded. A 40-megapixel image decodes to at
-// most 160 MB of pixels; anything larger is refused from its header alone.
+// Limits on uploads, checked before any pixel is decoded. A 40-megapixel image of 8 bits per
+// channel decodes to at most 160 MB of pixels; one of 16 bits per channel takes twice as much
+// memory per pixel, so it may have only half as many. Anything larger is refused from its
+// header alone.
 const (
 	MaxBytes  = 10 << 20   // decoded size of an upload
 	MaxSide   = 10_000     // pixels, width and height each
-	MaxPixels = 40_000_000 // width × height
+	MaxPixels = 40_000_000 // width × height, at 8 bits per channel
 )
+
+// maxPixels is the pixel limit of a picture whose header announces model: 16-bit color
+// decodes to 8 bytes a pixel (RGBA64, NRGBA64) where every other model takes at most 4.
+func maxPixels(model color.Model) int64 {
+	if model == color.RGBA64Model || model == color.NRGBA64Model {
+		return MaxPixels / 2
+	}
+	return MaxPixels
+}
 
 // maxBodyBytes bounds the JSON body of an upload: the base64 of MaxBytes, plus room for the
 // data URL prefix and the JSON around it.
@@ -109,9 +120,9 @@ func inspect(data []byte) (format, error) {
 	if w < 1 || h < 1 {
 		return "", errs.Fieldf("image", "has no pixels")
 	}
-	if w > MaxSide || h > MaxSide || int64(w)*int64(h) > MaxPixels {
+	if limit := maxPixels(cfg.ColorModel); w > MaxSide || h > MaxSide || int64(w)*int64(h) > limit {
 		return "", fmt.Errorf("%w: the image is %d×%d pixels; the limit is %d per side and %d megapixels",
-			errs.TooLarge, w, h, MaxSide, MaxPixels/1_000_000)
+			errs.TooLarge, w, h, MaxSide, limit/1_000_000)
 	}
 	return f, nil
 }

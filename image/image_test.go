@@ -50,6 +50,34 @@ func TestInspectJudgesTheBytes(t *testing.T) {
 	assert.NoError(t, err, "36 megapixels pass the header check")
 }
 
+// The pixel limit depends on the memory a pixel decodes to: 16-bit color PNGs take 8 bytes a
+// pixel, so at 40 megapixels they would decode to 320 MB, twice the budget.
+func TestInspectCountsDecodedBytes(t *testing.T) {
+	tests := []struct {
+		name            string
+		w, h            int
+		depth, colorTyp byte // PNG bit depth and color type (0 gray, 2 RGB, 4 gray+alpha, 6 RGBA)
+		tooLarge        bool
+	}{
+		{"8-bit RGBA, 36 MP", 6_000, 6_000, 8, 6, false},
+		{"16-bit gray, 36 MP", 6_000, 6_000, 16, 0, false},
+		{"16-bit RGBA, 20 MP", 5_000, 4_000, 16, 6, false},
+		{"16-bit RGBA, 30 MP", 6_000, 5_000, 16, 6, true},
+		{"16-bit RGB, 30 MP", 6_000, 5_000, 16, 2, true},
+		{"16-bit gray+alpha, 30 MP", 6_000, 5_000, 16, 4, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := inspect(pngHeader(tt.w, tt.h, tt.depth, tt.colorTyp))
+			if tt.tooLarge {
+				assert.ErrorIs(t, err, errs.TooLarge)
+			} else {
+				assert.NoError(t, err)
+			}
+		})
+	}
+}
+
 // A decompression bomb is refused from its header: checking it allocates next to nothing,
 // although decoding it would take 400 MB.
 func TestDecompressionBombIsNotDecoded(t *testing.T) {

@@ -74,7 +74,9 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 	data, err := s.client.Get(ctx, key).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return nil, fmt.Errorf("image: %w", errs.NotFound)
+		// Worded "<kind>: <detail>" so that clients read "no such image" (web.Error keeps
+		// the detail alone), not a bare "image".
+		return nil, fmt.Errorf("%w: no such image", errs.NotFound)
 	case err != nil:
 		return nil, fmt.Errorf("%w: redis: %w", errs.Unavailable, err)
 	}

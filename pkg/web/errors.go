@@ -78,12 +78,17 @@ func clientMessage(err error, status int) string {
 	case status == http.StatusServiceUnavailable:
 		return "a service this request needs is unavailable, try again shortly"
 	}
-	// Kinds wrapped as "<kind>: detail" read better as the detail alone.
+	// "<kind>: detail" reads better as the detail alone, and "article 42: not found" as
+	// "article 42 not found".
 	msg := err.Error()
 	for _, kind := range []error{errs.Invalid, errs.Unauthorized, errs.Forbidden, errs.NotFound,
 		errs.Conflict, errs.TooLarge, errs.Unsupported, errs.RateLimited} {
-		msg = strings.TrimPrefix(msg, kind.Error()+": ")
-		msg = strings.TrimSuffix(msg, ": "+kind.Error())
+		if detail, ok := strings.CutPrefix(msg, kind.Error()+": "); ok {
+			return detail
+		}
+		if what, ok := strings.CutSuffix(msg, ": "+kind.Error()); ok {
+			return what + " " + kind.Error()
+		}
 	}
 	return msg
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
@@ -17,7 +18,7 @@ import (
 // endpoints /healthz, /readyz and /metrics. checks name what /readyz tries.
 func NewRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck) chi.Router {
 	r := chi.NewRouter()
-	r.Use(Correlate, Recover(log), Observe(log, m), CORS)
+	r.Use(Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, log, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, errs.NotFound))
 	})

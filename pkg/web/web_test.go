@@ -98,7 +98,7 @@ func TestErrorStatuses(t *testing.T) {
 		status  int
 		message string
 	}{
-		{fmt.Errorf("article 42: %w", errs.NotFound), 404, "article 42"},
+		{fmt.Errorf("article 42: %w", errs.NotFound), 404, "article 42 not found"},
 		{fmt.Errorf("%w: login taken", errs.Conflict), 409, "login taken"},
 		{fmt.Errorf("%w: bad token", errs.Unauthorized), 401, "bad token"},
 		{errs.Forbidden, 403, "forbidden"},
@@ -161,6 +161,11 @@ func TestRouter(t *testing.T) {
 		assert.Equal(t, 204, rec.Code)
 		assert.Equal(t, "*", rec.Header().Get("Access-Control-Allow-Origin"))
 		assert.Contains(t, rec.Header().Get("Access-Control-Allow-Headers"), "Size")
+	})
+	t.Run("HEAD on a GET route", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		newRouter(t, up).ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/healthz", nil))
+		assert.Equal(t, 200, rec.Code)
 	})
 	t.Run("unknown route is a JSON 404", func(t *testing.T) {
 		rec := httptest.NewRecorder()
