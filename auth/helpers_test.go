@@ -166,17 +166,9 @@ type logoutListener struct {
 
 func listenLogout(t testing.TB, url string) *logoutListener {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	b, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
-	require.NoError(t, err)
 	l := &logoutListener{}
-	started := make(chan struct{})
-	var once sync.Once
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sub := bus.Subscription{Exchange: "auth", OnStart: func() { once.Do(func() { close(started) }) }}
-		_ = b.Consume(ctx, sub, func(ctx context.Context, d bus.Delivery) error {
+	testkit.Consume(t, testkit.DialRabbit(t, url), bus.Subscription{Exchange: "auth"},
+		func(ctx context.Context, d bus.Delivery) error {
 			if d.Type != "logout" {
 				return nil
 			}
@@ -189,17 +181,6 @@ func listenLogout(t testing.TB, url string) *logoutListener {
 			l.mu.Unlock()
 			return nil
 		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		_ = b.Close()
-	})
-	select {
-	case <-started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("logout listener did not start")
-	}
 	return l
 }
 

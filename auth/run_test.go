@@ -3,11 +3,9 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,44 +39,17 @@ func TestRunRefusesBadConfig(t *testing.T) {
 func TestRun(t *testing.T) {
 	t.Parallel()
 	db := testkit.Mongo(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-
-	vars := map[string]string{
-		"PORT": addr, "MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(),
+	base := testkit.RunService(t, auth.Run, map[string]string{
+		"MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(),
 		"RABBIT_URL": testkit.RabbitURL(t), "JWT_SECRET": string(testSecret),
 		"AUTH_BOOTSTRAP_ADMIN": "chief:chief-password",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- auth.Run(ctx, app.Options{Getenv: envOf(vars), Stdout: testLog{t}}) }()
-
-	base := "http://" + addr
-	testkit.Eventually(t, 20*time.Second, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "auth should become ready")
+	}, nil)
 
 	resp, err := http.Post(base+"/users/signin", "application/json",
 		strings.NewReader(`{"login":"chief","password":"chief-password"}`))
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the bootstrap admin can sign in")
-
-	cancel()
-	select {
-	case err := <-done:
-		assert.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not return after its context ended")
-	}
 }
 
 func TestGrantCommand(t *testing.T) {
@@ -94,12 +65,4 @@ func TestGrantCommand(t *testing.T) {
 
 	assert.Error(t, auth.Grant(context.Background(), opts, "nobody", "admin"), "unknown login")
 	assert.Error(t, auth.Grant(context.Background(), opts, "kim-lee", "Not Valid"), "bad permission")
-}
-
-// testLog writes the service's log lines into the test's log.
-type testLog struct{ t testing.TB }
-
-func (l testLog) Write(p []byte) (int, error) {
-	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

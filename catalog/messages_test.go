@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
@@ -28,43 +27,20 @@ func startCatalog(t *testing.T) runningCatalog {
 	db := testkit.Mongo(t)
 	store, err := NewStore(context.Background(), db)
 	require.NoError(t, err)
-	env := map[string]string{
-		"PORT": "127.0.0.1:0", "MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(),
-		"RABBIT_URL": rabbitURL, "AUTH_SERVICE_URL": testkit.NewAuth(t).URL, "LOG_LEVEL": "debug",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, app.Options{Getenv: func(k string) string { return env[k] }, Stdout: testkit.LogWriter(t)})
-	}()
-	b, err := bus.DialRabbit(context.Background(), rabbitURL, testkit.Logger(t))
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err, "Run")
-		case <-time.After(30 * time.Second):
-			t.Error("Run did not return after its context ended")
-		}
-		_ = b.Close()
-	})
-	return runningCatalog{store: store, bus: b}
+	testkit.RunService(t, Run, map[string]string{
+		"MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(),
+		"RABBIT_URL": rabbitURL, "AUTH_SERVICE_URL": testkit.NewAuth(t).URL,
+	}, nil)
+	return runningCatalog{store: store, bus: testkit.DialRabbit(t, rabbitURL)}
 }
 
 // collect consumes queue into a channel until the test ends.
 func (c runningCatalog) collect(t *testing.T, queue string) <-chan bus.Delivery {
 	ch := make(chan bus.Delivery, 1000)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = c.bus.Consume(ctx, bus.Subscription{Queue: queue}, func(_ context.Context, d bus.Delivery) error {
-			ch <- d
-			return nil
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	testkit.Consume(t, c.bus, bus.Subscription{Queue: queue}, func(_ context.Context, d bus.Delivery) error {
+		ch <- d
+		return nil
+	})
 	return ch
 }
 

@@ -1,9 +1,7 @@
 package image
 
 import (
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
@@ -25,33 +22,13 @@ func TestRun(t *testing.T) {
 	auth := testkit.NewAuth(t)
 	auth.Add(testToken, "user-1")
 	broker := bus.NewMemory()
-	defer broker.Close()
+	t.Cleanup(func() { _ = broker.Close() }) // after the service has stopped
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	env := map[string]string{
-		"PORT":               addr,
+	base := testkit.RunService(t, Run, map[string]string{
 		"REDIS_URL":          os.Getenv("REDIS_URL"),
 		"AUTH_SERVICE_URL":   auth.URL,
 		"IMAGE_REDIS_PREFIX": prefix,
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stopped := make(chan error, 1)
-	go func() {
-		stopped <- Run(ctx, app.Options{Getenv: func(k string) string { return env[k] }, Bus: broker})
-	}()
-	base := "http://" + addr
-	testkit.Eventually(t, 10*time.Second, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "the service gets ready")
+	}, broker)
 
 	upload := func() *http.Response {
 		body, _ := json.Marshal(map[string]string{"image": dataURL("image/png", encodePNG(t, photo(40, 30)))})
@@ -68,7 +45,7 @@ func TestRun(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
 	assert.EqualValues(t, 1, client.Exists(t.Context(), prefix+created.ID).Val(), "stored under the prefix")
 
-	resp, err = http.Get(base + "/images/" + created.ID + "/jpeg?size=160")
+	resp, err := http.Get(base + "/images/" + created.ID + "/jpeg?size=160")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -81,12 +58,4 @@ func TestRun(t *testing.T) {
 		require.NoError(t, bus.Send(t.Context(), broker, "auth", "", "logout", testToken))
 		return upload().StatusCode == http.StatusUnauthorized
 	}, "logout evicts the token")
-
-	cancel()
-	select {
-	case err := <-stopped:
-		assert.NoError(t, err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return after its context was cancelled")
-	}
 }
