@@ -110,7 +110,7 @@ func Run(ctx context.Context, opts app.Options) error {
 
 	srv := NewServer(Deps{
 		Log: log, Metrics: m, Store: store, Bus: b, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies,
-		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "rabbitmq": b.Ping},
+		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping},
 	})
 	return web.Serve(ctx, log, cfg.Addr(), srv)
 }

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -31,6 +32,12 @@ import (
 
 // MaxQuantity caps the quantity of one line.
 const MaxQuantity = 1000
+
+// MaxLines caps the lines of one cart. Every change stores the whole cart again and checkout
+// checks each line with catalog, so an unbounded cart is a cost any user could inflate. It also
+// keeps a cart within what orders accepts in one place_order (500 lines): a larger cart would
+// check out, then have its place_order refused for ever — a closed cart and no order.
+const MaxLines = 100
 
 // Line is one article of a cart. Validated says catalog has answered for it; Valid is its answer.
 type Line struct {
@@ -84,6 +91,9 @@ func (c Cart) line(articleID string) int {
 func (c *Cart) add(articleID string, quantity int) error {
 	i := c.line(articleID)
 	if i < 0 {
+		if len(c.Articles) >= MaxLines {
+			return errs.Fieldf("articleId", "the cart already holds %d articles, the most it can", MaxLines)
+		}
 		c.Articles = append(c.Articles, Line{ArticleID: articleID})
 		i = len(c.Articles) - 1
 	}
@@ -140,12 +150,15 @@ const articleIDRule = "must be an article id (24 hexadecimal characters)"
 
 var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
 
-// checkArticleID rejects what cannot be a catalog article id (a 24-hex ObjectId).
-func checkArticleID(id string) error {
+// parseArticleID returns id in its one canonical form, lower case, or an error when it cannot
+// be a catalog article id (a 24-hex ObjectId). Hex is case-insensitive, so "6B08…" and "6b08…"
+// name the same article: without this they became two lines of one article, each checked
+// against the stock alone and each allowed MaxQuantity.
+func parseArticleID(id string) (string, error) {
 	if !objectIDPattern.MatchString(id) {
-		return errs.Fieldf("articleId", articleIDRule)
+		return "", errs.Fieldf("articleId", articleIDRule)
 	}
-	return nil
+	return strings.ToLower(id), nil
 }
 
 // Problem is one finding of a cart validation, about one article.

@@ -48,7 +48,8 @@ func handleArticleAdd(log *slog.Logger, svc *Service) http.Handler {
 			return
 		}
 		var v errs.Validation
-		v.Check(objectIDPattern.MatchString(in.ArticleID), "articleId", articleIDRule)
+		articleID, err := parseArticleID(in.ArticleID)
+		v.Check(err == nil, "articleId", articleIDRule)
 		switch q := in.Quantity; {
 		case q == nil:
 			v.Add("quantity", "is required")
@@ -61,7 +62,7 @@ func handleArticleAdd(log *slog.Logger, svc *Service) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		c, err := svc.Add(r.Context(), userID(r), in.ArticleID, int(*in.Quantity))
+		c, err := svc.Add(r.Context(), userID(r), articleID, int(*in.Quantity))
 		answer(w, r, log, c, err)
 	})
 }
@@ -69,8 +70,8 @@ func handleArticleAdd(log *slog.Logger, svc *Service) http.Handler {
 func handleArticleChange(log *slog.Logger, svc *Service, delta int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The course's client sends a body here; it is ignored.
-		articleID := chi.URLParam(r, "articleId")
-		if err := checkArticleID(articleID); err != nil {
+		articleID, err := parseArticleID(chi.URLParam(r, "articleId"))
+		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
@@ -81,8 +82,8 @@ func handleArticleChange(log *slog.Logger, svc *Service, delta int) http.Handler
 
 func handleArticleRemove(log *slog.Logger, svc *Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		articleID := chi.URLParam(r, "articleId")
-		if err := checkArticleID(articleID); err != nil {
+		articleID, err := parseArticleID(chi.URLParam(r, "articleId"))
+		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}

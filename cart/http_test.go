@@ -3,7 +3,9 @@ package cart
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -325,4 +327,45 @@ func TestPrune(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, c.Articles, 2)
 	assert.Equal(t, 2, c.Version)
+}
+
+// Hex is case-insensitive: an article id in upper case names the same article, so it lands on
+// the same line, and the stock check sees the whole quantity.
+func TestArticleIDCase(t *testing.T) {
+	f := newFixture(t)
+	f.auth.Add("tok", "u1")
+	upper := strings.ToUpper(articleLow) // stock 1
+	f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": upper, "quantity": 1})
+	c := f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleLow, "quantity": 1})
+	require.Len(t, c.Articles, 1, "one article, one line")
+	assert.Equal(t, Line{ArticleID: articleLow, Quantity: 2}, Line{ArticleID: c.Articles[0].ArticleID, Quantity: c.Articles[0].Quantity})
+
+	status, raw := f.do("GET", "/cart/validate", "tok", nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, string(raw), `"warnings":[{"articleId":"`+articleLow+`","message":"not enough stock"}]`)
+
+	c = f.cart("POST", "/cart/article/"+upper+"/increment", "tok", nil)
+	assert.Equal(t, 3, c.Articles[0].Quantity)
+	c = f.cart("DELETE", "/cart/article/"+upper, "tok", nil)
+	assert.Empty(t, c.Articles)
+}
+
+// A cart holds at most MaxLines articles (orders takes at most 500 in one place_order).
+func TestLineCap(t *testing.T) {
+	f := newFixture(t)
+	f.auth.Add("tok", "u1")
+	full := newCart("u1", 1, now())
+	for i := range MaxLines - 1 {
+		full.Articles = append(full.Articles, Line{ArticleID: fmt.Sprintf("%024x", i), Quantity: 1})
+	}
+	full.Articles = append(full.Articles, Line{ArticleID: articleA, Quantity: 1})
+	full.Version = 1
+	require.NoError(t, f.store.Append(context.Background(), full))
+
+	status, raw := f.do("POST", "/cart/article", "tok", map[string]any{"articleId": articleB, "quantity": 1})
+	assert.Equal(t, http.StatusBadRequest, status, string(raw))
+	assert.Contains(t, string(raw), `"path":"articleId"`)
+	c := f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 1})
+	assert.Len(t, c.Articles, MaxLines, "a line already there still takes more")
+	assert.Equal(t, 2, c.Articles[MaxLines-1].Quantity)
 }

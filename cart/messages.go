@@ -121,15 +121,16 @@ func (s *Service) HandleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 	if err := d.Decode(&msg); err != nil {
 		return err
 	}
-	if msg.CartID == "" || msg.OrderID == "" {
-		return bus.Permanent(errors.New("order_placed without cartId or orderId"))
+	if msg.CartID == "" || msg.UserID == "" || msg.OrderID == "" {
+		return bus.Permanent(errors.New("order_placed without cartId, userId or orderId"))
 	}
-	found, err := s.store.RecordOrder(ctx, msg.CartID, msg.OrderID)
+	found, err := s.store.RecordOrder(ctx, msg.CartID, msg.UserID, msg.OrderID)
 	if err != nil {
 		return err
 	}
 	if !found {
-		s.log.WarnContext(ctx, "order_placed for a cart that is not closed here", "cart", msg.CartID, "order", msg.OrderID)
+		s.log.WarnContext(ctx, "order_placed for no closed cart of that user awaiting its order, ignored",
+			"cart", msg.CartID, "user", msg.UserID, "order", msg.OrderID)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cart
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -140,4 +141,38 @@ func TestResendUntilOrderPlaced(t *testing.T) {
 	c, err := f.svc.Open(ctx, "u1")
 	require.NoError(t, err)
 	assert.NotEqual(t, closed.ID, c.ID, "the user has a new open cart")
+}
+
+// order_placed records its order only on the closed cart of the user it names, and never
+// replaces an order already recorded: the recorded order is what stops place_order being re-sent.
+func TestOrderPlacedMustMatchTheCart(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	open, err := f.svc.Add(ctx, "u1", articleA, 1)
+	require.NoError(t, err)
+	closed := open.next(now())
+	closed.Enabled = false
+	require.NoError(t, f.store.Append(ctx, closed))
+	placed := func(cartID, userID, orderID string) bus.Delivery {
+		body, err := json.Marshal(orderPlaced{OrderID: orderID, CartID: cartID, UserID: userID, Articles: []orderLine{}})
+		require.NoError(t, err)
+		return bus.Delivery{Envelope: bus.Envelope{Type: typeOrderPlaced, Message: body}}
+	}
+	orderOf := func() string {
+		c, err := f.store.Get(ctx, closed.ID)
+		require.NoError(t, err)
+		return c.OrderID
+	}
+
+	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u2", "order-x")), "acked and ignored")
+	assert.Empty(t, orderOf(), "another user's order_placed records nothing")
+	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed("nobody:1", "u1", "order-x")))
+	assert.True(t, bus.IsPermanent(f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "", "order-x"))), "no userId")
+	assert.Empty(t, orderOf())
+
+	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u1", "order-1")))
+	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u1", "order-1")), "redelivery")
+	assert.Equal(t, "order-1", orderOf())
+	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u1", "order-2")))
+	assert.Equal(t, "order-1", orderOf(), "a second order does not replace the first")
 }

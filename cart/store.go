@@ -117,11 +117,14 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 	return nil
 }
 
-// RecordOrder records orderID on the closed cart id. It reports whether the cart exists and is
-// closed. Recording it again is harmless.
-func (s *Store) RecordOrder(ctx context.Context, id, orderID string) (bool, error) {
+// RecordOrder records orderID on the closed cart id of userID. It reports whether it matched:
+// the cart exists, is closed, is userID's, and has no other order recorded. Recording the same
+// order again is harmless. The recorded order ends the re-sending of place_order, so an
+// order_placed naming another user, or a second order, must not overwrite it.
+func (s *Store) RecordOrder(ctx context.Context, id, userID, orderID string) (bool, error) {
 	res, err := s.states.UpdateOne(ctx,
-		bson.D{{Key: "cartId", Value: id}, {Key: "enabled", Value: false}},
+		bson.D{{Key: "cartId", Value: id}, {Key: "userId", Value: userID}, {Key: "enabled", Value: false},
+			{Key: "orderId", Value: bson.D{{Key: "$in", Value: bson.A{"", orderID}}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: orderID}}}})
 	if err != nil {
 		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))

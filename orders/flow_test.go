@@ -72,8 +72,8 @@ func (c *collected) all() []bus.Delivery {
 }
 
 // fakeCatalog answers like catalog (SPEC §4): article-data for every article of an
-// order_placed, and for direct article-data requests, each answer sent twice (duplicates must
-// change nothing). Articles missing from prices are unknown: valid false.
+// order_placed, each answer sent twice (duplicates must change nothing). Articles missing from
+// prices are unknown: valid false. (orders never sends catalog a direct article-data request.)
 type fakeCatalog struct {
 	prices  map[string]float64
 	replies atomic.Int64
@@ -107,13 +107,6 @@ func startFakeCatalog(t testing.TB, url string, prices map[string]float64) *fake
 			}
 		}
 		return nil
-	})
-	consume(t, b, "catalog", func(ctx context.Context, d bus.Delivery) error {
-		var m articleDataRequest
-		if err := d.Decode(&m); err != nil {
-			return err
-		}
-		return answer(ctx, d, m.ReferenceID, m.ArticleID)
 	})
 	return c
 }

@@ -126,7 +126,9 @@ func TestOrdersAPI(t *testing.T) {
 		}},
 		{name: "admin gets any order", method: "GET", path: "/orders/" + valid.ID, token: "tr", status: 200},
 		{name: "another user gets 404", method: "GET", path: "/orders/" + valid.ID, token: "tb", status: 404},
-		{name: "unknown order", method: "GET", path: "/orders/" + unknown, token: "ta", status: 404},
+		{name: "unknown order", method: "GET", path: "/orders/" + unknown, token: "ta", status: 404, check: func(t *testing.T, body any) {
+			assert.Equal(t, "order "+unknown+" not found", field(body, "error"), "a message a person can read")
+		}},
 		{name: "malformed order id", method: "GET", path: "/orders/xyz", token: "ta", status: 400},
 		{name: "rebuild own order", method: "GET", path: "/orders/" + valid.ID + "/update", token: "ta", status: 200, check: func(t *testing.T, body any) {
 			assert.Equal(t, "validated", field(body, "status"))

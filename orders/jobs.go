@@ -151,9 +151,15 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 }
 
 // repairPlaced looks at an order that has been placed for long, from its events (the
-// projection may be behind): a projection behind the events is rebuilt; an order whose
-// order_placed never went out is published now; otherwise catalog is asked again, over its
-// direct exchange, about the articles it has not answered for.
+// projection may be behind): a projection behind the events is rebuilt, and an order still
+// waiting for catalog gets its order_placed published (again).
+//
+// Not a plain article-data request, although that would reach catalog too: catalog answers
+// article-data from the article alone (exists and enabled), while the answers to order_placed
+// come from its stock reservation for the order. When catalog's refusal was lost, or it never
+// saw order_placed (dead-lettered), article-data would answer "valid" and validate an order
+// with no stock reserved for it — overselling. Catalog reserves once per order and repeats its
+// answers for a repeated order_placed, and cart records the same order id again.
 func (s *Service) repairPlaced(ctx context.Context, projected Order) (Order, error) {
 	ctx, _ = correlation.Ensure(ctx)
 	events, err := s.store.Events(ctx, projected.ID)
@@ -166,15 +172,11 @@ func (s *Service) repairPlaced(ctx context.Context, projected Order) (Order, err
 			return o, err
 		}
 	}
-	switch {
-	case o.Status != StatusPlaced:
+	if o.Status != StatusPlaced {
 		return o, nil
-	case !o.PlacedPublished:
-		s.log.InfoContext(ctx, "publishing order_placed of a stuck order", "order_id", o.ID)
-		return o, s.PublishOrderPlaced(ctx, o)
 	}
-	s.log.InfoContext(ctx, "requesting article-data again for a stuck order", "order_id", o.ID)
-	return o, s.RequestArticleData(ctx, o)
+	s.log.InfoContext(ctx, "publishing order_placed of a stuck order", "order_id", o.ID, "again", o.PlacedPublished)
+	return o, s.PublishOrderPlaced(ctx, o)
 }
 
 func (s *Service) logJobError(ctx context.Context, msg, orderID string, err error) {

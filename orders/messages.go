@@ -13,6 +13,10 @@ import (
 // maxOrderLines bounds the lines of a place_order; a cart has far fewer.
 const maxOrderLines = 500
 
+// maxLineQuantity bounds the quantity of one line, repeated articles merged. With catalog's
+// largest price it keeps every total far inside int64 cents.
+const maxLineQuantity = 1_000_000
+
 // placeOrderMessage is cart's place_order.
 type placeOrderMessage struct {
 	CartID   string `json:"cartId"`
@@ -83,15 +87,20 @@ func (m placeOrderMessage) placed() (Placed, error) {
 	index := map[string]int{}
 	for _, l := range m.Articles {
 		id := strings.TrimSpace(l.ArticleID)
-		if id == "" || l.Quantity <= 0 || l.Quantity > 1_000_000 {
-			return p, fmt.Errorf("article %q: an articleId and a quantity from 1 to 1000000 are required", l.ArticleID)
+		if id == "" || l.Quantity <= 0 || l.Quantity > maxLineQuantity {
+			return p, fmt.Errorf("article %q: an articleId and a quantity from 1 to %d are required", l.ArticleID, maxLineQuantity)
 		}
-		if i, seen := index[id]; seen {
-			p.Lines[i].Quantity += l.Quantity
-			continue
+		i, seen := index[id]
+		if !seen {
+			i = len(p.Lines)
+			index[id] = i
+			p.Lines = append(p.Lines, Line{ArticleID: id})
 		}
-		index[id] = len(p.Lines)
-		p.Lines = append(p.Lines, Line{ArticleID: id, Quantity: l.Quantity})
+		p.Lines[i].Quantity += l.Quantity
+		// Checked after merging too: repeating an article must not get round the bound.
+		if p.Lines[i].Quantity > maxLineQuantity {
+			return p, fmt.Errorf("article %q: more than %d in all", id, maxLineQuantity)
+		}
 	}
 	return p, nil
 }

@@ -129,6 +129,26 @@ func TestEventKeys(t *testing.T) {
 	assert.NotEqual(t, placed.Key(), article.Key())
 }
 
+func TestPlaceOrderMessageBounds(t *testing.T) {
+	line := func(id string, q int) Line { return Line{ArticleID: id, Quantity: q} }
+	for _, tc := range []struct {
+		name  string
+		lines []Line
+		ok    bool
+	}{
+		{"the largest line", []Line{line("A", maxLineQuantity)}, true},
+		{"a line too large", []Line{line("A", maxLineQuantity+1)}, false},
+		// Merging repeated articles must not get round the bound of one line.
+		{"repeats adding up to too much", []Line{line("A", 600_000), line("B", 1), line(" A ", 600_000)}, false},
+		{"repeats within the bound", []Line{line("A", 400_000), line("A", 600_000)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := placeOrderMessage{CartID: "c1", UserID: "u1", Articles: tc.lines}.placed()
+			assert.Equal(t, tc.ok, err == nil, "err %v", err)
+		})
+	}
+}
+
 func FuzzPlaceOrderMessage(f *testing.F) {
 	f.Add("c1", "u1", "A", 2, "A", 3)
 	f.Add("", "u1", "A", 0, "", -1)

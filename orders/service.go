@@ -259,24 +259,3 @@ func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	})
 	return err
 }
-
-// articleDataRequest is the article-data request of SPEC §4.
-type articleDataRequest struct {
-	ReferenceID string `json:"referenceId"`
-	ArticleID   string `json:"articleId"`
-}
-
-// RequestArticleData asks catalog again, over its direct exchange, about every article of o it
-// has not answered for yet.
-func (s *Service) RequestArticleData(ctx context.Context, o Order) error {
-	for _, a := range o.Articles {
-		if a.IsValidated {
-			continue
-		}
-		req := articleDataRequest{ReferenceID: o.ID, ArticleID: a.ArticleID}
-		if err := bus.Send(ctx, s.bus, "catalog", "catalog", "article-data", req, bus.ReplyTo("order", "order")); err != nil {
-			return err
-		}
-	}
-	return nil
-}
