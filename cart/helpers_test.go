@@ -88,26 +88,6 @@ func (c *fakeCatalog) setDown(down bool) {
 	c.down = down
 }
 
-// newRabbit returns a RabbitMQ bus on a fresh virtual host.
-func newRabbit(t testing.TB) bus.Bus {
-	t.Helper()
-	b, err := bus.DialRabbit(context.Background(), testkit.RabbitURL(t), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
-
-// consume runs h on queue's deliveries until the test ends.
-func consume(t testing.TB, b bus.Bus, s bus.Subscription, h bus.Handler) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = b.Consume(ctx, s, h)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-}
-
 // fixture is a cart service over a real database and broker, behind an HTTP test server.
 type fixture struct {
 	t       testing.TB
@@ -124,7 +104,7 @@ func newFixture(t testing.TB) *fixture {
 	ctx := context.Background()
 	store, err := NewStore(ctx, testkit.Mongo(t))
 	require.NoError(t, err)
-	f := &fixture{t: t, store: store, bus: newRabbit(t), auth: testkit.NewAuth(t), catalog: newFakeCatalog(t)}
+	f := &fixture{t: t, store: store, bus: testkit.Rabbit(t), auth: testkit.NewAuth(t), catalog: newFakeCatalog(t)}
 	log := testkit.Logger(t)
 	if _, bench := t.(*testing.B); bench {
 		log = slog.New(slog.DiscardHandler)

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
 func TestTokens(t *testing.T) {
@@ -160,7 +161,7 @@ func TestCheckout(t *testing.T) {
 	f := newFixture(t)
 	f.auth.Add("tok", "u1")
 	orders := newCounter()
-	consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
 
 	refused := func() (string, []Problem) {
 		status, raw := f.do("POST", "/cart/checkout", "tok", nil)
@@ -252,7 +253,7 @@ func TestCheckoutRace(t *testing.T) {
 	f := newFixture(t)
 	f.auth.Add("tok", "u1")
 	orders := newCounter()
-	consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
 	open := f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 1})
 
 	const n = 4

@@ -16,7 +16,7 @@ import (
 // answerLikeCatalog consumes the `catalog` queue and answers article-valid the way catalog
 // does, from the fake catalog's articles.
 func answerLikeCatalog(t *testing.T, f *fixture) {
-	consume(t, f.bus, bus.Subscription{Queue: "catalog"}, func(ctx context.Context, d bus.Delivery) error {
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "catalog"}, func(ctx context.Context, d bus.Delivery) error {
 		var req articleValidRequest
 		if err := d.Decode(&req); err != nil {
 			return err
@@ -31,7 +31,7 @@ func TestAsyncValidation(t *testing.T) {
 	f := newFixture(t)
 	f.auth.Add("tok", "u1")
 	answerLikeCatalog(t, f)
-	consume(t, f.bus, bus.Subscription{Queue: "cart", Prefetch: 4}, f.svc.HandleCartQueue)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "cart", Prefetch: 4}, f.svc.HandleCartQueue)
 
 	line := func(id string) Line {
 		c := f.cart("GET", "/cart", "tok", nil)
@@ -99,8 +99,8 @@ func TestResendUntilOrderPlaced(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	orders := newCounter()
-	consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
-	consume(t, f.bus, bus.Subscription{Queue: "cart_order_placed"}, f.svc.HandleOrderPlaced)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "cart_order_placed"}, f.svc.HandleOrderPlaced)
 
 	// A cart closed by a process that died before publishing place_order: only the store has it.
 	open, err := f.svc.Add(ctx, "u1", articleA, 2)

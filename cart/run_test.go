@@ -2,7 +2,6 @@ package cart
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -10,61 +9,29 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // TestRun starts the whole service as its binary would and follows a cart through it: the
 // async validation, checkout, place_order re-sent by the loop until order_placed, and logout.
 func TestRun(t *testing.T) {
 	db := testkit.Mongo(t)
 	rabbitURL := testkit.RabbitURL(t)
-	addr := freeAddr(t)
-	f := &fixture{t: t, URL: "http://" + addr, auth: testkit.NewAuth(t), catalog: newFakeCatalog(t)}
+	f := &fixture{t: t, auth: testkit.NewAuth(t), catalog: newFakeCatalog(t), bus: testkit.DialRabbit(t, rabbitURL)}
 	var err error
-	f.bus, err = bus.DialRabbit(context.Background(), rabbitURL, testkit.Logger(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = f.bus.Close() })
 	f.store, err = NewStore(context.Background(), db)
 	require.NoError(t, err)
-
-	env := map[string]string{
-		"PORT": addr, "MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(), "RABBIT_URL": rabbitURL,
-		"AUTH_SERVICE_URL": f.auth.URL, "CATALOG_SERVICE_URL": f.catalog.URL, "LOG_LEVEL": "error",
+	f.URL = testkit.RunService(t, Run, map[string]string{
+		"MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(), "RABBIT_URL": rabbitURL,
+		"AUTH_SERVICE_URL": f.auth.URL, "CATALOG_SERVICE_URL": f.catalog.URL,
 		"CART_RESEND_INTERVAL": "100ms", "CART_VALIDATE_INTERVAL": "100ms",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, app.Options{Getenv: func(k string) string { return env[k] }}) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("Run did not return after its context was done")
-		}
-	})
-	testkit.Eventually(t, 20*time.Second, func() bool {
-		resp, err := http.Get(f.URL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "service ready")
+	}, nil)
+	ctx := context.Background()
 
 	answerLikeCatalog(t, f)
 	orders := newCounter()
-	consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
 	f.auth.Add("tok", "u1")
 
 	c := f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 3})

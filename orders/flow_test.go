@@ -3,7 +3,6 @@ package orders
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -15,38 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
-
-// dialBus connects to the RabbitMQ virtual host url, closed when the test ends.
-func dialBus(t testing.TB, url string) *bus.Rabbit {
-	t.Helper()
-	b, err := bus.DialRabbit(context.Background(), url, testkit.Logger(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
-
-// consume runs h on queue until the test ends; it returns once the consumer has started.
-func consume(t testing.TB, b bus.Bus, queue string, h bus.Handler) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan struct{})
-	var once sync.Once
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = b.Consume(ctx, bus.Subscription{Queue: queue, OnStart: func() { once.Do(func() { close(started) }) }}, h)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-started:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("consumer of %s did not start", queue)
-	}
-}
 
 // collect gathers the deliveries of queue.
 type collected struct {
@@ -56,7 +26,7 @@ type collected struct {
 
 func collect(t testing.TB, b bus.Bus, queue string) *collected {
 	c := &collected{}
-	consume(t, b, queue, func(_ context.Context, d bus.Delivery) error {
+	testkit.Consume(t, b, bus.Subscription{Queue: queue}, func(_ context.Context, d bus.Delivery) error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.ds = append(c.ds, d)
@@ -82,7 +52,7 @@ type fakeCatalog struct {
 
 func startFakeCatalog(t testing.TB, url string, prices map[string]float64) *fakeCatalog {
 	c := &fakeCatalog{prices: prices}
-	b := dialBus(t, url)
+	b := testkit.DialRabbit(t, url)
 	answer := func(ctx context.Context, d bus.Delivery, orderID, articleID string) error {
 		price, ok := c.prices[articleID]
 		reply := articleDataReply{ReferenceID: orderID, ArticleID: articleID, Valid: ok, Price: price, Stock: 100}
@@ -94,7 +64,7 @@ func startFakeCatalog(t testing.TB, url string, prices map[string]float64) *fake
 		}
 		return nil
 	}
-	consume(t, b, "catalog_order_placed", func(ctx context.Context, d bus.Delivery) error {
+	testkit.Consume(t, b, bus.Subscription{Queue: "catalog_order_placed"}, func(ctx context.Context, d bus.Delivery) error {
 		var m orderPlacedMessage
 		if err := d.Decode(&m); err != nil {
 			return err
@@ -117,14 +87,6 @@ func (c *fakeCatalog) orderPlacedCount(orderID string) int64 {
 		return 0
 	}
 	return n.(*atomic.Int64).Load()
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
 
 // metric reads the value of a counter from the service's /metrics.
@@ -157,37 +119,14 @@ func TestCheckoutFlow(t *testing.T) {
 	auth := testkit.NewAuth(t)
 	auth.Add("ta", "alice")
 	auth.Add("tr", "root", "user", "admin")
-	addr := freeAddr(t)
-	base := "http://" + addr
-	env := map[string]string{
-		"PORT": addr, "MONGO_URL": mongoURL, "MONGO_DB": db.Name(), "RABBIT_URL": rabbitURL,
-		"AUTH_SERVICE_URL": auth.URL, "LOG_LEVEL": "debug", "ORDERS_JOB_PLACED_EVERY": "1h",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- Run(ctx, app.Options{Getenv: func(k string) string { return env[k] }, Stdout: io.Discard})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-runErr:
-			assert.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("Run did not return after its context was cancelled")
-		}
-	})
-	testkit.Eventually(t, 30*time.Second, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "orders ready")
+	base := testkit.RunService(t, Run, map[string]string{
+		"MONGO_URL": mongoURL, "MONGO_DB": db.Name(), "RABBIT_URL": rabbitURL,
+		"AUTH_SERVICE_URL": auth.URL, "ORDERS_JOB_PLACED_EVERY": "1h",
+	}, nil)
+	ctx := context.Background()
 
 	catalog := startFakeCatalog(t, rabbitURL, map[string]float64{"A": 10, "B": 5.5})
-	cart := dialBus(t, rabbitURL)
+	cart := testkit.DialRabbit(t, rabbitURL)
 	dlq := collect(t, cart, bus.DeadLetterQueue("order"))
 	cartSeen := collect(t, cart, "cart_order_placed")
 	sendPlaceOrder := func(m placeOrderMessage) {
@@ -264,7 +203,7 @@ func TestCheckoutFlow(t *testing.T) {
 	auth.Revoke("ta")
 	status, _ = call("GET", "/orders", "ta", "")
 	require.Equal(t, 200, status, "cached")
-	authBus := dialBus(t, rabbitURL)
+	authBus := testkit.DialRabbit(t, rabbitURL)
 	testkit.Eventually(t, 20*time.Second, func() bool {
 		require.NoError(t, bus.Send(ctx, authBus, "auth", "", "logout", "ta"))
 		status, _ := call("GET", "/orders", "ta", "")

@@ -21,7 +21,7 @@ import (
 // is rebuilt.
 func TestStuckOrderRepair(t *testing.T) {
 	url := testkit.RabbitURL(t)
-	b := dialBus(t, url)
+	b := testkit.DialRabbit(t, url)
 	svc, store := newService(t, b)
 	ctx := context.Background()
 	sellFlow := collect(t, b, "catalog_order_placed")
@@ -92,10 +92,10 @@ func TestTwoWorkersShareJobs(t *testing.T) {
 	for i := range instances {
 		store, err := NewStore(ctx, db)
 		require.NoError(t, err)
-		b := dialBus(t, url)
+		b := testkit.DialRabbit(t, url)
 		instances[i] = NewService(store, b, testkit.Logger(t))
 		work := handleStatusJob(instances[i], time.Hour)
-		consume(t, b, "order_status_jobs", func(ctx context.Context, d bus.Delivery) error {
+		testkit.Consume(t, b, bus.Subscription{Queue: "order_status_jobs"}, func(ctx context.Context, d bus.Delivery) error {
 			var job statusJob
 			if err := d.Decode(&job); err != nil {
 				t.Error(err)
@@ -163,10 +163,10 @@ func TestSchedulersEnqueueEachSlotOnce(t *testing.T) {
 		store, err := NewStore(ctx, db)
 		require.NoError(t, err)
 		stores = append(stores, store)
-		svc := NewService(store, dialBus(t, url), testkit.Logger(t))
+		svc := NewService(store, testkit.DialRabbit(t, url), testkit.Logger(t))
 		wg.Go(func() { _ = svc.ScheduleJobs(ctx, schedules) })
 	}
-	jobs := collect(t, dialBus(t, url), "order_status_jobs")
+	jobs := collect(t, testkit.DialRabbit(t, url), "order_status_jobs")
 	testkit.Eventually(t, 30*time.Second, func() bool { return len(jobs.all()) >= 6 }, "jobs enqueued")
 	cancel()
 	wg.Wait()
@@ -188,7 +188,7 @@ func TestSchedulersEnqueueEachSlotOnce(t *testing.T) {
 // finished orders' job (priority 1).
 func TestJobPriorities(t *testing.T) {
 	url := testkit.RabbitURL(t)
-	b := dialBus(t, url)
+	b := testkit.DialRabbit(t, url)
 	svc, _ := newService(t, b)
 	ctx := context.Background()
 	at := time.Unix(2_000_000, 0)
