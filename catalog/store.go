@@ -141,17 +141,31 @@ func (s *Store) articleDoc(ctx context.Context, id string) (articleDoc, error) {
 }
 
 // UpdateArticle changes the fields of ch that are set; a stock is set with an adjusting move.
+// Only the fields sent are written, in one update, so two admins changing different fields at
+// once both keep their change (on MongoDB, where a single-document update is atomic).
 func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges) (Article, error) {
-	doc, err := s.articleDoc(ctx, id)
+	oid, err := parseID(id)
 	if err != nil {
 		return Article{}, err
 	}
-	ch.applyTo(&doc)
-	doc.Updated = time.Now().UTC()
-	set := bson.M{"name": doc.Name, "description": doc.Description, "image": doc.Image,
-		"price": doc.Price, "updated": doc.Updated}
-	if _, err := s.articles.UpdateOne(ctx, bson.M{"_id": doc.ID}, bson.M{"$set": set}); err != nil {
-		return Article{}, mongox.Unavailable(fmt.Errorf("update article: %w", err))
+	set := bson.M{"updated": time.Now().UTC()}
+	if ch.Name != nil {
+		set["name"] = *ch.Name
+	}
+	if ch.Description != nil {
+		set["description"] = *ch.Description
+	}
+	if ch.Image != nil {
+		set["image"] = *ch.Image
+	}
+	if ch.Price != nil {
+		set["price"] = int64(*ch.Price)
+	}
+	var doc articleDoc
+	err = s.articles.FindOneAndUpdate(ctx, bson.M{"_id": oid}, bson.M{"$set": set},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	if err != nil {
+		return Article{}, mongox.NotFound(err, "article "+id)
 	}
 	var stock int64
 	if ch.Stock != nil {
