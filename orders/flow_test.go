@@ -18,12 +18,13 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
-// collect gathers the deliveries of queue.
+// collected holds the deliveries a collect consumer received.
 type collected struct {
 	mu sync.Mutex
 	ds []bus.Delivery
 }
 
+// collect consumes queue until the test ends, keeping every delivery (acknowledged).
 func collect(t testing.TB, b bus.Bus, queue string) *collected {
 	c := &collected{}
 	testkit.Consume(t, b, bus.Subscription{Queue: queue}, func(_ context.Context, d bus.Delivery) error {

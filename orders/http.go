@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,6 +44,7 @@ type paymentJSON struct {
 	Amount Cents         `json:"amount"`
 }
 
+// toOrderJSON converts o to its JSON shape; empty lists are [], never null.
 func toOrderJSON(o Order) orderJSON {
 	j := orderJSON{
 		ID: o.ID, OrderID: o.ID, Status: o.Status, UserID: o.UserID, CartID: o.CartID,
@@ -70,6 +72,7 @@ type orderSummaryJSON struct {
 	Updated      time.Time `json:"updated"`
 }
 
+// handleListOrders serves GET /orders: the caller's orders, newest first, as summaries.
 func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := tokens.UserFrom(r.Context())
@@ -95,9 +98,9 @@ func orderID(r *http.Request) (string, error) {
 	return strings.ToLower(id), nil
 }
 
-// handleOrder serves the GET endpoints of one order: get (read its projection) and update
-// (rebuild the projection from the events).
-func handleOrder(log *slog.Logger, read orderGetter) http.Handler {
+// handleOrder serves the GET endpoints of one order: read is Service.GetFor (read its
+// projection) or Service.RebuildFor (rebuild the projection from the events first).
+func handleOrder(log *slog.Logger, read func(ctx context.Context, u tokens.User, orderID string) (Order, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := orderID(r)
 		if err != nil {
@@ -105,7 +108,7 @@ func handleOrder(log *slog.Logger, read orderGetter) http.Handler {
 			return
 		}
 		u, _ := tokens.UserFrom(r.Context())
-		o, err := read(r, u, id)
+		o, err := read(r.Context(), u, id)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -114,19 +117,7 @@ func handleOrder(log *slog.Logger, read orderGetter) http.Handler {
 	})
 }
 
-// orderGetter reads an order for the user u.
-type orderGetter func(r *http.Request, u tokens.User, orderID string) (Order, error)
-
-func getOrder(svc *Service) orderGetter {
-	return func(r *http.Request, u tokens.User, id string) (Order, error) { return svc.GetFor(r.Context(), u, id) }
-}
-
-func rebuildOrder(svc *Service) orderGetter {
-	return func(r *http.Request, u tokens.User, id string) (Order, error) {
-		return svc.RebuildFor(r.Context(), u, id)
-	}
-}
-
+// handlePayment serves POST /orders/{orderId}/payment: the owner records a payment.
 func handlePayment(svc *Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := orderID(r)
@@ -179,6 +170,7 @@ func (req paymentRequest) payment() (Payment, error) {
 // maxStatusPageSize bounds ?size= of GET /orders/status.
 const maxStatusPageSize = 100
 
+// handleStatusList serves GET /orders/status (admins): a page of the Order_Status projection.
 func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 	type response struct {
 		Items []OrderStatus `json:"items"`
@@ -196,7 +188,7 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		items, total, err := svc.store.StatusPage(r.Context(), status, page, size)
+		items, total, err := svc.StatusPage(r.Context(), status, page, size)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return

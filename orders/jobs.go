@@ -41,7 +41,8 @@ type statusJob struct {
 	Slot   string `json:"slot"`
 }
 
-// ScheduleJobs enqueues the jobs of schedules until ctx is done.
+// ScheduleJobs enqueues the jobs of schedules until ctx is done, then returns nil. Failures
+// are logged: the next tick tries again.
 func (s *Service) ScheduleJobs(ctx context.Context, schedules []JobSchedule) error {
 	var wg sync.WaitGroup
 	longest := time.Duration(0)
@@ -90,6 +91,7 @@ func (s *Service) EnqueueJob(ctx context.Context, sc JobSchedule, now time.Time)
 	if err != nil || !claimed {
 		return false, err
 	}
+	// The slot is claimed now: send even if ctx ends meanwhile, or no one would run its job.
 	ctx, _ = correlation.Ensure(context.WithoutCancel(ctx))
 	err = bus.Send(ctx, s.bus, "order_status_jobs", "order_status_jobs", "order_status_job",
 		statusJob{Status: sc.Status, Slot: slot}, bus.WithPriority(sc.Priority))
@@ -179,6 +181,7 @@ func (s *Service) repairPlaced(ctx context.Context, projected Order) (Order, err
 	return o, s.PublishOrderPlaced(ctx, o)
 }
 
+// logJobError logs a job's failure with one order; an interruption by shutdown is no warning.
 func (s *Service) logJobError(ctx context.Context, msg, orderID string, err error) {
 	level := slog.LevelWarn
 	if errors.Is(err, context.Canceled) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
@@ -35,11 +34,11 @@ type articleDataReply struct {
 
 // handleOrderQueue handles the `order` queue: cart's place_order and catalog's article-data
 // answers. Every case is idempotent, so redeliveries and duplicates change nothing.
-func handleOrderQueue(svc *Service, log *slog.Logger) bus.Handler {
+func handleOrderQueue(svc *Service) bus.Handler {
 	return func(ctx context.Context, d bus.Delivery) error {
 		switch d.Type {
 		case "place_order":
-			return handlePlaceOrder(ctx, svc, log, d)
+			return handlePlaceOrder(ctx, svc, d)
 		case "article-data":
 			return handleArticleData(ctx, svc, d)
 		}
@@ -50,7 +49,7 @@ func handleOrderQueue(svc *Service, log *slog.Logger) bus.Handler {
 // handlePlaceOrder stores the order (once per cart) and publishes order_placed. A repeated
 // place_order publishes order_placed again: cart re-sends place_order only while it has not
 // seen order_placed, so the first one may have been lost; catalog and cart handle duplicates.
-func handlePlaceOrder(ctx context.Context, svc *Service, log *slog.Logger, d bus.Delivery) error {
+func handlePlaceOrder(ctx context.Context, svc *Service, d bus.Delivery) error {
 	var m placeOrderMessage
 	if err := d.Decode(&m); err != nil {
 		return err
@@ -64,9 +63,9 @@ func handlePlaceOrder(ctx context.Context, svc *Service, log *slog.Logger, d bus
 		return err
 	}
 	if created {
-		log.InfoContext(ctx, "order placed", "order_id", o.ID, "cart_id", o.CartID, "user_id", o.UserID)
+		svc.log.InfoContext(ctx, "order placed", "order_id", o.ID, "cart_id", o.CartID, "user_id", o.UserID)
 	} else {
-		log.InfoContext(ctx, "repeated place_order, publishing order_placed again", "order_id", o.ID, "cart_id", o.CartID)
+		svc.log.InfoContext(ctx, "repeated place_order, publishing order_placed again", "order_id", o.ID, "cart_id", o.CartID)
 	}
 	return svc.PublishOrderPlaced(ctx, o)
 }

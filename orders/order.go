@@ -1,7 +1,23 @@
-// Package orders is the orders service (SPEC §3.5): orders kept as an append-only log of events
-// (CQRS / event sourcing), the Order and Order_Status projections derived from them, the
-// place_order and article-data messages, and the batch jobs that keep Order_Status current and
-// repair orders that got stuck.
+// Package orders is the orders service (SPEC §3.5), written as event sourcing with CQRS.
+//
+// An order is never updated in place. What happens to it is appended as an Event (placed,
+// order_placed published, one article validated by catalog, a payment), numbered 1, 2, 3… per
+// order. The order itself is what Fold computes from its events, in this file, with no I/O.
+//
+// Writes (service.go): load the events, fold them, decide whether a new event follows, and
+// append it with the next version. A unique index on (orderId, version) lets exactly one of
+// two racing writers take a version; the loser reloads and decides again. The event's _id
+// (Event.Key) is unique per fact, so a redelivered message can never store its fact twice.
+// Unique indexes are the only concurrency control: the MongoDB-wire server has no
+// transactions and its conditional updates are not atomic.
+//
+// Reads: the folded order is also saved as the Order projection (store.go), a read model that
+// can be rebuilt from the events at any time (GET /orders/{id}/update). Batch jobs (jobs.go)
+// keep a second projection, Order_Status, and repair orders stuck in "placed".
+//
+// The flow: cart's place_order → placed event → order_placed to catalog (messages.go) →
+// catalog's article-data answers → article_validated events → validated or invalid → payments
+// (http.go) → payment_defined.
 package orders
 
 import (

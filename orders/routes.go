@@ -24,7 +24,7 @@ func addRoutes(r chi.Router, log *slog.Logger, checker *tokens.Checker, svc *Ser
 
 	r.With(user).Method(http.MethodGet, "/orders", handleListOrders(svc, log))
 	r.With(admin).Method(http.MethodGet, "/orders/status", handleStatusList(svc, log))
-	r.With(user).Method(http.MethodGet, "/orders/{orderId}", handleOrder(log, getOrder(svc)))
-	r.With(user).Method(http.MethodGet, "/orders/{orderId}/update", handleOrder(log, rebuildOrder(svc)))
+	r.With(user).Method(http.MethodGet, "/orders/{orderId}", handleOrder(log, svc.GetFor))
+	r.With(user).Method(http.MethodGet, "/orders/{orderId}/update", handleOrder(log, svc.RebuildFor))
 	r.With(user).Method(http.MethodPost, "/orders/{orderId}/payment", handlePayment(svc, log))
 }

@@ -87,7 +87,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return checker.ListenLogout(ctx, b) })
 	g.Go(func() error {
-		return b.Consume(ctx, bus.Subscription{Queue: "order", Prefetch: 4}, handleOrderQueue(svc, log))
+		return b.Consume(ctx, bus.Subscription{Queue: "order", Prefetch: 4}, handleOrderQueue(svc))
 	})
 	g.Go(func() error {
 		return b.Consume(ctx, bus.Subscription{Queue: "order_status_jobs", Prefetch: 1}, handleStatusJob(svc, set.stuckAfter))

@@ -66,6 +66,8 @@ func (s *Service) change(ctx context.Context, orderID string, decide decision) (
 			if attempt == maxAppendAttempts {
 				return Order{}, fmt.Errorf("%w: order %s is busy, try again", errs.Conflict, orderID)
 			}
+			// A short random pause (up to 24ms, growing with the attempts) so that the writers
+			// that collided do not collide again at once.
 			if err := sleep(ctx, time.Duration(rand.IntN(3*min(attempt, 8))+1)*time.Millisecond); err != nil {
 				return Order{}, err
 			}
@@ -81,7 +83,8 @@ func (s *Service) change(ctx context.Context, orderID string, decide decision) (
 
 // project stores o as the Order projection. A writer that lost a race may store an older
 // version just after a newer one (conditional writes are not atomic on every MongoDB-wire
-// server), so when newer events exist by then, the projection is rebuilt from them.
+// server), so when newer events exist by then, the projection is rebuilt from them. A few
+// rounds suffice: the writer of each newer event projects it too.
 func (s *Service) project(ctx context.Context, o Order) error {
 	for range 5 {
 		if err := s.store.SaveOrder(ctx, o); err != nil {
@@ -100,6 +103,7 @@ func (s *Service) project(ctx context.Context, o Order) error {
 	return nil
 }
 
+// sleep waits for d, or returns ctx's error when ctx is done first.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -160,7 +164,10 @@ func (s *Service) GetFor(ctx context.Context, u tokens.User, orderID string) (Or
 	if err != nil {
 		return Order{}, err
 	}
-	return o, canRead(u, o)
+	if err := canRead(u, o); err != nil {
+		return Order{}, err
+	}
+	return o, nil
 }
 
 // RebuildFor rebuilds the order's projection for u (owner or admin).
@@ -174,6 +181,12 @@ func (s *Service) RebuildFor(ctx context.Context, u tokens.User, orderID string)
 // List returns u's orders, newest first.
 func (s *Service) List(ctx context.Context, u tokens.User) ([]Order, error) {
 	return s.store.OrdersOfUser(ctx, u.ID)
+}
+
+// StatusPage returns one page (from 1) of the Order_Status projection, optionally only the
+// entries in status, and how many entries match in all.
+func (s *Service) StatusPage(ctx context.Context, status Status, page, size int) ([]OrderStatus, int64, error) {
+	return s.store.StatusPage(ctx, status, page, size)
 }
 
 // Pay records a payment by u. Payments are accepted while the order is validated and its

@@ -131,9 +131,11 @@ type Bus interface {
 	Consume(ctx context.Context, s Subscription, h Handler) error
 	// Ping reports whether the broker is reachable (for /readyz).
 	Ping(ctx context.Context) error
+	// Close shuts the bus down: Publish fails from then on and running consumers return ErrClosed.
 	Close() error
 }
 
+// permanentError is the mark Permanent puts on an error.
 type permanentError struct{ err error }
 
 func (e permanentError) Error() string { return e.err.Error() }

@@ -23,6 +23,8 @@ func (i instrumented) Publish(ctx context.Context, msg Message) error {
 }
 
 func (i instrumented) Consume(ctx context.Context, s Subscription, h Handler) error {
+	// A private queue has a name made up by the broker; label it by its exchange so the
+	// metric keeps a small, stable set of labels.
 	queue := s.Queue
 	if queue == "" {
 		queue = s.Exchange + " (private)"

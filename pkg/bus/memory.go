@@ -71,13 +71,14 @@ func NewMemory() *Memory {
 	return m
 }
 
+// addQueue creates an empty queue. Called with mu held (or before m is shared).
 func (m *Memory) addQueue(name string, maxPriority uint8) *memQueue {
 	q := &memQueue{name: name, maxPriority: maxPriority, wake: make(chan struct{})}
 	m.queues[name] = q
 	return q
 }
 
-// Publish routes m to the queues bound to its exchange. Like RabbitMQ without the mandatory
+// Publish routes msg to the queues bound to its exchange. Like RabbitMQ without the mandatory
 // flag, a message no queue is bound for is dropped without error.
 func (m *Memory) Publish(ctx context.Context, msg Message) error {
 	if err := ctx.Err(); err != nil {
@@ -182,6 +183,7 @@ func (q *memQueue) pushFront(msg memMessage) {
 	q.signal()
 }
 
+// signal wakes the consumers waiting for a message. Called with mu held.
 func (q *memQueue) signal() {
 	close(q.wake)
 	q.wake = make(chan struct{})

@@ -258,36 +258,44 @@ func (r *Rabbit) Publish(ctx context.Context, m Message) error {
 	})
 }
 
+// publish sends msg to exchange with routing key key on the live session and waits for the
+// broker's confirm (Publish, and the consumers' retries and dead-lettering, use it).
 func (r *Rabbit) publish(ctx context.Context, exchange, key string, msg amqp.Publishing) error {
 	for {
 		s, err := r.liveSession(ctx)
 		if err != nil {
 			return fmt.Errorf("%w: rabbitmq publish: %w", errs.Unavailable, err)
 		}
-		ch, err := s.confirmChannel()
-		if err == nil {
-			var confirm *amqp.DeferredConfirmation
-			confirm, err = ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, false, false, msg)
-			if err == nil {
-				acked, err := confirm.WaitContext(ctx)
-				if err != nil {
-					return fmt.Errorf("%w: rabbitmq publish: waiting for confirm: %w", errs.Unavailable, err)
-				}
-				if !acked {
-					return errors.New("rabbitmq publish: not confirmed by the broker")
-				}
-				return nil
+		confirm, err := s.send(ctx, exchange, key, msg)
+		if errors.Is(err, amqp.ErrClosed) {
+			// Nothing was sent: the channel or connection closed under us. Try again on a
+			// fresh one (liveSession waits for the reconnect).
+			if !sleep(ctx, 20*time.Millisecond) {
+				return fmt.Errorf("%w: rabbitmq publish: %w", errs.Unavailable, ctx.Err())
 			}
+			continue
 		}
-		// Nothing was sent: the channel or connection closed under us. Try again on a fresh
-		// one (liveSession waits for the reconnect); any other error is the caller's.
-		if !errors.Is(err, amqp.ErrClosed) {
+		if err != nil {
 			return fmt.Errorf("rabbitmq publish: %w", err)
 		}
-		if !sleep(ctx, 20*time.Millisecond) {
-			return fmt.Errorf("%w: rabbitmq publish: %w", errs.Unavailable, ctx.Err())
+		acked, err := confirm.WaitContext(ctx)
+		if err != nil {
+			return fmt.Errorf("%w: rabbitmq publish: waiting for confirm: %w", errs.Unavailable, err)
 		}
+		if !acked {
+			return errors.New("rabbitmq publish: not confirmed by the broker")
+		}
+		return nil
 	}
+}
+
+// send publishes msg on the session's confirm channel and returns the confirmation to wait for.
+func (s *session) send(ctx context.Context, exchange, key string, msg amqp.Publishing) (*amqp.DeferredConfirmation, error) {
+	ch, err := s.confirmChannel()
+	if err != nil {
+		return nil, err
+	}
+	return ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, false, false, msg)
 }
 
 // Consume handles deliveries of s with manual acknowledgements, s.Prefetch at a time, until
@@ -368,7 +376,7 @@ func (r *Rabbit) consumeOnce(ctx context.Context, sess *session, s Subscription,
 					if !ok {
 						return // channel or connection closed
 					}
-					r.handle(ctx, ch, queue, d, h)
+					r.deliver(ctx, ch, queue, d, h)
 				}
 			}
 		})
@@ -377,8 +385,8 @@ func (r *Rabbit) consumeOnce(ctx context.Context, sess *session, s Subscription,
 	return true, errors.New("channel closed")
 }
 
-// handle runs h on one delivery and then acknowledges, requeues, retries or dead-letters it.
-func (r *Rabbit) handle(ctx context.Context, ch *amqp.Channel, queue string, d amqp.Delivery, h Handler) {
+// deliver runs h on one delivery and then acknowledges, requeues, retries or dead-letters it.
+func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d amqp.Delivery, h Handler) {
 	if ctx.Err() != nil { // picked up while stopping: leave it for the next consumer
 		_ = d.Nack(false, true)
 		return
@@ -449,6 +457,8 @@ func republishing(d amqp.Delivery, headers amqp.Table) amqp.Publishing {
 	}
 }
 
+// copyHeaders returns a copy of h that can be written to, even when h is nil (maps.Clone
+// would return nil then).
 func copyHeaders(h amqp.Table) amqp.Table {
 	out := amqp.Table{}
 	for k, v := range h {
@@ -480,6 +490,7 @@ func headerInt(h amqp.Table, key string, def int) int {
 	return def
 }
 
+// headerString reads a string header, def when it is absent.
 func headerString(h amqp.Table, key, def string) string {
 	if v, ok := h[key].(string); ok {
 		return v
