@@ -14,7 +14,6 @@ func BenchmarkSignIn(b *testing.B) {
 	e := newEnv(b, auth.Limits{PerLogin: 1 << 30, PerAddress: 1 << 30})
 	e.signUp("Bench", "bench", "bench-password")
 	body := map[string]string{"login": "bench", "password": "bench-password"}
-	b.ResetTimer()
 	for b.Loop() {
 		if rec := e.post("/users/signin", "", body); rec.Code != http.StatusOK {
 			b.Fatalf("sign-in: %d %s", rec.Code, rec.Body.String())
@@ -26,7 +25,6 @@ func BenchmarkSignIn(b *testing.B) {
 func BenchmarkCurrentUser(b *testing.B) {
 	e := newEnv(b, auth.Limits{})
 	token := e.signUp("Bench", "bench", "bench-password")
-	b.ResetTimer()
 	for b.Loop() {
 		if rec := e.get("/users/current", token); rec.Code != http.StatusOK {
 			b.Fatalf("current: %d %s", rec.Code, rec.Body.String())

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -58,58 +56,6 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.HandlerFu
 		}
 		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
 	}
-}
-
-// signInLimits holds the two sign-in rate limiters of a server.
-type signInLimits struct {
-	window    time.Duration
-	byLogin   *rateLimiter
-	byAddress *rateLimiter
-	trusted   []netip.Prefix
-}
-
-func newSignInLimits(l Limits, trustedProxies []netip.Prefix) *signInLimits {
-	l = l.withDefaults()
-	return &signInLimits{window: l.Window, trusted: trustedProxies,
-		byLogin: newRateLimiter(l.PerLogin, l.Window), byAddress: newRateLimiter(l.PerAddress, l.Window)}
-}
-
-// allow counts an attempt on login from r's client address against both limits.
-func (s *signInLimits) allow(r *http.Request, login string) bool {
-	now := time.Now()
-	addrOK := s.byAddress.allow(clientAddress(r, s.trusted), now)
-	loginOK := s.byLogin.allow(loginKey(login), now)
-	return addrOK && loginOK
-}
-
-// clientAddress is the address a request came from. X-Forwarded-For is believed only as far as
-// it was written by trusted proxies (such as the web storefront, which signs people in from its
-// own address): anyone else could write it and pick a fresh address for every attempt.
-func clientAddress(r *http.Request, trusted []netip.Prefix) string {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	client := peer.Addr().Unmap()
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	// Walk back from the nearest hop while each one was added by a trusted proxy.
-	for i := len(hops) - 1; i >= 0 && isTrusted(client, trusted); i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		client = hop.Unmap()
-	}
-	return client.String()
-}
-
-func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) http.HandlerFunc {
@@ -207,10 +153,11 @@ func handleChangePassword(log *slog.Logger, store *Store) http.HandlerFunc {
 			return
 		}
 		hash, err := hashPassword(req.NewPassword)
-		if err == nil {
-			err = store.SetPassword(r.Context(), u.ID, hash)
-		}
 		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if err := store.SetPassword(r.Context(), u.ID, hash); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
@@ -231,7 +178,12 @@ func handleListUsers(log *slog.Logger, store *Store) http.HandlerFunc {
 
 func handleEnable(log *slog.Logger, store *Store) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := store.SetEnabled(r.Context(), chi.URLParam(r, "userId"), true); err != nil {
+		id, err := userIDParam(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if err := store.SetEnabled(r.Context(), id, true); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
@@ -241,15 +193,12 @@ func handleEnable(log *slog.Logger, store *Store) http.HandlerFunc {
 
 func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "userId")
-		// Compare parsed ids: ObjectIDFromHex also reads upper-case hex, so comparing the
-		// texts let an admin disable themselves with their id in capitals.
-		oid, err := parseID(id)
+		id, err := userIDParam(r)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
-		if oid.Hex() == callerFrom(r.Context()).user.ID {
+		if id == callerFrom(r.Context()).user.ID {
 			web.Error(w, r, log, fmt.Errorf("%w: you cannot disable yourself", errs.Conflict))
 			return
 		}
@@ -261,20 +210,19 @@ func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
 	}
 }
 
-type permissionsRequest struct {
-	Permissions []string `json:"permissions"`
-}
-
 func handleGrant(log *slog.Logger, store *Store) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req, err := web.DecodeLimit[permissionsRequest](r, maxBody)
-		if err == nil {
-			err = checkPermissions(req.Permissions)
-		}
-		if err == nil {
-			err = store.Grant(r.Context(), chi.URLParam(r, "userId"), req.Permissions)
-		}
+		id, err := userIDParam(r)
 		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		permissions, err := readPermissions(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if err := store.Grant(r.Context(), id, permissions); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
@@ -286,23 +234,52 @@ func handleGrant(log *slog.Logger, store *Store) http.HandlerFunc {
 // their sessions here, but so that other services drop the cached permissions at once.
 func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "userId")
-		req, err := web.DecodeLimit[permissionsRequest](r, maxBody)
-		if err == nil {
-			err = checkPermissions(req.Permissions)
-		}
-		if err == nil {
-			err = store.Revoke(r.Context(), id, req.Permissions)
-		}
-		if err == nil {
-			err = sess.broadcastUser(r.Context(), id)
-		}
+		id, err := userIDParam(r)
 		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		permissions, err := readPermissions(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if err := store.Revoke(r.Context(), id, permissions); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if err := sess.broadcastUser(r.Context(), id); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
 		web.NoContent(w)
 	}
+}
+
+// userIDParam returns the {userId} of the URL in canonical form (lower-case hex, as User.ID).
+// The text as sent will not do: ids are read in any letter case, yet they are compared with
+// the caller's id and signed into the tokens that logout broadcasts, which must match exactly.
+func userIDParam(r *http.Request) (string, error) {
+	oid, err := parseID(chi.URLParam(r, "userId"))
+	if err != nil {
+		return "", err
+	}
+	return oid.Hex(), nil
+}
+
+// readPermissions decodes and checks the body of a grant or a revoke.
+func readPermissions(r *http.Request) ([]string, error) {
+	type request struct {
+		Permissions []string `json:"permissions"`
+	}
+	req, err := web.DecodeLimit[request](r, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPermissions(req.Permissions); err != nil {
+		return nil, err
+	}
+	return req.Permissions, nil
 }
 
 // caller is the signed-in user of a request and the claims of its token.
@@ -313,9 +290,10 @@ type caller struct {
 
 type callerKey struct{}
 
+// callerFrom returns the caller that requireUser put in ctx.
 func callerFrom(ctx context.Context) caller {
-	s, _ := ctx.Value(callerKey{}).(caller)
-	return s
+	c, _ := ctx.Value(callerKey{}).(caller)
+	return c
 }
 
 // requireUser lets through requests whose bearer token is valid (401 otherwise) and whose user

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,8 @@ func newEnv(t testing.TB, limits auth.Limits) *env {
 type request struct {
 	method, path, token string
 	body                any
-	addr                string // client address, host:port
+	addr                string            // client address, host:port
+	header              map[string]string // set last, so it can replace Content-Type or Authorization
 }
 
 func (e *env) serve(r request) *httptest.ResponseRecorder {
@@ -78,6 +80,9 @@ func (e *env) serve(r request) *httptest.ResponseRecorder {
 	}
 	if r.addr != "" {
 		req.RemoteAddr = r.addr
+	}
+	for name, value := range r.header {
+		req.Header.Set(name, value)
 	}
 	rec := httptest.NewRecorder()
 	e.handler.ServeHTTP(rec, req)
@@ -150,7 +155,8 @@ func errorOf(t testing.TB, rec *httptest.ResponseRecorder) errorBody {
 	return body
 }
 
-func paths(b errorBody) []string {
+// fieldPaths lists the fields named in the messages of a 400 body.
+func fieldPaths(b errorBody) []string {
 	var ps []string
 	for _, m := range b.Messages {
 		ps = append(ps, m.Path)
@@ -188,12 +194,7 @@ func listenLogout(t testing.TB, url string) *logoutListener {
 func (l *logoutListener) received(token string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, t := range l.tokens {
-		if t == token {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(l.tokens, token)
 }
 
 func (l *logoutListener) waitFor(t testing.TB, tokens ...string) {
@@ -206,24 +207,4 @@ func (l *logoutListener) waitFor(t testing.TB, tokens ...string) {
 		}
 		return true
 	}, "logout broadcast of ", strings.Join(tokens, ", "))
-}
-
-// httpRequest sends body with an explicit Content-Type.
-func httpRequest(e *env, method, path, contentType, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
-	return rec
-}
-
-// httpRequestAuth sends a request with an Authorization header exactly as given.
-func httpRequestAuth(e *env, method, path, authorization string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
-	return rec
 }

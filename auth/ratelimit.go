@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,6 +30,59 @@ func (l Limits) withDefaults() Limits {
 		l.Window = DefaultLimits.Window
 	}
 	return l
+}
+
+// signInLimits holds the two sign-in rate limiters of a server.
+type signInLimits struct {
+	window    time.Duration
+	byLogin   *rateLimiter
+	byAddress *rateLimiter
+	trusted   []netip.Prefix
+}
+
+func newSignInLimits(l Limits, trustedProxies []netip.Prefix) *signInLimits {
+	l = l.withDefaults()
+	return &signInLimits{window: l.Window, trusted: trustedProxies,
+		byLogin: newRateLimiter(l.PerLogin, l.Window), byAddress: newRateLimiter(l.PerAddress, l.Window)}
+}
+
+// allow counts an attempt on login from r's client address against both limits (against both
+// even when the first refuses it) and tells whether both allow it.
+func (s *signInLimits) allow(r *http.Request, login string) bool {
+	now := time.Now()
+	addrOK := s.byAddress.allow(clientAddress(r, s.trusted), now)
+	loginOK := s.byLogin.allow(loginKey(login), now)
+	return addrOK && loginOK
+}
+
+// clientAddress is the address a request came from. X-Forwarded-For is believed only as far as
+// it was written by trusted proxies (such as the web storefront, which signs people in from its
+// own address): anyone else could write it and pick a fresh address for every attempt.
+func clientAddress(r *http.Request, trusted []netip.Prefix) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	client := peer.Addr().Unmap()
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	// Walk back from the nearest hop while each one was added by a trusted proxy.
+	for i := len(hops) - 1; i >= 0 && isTrusted(client, trusted); i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		client = hop.Unmap()
+	}
+	return client.String()
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxRateKeys bounds the memory of a rateLimiter.

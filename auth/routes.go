@@ -23,7 +23,7 @@ type Deps struct {
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed when sign-in
 	// is limited per client address (none by default).
 	TrustedProxies []netip.Prefix
-	Ready          map[string]web.ReadyCheck
+	Ready          map[string]web.ReadyCheck // what /readyz checks, by name
 }
 
 // NewServer returns the auth API of SPEC §3.1 with the operational endpoints.

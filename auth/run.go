@@ -22,8 +22,8 @@ import (
 type settings struct {
 	config.Common
 	MongoDB        string         // MONGO_DB, default "auth"
-	Secret         []byte         // JWT_SECRET
-	BootstrapAdmin string         // AUTH_BOOTSTRAP_ADMIN, "login:password"
+	Secret         []byte         // JWT_SECRET, untrimmed: spaces may be part of a secret
+	BootstrapAdmin string         // AUTH_BOOTSTRAP_ADMIN, "login:password", untrimmed too
 	TrustedProxies []netip.Prefix // AUTH_TRUSTED_PROXIES, comma-separated addresses or CIDRs
 }
 

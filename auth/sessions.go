@@ -116,7 +116,8 @@ func (s *sessions) disableUser(ctx context.Context, userID string) error {
 }
 
 // broadcastUser sends logout for every enabled token of userID, so that every service drops it
-// from its cache (and asks auth again on its next use).
+// from its cache (and asks auth again on its next use). userID must be canonical (as User.ID):
+// it is signed into the rebuilt tokens, which must equal the ones the user holds.
 func (s *sessions) broadcastUser(ctx context.Context, userID string) error {
 	ids, err := s.store.EnabledTokens(ctx, userID)
 	if err != nil {

@@ -69,7 +69,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 func parseID(id string) (bson.ObjectID, error) {
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
-		return oid, fmt.Errorf("%w: malformed user id %q", errs.Invalid, id)
+		return oid, fmt.Errorf("%w: malformed user id %q: want 24 hex digits", errs.Invalid, id)
 	}
 	return oid, nil
 }
@@ -111,7 +111,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 	return doc.user(), nil
 }
 
-// Users lists every user by login.
+// Users lists every user, sorted by login.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
 	cur, err := s.users.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "loginKey", Value: 1}}))
 	if err != nil {

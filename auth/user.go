@@ -77,15 +77,15 @@ func newUser(name, login, password string, permissions ...string) (User, error) 
 	return User{Name: name, Login: login, Permissions: permissions, Enabled: true, PasswordHash: hash}, nil
 }
 
-// checkText records a problem when s is not between min and max characters or holds control
-// characters.
-func checkText(v *errs.Validation, path, s string, min, max int) {
+// checkText records a problem when s is not between minLen and maxLen characters or holds
+// control characters. A field whose minimum is 1 is simply "required" when empty.
+func checkText(v *errs.Validation, path, s string, minLen, maxLen int) {
 	n := utf8.RuneCountInString(s)
 	switch {
-	case n < min && min == 1:
+	case n < minLen && minLen == 1:
 		v.Add(path, "is required")
-	case n < min || n > max:
-		v.Add(path, fmt.Sprintf("must be %d to %d characters", min, max))
+	case n < minLen || n > maxLen:
+		v.Add(path, fmt.Sprintf("must be %d to %d characters", minLen, maxLen))
 	case strings.IndexFunc(s, unicode.IsControl) >= 0 || !utf8.ValidString(s):
 		v.Add(path, "must not contain control characters")
 	}
@@ -108,7 +108,8 @@ func hashPassword(password string) ([]byte, error) {
 }
 
 // dummyHash is a bcrypt hash (cost 10) of no one's password. Sign-in compares against it when
-// the login is unknown, so an unknown login takes as long as a wrong password.
+// the login is unknown, so an unknown login takes as long as a wrong password. Like bcryptCost,
+// it is a variable only so that tests can lower its cost.
 var dummyHash = []byte(dummyHashCost10)
 
 const dummyHashCost10 = "$2a$10$h3DUb4QxfK/LOYNapnQpHOgUo3kRobO475Qz4bM0Pi/Bg.DCIuj8m"

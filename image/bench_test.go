@@ -15,7 +15,6 @@ func BenchmarkDownloadCached160(b *testing.B) {
 	target := "/images/" + id + "/jpeg?size=160"
 	thumb := s.get(b, target)
 	b.SetBytes(int64(len(thumb)))
-	b.ResetTimer()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		s.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))

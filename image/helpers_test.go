@@ -86,6 +86,26 @@ func (s *testService) mustUpload(t testing.TB, mime string, data []byte) string 
 	return resp.ID
 }
 
+// get fetches target and returns the body, failing unless it is 200.
+func (s *testService) get(t testing.TB, target string, header ...string) []byte {
+	t.Helper()
+	rec := s.do(t, http.MethodGet, target, "", header...)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	return rec.Body.Bytes()
+}
+
+// getDataURL fetches a JSON download and returns the bytes of its data URL, which must be of mime.
+func (s *testService) getDataURL(t testing.TB, target, mime string, header ...string) []byte {
+	t.Helper()
+	var got struct{ Image string }
+	require.NoError(t, json.Unmarshal(s.get(t, target, header...), &got))
+	prefix := "data:" + mime + ";base64,"
+	require.True(t, strings.HasPrefix(got.Image, prefix), "want %s, got %.40s", prefix, got.Image)
+	data, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got.Image, prefix))
+	require.NoError(t, err)
+	return bytes.Clone(data)
+}
+
 // keys lists the Redis keys of the test.
 func (s *testService) keys(t testing.TB) []string {
 	t.Helper()

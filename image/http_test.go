@@ -1,14 +1,12 @@
 package image
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	stdimage "image"
 	"net/http"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 
@@ -272,24 +270,4 @@ func TestOperationalEndpoints(t *testing.T) {
 		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "Size")
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	assert.Contains(t, rec.Header().Get("Access-Control-Allow-Headers"), "Size")
-}
-
-// get fetches target and returns the body, failing unless it is 200.
-func (s *testService) get(t testing.TB, target string, header ...string) []byte {
-	t.Helper()
-	rec := s.do(t, http.MethodGet, target, "", header...)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	return rec.Body.Bytes()
-}
-
-// getDataURL fetches a JSON download and returns the bytes of its data URL, which must be of mime.
-func (s *testService) getDataURL(t testing.TB, target, mime string, header ...string) []byte {
-	t.Helper()
-	var got struct{ Image string }
-	require.NoError(t, json.Unmarshal(s.get(t, target, header...), &got))
-	prefix := "data:" + mime + ";base64,"
-	require.True(t, strings.HasPrefix(got.Image, prefix), "want %s, got %.40s", prefix, got.Image)
-	data, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got.Image, prefix))
-	require.NoError(t, err)
-	return bytes.Clone(data)
 }

@@ -30,9 +30,9 @@ const (
 	MaxPixels = 40_000_000 // width × height, at 8 bits per channel
 )
 
-// maxPixels is the pixel limit of a picture whose header announces model: 16-bit color
+// pixelLimit is the most pixels a picture whose header announces model may have: 16-bit color
 // decodes to 8 bytes a pixel (RGBA64, NRGBA64) where every other model takes at most 4.
-func maxPixels(model color.Model) int64 {
+func pixelLimit(model color.Model) int64 {
 	if model == color.RGBA64Model || model == color.NRGBA64Model {
 		return MaxPixels / 2
 	}
@@ -66,6 +66,9 @@ func parseSize(s string) int {
 	return n
 }
 
+// errTooManyBytes refuses an upload over MaxBytes.
+var errTooManyBytes = fmt.Errorf("%w: the image is over %d MiB", errs.TooLarge, MaxBytes>>20)
+
 // parseDataURL returns the bytes of a "data:<type>;base64,<data>" URL. The declared type is not
 // trusted: inspect judges the bytes themselves.
 func parseDataURL(s string) ([]byte, error) {
@@ -74,18 +77,21 @@ func parseDataURL(s string) ([]byte, error) {
 	}
 	header, payload, ok := strings.Cut(s, ",")
 	lower := strings.ToLower(header)
+	// A real header is short ("data:image/jpeg;base64"); a long one is not worth reading.
 	if !ok || len(header) > 100 || !strings.HasPrefix(lower, "data:") || !strings.HasSuffix(lower, ";base64") {
 		return nil, errs.Fieldf("image", "must be a data URL: data:image/jpeg;base64,... or data:image/png;base64,...")
 	}
+	// Refuse an oversized payload before decoding it. DecodedLen counts the padding as data,
+	// so it may exceed the true size by up to 2 bytes: hence the slack.
 	if base64.StdEncoding.DecodedLen(len(payload)) > MaxBytes+3 {
-		return nil, fmt.Errorf("%w: the image is over %d MiB", errs.TooLarge, MaxBytes>>20)
+		return nil, errTooManyBytes
 	}
 	data, err := base64.StdEncoding.DecodeString(payload)
 	if err != nil {
 		return nil, errs.Fieldf("image", "is not valid base64")
 	}
 	if len(data) > MaxBytes {
-		return nil, fmt.Errorf("%w: the image is over %d MiB", errs.TooLarge, MaxBytes>>20)
+		return nil, errTooManyBytes
 	}
 	return data, nil
 }
@@ -120,7 +126,7 @@ func inspect(data []byte) (format, error) {
 	if w < 1 || h < 1 {
 		return "", errs.Fieldf("image", "has no pixels")
 	}
-	if limit := maxPixels(cfg.ColorModel); w > MaxSide || h > MaxSide || int64(w)*int64(h) > limit {
+	if limit := pixelLimit(cfg.ColorModel); w > MaxSide || h > MaxSide || int64(w)*int64(h) > limit {
 		return "", fmt.Errorf("%w: the image is %d×%d pixels; the limit is %d per side and %d megapixels",
 			errs.TooLarge, w, h, MaxSide, limit/1_000_000)
 	}

@@ -54,10 +54,10 @@ func TestInspectJudgesTheBytes(t *testing.T) {
 // pixel, so at 40 megapixels they would decode to 320 MB, twice the budget.
 func TestInspectCountsDecodedBytes(t *testing.T) {
 	tests := []struct {
-		name            string
-		w, h            int
-		depth, colorTyp byte // PNG bit depth and color type (0 gray, 2 RGB, 4 gray+alpha, 6 RGBA)
-		tooLarge        bool
+		name             string
+		w, h             int
+		depth, colorType byte // PNG bit depth and color type (0 gray, 2 RGB, 4 gray+alpha, 6 RGBA)
+		tooLarge         bool
 	}{
 		{"8-bit RGBA, 36 MP", 6_000, 6_000, 8, 6, false},
 		{"16-bit gray, 36 MP", 6_000, 6_000, 16, 0, false},
@@ -68,7 +68,7 @@ func TestInspectCountsDecodedBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := inspect(pngHeader(tt.w, tt.h, tt.depth, tt.colorTyp))
+			_, err := inspect(pngHeader(tt.w, tt.h, tt.depth, tt.colorType))
 			if tt.tooLarge {
 				assert.ErrorIs(t, err, errs.TooLarge)
 			} else {
@@ -148,8 +148,8 @@ func TestJPEGOf(t *testing.T) {
 }
 
 func TestJPEGOfLaysTransparencyOnWhite(t *testing.T) {
-	clear := stdimage.NewNRGBA(stdimage.Rect(0, 0, 50, 50)) // every pixel transparent black
-	out, err := jpegOf(encodePNG(t, clear), 0)
+	transparent := stdimage.NewNRGBA(stdimage.Rect(0, 0, 50, 50)) // every pixel transparent black
+	out, err := jpegOf(encodePNG(t, transparent), 0)
 	require.NoError(t, err)
 	img, err := jpeg.Decode(bytes.NewReader(out))
 	require.NoError(t, err)

@@ -78,12 +78,16 @@ func (s *Images) Original(ctx context.Context, id string) ([]byte, format, error
 func (s *Images) JPEG(ctx context.Context, id string, width int) ([]byte, error) {
 	if width == 0 {
 		data, f, err := s.Original(ctx, id)
-		if err != nil || f == formatJPEG {
-			return data, err
+		if err != nil {
+			return nil, err
+		}
+		if f == formatJPEG {
+			return data, nil
 		}
 	}
+	// Only a variant not stored yet is computed; a Redis failure is answered as it is.
 	data, err := s.store.Variant(ctx, id, width)
-	if err == nil || !errors.Is(err, errs.NotFound) {
+	if !errors.Is(err, errs.NotFound) {
 		return data, err
 	}
 	key := s.store.variantKey(id, width)
@@ -99,7 +103,7 @@ func (s *Images) JPEG(ctx context.Context, id string, width int) ([]byte, error)
 
 func (s *Images) makeVariant(ctx context.Context, id string, width int) ([]byte, error) {
 	// A flight that finished just before this one began has stored the variant already.
-	if data, err := s.store.Variant(ctx, id, width); err == nil || !errors.Is(err, errs.NotFound) {
+	if data, err := s.store.Variant(ctx, id, width); !errors.Is(err, errs.NotFound) {
 		return data, err
 	}
 	original, err := s.store.Original(ctx, id)
