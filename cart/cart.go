@@ -17,6 +17,9 @@
 //     loop re-sends `place_order` for closed carts without an orderId until `order_placed` comes
 //     back, so a crash between closing and publishing delays the order but never loses it.
 //
+// The one write in place is that orderId, set on the closed state once (Store.RecordOrder):
+// nothing appends after a closed state, so there is no version to race for.
+//
 // Superseded states are pruned once they are older than any request can be (see Store.Prune).
 package cart
 
@@ -83,13 +86,14 @@ func (c Cart) next(now time.Time) Cart {
 	return n
 }
 
-func (c Cart) line(articleID string) int {
+// lineIndex returns the index of the article's line, or -1 when the cart has none.
+func (c Cart) lineIndex(articleID string) int {
 	return slices.IndexFunc(c.Articles, func(l Line) bool { return l.ArticleID == articleID })
 }
 
 // add adds quantity of an article, as a new line or onto its existing line.
 func (c *Cart) add(articleID string, quantity int) error {
-	i := c.line(articleID)
+	i := c.lineIndex(articleID)
 	if i < 0 {
 		if len(c.Articles) >= MaxLines {
 			return errs.Fieldf("articleId", "the cart already holds %d articles, the most it can", MaxLines)
@@ -102,7 +106,7 @@ func (c *Cart) add(articleID string, quantity int) error {
 
 // changeBy adds delta to the quantity of an existing line; a line at 0 is removed.
 func (c *Cart) changeBy(articleID string, delta int) error {
-	i := c.line(articleID)
+	i := c.lineIndex(articleID)
 	if i < 0 {
 		return errLineNotFound(articleID)
 	}
@@ -111,7 +115,7 @@ func (c *Cart) changeBy(articleID string, delta int) error {
 
 // remove removes an existing line.
 func (c *Cart) remove(articleID string) error {
-	i := c.line(articleID)
+	i := c.lineIndex(articleID)
 	if i < 0 {
 		return errLineNotFound(articleID)
 	}
@@ -119,6 +123,7 @@ func (c *Cart) remove(articleID string) error {
 	return nil
 }
 
+// setQuantity sets the quantity of line i to q, removing the line when q is 0 or less.
 func (c *Cart) setQuantity(i, q int) error {
 	if q > MaxQuantity {
 		return errs.Fieldf("quantity", "the line would hold %d, more than %d", q, MaxQuantity)
@@ -134,7 +139,7 @@ func (c *Cart) setQuantity(i, q int) error {
 // markValidation records catalog's answer for a line. It reports whether anything changed, so
 // a repeated answer stores nothing.
 func (c *Cart) markValidation(articleID string, valid bool) bool {
-	i := c.line(articleID)
+	i := c.lineIndex(articleID)
 	if i < 0 || (c.Articles[i].Validated && c.Articles[i].Valid == valid) {
 		return false
 	}

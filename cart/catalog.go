@@ -36,6 +36,8 @@ func newCatalogClient(baseURL string) *catalogClient {
 	return &catalogClient{baseURL: strings.TrimRight(baseURL, "/"), client: &http.Client{Timeout: 5 * time.Second}}
 }
 
+// Article reads the article with id. catalog answers 400 for an id it cannot read as one of its
+// own, which here is simply an article that does not exist.
 func (c *catalogClient) Article(ctx context.Context, id string) (article, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/articles/"+url.PathEscape(id), nil)
 	if err != nil {
@@ -48,7 +50,7 @@ func (c *catalogClient) Article(ctx context.Context, id string) (article, error)
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
-	case http.StatusNotFound, http.StatusBadRequest: // 400: catalog cannot read the id as one of its own
+	case http.StatusNotFound, http.StatusBadRequest:
 		return article{}, fmt.Errorf("article %s: %w", id, errs.NotFound)
 	default:
 		return article{}, fmt.Errorf("%w: catalog answered %d for article %s", errs.Unavailable, resp.StatusCode, id)

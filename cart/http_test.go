@@ -52,6 +52,7 @@ func TestCartLines(t *testing.T) {
 		assert.Contains(t, shape, k)
 	}
 	assert.Equal(t, empty.ID, f.cart("GET", "/cart", "tok", nil).ID, "GET twice gives the same cart")
+	assert.Equal(t, 1, f.countStates(bson.D{{Key: "userId", Value: "u1"}}), "the first GET stored the new cart, the second nothing")
 
 	c := f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 2})
 	require.Len(t, c.Articles, 1)

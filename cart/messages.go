@@ -17,28 +17,33 @@ const (
 	typeOrderPlaced  = "order_placed"
 )
 
+// articleValidRequest asks catalog about one article of the cart ReferenceID.
 type articleValidRequest struct {
 	ReferenceID string `json:"referenceId"`
 	ArticleID   string `json:"articleId"`
 }
 
+// articleValidReply is catalog's answer to an articleValidRequest.
 type articleValidReply struct {
 	ReferenceID string `json:"referenceId"`
 	ArticleID   string `json:"articleId"`
 	Valid       bool   `json:"valid"`
 }
 
+// orderLine is one line of place_order and order_placed.
 type orderLine struct {
 	ArticleID string `json:"articleId"`
 	Quantity  int    `json:"quantity"`
 }
 
+// placeOrder hands a closed cart to orders.
 type placeOrder struct {
 	CartID   string      `json:"cartId"`
 	UserID   string      `json:"userId"`
 	Articles []orderLine `json:"articles"`
 }
 
+// orderPlaced is orders' news that it has placed the order of a cart.
 type orderPlaced struct {
 	OrderID  string      `json:"orderId"`
 	CartID   string      `json:"cartId"`
@@ -50,19 +55,35 @@ type orderPlaced struct {
 // best effort (a loop repeats them), so a broker that is down must not hold the request.
 const inlineSendTimeout = 2 * time.Second
 
-// requestValidation asks catalog whether an article of a cart is valid; the answer comes back
-// on the `cart` queue. A failed send is only logged: the cart change is stored, and the
-// re-validation loop asks again.
+// requestValidation asks catalog, while a client waits, whether an article of a cart is valid. A
+// failed send is only logged: the cart change is stored, and the re-validation loop asks again.
 func (s *Service) requestValidation(ctx context.Context, cartID, articleID string) {
 	ctx, cancel := context.WithTimeout(ctx, inlineSendTimeout)
 	defer cancel()
-	err := bus.Send(ctx, s.bus, "catalog", "catalog", typeArticleValid,
-		articleValidRequest{ReferenceID: cartID, ArticleID: articleID}, bus.ReplyTo("cart", "cart"))
-	if err != nil {
+	if err := s.sendArticleValid(ctx, cartID, articleID); err != nil {
 		s.log.WarnContext(ctx, "article-valid not sent", "cart", cartID, "article", articleID, "err", err)
 	}
 }
 
+// sendArticleValid asks catalog whether an article of a cart is valid; the answer comes back on
+// the `cart` queue (HandleCartQueue).
+func (s *Service) sendArticleValid(ctx context.Context, cartID, articleID string) error {
+	return bus.Send(ctx, s.bus, "catalog", "catalog", typeArticleValid,
+		articleValidRequest{ReferenceID: cartID, ArticleID: articleID}, bus.ReplyTo("cart", "cart"))
+}
+
+// tryPlaceOrder sends place_order for a cart just checked out, while its client waits. A failed
+// send is only logged: the closed state is the outbox, so if this send fails, or the process dies
+// before it, ResendPlaceOrders sends it later.
+func (s *Service) tryPlaceOrder(ctx context.Context, closed Cart) {
+	sendCtx, cancel := context.WithTimeout(ctx, inlineSendTimeout)
+	defer cancel()
+	if err := s.sendPlaceOrder(sendCtx, closed); err != nil {
+		s.log.WarnContext(ctx, "place_order not sent, will be re-sent", "cart", closed.ID, "err", err)
+	}
+}
+
+// sendPlaceOrder hands the closed cart c to orders.
 func (s *Service) sendPlaceOrder(ctx context.Context, c Cart) error {
 	msg := placeOrder{CartID: c.ID, UserID: c.UserID, Articles: make([]orderLine, len(c.Articles))}
 	for i, l := range c.Articles {
@@ -101,7 +122,7 @@ func (s *Service) recordValidation(ctx context.Context, reply articleValidReply)
 			return nil
 		}
 		err = s.store.Append(ctx, next)
-		if !isVersionTaken(err) {
+		if !errors.Is(err, errVersionTaken) {
 			return err
 		}
 		if err := backoff(ctx, attempt); err != nil {
@@ -150,8 +171,9 @@ func (s *Service) ResendPlaceOrders(ctx context.Context, before time.Time) (int,
 	return len(carts), nil
 }
 
-// Revalidate asks catalog again about every line of the most recently changed open carts, so
-// that catalog changes (an article disabled or deleted) show up in them.
+// Revalidate asks catalog again about every line of up to limit of the most recently changed open
+// carts, so that catalog changes (an article disabled or deleted) show up in them. It reports how
+// many requests it sent.
 func (s *Service) Revalidate(ctx context.Context, limit int) (int, error) {
 	carts, err := s.store.RecentOpen(ctx, limit)
 	if err != nil {
@@ -160,8 +182,7 @@ func (s *Service) Revalidate(ctx context.Context, limit int) (int, error) {
 	sent := 0
 	for _, c := range carts {
 		for _, l := range c.Articles {
-			if err := bus.Send(ctx, s.bus, "catalog", "catalog", typeArticleValid,
-				articleValidRequest{ReferenceID: c.ID, ArticleID: l.ArticleID}, bus.ReplyTo("cart", "cart")); err != nil {
+			if err := s.sendArticleValid(ctx, c.ID, l.ArticleID); err != nil {
 				return sent, err
 			}
 			sent++

@@ -109,8 +109,9 @@ func Run(ctx context.Context, opts app.Options) error {
 		})
 		return nil
 	})
+	// Pruning rides on the re-validation loop: both are slow-paced housekeeping of stored states.
 	background("re-validate", func(ctx context.Context) error {
-		every(ctx, log, "re-validate open carts", cfg.ValidateInterval, func(ctx context.Context) error {
+		every(ctx, log, "re-validate open carts, prune superseded states", cfg.ValidateInterval, func(ctx context.Context) error {
 			if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
 				return err
 			}

@@ -15,6 +15,9 @@ import (
 // maxAttempts bounds the retries of a change that keeps losing races for the cart's next version.
 const maxAttempts = 20
 
+// errCartBusy is the answer when a change lost the race for the cart's next version maxAttempts times.
+var errCartBusy = fmt.Errorf("%w: the cart is being changed by other requests, try again", errs.Conflict)
+
 // opTimeout bounds one cart operation; Store.Prune relies on operations being this short.
 const opTimeout = 30 * time.Second
 
@@ -31,6 +34,8 @@ func NewService(store *Store, b bus.Publisher, catalog articleSource, log *slog.
 	return &Service{store: store, bus: b, catalog: catalog, log: log}
 }
 
+// now is the time stamped on cart states: UTC and in milliseconds, as MongoDB stores times, so a
+// state read back equals the state written.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // current returns the user's open cart: its latest state, or — when the user has none, or their
@@ -50,7 +55,8 @@ func (s *Service) current(ctx context.Context, userID string) (Cart, error) {
 
 // Open returns the user's open cart, creating it empty when there is none.
 func (s *Service) Open(ctx context.Context, userID string) (Cart, error) {
-	return s.change(ctx, userID, func(c *Cart) (bool, error) { return c.Version == 0, nil })
+	// c is the next version: version 1 means the cart was never stored, so store it now.
+	return s.change(ctx, userID, func(c *Cart) (bool, error) { return c.Version == 1, nil })
 }
 
 // Add adds quantity of an article to the user's open cart and asks catalog to validate it.
@@ -90,14 +96,14 @@ func (s *Service) change(ctx context.Context, userID string, edit func(*Cart) (b
 			return cur, err
 		}
 		err = s.store.Append(ctx, next)
-		if !isVersionTaken(err) {
+		if !errors.Is(err, errVersionTaken) {
 			return next, err
 		}
 		if err := backoff(ctx, attempt); err != nil {
 			return Cart{}, err
 		}
 	}
-	return Cart{}, fmt.Errorf("%w: the cart is being changed by other requests, try again", errs.Conflict)
+	return Cart{}, errCartBusy
 }
 
 // backoff waits a little, more after each lost race, with jitter so rivals drift apart.
@@ -144,18 +150,11 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		closed := cur.next(now())
 		closed.Enabled = false
 		err = s.store.Append(ctx, closed)
-		if err == nil {
-			// The closed state is the outbox: if this publish fails, or the process dies before
-			// it, the re-send loop sends place_order later.
-			sendCtx, cancel := context.WithTimeout(ctx, inlineSendTimeout)
-			err := s.sendPlaceOrder(sendCtx, closed)
-			cancel()
-			if err != nil {
-				s.log.WarnContext(ctx, "place_order not sent, will be re-sent", "cart", closed.ID, "err", err)
-			}
+		if err == nil { // closed: this state is now the outbox of place_order
+			s.tryPlaceOrder(ctx, closed)
 			return closed, nil
 		}
-		if !isVersionTaken(err) {
+		if !errors.Is(err, errVersionTaken) {
 			return Cart{}, err
 		}
 		// Someone stored the next version first: a line change (check again), or another checkout.
@@ -166,5 +165,5 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 			return Cart{}, err
 		}
 	}
-	return Cart{}, fmt.Errorf("%w: the cart is being changed by other requests, try again", errs.Conflict)
+	return Cart{}, errCartBusy
 }

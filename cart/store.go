@@ -2,7 +2,6 @@ package cart
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -23,19 +22,17 @@ type Store struct {
 	states *mongo.Collection
 }
 
-// NewStore returns the store of db, creating its indexes.
+// NewStore returns the store of db, creating its indexes. None of them is unique: what makes
+// writers of one version collide is the _id of a state (see stateDoc).
 func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{states: db.Collection("cart_states")}
-	// One index per call: FerretDB drops the connection when one createIndexes command names
-	// several indexes that exist already (every start after the first).
-	for _, keys := range []bson.D{
-		{{Key: "userId", Value: 1}, {Key: "gen", Value: -1}, {Key: "version", Value: -1}},
-		{{Key: "cartId", Value: 1}, {Key: "version", Value: -1}},
-		{{Key: "enabled", Value: 1}, {Key: "orderId", Value: 1}},
-	} {
-		if err := mongox.EnsureIndexes(ctx, s.states, mongo.IndexModel{Keys: keys}); err != nil {
-			return nil, err
-		}
+	err := mongox.EnsureIndexes(ctx, s.states,
+		mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "gen", Value: -1}, {Key: "version", Value: -1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "cartId", Value: 1}, {Key: "version", Value: -1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "enabled", Value: 1}, {Key: "orderId", Value: 1}}},
+	)
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -55,6 +52,7 @@ type stateDoc struct {
 	Updated  time.Time `bson:"updated"`
 }
 
+// lineDoc is one line of a stored state.
 type lineDoc struct {
 	ArticleID string `bson:"articleId"`
 	Quantity  int    `bson:"quantity"`
@@ -120,7 +118,9 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 // RecordOrder records orderID on the closed cart id of userID. It reports whether it matched:
 // the cart exists, is closed, is userID's, and has no other order recorded. Recording the same
 // order again is harmless. The recorded order ends the re-sending of place_order, so an
-// order_placed naming another user, or a second order, must not overwrite it.
+// order_placed naming another user, or a second order, must not overwrite it. (This is a
+// conditional update, not atomic on FerretDB; that is safe because orders derives the order id
+// from the cart id, so racing order_placed messages for one cart all carry the same order.)
 func (s *Store) RecordOrder(ctx context.Context, id, userID, orderID string) (bool, error) {
 	res, err := s.states.UpdateOne(ctx,
 		bson.D{{Key: "cartId", Value: id}, {Key: "userId", Value: userID}, {Key: "enabled", Value: false},
@@ -224,6 +224,3 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	}
 	return pruned, nil
 }
-
-// isVersionTaken tells whether err is Append's lost race.
-func isVersionTaken(err error) bool { return errors.Is(err, errVersionTaken) }

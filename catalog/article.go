@@ -1,9 +1,18 @@
 // Package catalog is the catalog service (SPEC §3.3): articles with their price and stock, read
 // by anyone and written by admins, and the stock reservations that orders need (SPEC §4).
 //
-// Stock is an append-only ledger of moves per article (see ledger.go): the balance of the latest
-// move is the article's stock. Reservations for an order are moves with deterministic ids, so a
-// redelivered order_placed message never reserves twice (see reserve.go).
+// How stock is kept, and why. The obvious design, a stock field taken with a conditional update
+// ({_id, stock: {$gte: q}} → {$inc: {stock: -q}}), oversells on the MongoDB-wire server we run
+// (FerretDB): its conditional updates are not atomic under concurrency, and it has no
+// transactions either. Unique indexes do hold, there as on MongoDB, so every rule rests on them:
+//   - Stock is an append-only ledger of moves per article (ledger.go). Each move has the next
+//     sequence number of its article and the running balance, under a unique index on
+//     (articleId, seq): of two writers that read the same balance, only one can append the next
+//     seq; the other gets a duplicate key, re-reads and decides again. The balance of the latest
+//     move is the article's stock.
+//   - Reserving an order's stock (reserve.go) decides each line with one move whose _id is
+//     deterministic, "<order>/<article>/reserve", so an order_placed message delivered twice, or
+//     handled by two consumers at once, never reserves twice.
 package catalog
 
 import (
@@ -43,7 +52,10 @@ const (
 type Cents int64
 
 // MarshalJSON writes c as a decimal number: 1250 → 12.5.
-func (c Cents) MarshalJSON() ([]byte, error) {
+func (c Cents) MarshalJSON() ([]byte, error) { return []byte(c.decimal()), nil }
+
+// decimal is c as decimal text without trailing zeros: 1250 → "12.5", 1200 → "12".
+func (c Cents) decimal() string {
 	sign := ""
 	v := int64(c)
 	if v < 0 {
@@ -51,7 +63,7 @@ func (c Cents) MarshalJSON() ([]byte, error) {
 	}
 	s := fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "0"), "0")
-	return []byte(strings.TrimSuffix(s, ".")), nil
+	return strings.TrimSuffix(s, ".")
 }
 
 // UnmarshalJSON reads a number with at most two decimals (used when reading replies back).
@@ -88,14 +100,9 @@ func parseCents(text string) (Cents, error) {
 		return 0, fmt.Errorf("must have at most 2 decimals")
 	}
 	if !r.Num().IsInt64() {
-		return 0, fmt.Errorf("must be at most %s", mustJSON(maxPrice))
+		return 0, fmt.Errorf("must be at most %s", maxPrice.decimal())
 	}
 	return Cents(r.Num().Int64()), nil
-}
-
-func mustJSON(c Cents) string {
-	b, _ := c.MarshalJSON()
-	return string(b)
 }
 
 // articleInput is the body of create and update: every field optional, checked by validate.
@@ -154,7 +161,7 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 		case price < 0:
 			v.Add("price", "must be at least 0")
 		case price > maxPrice:
-			v.Add("price", "must be at most "+mustJSON(maxPrice))
+			v.Add("price", "must be at most "+maxPrice.decimal())
 		default:
 			ch.Price = &price
 		}

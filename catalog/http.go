@@ -13,18 +13,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
-	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
-
-// NewServer returns the catalog's HTTP handler: the API of routes.go plus the operational
-// endpoints, with ready naming what /readyz checks.
-func NewServer(log *slog.Logger, m *metrics.Metrics, store *Store, auth *tokens.Checker, ready map[string]web.ReadyCheck) http.Handler {
-	r := web.NewRouter(log, m, ready)
-	addRoutes(r, log, store, auth)
-	return r
-}
 
 // Limits of searches and listings.
 const (
@@ -162,7 +152,8 @@ func handleArticleCreate(log *slog.Logger, store *Store) http.Handler {
 func handleArticleUpdate(log *slog.Logger, store *Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
-		if _, err := parseID(id); err != nil {
+		// A malformed id is reported as such, whatever the body holds.
+		if _, err := parseArticleID(id); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}

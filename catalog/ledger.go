@@ -57,7 +57,7 @@ func (s *Store) latestMove(ctx context.Context, articleID bson.ObjectID) (stockM
 	return m, nil
 }
 
-// Balance is the article's current stock.
+// Balance returns the article's current stock: the balance of its latest move.
 func (s *Store) Balance(ctx context.Context, articleID bson.ObjectID) (int64, error) {
 	m, err := s.latestMove(ctx, articleID)
 	return m.Balance, err
@@ -97,7 +97,7 @@ func (s *Store) appendMove(ctx context.Context, articleID bson.ObjectID, id, ord
 			ID: id, ArticleID: articleID, Seq: last.Seq + 1, Delta: delta, Balance: last.Balance + delta,
 			Reason: reason, Note: note, OrderID: orderID, At: time.Now().UTC(),
 		}
-		if m.Balance < 0 {
+		if m.Balance < 0 { // a decision must never do this; refuse rather than store a broken ledger
 			return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", id, m.Balance)
 		}
 		if s.beforeMove != nil {
@@ -142,9 +142,11 @@ func pause(ctx context.Context, attempt int) error {
 	}
 }
 
-// SetStock makes the article's stock stock, with a move of the difference.
-func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int64) (stockMove, error) {
-	return s.appendMove(ctx, articleID, bson.NewObjectID().Hex(), "", func(balance int64) (int64, string, string) {
+// SetStock sets the article's stock to stock, with a move of the difference, and returns the new
+// balance.
+func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int64) (int64, error) {
+	m, err := s.appendMove(ctx, articleID, bson.NewObjectID().Hex(), "", func(balance int64) (int64, string, string) {
 		return stock - balance, moveSet, ""
 	})
+	return m.Balance, err
 }

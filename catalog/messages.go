@@ -7,10 +7,9 @@ import (
 	"log/slog"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
-	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// Message types the catalog answers (SPEC §4).
+// Message types the catalog handles and sends (SPEC §4).
 const (
 	typeArticleValid = "article-valid"
 	typeArticleData  = "article-data"
@@ -80,7 +79,7 @@ func (h messages) handleRequest(ctx context.Context, d bus.Delivery) error {
 func (h messages) lookup(ctx context.Context, id string) (a Article, found bool, err error) {
 	a, err = h.store.Article(ctx, id)
 	switch {
-	case errors.Is(err, errs.Invalid), errors.Is(err, errs.NotFound):
+	case isUnknownArticle(err):
 		return Article{}, false, nil
 	case err != nil:
 		return Article{}, false, err

@@ -3,7 +3,6 @@ package catalog
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -138,6 +137,7 @@ func (s *Store) startReservation(ctx context.Context, orderID string, lines []Or
 	return r, nil
 }
 
+// reservation returns the order's reservation record, if it was started.
 func (s *Store) reservation(ctx context.Context, orderID string) (Reservation, bool, error) {
 	var r Reservation
 	err := s.reservations.FindOne(ctx, bson.M{"_id": orderID}).Decode(&r)
@@ -150,6 +150,7 @@ func (s *Store) reservation(ctx context.Context, orderID string) (Reservation, b
 	return r, true, nil
 }
 
+// The deterministic ids of the moves that decide, and undo, one line of an order.
 func reserveMoveID(orderID, articleID string) string { return orderID + "/" + articleID + "/reserve" }
 func releaseMoveID(orderID, articleID string) string { return orderID + "/" + articleID + "/release" }
 
@@ -160,8 +161,8 @@ func (s *Store) reserveLine(ctx context.Context, orderID string, line *ReservedL
 		line.Refusal = refusedQuantity
 		return nil
 	}
-	doc, err := s.articleDoc(ctx, line.ArticleID)
-	if isRefusal(err) {
+	doc, err := s.findArticleDoc(ctx, line.ArticleID)
+	if isUnknownArticle(err) {
 		line.Refusal = refusedUnknown
 		return nil
 	}
@@ -200,10 +201,4 @@ func (s *Store) releaseLine(ctx context.Context, orderID string, line ReservedLi
 	_, err = s.appendMove(ctx, reserved.ArticleID, releaseMoveID(orderID, line.ArticleID), orderID,
 		func(int64) (int64, string, string) { return -reserved.Delta, moveRelease, "" })
 	return err
-}
-
-// isRefusal tells whether a lookup error means the article cannot be reserved at all
-// (malformed or unknown id), rather than the store failing.
-func isRefusal(err error) bool {
-	return err != nil && (errors.Is(err, errs.Invalid) || errors.Is(err, errs.NotFound))
 }

@@ -25,7 +25,7 @@ func newArticle(t testing.TB, store *Store, name string, stock int64) string {
 // ledger returns the article's moves in sequence order.
 func ledger(t testing.TB, store *Store, articleID string) []stockMove {
 	t.Helper()
-	oid, err := parseID(articleID)
+	oid, err := parseArticleID(articleID)
 	require.NoError(t, err)
 	cur, err := store.moves.Find(context.Background(), bson.M{"articleId": oid},
 		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
@@ -89,7 +89,7 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 func TestAdminStockChangesRaceWithOrders(t *testing.T) {
 	store := newTestStore(t)
 	article := newArticle(t, store, "Busy", 5)
-	oid, _ := parseID(article)
+	oid, _ := parseArticleID(article)
 
 	const orders = 10
 	states := make([]string, orders)
@@ -282,7 +282,7 @@ func TestRejectedOrderRollsBackAfterCrash(t *testing.T) {
 	assert.Equal(t, int64(2), balanceOf(t, store, b), "b is still held")
 
 	// Meanwhile c got stock: the order stays rejected, since c was refused for good.
-	cid, _ := parseID(c)
+	cid, _ := parseArticleID(c)
 	_, err = store.SetStock(ctx, cid, 200)
 	require.NoError(t, err)
 

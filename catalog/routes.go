@@ -2,11 +2,22 @@ package catalog
 
 import (
 	"log/slog"
+	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
+
+// NewServer returns the catalog's HTTP handler: the API below plus the operational endpoints,
+// with ready naming what /readyz checks.
+func NewServer(log *slog.Logger, m *metrics.Metrics, store *Store, auth *tokens.Checker, ready map[string]web.ReadyCheck) http.Handler {
+	r := web.NewRouter(log, m, ready)
+	addRoutes(r, log, store, auth)
+	return r
+}
 
 // addRoutes is the whole REST API of the catalog (SPEC §3.3): reads are public, writes admin.
 func addRoutes(r chi.Router, log *slog.Logger, store *Store, auth *tokens.Checker) {

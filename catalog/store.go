@@ -35,6 +35,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 		reservations: db.Collection("reservations"),
 	}
 	// One move per (article, seq): this index is what keeps stock from going below zero.
+	// Reservations need no index of their own: their _id, the order id, is unique already.
 	err := mongox.EnsureIndexes(ctx, s.moves, mongo.IndexModel{
 		Keys:    bson.D{{Key: "articleId", Value: 1}, {Key: "seq", Value: 1}},
 		Options: options.Index().SetUnique(true).SetName("article_seq"),
@@ -64,6 +65,7 @@ type articleDoc struct {
 	Updated     time.Time     `bson:"updated"`
 }
 
+// article is d as clients see it, with stock read from the ledger.
 func (d articleDoc) article(stock int64) Article {
 	return Article{
 		ID: d.ID.Hex(), Name: d.Name, Description: d.Description, Image: d.Image,
@@ -71,8 +73,8 @@ func (d articleDoc) article(stock int64) Article {
 	}
 }
 
-// parseID reads an article id; a malformed one is errs.Invalid.
-func parseID(id string) (bson.ObjectID, error) {
+// parseArticleID reads an article id; a malformed one is errs.Invalid.
+func parseArticleID(id string) (bson.ObjectID, error) {
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
 		return oid, fmt.Errorf("%w: malformed article id %q", errs.Invalid, id)
@@ -93,13 +95,14 @@ func (s *Store) CreateArticle(ctx context.Context, ch articleChanges) (Article, 
 	if ch.Stock != nil {
 		stock = *ch.Stock
 	}
-	m, err := s.SetStock(ctx, doc.ID, stock)
+	balance, err := s.SetStock(ctx, doc.ID, stock)
 	if err != nil {
 		return Article{}, err
 	}
-	return doc.article(m.Balance), nil
+	return doc.article(balance), nil
 }
 
+// applyTo copies the fields that ch sets into doc. A stock is not among them: it is a ledger move.
 func (ch articleChanges) applyTo(doc *articleDoc) {
 	if ch.Name != nil {
 		doc.Name = *ch.Name
@@ -117,7 +120,7 @@ func (ch articleChanges) applyTo(doc *articleDoc) {
 
 // Article returns the article with id, enabled or not.
 func (s *Store) Article(ctx context.Context, id string) (Article, error) {
-	doc, err := s.articleDoc(ctx, id)
+	doc, err := s.findArticleDoc(ctx, id)
 	if err != nil {
 		return Article{}, err
 	}
@@ -128,8 +131,10 @@ func (s *Store) Article(ctx context.Context, id string) (Article, error) {
 	return doc.article(stock), nil
 }
 
-func (s *Store) articleDoc(ctx context.Context, id string) (articleDoc, error) {
-	oid, err := parseID(id)
+// findArticleDoc returns the stored article with id, without its stock: errs.Invalid for a
+// malformed id, errs.NotFound for an unknown one.
+func (s *Store) findArticleDoc(ctx context.Context, id string) (articleDoc, error) {
+	oid, err := parseArticleID(id)
 	if err != nil {
 		return articleDoc{}, err
 	}
@@ -144,7 +149,7 @@ func (s *Store) articleDoc(ctx context.Context, id string) (articleDoc, error) {
 // Only the fields sent are written, in one update, so two admins changing different fields at
 // once both keep their change (on MongoDB, where a single-document update is atomic).
 func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges) (Article, error) {
-	oid, err := parseID(id)
+	oid, err := parseArticleID(id)
 	if err != nil {
 		return Article{}, err
 	}
@@ -169,12 +174,11 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges)
 	}
 	var stock int64
 	if ch.Stock != nil {
-		m, err := s.SetStock(ctx, doc.ID, *ch.Stock)
-		if err != nil {
-			return Article{}, err
-		}
-		stock = m.Balance
-	} else if stock, err = s.Balance(ctx, doc.ID); err != nil {
+		stock, err = s.SetStock(ctx, doc.ID, *ch.Stock)
+	} else {
+		stock, err = s.Balance(ctx, doc.ID)
+	}
+	if err != nil {
 		return Article{}, err
 	}
 	return doc.article(stock), nil
@@ -183,7 +187,7 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges)
 // DisableArticle soft-deletes the article: it stays readable by id, but is no longer listed,
 // searched or reservable. Disabling twice is fine.
 func (s *Store) DisableArticle(ctx context.Context, id string) error {
-	oid, err := parseID(id)
+	oid, err := parseArticleID(id)
 	if err != nil {
 		return err
 	}
@@ -263,3 +267,9 @@ func (s *Store) findArticles(ctx context.Context, filter bson.M, opts *options.F
 
 // isNoDocuments tells whether err says a lookup found nothing.
 func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
+
+// isUnknownArticle tells whether an article lookup failed because there is no such article
+// (a malformed or unknown id) rather than because the store failed.
+func isUnknownArticle(err error) bool {
+	return errors.Is(err, errs.Invalid) || errors.Is(err, errs.NotFound)
+}
