@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -8,6 +9,9 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
+
+// StatusClientClosedRequest is recorded for requests whose client left before the answer.
+const StatusClientClosedRequest = 499
 
 // errorBody is the SPEC §2 error format; Messages only for validation errors.
 type errorBody struct {
@@ -46,6 +50,14 @@ func StatusOf(err error) int { return statusOf(err) }
 // Error answers err with its status and the SPEC's JSON error body. 5xx errors are logged with
 // their detail and answered with a generic message; 4xx answers carry the error's own text.
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		// The client went away mid-request, so the store or broker call was cut short: not a
+		// failure of this service. 499 (nginx's "client closed request") keeps it out of the
+		// 5xx logs and metrics; nobody reads the answer.
+		log.InfoContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path)
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	status := statusOf(err)
 	body := errorBody{Error: clientMessage(err, status)}
 	var v *errs.Validation

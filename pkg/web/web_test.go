@@ -118,6 +118,18 @@ func TestErrorStatuses(t *testing.T) {
 	}
 }
 
+func TestErrorWhenClientLeft(t *testing.T) {
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	web.Error(rec, req, log, fmt.Errorf("%w: read: %w", errs.Unavailable, context.Canceled))
+	assert.Equal(t, web.StatusClientClosedRequest, rec.Code)
+	assert.NotContains(t, logged.String(), "level=ERROR")
+}
+
 func newRouter(t *testing.T, checks map[string]web.ReadyCheck) http.Handler {
 	r := web.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.New("test"), checks)
 	r.Get("/panic", func(http.ResponseWriter, *http.Request) { panic("boom: secret") })
