@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
 // Message types and payloads of SPEC §4 that the cart sends or receives.
@@ -125,7 +126,7 @@ func (s *Service) recordValidation(ctx context.Context, reply articleValidReply)
 		if !errors.Is(err, errVersionTaken) {
 			return err
 		}
-		if err := backoff(ctx, attempt); err != nil {
+		if err := mongox.ConflictPause(ctx, attempt); err != nil {
 			return err
 		}
 	}

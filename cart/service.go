@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
 // maxAttempts bounds the retries of a change that keeps losing races for the cart's next version.
@@ -99,22 +99,11 @@ func (s *Service) change(ctx context.Context, userID string, edit func(*Cart) (b
 		if !errors.Is(err, errVersionTaken) {
 			return next, err
 		}
-		if err := backoff(ctx, attempt); err != nil {
+		if err := mongox.ConflictPause(ctx, attempt); err != nil {
 			return Cart{}, err
 		}
 	}
 	return Cart{}, errCartBusy
-}
-
-// backoff waits a little, more after each lost race, with jitter so rivals drift apart.
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(1+rand.IntN(5*(attempt+1))) * time.Millisecond
-	select {
-	case <-time.After(d):
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", errs.Unavailable, ctx.Err())
-	}
 }
 
 // Validate checks the user's open cart against catalog.
@@ -161,7 +150,7 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		if latest, err := s.store.Get(ctx, cur.ID); err == nil && !latest.Enabled {
 			return Cart{}, fmt.Errorf("%w: the cart is already checked out", errs.Conflict)
 		}
-		if err := backoff(ctx, attempt); err != nil {
+		if err := mongox.ConflictPause(ctx, attempt); err != nil {
 			return Cart{}, err
 		}
 	}

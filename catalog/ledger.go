@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -123,22 +122,9 @@ func (s *Store) appendMove(ctx context.Context, articleID bson.ObjectID, id, ord
 		if attempt == maxMoveAttempts {
 			return stockMove{}, fmt.Errorf("%w: stock of article %s is too busy", errs.Unavailable, articleID.Hex())
 		}
-		if err := pause(ctx, attempt); err != nil {
+		if err := mongox.ConflictPause(ctx, attempt); err != nil {
 			return stockMove{}, err
 		}
-	}
-}
-
-// pause waits a short random time before a retry, so racing writers spread out.
-func pause(ctx context.Context, attempt int) error {
-	limit := time.Duration(min(attempt, 20)) * time.Millisecond
-	t := time.NewTimer(rand.N(limit) + time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
 
@@ -66,9 +66,7 @@ func (s *Service) change(ctx context.Context, orderID string, decide decision) (
 			if attempt == maxAppendAttempts {
 				return Order{}, fmt.Errorf("%w: order %s is busy, try again", errs.Conflict, orderID)
 			}
-			// A short random pause (up to 24ms, growing with the attempts) so that the writers
-			// that collided do not collide again at once.
-			if err := sleep(ctx, time.Duration(rand.IntN(3*min(attempt, 8))+1)*time.Millisecond); err != nil {
+			if err := mongox.ConflictPause(ctx, attempt); err != nil {
 				return Order{}, err
 			}
 			continue
@@ -101,18 +99,6 @@ func (s *Service) project(ctx context.Context, o Order) error {
 		o = Fold(events)
 	}
 	return nil
-}
-
-// sleep waits for d, or returns ctx's error when ctx is done first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Rebuild folds the order's events again and stores the result as its projection.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -80,4 +81,20 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.
 		}
 	}
 	return nil
+}
+
+// ConflictPause waits a short random time before retrying a write that lost a race on a unique
+// index (a ledger sequence number, an event version), so the writers that collided spread out
+// instead of colliding again at once. The wait grows with attempt (1, 2, …) up to about 25 ms.
+// It returns errs.Unavailable if ctx ends first.
+func ConflictPause(ctx context.Context, attempt int) error {
+	limit := time.Duration(3*min(max(attempt, 1), 8)) * time.Millisecond
+	t := time.NewTimer(time.Millisecond + rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", errs.Unavailable, ctx.Err())
+	case <-t.C:
+		return nil
+	}
 }

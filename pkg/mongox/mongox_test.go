@@ -50,3 +50,10 @@ func TestConnectUnreachable(t *testing.T) {
 	_, err := mongox.Connect(ctx, "mongodb://127.0.0.1:1/")
 	assert.Error(t, err)
 }
+
+func TestConflictPause(t *testing.T) {
+	require.NoError(t, mongox.ConflictPause(context.Background(), 3))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, mongox.ConflictPause(ctx, 1), errs.Unavailable)
+}
