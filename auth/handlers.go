@@ -212,12 +212,7 @@ func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
 
 func handleGrant(log *slog.Logger, store *Store) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := userIDParam(r)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		permissions, err := readPermissions(r)
+		id, permissions, err := readPermissionChange(r)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -234,12 +229,7 @@ func handleGrant(log *slog.Logger, store *Store) http.HandlerFunc {
 // their sessions here, but so that other services drop the cached permissions at once.
 func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := userIDParam(r)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		permissions, err := readPermissions(r)
+		id, permissions, err := readPermissionChange(r)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -267,19 +257,23 @@ func userIDParam(r *http.Request) (string, error) {
 	return oid.Hex(), nil
 }
 
-// readPermissions decodes and checks the body of a grant or a revoke.
-func readPermissions(r *http.Request) ([]string, error) {
+// readPermissionChange reads a grant or a revoke: the user id of the URL and the checked
+// permissions of the body.
+func readPermissionChange(r *http.Request) (userID string, permissions []string, err error) {
+	if userID, err = userIDParam(r); err != nil {
+		return "", nil, err
+	}
 	type request struct {
 		Permissions []string `json:"permissions"`
 	}
 	req, err := web.DecodeLimit[request](r, maxBody)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if err := checkPermissions(req.Permissions); err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return req.Permissions, nil
+	return userID, req.Permissions, nil
 }
 
 // caller is the signed-in user of a request and the claims of its token.
