@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
@@ -39,7 +40,7 @@ func newEnv(t testing.TB, limits auth.Limits) *env {
 	store, err := auth.NewStore(ctx, db)
 	require.NoError(t, err)
 	url := testkit.RabbitURL(t)
-	b, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
+	b, err := bus.DialRabbit(ctx, url, contract.Topology, testkit.Logger(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	log := testkit.Logger(t)

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -197,9 +198,9 @@ func TestCheckout(t *testing.T) {
 
 	orders.drain(t, f.bus, "order", "order")
 	require.Equal(t, 1, orders.count("place_order"))
-	var msgBody placeOrder
+	var msgBody contract.PlaceOrder
 	require.NoError(t, orders.lastOf("place_order").Decode(&msgBody))
-	assert.Equal(t, placeOrder{CartID: closed.ID, UserID: "u1", Articles: []orderLine{{articleLow, 5}}}, msgBody)
+	assert.Equal(t, contract.PlaceOrder{CartID: closed.ID, UserID: "u1", Articles: []contract.OrderLine{{ArticleID: articleLow, Quantity: 5}}}, msgBody)
 
 	next := f.cart("GET", "/cart", "tok", nil)
 	assert.NotEqual(t, closed.ID, next.ID)

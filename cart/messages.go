@@ -7,50 +7,10 @@ import (
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
-
-// Message types and payloads of SPEC §4 that the cart sends or receives.
-const (
-	typeArticleValid = "article-valid"
-	typePlaceOrder   = "place_order"
-	typeOrderPlaced  = "order_placed"
-)
-
-// articleValidRequest asks catalog about one article of the cart ReferenceID.
-type articleValidRequest struct {
-	ReferenceID string `json:"referenceId"`
-	ArticleID   string `json:"articleId"`
-}
-
-// articleValidReply is catalog's answer to an articleValidRequest.
-type articleValidReply struct {
-	ReferenceID string `json:"referenceId"`
-	ArticleID   string `json:"articleId"`
-	Valid       bool   `json:"valid"`
-}
-
-// orderLine is one line of place_order and order_placed.
-type orderLine struct {
-	ArticleID string `json:"articleId"`
-	Quantity  int    `json:"quantity"`
-}
-
-// placeOrder hands a closed cart to orders.
-type placeOrder struct {
-	CartID   string      `json:"cartId"`
-	UserID   string      `json:"userId"`
-	Articles []orderLine `json:"articles"`
-}
-
-// orderPlaced is orders' news that it has placed the order of a cart.
-type orderPlaced struct {
-	OrderID  string      `json:"orderId"`
-	CartID   string      `json:"cartId"`
-	UserID   string      `json:"userId"`
-	Articles []orderLine `json:"articles"`
-}
 
 // inlineSendTimeout bounds a send made while a client waits for its answer. Such sends are
 // best effort (a loop repeats them), so a broker that is down must not hold the request.
@@ -69,8 +29,8 @@ func (s *Service) requestValidation(ctx context.Context, cartID, articleID strin
 // sendArticleValid asks catalog whether an article of a cart is valid; the answer comes back on
 // the `cart` queue (HandleCartQueue).
 func (s *Service) sendArticleValid(ctx context.Context, cartID, articleID string) error {
-	return bus.Send(ctx, s.bus, "catalog", "catalog", typeArticleValid,
-		articleValidRequest{ReferenceID: cartID, ArticleID: articleID}, bus.ReplyTo("cart", "cart"))
+	return bus.Send(ctx, s.bus, contract.ExchangeCatalog, contract.QueueCatalog, contract.TypeArticleValid,
+		contract.ArticleRequest{ReferenceID: cartID, ArticleID: articleID}, bus.ReplyTo(contract.ExchangeCart, contract.QueueCart))
 }
 
 // tryPlaceOrder sends place_order for a cart just checked out, while its client waits. A failed
@@ -86,19 +46,19 @@ func (s *Service) tryPlaceOrder(ctx context.Context, closed Cart) {
 
 // sendPlaceOrder hands the closed cart c to orders.
 func (s *Service) sendPlaceOrder(ctx context.Context, c Cart) error {
-	msg := placeOrder{CartID: c.ID, UserID: c.UserID, Articles: make([]orderLine, len(c.Articles))}
+	msg := contract.PlaceOrder{CartID: c.ID, UserID: c.UserID, Articles: make([]contract.OrderLine, len(c.Articles))}
 	for i, l := range c.Articles {
-		msg.Articles[i] = orderLine{ArticleID: l.ArticleID, Quantity: l.Quantity}
+		msg.Articles[i] = contract.OrderLine{ArticleID: l.ArticleID, Quantity: l.Quantity}
 	}
-	return bus.Send(ctx, s.bus, "order", "order", typePlaceOrder, msg)
+	return bus.Send(ctx, s.bus, contract.ExchangeOrder, contract.QueueOrder, contract.TypePlaceOrder, msg)
 }
 
 // HandleCartQueue consumes the `cart` queue: catalog's answers to article-valid.
 func (s *Service) HandleCartQueue(ctx context.Context, d bus.Delivery) error {
-	if d.Type != typeArticleValid {
+	if d.Type != contract.TypeArticleValid {
 		return bus.Permanent(fmt.Errorf("unexpected message type %q on the cart queue", d.Type))
 	}
-	var reply articleValidReply
+	var reply contract.ArticleValid
 	if err := d.Decode(&reply); err != nil {
 		return err
 	}
@@ -107,7 +67,7 @@ func (s *Service) HandleCartQueue(ctx context.Context, d bus.Delivery) error {
 
 // recordValidation marks the line validated with catalog's answer. An answer about a cart that
 // is closed or unknown, or a line no longer there, changes nothing; so does a repeated answer.
-func (s *Service) recordValidation(ctx context.Context, reply articleValidReply) error {
+func (s *Service) recordValidation(ctx context.Context, reply contract.ArticleValid) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for attempt := range maxAttempts {
@@ -136,10 +96,10 @@ func (s *Service) recordValidation(ctx context.Context, reply articleValidReply)
 // HandleOrderPlaced consumes `cart_order_placed`: orders has placed the order of a closed cart,
 // so its orderId is recorded there and `place_order` is no longer re-sent.
 func (s *Service) HandleOrderPlaced(ctx context.Context, d bus.Delivery) error {
-	if d.Type != typeOrderPlaced {
+	if d.Type != contract.TypeOrderPlaced {
 		return bus.Permanent(fmt.Errorf("unexpected message type %q on cart_order_placed", d.Type))
 	}
-	var msg orderPlaced
+	var msg contract.OrderPlaced
 	if err := d.Decode(&msg); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -17,13 +18,13 @@ import (
 // does, from the fake catalog's articles.
 func answerLikeCatalog(t *testing.T, f *fixture) {
 	testkit.Consume(t, f.bus, bus.Subscription{Queue: "catalog"}, func(ctx context.Context, d bus.Delivery) error {
-		var req articleValidRequest
+		var req contract.ArticleRequest
 		if err := d.Decode(&req); err != nil {
 			return err
 		}
 		a, ok := f.catalog.get(req.ArticleID)
-		return bus.Reply(ctx, f.bus, d, typeArticleValid,
-			articleValidReply{ReferenceID: req.ReferenceID, ArticleID: req.ArticleID, Valid: ok && a.Enabled})
+		return bus.Reply(ctx, f.bus, d, contract.TypeArticleValid,
+			contract.ArticleValid{ReferenceID: req.ReferenceID, ArticleID: req.ArticleID, Valid: ok && a.Enabled})
 	})
 }
 
@@ -117,18 +118,18 @@ func TestResendUntilOrderPlaced(t *testing.T) {
 	}
 	orders.drain(t, f.bus, "order", "order")
 	require.Equal(t, 2, orders.count("place_order"), "re-sent each round")
-	var msg placeOrder
+	var msg contract.PlaceOrder
 	require.NoError(t, orders.lastOf("place_order").Decode(&msg))
-	assert.Equal(t, placeOrder{CartID: closed.ID, UserID: "u1", Articles: []orderLine{{articleA, 2}}}, msg)
+	assert.Equal(t, contract.PlaceOrder{CartID: closed.ID, UserID: "u1", Articles: []contract.OrderLine{{ArticleID: articleA, Quantity: 2}}}, msg)
 
 	n, err := f.svc.ResendPlaceOrders(ctx, time.Now().Add(-time.Hour))
 	require.NoError(t, err)
 	assert.Zero(t, n, "not before the interval has passed since closing")
 
 	// orders answers; twice, as a redelivery would.
-	placed := orderPlaced{OrderID: "order-1", CartID: closed.ID, UserID: "u1", Articles: msg.Articles}
+	placed := contract.OrderPlaced{OrderID: "order-1", CartID: closed.ID, UserID: "u1", Articles: msg.Articles}
 	for range 2 {
-		require.NoError(t, bus.Send(ctx, f.bus, "sell_flow", "order_placed", typeOrderPlaced, placed))
+		require.NoError(t, bus.Send(ctx, f.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, placed))
 	}
 	testkit.Eventually(t, 10*time.Second, func() bool {
 		c, err := f.store.Get(ctx, closed.ID)
@@ -154,9 +155,9 @@ func TestOrderPlacedMustMatchTheCart(t *testing.T) {
 	closed.Enabled = false
 	require.NoError(t, f.store.Append(ctx, closed))
 	placed := func(cartID, userID, orderID string) bus.Delivery {
-		body, err := json.Marshal(orderPlaced{OrderID: orderID, CartID: cartID, UserID: userID, Articles: []orderLine{}})
+		body, err := json.Marshal(contract.OrderPlaced{OrderID: orderID, CartID: cartID, UserID: userID, Articles: []contract.OrderLine{}})
 		require.NoError(t, err)
-		return bus.Delivery{Envelope: bus.Envelope{Type: typeOrderPlaced, Message: body}}
+		return bus.Delivery{Envelope: bus.Envelope{Type: contract.TypeOrderPlaced, Message: body}}
 	}
 	orderOf := func() string {
 		c, err := f.store.Get(ctx, closed.ID)

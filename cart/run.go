@@ -11,6 +11,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
@@ -94,10 +95,10 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 	background("logout", func(ctx context.Context) error { return checker.ListenLogout(ctx, b) })
 	background("cart queue", func(ctx context.Context) error {
-		return b.Consume(ctx, bus.Subscription{Queue: "cart", Prefetch: 4}, svc.HandleCartQueue)
+		return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue)
 	})
 	background("order_placed", func(ctx context.Context) error {
-		return b.Consume(ctx, bus.Subscription{Queue: "cart_order_placed", Prefetch: 4}, svc.HandleOrderPlaced)
+		return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced)
 	})
 	background("re-send", func(ctx context.Context) error {
 		every(ctx, log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -45,8 +46,8 @@ func TestRun(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, func() bool { return orders.count("place_order") >= 3 },
 		"place_order re-sent until order_placed")
 
-	placed := orderPlaced{OrderID: "order-9", CartID: closed.ID, UserID: "u1", Articles: []orderLine{{articleA, 3}}}
-	require.NoError(t, bus.Send(ctx, f.bus, "sell_flow", "order_placed", typeOrderPlaced, placed))
+	placed := contract.OrderPlaced{OrderID: "order-9", CartID: closed.ID, UserID: "u1", Articles: []contract.OrderLine{{ArticleID: articleA, Quantity: 3}}}
+	require.NoError(t, bus.Send(ctx, f.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, placed))
 	testkit.Eventually(t, 10*time.Second, func() bool {
 		c, err := f.store.Get(ctx, closed.ID)
 		return err == nil && c.OrderID == "order-9"

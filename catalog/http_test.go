@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
 // errorBody is the SPEC §2 error body.
@@ -35,7 +36,7 @@ func TestCreateArticle(t *testing.T) {
 	status, body = api.do("POST", "/articles", adminToken, `{"name":"Pen","price":0.99}`)
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Equal(t, int64(0), decode[Article](t, body).Stock)
-	assert.Equal(t, Cents(99), decode[Article](t, body).Price)
+	assert.Equal(t, money.Cents(99), decode[Article](t, body).Price)
 
 	status, body = api.do("GET", "/articles/"+a.ID, "", "")
 	require.Equal(t, http.StatusOK, status, body)

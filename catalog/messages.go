@@ -7,42 +7,8 @@ import (
 	"log/slog"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 )
-
-// Message types the catalog handles and sends (SPEC §4).
-const (
-	typeArticleValid = "article-valid"
-	typeArticleData  = "article-data"
-	typeOrderPlaced  = "order_placed"
-)
-
-// articleRequest is the body of article-valid and article-data requests.
-type articleRequest struct {
-	ReferenceID string `json:"referenceId"`
-	ArticleID   string `json:"articleId"`
-}
-
-type articleValidReply struct {
-	ReferenceID string `json:"referenceId"`
-	ArticleID   string `json:"articleId"`
-	Valid       bool   `json:"valid"`
-}
-
-type articleDataReply struct {
-	ReferenceID string `json:"referenceId"`
-	ArticleID   string `json:"articleId"`
-	Valid       bool   `json:"valid"`
-	Price       Cents  `json:"price"`
-	Stock       int64  `json:"stock"`
-}
-
-// orderPlaced is the body of order_placed, published by orders on sell_flow.
-type orderPlaced struct {
-	OrderID  string      `json:"orderId"`
-	CartID   string      `json:"cartId"`
-	UserID   string      `json:"userId"`
-	Articles []OrderLine `json:"articles"`
-}
 
 // messages handles what the catalog consumes: requests on the `catalog` queue and orders
 // placed on `catalog_order_placed`.
@@ -54,10 +20,10 @@ type messages struct {
 
 // handleRequest answers article-valid and article-data requests to their reply address.
 func (h messages) handleRequest(ctx context.Context, d bus.Delivery) error {
-	if d.Type != typeArticleValid && d.Type != typeArticleData {
+	if d.Type != contract.TypeArticleValid && d.Type != contract.TypeArticleData {
 		return bus.Permanent(fmt.Errorf("catalog queue: unexpected message type %q", d.Type))
 	}
-	var req articleRequest
+	var req contract.ArticleRequest
 	if err := d.Decode(&req); err != nil {
 		return err
 	}
@@ -66,11 +32,11 @@ func (h messages) handleRequest(ctx context.Context, d bus.Delivery) error {
 		return err
 	}
 	valid := found && a.Enabled
-	if d.Type == typeArticleValid {
-		return bus.Reply(ctx, h.pub, d, typeArticleValid,
-			articleValidReply{ReferenceID: req.ReferenceID, ArticleID: req.ArticleID, Valid: valid})
+	if d.Type == contract.TypeArticleValid {
+		return bus.Reply(ctx, h.pub, d, contract.TypeArticleValid,
+			contract.ArticleValid{ReferenceID: req.ReferenceID, ArticleID: req.ArticleID, Valid: valid})
 	}
-	return bus.Reply(ctx, h.pub, d, typeArticleData, articleDataReply{
+	return bus.Reply(ctx, h.pub, d, contract.TypeArticleData, contract.ArticleData{
 		ReferenceID: req.ReferenceID, ArticleID: req.ArticleID, Valid: valid, Price: a.Price, Stock: a.Stock,
 	})
 }
@@ -91,17 +57,21 @@ func (h messages) lookup(ctx context.Context, id string) (a Article, found bool,
 // for each of its articles with referenceId = orderId: valid only for articles it could
 // reserve. A redelivered order only repeats the answers.
 func (h messages) handleOrderPlaced(ctx context.Context, d bus.Delivery) error {
-	if d.Type != typeOrderPlaced {
+	if d.Type != contract.TypeOrderPlaced {
 		return bus.Permanent(fmt.Errorf("catalog_order_placed queue: unexpected message type %q", d.Type))
 	}
-	var order orderPlaced
+	var order contract.OrderPlaced
 	if err := d.Decode(&order); err != nil {
 		return err
 	}
 	if order.OrderID == "" {
 		return bus.Permanent(errors.New("order_placed without orderId"))
 	}
-	r, err := h.store.ReserveOrder(ctx, order.OrderID, order.Articles)
+	lines := make([]OrderLine, len(order.Articles))
+	for i, l := range order.Articles {
+		lines[i] = OrderLine{ArticleID: l.ArticleID, Quantity: int64(l.Quantity)}
+	}
+	r, err := h.store.ReserveOrder(ctx, order.OrderID, lines)
 	if err != nil {
 		return err
 	}
@@ -111,11 +81,11 @@ func (h messages) handleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 		if err != nil {
 			return err
 		}
-		reply := articleDataReply{
+		reply := contract.ArticleData{
 			ReferenceID: r.OrderID, ArticleID: line.ArticleID,
 			Valid: line.Reserved, Price: a.Price, Stock: a.Stock,
 		}
-		if err := bus.Reply(ctx, h.pub, d, typeArticleData, reply); err != nil {
+		if err := bus.Reply(ctx, h.pub, d, contract.TypeArticleData, reply); err != nil {
 			return err
 		}
 	}

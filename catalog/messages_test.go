@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -76,7 +78,7 @@ func TestArticleRequests(t *testing.T) {
 	tests := []struct {
 		articleID string
 		valid     bool
-		price     Cents
+		price     money.Cents
 		stock     int64
 	}{
 		{enabled, true, 100, 4},
@@ -86,15 +88,15 @@ func TestArticleRequests(t *testing.T) {
 	}
 	for i, tt := range tests {
 		ref := fmt.Sprintf("ref-%d", i)
-		req := articleRequest{ReferenceID: ref, ArticleID: tt.articleID}
+		req := contract.ArticleRequest{ReferenceID: ref, ArticleID: tt.articleID}
 
-		require.NoError(t, bus.Send(ctx, c.bus, "catalog", "catalog", typeArticleValid, req, bus.ReplyTo("cart", "cart")))
-		valid := replyOf[articleValidReply](t, next(t, cart), typeArticleValid)
-		assert.Equal(t, articleValidReply{ReferenceID: ref, ArticleID: tt.articleID, Valid: tt.valid}, valid)
+		require.NoError(t, bus.Send(ctx, c.bus, "catalog", "catalog", contract.TypeArticleValid, req, bus.ReplyTo("cart", "cart")))
+		valid := replyOf[contract.ArticleValid](t, next(t, cart), contract.TypeArticleValid)
+		assert.Equal(t, contract.ArticleValid{ReferenceID: ref, ArticleID: tt.articleID, Valid: tt.valid}, valid)
 
-		require.NoError(t, bus.Send(ctx, c.bus, "catalog", "catalog", typeArticleData, req, bus.ReplyTo("order", "order")))
-		data := replyOf[articleDataReply](t, next(t, order), typeArticleData)
-		assert.Equal(t, articleDataReply{ReferenceID: ref, ArticleID: tt.articleID, Valid: tt.valid,
+		require.NoError(t, bus.Send(ctx, c.bus, "catalog", "catalog", contract.TypeArticleData, req, bus.ReplyTo("order", "order")))
+		data := replyOf[contract.ArticleData](t, next(t, order), contract.TypeArticleData)
+		assert.Equal(t, contract.ArticleData{ReferenceID: ref, ArticleID: tt.articleID, Valid: tt.valid,
 			Price: tt.price, Stock: tt.stock}, data)
 	}
 }
@@ -106,17 +108,17 @@ func TestOrderPlacedReservesOnceAndAnswers(t *testing.T) {
 	b := newArticle(t, c.store, "B", 1)
 	order := c.collect(t, "order")
 
-	placed := orderPlaced{OrderID: "order-1", CartID: "cart-1", UserID: "u1",
-		Articles: []OrderLine{{ArticleID: a, Quantity: 2}, {ArticleID: b, Quantity: 1}}}
+	placed := contract.OrderPlaced{OrderID: "order-1", CartID: "cart-1", UserID: "u1",
+		Articles: []contract.OrderLine{{ArticleID: a, Quantity: 2}, {ArticleID: b, Quantity: 1}}}
 	// Delivered twice: the second only repeats the answers.
 	for round := range 2 {
-		require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", typeOrderPlaced, placed, bus.ReplyTo("order", "order")))
-		got := map[string]articleDataReply{}
+		require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, placed, bus.ReplyTo("order", "order")))
+		got := map[string]contract.ArticleData{}
 		for range 2 {
-			r := replyOf[articleDataReply](t, next(t, order), typeArticleData)
+			r := replyOf[contract.ArticleData](t, next(t, order), contract.TypeArticleData)
 			got[r.ArticleID] = r
 		}
-		assert.Equal(t, map[string]articleDataReply{
+		assert.Equal(t, map[string]contract.ArticleData{
 			a: {ReferenceID: "order-1", ArticleID: a, Valid: true, Price: 100, Stock: 3},
 			b: {ReferenceID: "order-1", ArticleID: b, Valid: true, Price: 100, Stock: 0},
 		}, got, "round %d", round)
@@ -125,12 +127,12 @@ func TestOrderPlacedReservesOnceAndAnswers(t *testing.T) {
 	assert.Equal(t, int64(0), requireConsistentLedger(t, c.store, b))
 
 	// An order that cannot have all of its articles holds none and says which are invalid.
-	placed = orderPlaced{OrderID: "order-2", Articles: []OrderLine{{ArticleID: a, Quantity: 1}, {ArticleID: b, Quantity: 1},
+	placed = contract.OrderPlaced{OrderID: "order-2", Articles: []contract.OrderLine{{ArticleID: a, Quantity: 1}, {ArticleID: b, Quantity: 1},
 		{ArticleID: "0123456789abcdef01234567", Quantity: 1}}}
-	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", typeOrderPlaced, placed, bus.ReplyTo("order", "order")))
+	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, placed, bus.ReplyTo("order", "order")))
 	valid := map[string]bool{}
 	for range 3 {
-		r := replyOf[articleDataReply](t, next(t, order), typeArticleData)
+		r := replyOf[contract.ArticleData](t, next(t, order), contract.TypeArticleData)
 		assert.Equal(t, "order-2", r.ReferenceID)
 		valid[r.ArticleID] = r.Valid
 	}
@@ -146,13 +148,13 @@ func TestOrdersRaceForTheLastUnitsOverRabbitMQ(t *testing.T) {
 
 	const orders = 50
 	for i := range orders {
-		placed := orderPlaced{OrderID: fmt.Sprintf("order-%02d", i), Articles: []OrderLine{{ArticleID: article, Quantity: 1}}}
-		require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", typeOrderPlaced, placed, bus.ReplyTo("order", "order")))
+		placed := contract.OrderPlaced{OrderID: fmt.Sprintf("order-%02d", i), Articles: []contract.OrderLine{{ArticleID: article, Quantity: 1}}}
+		require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, placed, bus.ReplyTo("order", "order")))
 	}
 	valid := 0
 	answered := map[string]bool{}
 	for range orders {
-		r := replyOf[articleDataReply](t, next(t, order), typeArticleData)
+		r := replyOf[contract.ArticleData](t, next(t, order), contract.TypeArticleData)
 		answered[r.ReferenceID] = true
 		if r.Valid {
 			valid++
@@ -170,16 +172,16 @@ func TestMalformedMessagesAreDeadLettered(t *testing.T) {
 	placedDLQ := c.collect(t, bus.DeadLetterQueue("catalog_order_placed"))
 
 	require.NoError(t, c.bus.Publish(ctx, bus.Message{Exchange: "catalog", RoutingKey: "catalog",
-		Envelope: bus.Envelope{Type: typeArticleValid, Version: 1, Message: json.RawMessage(`[1,2]`)}}))
-	assert.Equal(t, typeArticleValid, next(t, catalogDLQ).Type)
+		Envelope: bus.Envelope{Type: contract.TypeArticleValid, Version: 1, Message: json.RawMessage(`[1,2]`)}}))
+	assert.Equal(t, contract.TypeArticleValid, next(t, catalogDLQ).Type)
 
-	require.NoError(t, bus.Send(ctx, c.bus, "catalog", "catalog", "no-such-type", articleRequest{}))
+	require.NoError(t, bus.Send(ctx, c.bus, "catalog", "catalog", "no-such-type", contract.ArticleRequest{}))
 	assert.Equal(t, "no-such-type", next(t, catalogDLQ).Type)
 
-	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", typeOrderPlaced, orderPlaced{}))
-	assert.Equal(t, typeOrderPlaced, next(t, placedDLQ).Type)
+	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, contract.OrderPlaced{}))
+	assert.Equal(t, contract.TypeOrderPlaced, next(t, placedDLQ).Type)
 
-	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", typeOrderPlaced,
+	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced,
 		map[string]any{"orderId": "o1", "articles": "not a list"}))
-	assert.Equal(t, typeOrderPlaced, next(t, placedDLQ).Type)
+	assert.Equal(t, contract.TypeOrderPlaced, next(t, placedDLQ).Type)
 }

@@ -12,12 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
 // newArticle stores an enabled article with stock and returns its id.
 func newArticle(t testing.TB, store *Store, name string, stock int64) string {
 	t.Helper()
-	a, err := store.CreateArticle(context.Background(), articleChanges{Name: &name, Price: new(Cents(100)), Stock: &stock})
+	a, err := store.CreateArticle(context.Background(), articleChanges{Name: &name, Price: new(money.Cents(100)), Stock: &stock})
 	require.NoError(t, err)
 	return a.ID
 }

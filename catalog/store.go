@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
@@ -69,7 +70,7 @@ type articleDoc struct {
 func (d articleDoc) article(stock int64) Article {
 	return Article{
 		ID: d.ID.Hex(), Name: d.Name, Description: d.Description, Image: d.Image,
-		Price: Cents(d.Price), Stock: stock, Enabled: d.Enabled,
+		Price: money.Cents(d.Price), Stock: stock, Enabled: d.Enabled,
 	}
 }
 

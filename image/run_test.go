@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -21,7 +22,7 @@ func TestRun(t *testing.T) {
 	client, prefix := testkit.Redis(t)
 	auth := testkit.NewAuth(t)
 	auth.Add(testToken, "user-1")
-	broker := bus.NewMemory()
+	broker := bus.NewMemory(contract.Topology)
 	t.Cleanup(func() { _ = broker.Close() }) // after the service has stopped
 
 	base := testkit.RunService(t, Run, map[string]string{

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -46,17 +48,17 @@ func (c *collected) all() []bus.Delivery {
 // order_placed, each answer sent twice (duplicates must change nothing). Articles missing from
 // prices are unknown: valid false. (orders never sends catalog a direct article-data request.)
 type fakeCatalog struct {
-	prices  map[string]float64
+	prices  map[string]money.Cents
 	replies atomic.Int64
 	placed  sync.Map // orderId → number of order_placed received
 }
 
-func startFakeCatalog(t testing.TB, url string, prices map[string]float64) *fakeCatalog {
+func startFakeCatalog(t testing.TB, url string, prices map[string]money.Cents) *fakeCatalog {
 	c := &fakeCatalog{prices: prices}
 	b := testkit.DialRabbit(t, url)
 	answer := func(ctx context.Context, d bus.Delivery, orderID, articleID string) error {
 		price, ok := c.prices[articleID]
-		reply := articleDataReply{ReferenceID: orderID, ArticleID: articleID, Valid: ok, Price: price, Stock: 100}
+		reply := contract.ArticleData{ReferenceID: orderID, ArticleID: articleID, Valid: ok, Price: price, Stock: 100}
 		for range 2 {
 			if err := bus.Reply(ctx, b, d, "article-data", reply); err != nil {
 				return err
@@ -66,7 +68,7 @@ func startFakeCatalog(t testing.TB, url string, prices map[string]float64) *fake
 		return nil
 	}
 	testkit.Consume(t, b, bus.Subscription{Queue: "catalog_order_placed"}, func(ctx context.Context, d bus.Delivery) error {
-		var m orderPlacedMessage
+		var m contract.OrderPlaced
 		if err := d.Decode(&m); err != nil {
 			return err
 		}
@@ -126,20 +128,20 @@ func TestCheckoutFlow(t *testing.T) {
 	}, nil)
 	ctx := context.Background()
 
-	catalog := startFakeCatalog(t, rabbitURL, map[string]float64{"A": 10, "B": 5.5})
+	catalog := startFakeCatalog(t, rabbitURL, map[string]money.Cents{"A": 1000, "B": 550})
 	cart := testkit.DialRabbit(t, rabbitURL)
 	dlq := collect(t, cart, bus.DeadLetterQueue("order"))
 	cartSeen := collect(t, cart, "cart_order_placed")
-	sendPlaceOrder := func(m placeOrderMessage) {
+	sendPlaceOrder := func(m contract.PlaceOrder) {
 		require.NoError(t, bus.Send(ctx, cart, "order", "order", "place_order", m))
 	}
-	good := placeOrderMessage{CartID: "cart-good", UserID: "alice", Articles: []Line{{"A", 2}, {"B", 1}}}
-	bad := placeOrderMessage{CartID: "cart-bad", UserID: "alice", Articles: []Line{{"A", 1}, {"X", 1}}}
+	good := contract.PlaceOrder{CartID: "cart-good", UserID: "alice", Articles: []contract.OrderLine{{ArticleID: "A", Quantity: 2}, {ArticleID: "B", Quantity: 1}}}
+	bad := contract.PlaceOrder{CartID: "cart-bad", UserID: "alice", Articles: []contract.OrderLine{{ArticleID: "A", Quantity: 1}, {ArticleID: "X", Quantity: 1}}}
 	sendPlaceOrder(good)
 	sendPlaceOrder(good) // cart re-sends until it sees order_placed
 	sendPlaceOrder(bad)
 	sendPlaceOrder(bad)
-	sendPlaceOrder(placeOrderMessage{UserID: "alice"}) // malformed: dead-lettered at once
+	sendPlaceOrder(contract.PlaceOrder{UserID: "alice"}) // malformed: dead-lettered at once
 	goodID, badID := OrderIDForCart("cart-good"), OrderIDForCart("cart-bad")
 
 	// Wait until every message sent so far has been handled: both place_order of each cart

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
@@ -25,23 +26,23 @@ type orderJSON struct {
 	CartID       string        `json:"cartId"`
 	Articles     []articleJSON `json:"articles"`
 	Payments     []paymentJSON `json:"payments"`
-	TotalPrice   Cents         `json:"totalPrice"`
-	TotalPayment Cents         `json:"totalPayment"`
+	TotalPrice   money.Cents   `json:"totalPrice"`
+	TotalPayment money.Cents   `json:"totalPayment"`
 	Created      time.Time     `json:"created"`
 	Updated      time.Time     `json:"updated"`
 }
 
 type articleJSON struct {
-	ArticleID    string `json:"articleId"`
-	Quantity     int    `json:"quantity"`
-	IsValid      bool   `json:"isValid"`
-	IsValidated  bool   `json:"isValidated"`
-	UnitaryPrice Cents  `json:"unitaryPrice"`
+	ArticleID    string      `json:"articleId"`
+	Quantity     int         `json:"quantity"`
+	IsValid      bool        `json:"isValid"`
+	IsValidated  bool        `json:"isValidated"`
+	UnitaryPrice money.Cents `json:"unitaryPrice"`
 }
 
 type paymentJSON struct {
 	Method PaymentMethod `json:"method"`
-	Amount Cents         `json:"amount"`
+	Amount money.Cents   `json:"amount"`
 }
 
 // toOrderJSON converts o to its JSON shape; empty lists are [], never null.
@@ -62,14 +63,14 @@ func toOrderJSON(o Order) orderJSON {
 
 // orderSummaryJSON is one entry of GET /orders.
 type orderSummaryJSON struct {
-	ID           string    `json:"id"`
-	Status       Status    `json:"status"`
-	CartID       string    `json:"cartId"`
-	TotalPrice   Cents     `json:"totalPrice"`
-	TotalPayment Cents     `json:"totalPayment"`
-	Articles     int       `json:"articles"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	ID           string      `json:"id"`
+	Status       Status      `json:"status"`
+	CartID       string      `json:"cartId"`
+	TotalPrice   money.Cents `json:"totalPrice"`
+	TotalPayment money.Cents `json:"totalPayment"`
+	Articles     int         `json:"articles"`
+	Created      time.Time   `json:"created"`
+	Updated      time.Time   `json:"updated"`
 }
 
 // handleListOrders serves GET /orders: the caller's orders, newest first, as summaries.
@@ -147,8 +148,8 @@ func handlePayment(svc *Service, log *slog.Logger) http.Handler {
 
 // paymentRequest is the body of POST /orders/{orderId}/payment.
 type paymentRequest struct {
-	Method string  `json:"method"`
-	Amount float64 `json:"amount"`
+	Method string       `json:"method"`
+	Amount money.Number `json:"amount"`
 }
 
 // payment validates the request: a known method and an amount above 0 in cents.
@@ -157,12 +158,16 @@ func (req paymentRequest) payment() (Payment, error) {
 	v.Summary = "invalid payment"
 	method := PaymentMethod(strings.ToUpper(strings.TrimSpace(req.Method)))
 	v.Check(method.Valid(), "method", "must be CASH, CREDIT or DEBIT")
-	amount, err := CentsOf(req.Amount)
+	amount, err := req.Amount.Cents()
 	switch {
+	case req.Amount == "":
+		v.Add("amount", "is required")
 	case err != nil:
 		v.Add("amount", err.Error())
 	case amount <= 0:
 		v.Add("amount", "must be greater than 0")
+	case amount > maxAmount:
+		v.Add("amount", "must be at most "+maxAmount.String())
 	}
 	return Payment{Method: method, Amount: amount}, v.Err()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 )
 
@@ -34,6 +35,10 @@ func DefaultSchedules() []JobSchedule {
 		{Status: StatusPaymentDefined, Every: 5 * time.Minute, Priority: 1},
 	}
 }
+
+// typeStatusJob is the type of a status job message. Orders alone sends and reads it, so it is
+// declared here; its queue is part of the shop's topology (pkg/contract).
+const typeStatusJob = "order_status_job"
 
 // statusJob is the message of a job: the status to process, and the slot it was enqueued for.
 type statusJob struct {
@@ -93,7 +98,7 @@ func (s *Service) EnqueueJob(ctx context.Context, sc JobSchedule, now time.Time)
 	}
 	// The slot is claimed now: send even if ctx ends meanwhile, or no one would run its job.
 	ctx, _ = correlation.Ensure(context.WithoutCancel(ctx))
-	err = bus.Send(ctx, s.bus, "order_status_jobs", "order_status_jobs", "order_status_job",
+	err = bus.Send(ctx, s.bus, contract.ExchangeStatusJob, contract.QueueStatusJobs, typeStatusJob,
 		statusJob{Status: sc.Status, Slot: slot}, bus.WithPriority(sc.Priority))
 	return err == nil, err
 }

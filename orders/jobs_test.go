@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -33,9 +34,9 @@ func TestStuckOrderRepair(t *testing.T) {
 	require.NoError(t, svc.RunStatusJob(ctx, StatusPlaced, 0))
 	testkit.Eventually(t, 10*time.Second, func() bool { return len(sellFlow.all()) > 0 }, "order_placed published")
 	d := sellFlow.all()[0]
-	var m orderPlacedMessage
+	var m contract.OrderPlaced
 	require.NoError(t, d.Decode(&m))
-	assert.Equal(t, orderPlacedMessage{OrderID: o.ID, CartID: "cart-1", UserID: "u1", Articles: []Line{{"A", 1}, {"B", 2}}}, m)
+	assert.Equal(t, contract.OrderPlaced{OrderID: o.ID, CartID: "cart-1", UserID: "u1", Articles: []contract.OrderLine{{ArticleID: "A", Quantity: 1}, {ArticleID: "B", Quantity: 2}}}, m)
 	assert.Equal(t, [2]string{"order", "order"}, [2]string{d.Envelope.Exchange, d.Envelope.Queue})
 	assert.True(t, Fold(mustEvents(t, store, o.ID)).PlacedPublished, "the publication is recorded")
 
@@ -49,7 +50,7 @@ func TestStuckOrderRepair(t *testing.T) {
 	require.NoError(t, svc.RunStatusJob(ctx, StatusPlaced, 0))
 	testkit.Eventually(t, 10*time.Second, func() bool { return len(sellFlow.all()) == 3 }, "order_placed published again by each job")
 	for _, d := range sellFlow.all() {
-		var again orderPlacedMessage
+		var again contract.OrderPlaced
 		require.NoError(t, d.Decode(&again))
 		assert.Equal(t, m, again, "the same order_placed: catalog answers from its reservation")
 		assert.Equal(t, [2]string{"order", "order"}, [2]string{d.Envelope.Exchange, d.Envelope.Queue})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 )
 
 // maxOrderLines bounds the lines of a place_order; a cart has far fewer.
@@ -16,30 +17,14 @@ const maxOrderLines = 500
 // largest price it keeps every total far inside int64 cents.
 const maxLineQuantity = 1_000_000
 
-// placeOrderMessage is cart's place_order.
-type placeOrderMessage struct {
-	CartID   string `json:"cartId"`
-	UserID   string `json:"userId"`
-	Articles []Line `json:"articles"`
-}
-
-// articleDataReply is catalog's answer to article-data (after order_placed, or a direct request).
-type articleDataReply struct {
-	ReferenceID string  `json:"referenceId"`
-	ArticleID   string  `json:"articleId"`
-	Valid       bool    `json:"valid"`
-	Price       float64 `json:"price"`
-	Stock       int     `json:"stock"`
-}
-
 // handleOrderQueue handles the `order` queue: cart's place_order and catalog's article-data
 // answers. Every case is idempotent, so redeliveries and duplicates change nothing.
 func handleOrderQueue(svc *Service) bus.Handler {
 	return func(ctx context.Context, d bus.Delivery) error {
 		switch d.Type {
-		case "place_order":
+		case contract.TypePlaceOrder:
 			return handlePlaceOrder(ctx, svc, d)
-		case "article-data":
+		case contract.TypeArticleData:
 			return handleArticleData(ctx, svc, d)
 		}
 		return bus.Permanent(fmt.Errorf("unexpected message type %q on the order queue", d.Type))
@@ -50,11 +35,11 @@ func handleOrderQueue(svc *Service) bus.Handler {
 // place_order publishes order_placed again: cart re-sends place_order only while it has not
 // seen order_placed, so the first one may have been lost; catalog and cart handle duplicates.
 func handlePlaceOrder(ctx context.Context, svc *Service, d bus.Delivery) error {
-	var m placeOrderMessage
+	var m contract.PlaceOrder
 	if err := d.Decode(&m); err != nil {
 		return err
 	}
-	p, err := m.placed()
+	p, err := placedFrom(m)
 	if err != nil {
 		return bus.Permanent(fmt.Errorf("place_order: %w", err))
 	}
@@ -70,8 +55,8 @@ func handlePlaceOrder(ctx context.Context, svc *Service, d bus.Delivery) error {
 	return svc.PublishOrderPlaced(ctx, o)
 }
 
-// placed validates the message and merges repeated articles into one line.
-func (m placeOrderMessage) placed() (Placed, error) {
+// placedFrom validates a place_order and merges repeated articles into one line.
+func placedFrom(m contract.PlaceOrder) (Placed, error) {
 	p := Placed{CartID: strings.TrimSpace(m.CartID), UserID: strings.TrimSpace(m.UserID)}
 	switch {
 	case p.CartID == "":
@@ -106,22 +91,21 @@ func (m placeOrderMessage) placed() (Placed, error) {
 
 // handleArticleData stores catalog's answer about one article of an order.
 func handleArticleData(ctx context.Context, svc *Service, d bus.Delivery) error {
-	var m articleDataReply
+	var m contract.ArticleData
 	if err := d.Decode(&m); err != nil {
 		return err
 	}
 	if m.ReferenceID == "" || m.ArticleID == "" {
 		return bus.Permanent(errors.New("article-data: referenceId and articleId are required"))
 	}
-	price, err := CentsOf(m.Price)
-	if err != nil {
-		return bus.Permanent(fmt.Errorf("article-data: price %w", err))
+	if m.Price < 0 {
+		return bus.Permanent(fmt.Errorf("article-data: negative price %s", m.Price))
 	}
 	if !ValidOrderID(m.ReferenceID) {
 		return bus.Permanent(fmt.Errorf("article-data: %q is not an order id", m.ReferenceID))
 	}
-	_, err = svc.RecordArticleData(ctx, m.ReferenceID, ArticleData{
-		ArticleID: m.ArticleID, Valid: m.Valid, Price: price, Stock: m.Stock,
+	_, err := svc.RecordArticleData(ctx, m.ReferenceID, ArticleData{
+		ArticleID: m.ArticleID, Valid: m.Valid, Price: m.Price, Stock: int(m.Stock),
 	})
 	return err
 }

@@ -23,10 +23,10 @@ package orders
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"math"
 	"strconv"
 	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
 // Status is where an order stands (the seed's PLACED, VALIDATED, INVALID, PAYMENT_DEFINED).
@@ -69,34 +69,8 @@ const (
 	EventPaymentDefined EventType = "payment_defined"
 )
 
-// Cents is an amount of money in cents. Sums of integers are exact, unlike sums of floats;
-// in JSON it is a number with two decimals.
-type Cents int64
-
-// maxCents bounds any amount (ten billion), far from int64 and float64 precision limits.
-const maxCents Cents = 1_000_000_000_000
-
-// MarshalJSON writes c as a number with two decimals, e.g. 12.50.
-func (c Cents) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(float64(c)/100, 'f', 2, 64)), nil
-}
-
-// CentsOf converts a JSON amount to cents. It fails for negative amounts, amounts with more than
-// two decimals, and absurdly large ones.
-func CentsOf(amount float64) (Cents, error) {
-	if math.IsNaN(amount) || math.IsInf(amount, 0) || amount < 0 {
-		return 0, fmt.Errorf("must be a positive number")
-	}
-	scaled := amount * 100
-	rounded := math.Round(scaled)
-	if math.Abs(scaled-rounded) > 1e-6 {
-		return 0, fmt.Errorf("must have at most 2 decimals")
-	}
-	if rounded > float64(maxCents) {
-		return 0, fmt.Errorf("is too large")
-	}
-	return Cents(rounded), nil
-}
+// maxAmount bounds a payment (ten billion): far from int64, whatever the sums.
+const maxAmount money.Cents = 1_000_000_000_000
 
 // PaymentMethod is how the owner pays.
 type PaymentMethod string
@@ -128,14 +102,14 @@ type Placed struct {
 type ArticleData struct {
 	ArticleID string
 	Valid     bool
-	Price     Cents
+	Price     money.Cents
 	Stock     int
 }
 
 // Payment is the data of an EventPaymentDefined.
 type Payment struct {
 	Method PaymentMethod
-	Amount Cents
+	Amount money.Cents
 }
 
 // Event is one stored fact about an order. Exactly one of Placed, Article and Payment is set,
@@ -186,7 +160,7 @@ type OrderArticle struct {
 	Quantity     int
 	IsValidated  bool // catalog answered
 	IsValid      bool // catalog said it is valid
-	UnitaryPrice Cents
+	UnitaryPrice money.Cents
 }
 
 // Order is the Order projection: what folding an order's events gives. It is never stored as
@@ -198,8 +172,8 @@ type Order struct {
 	Status          Status
 	Articles        []OrderArticle
 	Payments        []Payment
-	TotalPrice      Cents
-	TotalPayment    Cents
+	TotalPrice      money.Cents
+	TotalPayment    money.Cents
 	Created         time.Time
 	Updated         time.Time
 	Version         int  // version of the last event folded in; 0 for an order with no events
@@ -269,7 +243,7 @@ func (o Order) Apply(e Event) Order {
 	o.Updated = e.At
 	o.TotalPrice, o.TotalPayment = 0, 0
 	for _, a := range o.Articles {
-		o.TotalPrice += a.UnitaryPrice * Cents(a.Quantity)
+		o.TotalPrice += a.UnitaryPrice * money.Cents(a.Quantity)
 	}
 	for _, p := range o.Payments {
 		o.TotalPayment += p.Amount

@@ -1,12 +1,13 @@
 package orders
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -30,7 +31,7 @@ func TestFoldStatuses(t *testing.T) {
 	events := history("o1")
 	want := []struct {
 		status              Status
-		total, paid         Cents
+		total, paid         money.Cents
 		updated             int
 		publishedAfterwards bool
 	}{
@@ -81,32 +82,9 @@ func TestFoldIsPureAndIgnoresRepeatedFacts(t *testing.T) {
 		At: t0, Article: &ArticleData{ArticleID: "A", Valid: false, Price: 1}})
 	o := Fold(repeated)
 	assert.Equal(t, StatusValidated, o.Status)
-	assert.Equal(t, Cents(2299), o.TotalPrice)
+	assert.Equal(t, money.Cents(2299), o.TotalPrice)
 	// Folding must not change the events' data through shared slices.
 	assert.Equal(t, 2, events[0].Placed.Lines[0].Quantity)
-}
-
-func TestCents(t *testing.T) {
-	for _, tc := range []struct {
-		in   float64
-		want Cents
-		ok   bool
-	}{
-		{0, 0, true}, {10, 1000, true}, {10.5, 1050, true}, {0.1 + 0.2, 30, true}, {19.99, 1999, true},
-		{-1, 0, false}, {1.005, 0, false}, {1e13, 0, false},
-	} {
-		got, err := CentsOf(tc.in)
-		if !tc.ok {
-			assert.Error(t, err, "%v", tc.in)
-			continue
-		}
-		require.NoError(t, err, "%v", tc.in)
-		assert.Equal(t, tc.want, got, "%v", tc.in)
-	}
-	b, err := json.Marshal(struct{ A, B, C Cents }{1050, 5, 0})
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"A":10.50,"B":0.05,"C":0}`, string(b))
-	assert.Contains(t, string(b), `"A":10.50`)
 }
 
 func TestOrderIDForCart(t *testing.T) {
@@ -130,20 +108,20 @@ func TestEventKeys(t *testing.T) {
 }
 
 func TestPlaceOrderMessageBounds(t *testing.T) {
-	line := func(id string, q int) Line { return Line{ArticleID: id, Quantity: q} }
+	line := func(id string, q int) contract.OrderLine { return contract.OrderLine{ArticleID: id, Quantity: q} }
 	for _, tc := range []struct {
 		name  string
-		lines []Line
+		lines []contract.OrderLine
 		ok    bool
 	}{
-		{"the largest line", []Line{line("A", maxLineQuantity)}, true},
-		{"a line too large", []Line{line("A", maxLineQuantity+1)}, false},
+		{"the largest line", []contract.OrderLine{line("A", maxLineQuantity)}, true},
+		{"a line too large", []contract.OrderLine{line("A", maxLineQuantity+1)}, false},
 		// Merging repeated articles must not get round the bound of one line.
-		{"repeats adding up to too much", []Line{line("A", 600_000), line("B", 1), line(" A ", 600_000)}, false},
-		{"repeats within the bound", []Line{line("A", 400_000), line("A", 600_000)}, true},
+		{"repeats adding up to too much", []contract.OrderLine{line("A", 600_000), line("B", 1), line(" A ", 600_000)}, false},
+		{"repeats within the bound", []contract.OrderLine{line("A", 400_000), line("A", 600_000)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := placeOrderMessage{CartID: "c1", UserID: "u1", Articles: tc.lines}.placed()
+			_, err := placedFrom(contract.PlaceOrder{CartID: "c1", UserID: "u1", Articles: tc.lines})
 			assert.Equal(t, tc.ok, err == nil, "err %v", err)
 		})
 	}
@@ -153,8 +131,8 @@ func FuzzPlaceOrderMessage(f *testing.F) {
 	f.Add("c1", "u1", "A", 2, "A", 3)
 	f.Add("", "u1", "A", 0, "", -1)
 	f.Fuzz(func(t *testing.T, cart, user, a1 string, q1 int, a2 string, q2 int) {
-		m := placeOrderMessage{CartID: cart, UserID: user, Articles: []Line{{a1, q1}, {a2, q2}}}
-		p, err := m.placed()
+		m := contract.PlaceOrder{CartID: cart, UserID: user, Articles: []contract.OrderLine{{ArticleID: a1, Quantity: q1}, {ArticleID: a2, Quantity: q2}}}
+		p, err := placedFrom(m)
 		if err != nil {
 			return
 		}

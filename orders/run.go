@@ -11,6 +11,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
@@ -87,10 +88,10 @@ func Run(ctx context.Context, opts app.Options) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return checker.ListenLogout(ctx, b) })
 	g.Go(func() error {
-		return b.Consume(ctx, bus.Subscription{Queue: "order", Prefetch: 4}, handleOrderQueue(svc))
+		return b.Consume(ctx, bus.Subscription{Queue: contract.QueueOrder, Prefetch: 4}, handleOrderQueue(svc))
 	})
 	g.Go(func() error {
-		return b.Consume(ctx, bus.Subscription{Queue: "order_status_jobs", Prefetch: 1}, handleStatusJob(svc, set.stuckAfter))
+		return b.Consume(ctx, bus.Subscription{Queue: contract.QueueStatusJobs, Prefetch: 1}, handleStatusJob(svc, set.stuckAfter))
 	})
 	g.Go(func() error { return svc.ScheduleJobs(ctx, set.schedules) })
 	g.Go(func() error { return web.Serve(ctx, log, cfg.Addr(), NewServer(log, m, ready, checker, svc)) })

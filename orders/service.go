@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
@@ -232,25 +233,19 @@ func (s *Service) RecordArticleData(ctx context.Context, orderID string, a Artic
 	})
 }
 
-// orderPlacedMessage is the order_placed message of SPEC §4.
-type orderPlacedMessage struct {
-	OrderID  string `json:"orderId"`
-	CartID   string `json:"cartId"`
-	UserID   string `json:"userId"`
-	Articles []Line `json:"articles"`
-}
-
 // PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order
 // queue, then records that it went out (once: the mark's key is unique).
 func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
-	msg := orderPlacedMessage{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []Line{}}
+	msg := contract.OrderPlaced{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []contract.OrderLine{}}
 	for _, a := range o.Articles {
-		msg.Articles = append(msg.Articles, Line{ArticleID: a.ArticleID, Quantity: a.Quantity})
+		msg.Articles = append(msg.Articles, contract.OrderLine{ArticleID: a.ArticleID, Quantity: a.Quantity})
 	}
-	if err := bus.Send(ctx, s.bus, "sell_flow", "order_placed", "order_placed", msg, bus.ReplyTo("order", "order")); err != nil {
+	err := bus.Send(ctx, s.bus, contract.ExchangeSellFlow, contract.KeyOrderPlaced, contract.TypeOrderPlaced, msg,
+		bus.ReplyTo(contract.ExchangeOrder, contract.QueueOrder))
+	if err != nil {
 		return fmt.Errorf("%w: %w", errs.Unavailable, err)
 	}
-	_, err := s.change(ctx, o.ID, func(o Order) (*Event, error) {
+	_, err = s.change(ctx, o.ID, func(o Order) (*Event, error) {
 		if o.PlacedPublished {
 			return nil, nil
 		}

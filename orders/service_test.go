@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
@@ -34,7 +35,7 @@ func mustPlace(t testing.TB, svc *Service, cartID, userID string, lines ...Line)
 }
 
 // mustValidate records a valid answer with price for every article of o.
-func mustValidate(t testing.TB, svc *Service, o Order, price Cents) Order {
+func mustValidate(t testing.TB, svc *Service, o Order, price money.Cents) Order {
 	t.Helper()
 	var err error
 	for _, a := range o.Articles {
@@ -110,7 +111,7 @@ func TestArticleDataIsRecordedOnce(t *testing.T) {
 	got, err := svc.Get(ctx, o.ID)
 	require.NoError(t, err)
 	assert.Equal(t, StatusValidated, got.Status)
-	assert.Equal(t, Cents(250*6), got.TotalPrice)
+	assert.Equal(t, money.Cents(250*6), got.TotalPrice)
 	assert.Equal(t, Fold(events), got, "the projection is the fold of the events")
 
 	// Answers about unknown orders or articles are ignored.
@@ -132,7 +133,7 @@ func TestConcurrentPaymentsAreAllRecorded(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range payers {
 		wg.Go(func() {
-			_, err := svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: Cents(100 + i)})
+			_, err := svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: money.Cents(100 + i)})
 			assert.NoError(t, err)
 		})
 	}
@@ -147,7 +148,7 @@ func TestConcurrentPaymentsAreAllRecorded(t *testing.T) {
 	got, err := svc.Get(ctx, o.ID)
 	require.NoError(t, err)
 	assert.Len(t, got.Payments, payers)
-	assert.Equal(t, Cents(payers*100+(payers-1)*payers/2), got.TotalPayment)
+	assert.Equal(t, money.Cents(payers*100+(payers-1)*payers/2), got.TotalPayment)
 	assert.Equal(t, StatusValidated, got.Status)
 
 	// The payment that covers the rest defines it; after that no more payments are taken.

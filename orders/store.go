@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
@@ -129,9 +130,9 @@ func (d eventDoc) event() Event {
 		}
 		e.Placed = p
 	case EventArticleValidated:
-		e.Article = &ArticleData{ArticleID: d.Data.ArticleID, Valid: d.Data.Valid, Price: Cents(d.Data.Price), Stock: d.Data.Stock}
+		e.Article = &ArticleData{ArticleID: d.Data.ArticleID, Valid: d.Data.Valid, Price: money.Cents(d.Data.Price), Stock: d.Data.Stock}
 	case EventPaymentDefined:
-		e.Payment = &Payment{Method: PaymentMethod(d.Data.Method), Amount: Cents(d.Data.Amount)}
+		e.Payment = &Payment{Method: PaymentMethod(d.Data.Method), Amount: money.Cents(d.Data.Amount)}
 	}
 	return e
 }
@@ -226,14 +227,14 @@ func toOrderDoc(o Order) orderDoc {
 func (d orderDoc) order() Order {
 	o := Order{
 		ID: d.ID, UserID: d.UserID, CartID: d.CartID, Status: Status(d.Status),
-		TotalPrice: Cents(d.TotalPrice), TotalPayment: Cents(d.TotalPayment),
+		TotalPrice: money.Cents(d.TotalPrice), TotalPayment: money.Cents(d.TotalPayment),
 		Created: d.Created.UTC(), Updated: d.Updated.UTC(), Version: d.Version, PlacedPublished: d.PlacedPublished,
 	}
 	for _, a := range d.Articles {
-		o.Articles = append(o.Articles, OrderArticle{a.ArticleID, a.Quantity, a.IsValidated, a.IsValid, Cents(a.UnitaryPrice)})
+		o.Articles = append(o.Articles, OrderArticle{a.ArticleID, a.Quantity, a.IsValidated, a.IsValid, money.Cents(a.UnitaryPrice)})
 	}
 	for _, p := range d.Payments {
-		o.Payments = append(o.Payments, Payment{PaymentMethod(p.Method), Cents(p.Amount)})
+		o.Payments = append(o.Payments, Payment{PaymentMethod(p.Method), money.Cents(p.Amount)})
 	}
 	return o
 }

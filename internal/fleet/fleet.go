@@ -27,6 +27,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/orders"
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 )
@@ -87,7 +88,7 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	}
 	var shared bus.Bus
 	if e.String("RABBIT_URL", "") == "" {
-		shared = bus.NewMemory()
+		shared = bus.NewMemory(contract.Topology)
 		defer shared.Close()
 		embedded = append(embedded, "in-process broker")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 )
@@ -60,7 +61,7 @@ func OpenBus(ctx context.Context, opts Options, url string, log *slog.Logger, m 
 	if opts.Bus != nil {
 		return bus.Instrument(opts.Bus, m), func() {}, nil
 	}
-	r, err := bus.DialRabbit(ctx, url, log)
+	r, err := bus.DialRabbit(ctx, url, contract.Topology, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,5 +1,5 @@
 // Package bus is the messaging between services (SPEC §4): the envelope every message travels
-// in, the fixed topology of exchanges and queues, and a small publish/consume API with two
+// in, the topology of exchanges and queues it is given, and a small publish/consume API with two
 // implementations that pass one conformance suite — RabbitMQ for deployments and an in-process
 // broker for the all-in-one run.
 package bus
@@ -46,26 +46,13 @@ type Queue struct {
 	MaxPriority uint8
 }
 
-// The topology of SPEC §4. Every bus declares all of it on (re)connect, so a message published
-// before its consumer first starts is kept, not dropped.
-var (
-	Exchanges = []Exchange{
-		{Name: "auth", Kind: Fanout},
-		{Name: "catalog", Kind: Direct},
-		{Name: "cart", Kind: Direct},
-		{Name: "order", Kind: Direct},
-		{Name: "sell_flow", Kind: Topic},
-		{Name: "order_status_jobs", Kind: Direct},
-	}
-	Queues = []Queue{
-		{Name: "catalog", Exchange: "catalog", Key: "catalog"},
-		{Name: "cart", Exchange: "cart", Key: "cart"},
-		{Name: "order", Exchange: "order", Key: "order"},
-		{Name: "catalog_order_placed", Exchange: "sell_flow", Key: "order_placed"},
-		{Name: "cart_order_placed", Exchange: "sell_flow", Key: "order_placed"},
-		{Name: "order_status_jobs", Exchange: "order_status_jobs", Key: "order_status_jobs", MaxPriority: 10},
-	}
-)
+// Topology is the set of exchanges and queues a bus declares on every (re)connect, so a message
+// published before its consumer first starts is kept, not dropped. The shop's topology lives
+// with its message contracts (pkg/contract); the bus knows none of its names.
+type Topology struct {
+	Exchanges []Exchange
+	Queues    []Queue
+}
 
 // DeadLetterQueue names the queue where messages of queue that keep failing end up.
 func DeadLetterQueue(queue string) string { return queue + ".dlq" }
@@ -112,6 +99,9 @@ type Subscription struct {
 	// OnStart is called each time the consumer starts or restarts after a lost connection.
 	// Broadcasts sent while it was away are lost, so a cache fed by them should be flushed here.
 	OnStart func()
+	// OnStop is called each time a started consumer stops: its channel or connection was lost
+	// (it will restart) or Consume is returning. Until the next OnStart nothing is heard.
+	OnStop func()
 }
 
 // MaxAttempts is how many times a failing message is tried before it is dead-lettered.

@@ -16,8 +16,8 @@ var ErrClosed = errors.New("bus: closed")
 
 // checkExchange rejects publishing to an exchange the topology does not have. RabbitMQ would
 // close the channel over it; failing early gives the caller a clear error instead.
-func checkExchange(name string) error {
-	if name == "" || slices.ContainsFunc(Exchanges, func(e Exchange) bool { return e.Name == name }) {
+func (t Topology) checkExchange(name string) error {
+	if name == "" || slices.ContainsFunc(t.Exchanges, func(e Exchange) bool { return e.Name == name }) {
 		return nil
 	}
 	return fmt.Errorf("bus: unknown exchange %q", name)
@@ -25,14 +25,14 @@ func checkExchange(name string) error {
 
 // checkSubscription rejects a subscription to a queue or exchange the topology does not have,
 // so Consume fails at once instead of retrying forever.
-func checkSubscription(s Subscription) error {
+func (t Topology) checkSubscription(s Subscription) error {
 	if s.Queue == "" {
 		if s.Exchange == "" {
 			return errors.New("bus: subscription needs a queue or an exchange")
 		}
-		return checkExchange(s.Exchange)
+		return t.checkExchange(s.Exchange)
 	}
-	for _, q := range Queues {
+	for _, q := range t.Queues {
 		if s.Queue == q.Name || s.Queue == DeadLetterQueue(q.Name) {
 			return nil
 		}
@@ -42,8 +42,8 @@ func checkSubscription(s Subscription) error {
 
 // deadLetterFor returns the dead-letter queue of queue. Only the queues of the topology have
 // one: a message failing in a private queue or in a dead-letter queue itself is dropped.
-func deadLetterFor(queue string) (string, bool) {
-	for _, q := range Queues {
+func (t Topology) deadLetterFor(queue string) (string, bool) {
+	for _, q := range t.Queues {
 		if q.Name == queue {
 			return DeadLetterQueue(queue), true
 		}

@@ -9,13 +9,13 @@ import (
 	"sync"
 )
 
-// Memory is an in-process broker with the semantics of RabbitMQ for the topology of this
-// package: exchanges route to queues by binding key, durable queues keep what is published
+// Memory is an in-process broker with the semantics of RabbitMQ for the topology it is given: exchanges route to queues by binding key, durable queues keep what is published
 // before anyone consumes, competing consumers share a queue, failing messages are retried then
 // dead-lettered. It serves the all-in-one launcher and tests. Messages travel as JSON bytes,
 // as on the wire, so a message that would not survive RabbitMQ does not survive here either.
 // Nothing is persisted: queued messages are lost when the process ends.
 type Memory struct {
+	topology  Topology
 	mu        sync.Mutex
 	exchanges map[string]*memExchange
 	queues    map[string]*memQueue
@@ -52,17 +52,18 @@ type memMessage struct {
 	redelivered bool
 }
 
-// NewMemory returns an in-process broker with the whole topology declared.
-func NewMemory() *Memory {
+// NewMemory returns an in-process broker with the whole of topology declared.
+func NewMemory(topology Topology) *Memory {
 	m := &Memory{
+		topology:  topology,
 		exchanges: map[string]*memExchange{},
 		queues:    map[string]*memQueue{},
 		closed:    make(chan struct{}),
 	}
-	for _, e := range Exchanges {
+	for _, e := range topology.Exchanges {
 		m.exchanges[e.Name] = &memExchange{kind: e.Kind}
 	}
-	for _, q := range Queues {
+	for _, q := range topology.Queues {
 		m.addQueue(q.Name, q.MaxPriority)
 		m.addQueue(DeadLetterQueue(q.Name), 0)
 		ex := m.exchanges[q.Exchange]
@@ -87,7 +88,7 @@ func (m *Memory) Publish(ctx context.Context, msg Message) error {
 	if m.isClosed() {
 		return ErrClosed
 	}
-	if err := checkExchange(msg.Exchange); err != nil {
+	if err := m.topology.checkExchange(msg.Exchange); err != nil {
 		return err
 	}
 	body, err := json.Marshal(msg.Envelope)
@@ -192,7 +193,7 @@ func (q *memQueue) signal() {
 // Consume handles deliveries from s's queue (or a private queue bound for it) with
 // s.Prefetch handlers running at once, until ctx is done or the broker is closed.
 func (m *Memory) Consume(ctx context.Context, s Subscription, h Handler) error {
-	if err := checkSubscription(s); err != nil {
+	if err := m.topology.checkSubscription(s); err != nil {
 		return err
 	}
 	if m.isClosed() {
@@ -215,6 +216,9 @@ func (m *Memory) Consume(ctx context.Context, s Subscription, h Handler) error {
 
 	if s.OnStart != nil {
 		s.OnStart()
+	}
+	if s.OnStop != nil {
+		defer s.OnStop()
 	}
 	var wg sync.WaitGroup
 	for range max(s.Prefetch, 1) {
@@ -310,7 +314,7 @@ func (m *Memory) deliver(ctx context.Context, q *memQueue, msg memMessage, h Han
 	case deadLetter:
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if dlq, ok := deadLetterFor(q.name); ok {
+		if dlq, ok := m.topology.deadLetterFor(q.name); ok {
 			m.queues[dlq].push(memMessage{body: msg.body, routingKey: msg.routingKey, attempt: 1})
 		}
 	}

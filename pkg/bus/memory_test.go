@@ -7,11 +7,12 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/bus/bustest"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 )
 
 func TestMemory(t *testing.T) {
 	bustest.Run(t, func(t *testing.T) bus.Bus {
-		b := bus.NewMemory()
+		b := bus.NewMemory(contract.Topology)
 		t.Cleanup(func() { _ = b.Close() })
 		return b
 	})
@@ -20,7 +21,7 @@ func TestMemory(t *testing.T) {
 func BenchmarkMemoryRoundTrip(b *testing.B) {
 	for _, publishers := range []int{1, 8} {
 		b.Run(fmt.Sprint("publishers=", publishers), func(b *testing.B) {
-			m := bus.NewMemory()
+			m := bus.NewMemory(contract.Topology)
 			defer m.Close()
 			benchmarkRoundTrip(b, m, publishers)
 		})

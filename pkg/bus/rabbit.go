@@ -32,8 +32,9 @@ const PublishTimeout = 10 * time.Second
 // lost, and declares the whole topology on every connect. Publishers share one confirm-mode
 // channel; every consumer has its own channel.
 type Rabbit struct {
-	url string
-	log *slog.Logger
+	url      string
+	topology Topology
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	session *session      // the live connection, nil while reconnecting
@@ -53,14 +54,14 @@ type session struct {
 }
 
 // DialRabbit connects to the broker at url, trying for up to 30 seconds (or until ctx is
-// done), declares the topology, and keeps the connection up until Close.
-func DialRabbit(ctx context.Context, url string, log *slog.Logger) (*Rabbit, error) {
+// done), declares topology, and keeps the connection up until Close.
+func DialRabbit(ctx context.Context, url string, topology Topology, log *slog.Logger) (*Rabbit, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	r := &Rabbit{url: url, log: log, up: make(chan struct{}), closed: make(chan struct{})}
+	r := &Rabbit{url: url, topology: topology, log: log, up: make(chan struct{}), closed: make(chan struct{})}
 	var lastErr error
 	for wait := newBackoff(); ; {
 		s, err := r.connect()
@@ -95,7 +96,7 @@ func (r *Rabbit) connect() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := declareTopology(conn); err != nil {
+	if err := declareTopology(conn, r.topology); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
@@ -105,18 +106,18 @@ func (r *Rabbit) connect() (*session, error) {
 // declareTopology declares every exchange and queue of the topology, each queue with its
 // dead-letter queue. Declaring is idempotent, so it is done on every connect: a broker that
 // lost its definitions gets them back before anything is published.
-func declareTopology(conn *amqp.Connection) error {
+func declareTopology(conn *amqp.Connection, topology Topology) error {
 	ch, err := conn.Channel()
 	if err != nil {
 		return err
 	}
 	defer ch.Close()
-	for _, e := range Exchanges {
+	for _, e := range topology.Exchanges {
 		if err := ch.ExchangeDeclare(e.Name, e.Kind, true, false, false, false, nil); err != nil {
 			return fmt.Errorf("declare exchange %s: %w", e.Name, err)
 		}
 	}
-	for _, q := range Queues {
+	for _, q := range topology.Queues {
 		var args amqp.Table
 		if q.MaxPriority > 0 {
 			args = amqp.Table{"x-max-priority": int32(q.MaxPriority)}
@@ -236,7 +237,7 @@ func (s *session) confirmChannel() (*amqp.Channel, error) {
 // message or the connection drops before the confirm arrives, it returns an error: the message
 // may or may not have been taken, and the caller may publish it again.
 func (r *Rabbit) Publish(ctx context.Context, m Message) error {
-	if err := checkExchange(m.Exchange); err != nil {
+	if err := r.topology.checkExchange(m.Exchange); err != nil {
 		return err
 	}
 	// A publish waits for a lost connection to come back, but not for ever: a caller without a
@@ -300,10 +301,10 @@ func (s *session) send(ctx context.Context, exchange, key string, msg amqp.Publi
 
 // Consume handles deliveries of s with manual acknowledgements, s.Prefetch at a time, until
 // ctx is done. When the connection is lost it waits for the reconnect and starts again
-// (calling s.OnStart again); deliveries in flight on the dead channel are left to the broker,
+// (calling s.OnStop, then s.OnStart again); deliveries in flight on the dead channel are left to the broker,
 // which redelivers them.
 func (r *Rabbit) Consume(ctx context.Context, s Subscription, h Handler) error {
-	if err := checkSubscription(s); err != nil {
+	if err := r.topology.checkSubscription(s); err != nil {
 		return err
 	}
 	wait := newBackoff()
@@ -364,6 +365,9 @@ func (r *Rabbit) consumeOnce(ctx context.Context, sess *session, s Subscription,
 	}
 	if s.OnStart != nil {
 		s.OnStart()
+	}
+	if s.OnStop != nil {
+		defer s.OnStop()
 	}
 	var wg sync.WaitGroup
 	for range prefetch {
@@ -427,7 +431,7 @@ func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d 
 		}
 		_ = d.Ack(false)
 	case deadLetter:
-		dlq, ok := deadLetterFor(queue)
+		dlq, ok := r.topology.deadLetterFor(queue)
 		if !ok {
 			r.log.Error("message failed in a queue without dead-letter queue; dropped", "queue", queue, "type", env.Type, "err", err)
 			_ = d.Ack(false)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/bus/bustest"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -32,7 +33,7 @@ func dial(t testing.TB, u string) *bus.Rabbit {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r, err := bus.DialRabbit(ctx, u, testkit.Logger(t))
+	r, err := bus.DialRabbit(ctx, u, contract.Topology, testkit.Logger(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close() })
 	return r
@@ -57,7 +58,7 @@ func purgeQueues(t *testing.T, u string) {
 	defer conn.Close()
 	ch, err := conn.Channel()
 	require.NoError(t, err)
-	for _, q := range bus.Queues {
+	for _, q := range contract.Topology.Queues {
 		for _, name := range []string{q.Name, bus.DeadLetterQueue(q.Name)} {
 			_, err := ch.QueuePurge(name, false)
 			require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 )
 
 // Rabbit returns a RabbitMQ bus on a fresh virtual host (see RabbitURL), closed when the test ends.
@@ -22,7 +23,7 @@ func Rabbit(t testing.TB) *bus.Rabbit {
 // vhost act as several service instances.
 func DialRabbit(t testing.TB, url string) *bus.Rabbit {
 	t.Helper()
-	b, err := bus.DialRabbit(context.Background(), url, Logger(t))
+	b, err := bus.DialRabbit(context.Background(), url, contract.Topology, Logger(t))
 	if err != nil {
 		t.Fatalf("dial rabbitmq: %v", err)
 	}

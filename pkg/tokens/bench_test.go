@@ -13,7 +13,7 @@ import (
 func BenchmarkCheckCached(b *testing.B) {
 	auth := testkit.NewAuth(b)
 	auth.Add("tok", "u1")
-	c := tokens.NewChecker(auth.URL, time.Minute)
+	c := listening(b, tokens.NewChecker(auth.URL, time.Minute))
 	ctx := context.Background()
 	if _, err := c.Check(ctx, "tok"); err != nil {
 		b.Fatal(err)
@@ -32,7 +32,7 @@ func BenchmarkCheckCached(b *testing.B) {
 func BenchmarkCheckMiss(b *testing.B) {
 	auth := testkit.NewAuth(b)
 	auth.Add("tok", "u1")
-	c := tokens.NewChecker(auth.URL, time.Minute)
+	c := listening(b, tokens.NewChecker(auth.URL, time.Minute))
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -13,9 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
@@ -34,32 +36,38 @@ func (u User) Has(permission string) bool { return slices.Contains(u.Permissions
 // IsAdmin tells whether the user holds the "admin" permission.
 func (u User) IsAdmin() bool { return u.Has("admin") }
 
-// maxEntries bounds the cache; past it, the cache is emptied rather than grown.
+// maxEntries bounds the cache: past it, the least recently used token is dropped.
 const maxEntries = 100_000
 
-type entry struct {
-	user    User
-	expires time.Time
-}
-
 // Checker checks tokens against auth, with a cache.
+//
+// The token cache is kept current by auth's logout broadcasts (ListenLogout evicts each revoked
+// token at once) and by expiry: an entry is at most ttl old. A broadcast sent while this
+// service cannot hear them is lost, so the cache is trusted only while the logout
+// subscription is up: when it is lost the cache is flushed and every check asks auth until the
+// subscription is back (and flushed again then). So a revoked token is never trusted for
+// longer than it takes a broadcast to arrive.
 type Checker struct {
 	authURL string
 	client  *http.Client
-	ttl     time.Duration
 
-	mu      sync.Mutex
-	entries map[string]entry
-	calls   singleflight.Group
+	cache *expirable.LRU[string, User]
+	calls singleflight.Group
+
+	// listening is true while the logout subscription is up. epoch counts its changes, so that
+	// an answer asked for before a change is not cached after it.
+	mu        sync.Mutex
+	listening bool
+	epoch     uint64
 }
 
-// NewChecker checks tokens with the auth service at authURL, caching answers for ttl.
+// NewChecker checks tokens with the auth service at authURL, caching answers for ttl while it
+// hears logouts (see ListenLogout).
 func NewChecker(authURL string, ttl time.Duration) *Checker {
 	return &Checker{
 		authURL: strings.TrimRight(authURL, "/"),
 		client:  &http.Client{Timeout: 5 * time.Second},
-		ttl:     ttl,
-		entries: map[string]entry{},
+		cache:   expirable.NewLRU[string, User](maxEntries, nil, ttl),
 	}
 }
 
@@ -69,14 +77,17 @@ func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 	if token == "" {
 		return User{}, fmt.Errorf("%w: missing bearer token", errs.Unauthorized)
 	}
-	if u, ok := c.cached(token); ok {
-		return u, nil
+	listening, epoch := c.state()
+	if listening {
+		if u, ok := c.cache.Get(token); ok {
+			return u, nil
+		}
 	}
 	// Concurrent first requests with one token make one call to auth.
 	v, err, _ := c.calls.Do(token, func() (any, error) {
 		u, err := c.askAuth(context.WithoutCancel(ctx), token)
 		if err == nil {
-			c.store(token, u)
+			c.store(token, u, epoch)
 		}
 		return u, err
 	})
@@ -86,37 +97,48 @@ func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 	return v.(User), nil
 }
 
-func (c *Checker) cached(token string) (User, bool) {
+// state tells whether the logout subscription is up, and its epoch.
+func (c *Checker) state() (listening bool, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[token]
-	if !ok || time.Now().After(e.expires) {
-		return User{}, false
-	}
-	return e.user, true
+	return c.listening, c.epoch
 }
 
-func (c *Checker) store(token string, u User) {
+// store caches u for token, unless the subscription is down or changed since epoch.
+func (c *Checker) store(token string, u User, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= maxEntries {
-		c.entries = map[string]entry{}
+	if c.listening && c.epoch == epoch {
+		c.cache.Add(token, u)
 	}
-	c.entries[token] = entry{user: u, expires: time.Now().Add(c.ttl)}
 }
 
 // Evict drops token from the cache.
-func (c *Checker) Evict(token string) {
+func (c *Checker) Evict(token string) { c.cache.Remove(token) }
+
+// setListening records that the logout subscription came up or went down, and flushes the
+// cache either way: broadcasts sent while it was down are lost.
+func (c *Checker) setListening(up bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.entries, token)
+	c.listening = up
+	c.epoch++
+	c.cache.Purge()
 }
 
-// Flush empties the cache.
-func (c *Checker) Flush() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.entries = map[string]entry{}
+// Listening tells whether the logout subscription is up, i.e. whether the cache is in use.
+func (c *Checker) Listening() bool {
+	up, _ := c.state()
+	return up
+}
+
+// Ready is a readiness check (for /readyz): it fails while the logout subscription is down,
+// when every token check costs a call to auth.
+func (c *Checker) Ready(context.Context) error {
+	if !c.Listening() {
+		return fmt.Errorf("%w: not subscribed to logout broadcasts", errs.Unavailable)
+	}
+	return nil
 }
 
 func (c *Checker) askAuth(ctx context.Context, token string) (User, error) {
@@ -149,23 +171,32 @@ func (c *Checker) askAuth(ctx context.Context, token string) (User, error) {
 	return u, nil
 }
 
-// ListenLogout evicts tokens as auth broadcasts their logout, until ctx is done. The cache is
-// flushed whenever the consumer (re)starts, since broadcasts sent while it was away are lost.
+// ListenLogout evicts tokens as auth broadcasts their logout, until ctx is done. While the
+// subscription is down (before it starts, while the broker is away) the cache is bypassed.
+// It returns nil once ctx is done, or the error that stops the subscription for good.
 func (c *Checker) ListenLogout(ctx context.Context, b bus.Bus) error {
-	sub := bus.Subscription{Exchange: "auth", OnStart: c.Flush}
+	sub := bus.Subscription{
+		Exchange: contract.ExchangeAuth,
+		OnStart:  func() { c.setListening(true) },
+		OnStop:   func() { c.setListening(false) },
+	}
 	return b.Consume(ctx, sub, func(ctx context.Context, d bus.Delivery) error {
-		if d.Type != "logout" {
+		if d.Type != contract.TypeLogout {
 			return nil
 		}
-		var token string
+		var token contract.Logout
 		if err := d.Decode(&token); err != nil {
 			return err
 		}
-		// Tolerate the course's old services, which sent "Bearer <jwt>".
-		if scheme, rest, ok := strings.Cut(token, " "); ok && strings.EqualFold(scheme, "bearer") {
-			token = strings.TrimSpace(rest)
-		}
-		c.Evict(token)
+		c.Evict(bearerless(string(token)))
 		return nil
 	})
+}
+
+// bearerless tolerates the course's old services, which sent "Bearer <jwt>".
+func bearerless(token string) string {
+	if scheme, rest, ok := strings.Cut(token, " "); ok && strings.EqualFold(scheme, "bearer") {
+		return strings.TrimSpace(rest)
+	}
+	return token
 }

@@ -15,15 +15,31 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
 
+// listening starts c's logout listener on an in-process broker and waits until it is up: only
+// then does c use its cache.
+func listening(t testing.TB, c *tokens.Checker) *tokens.Checker {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.ListenLogout(ctx, bus.NewMemory(contract.Topology)) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	testkit.Eventually(t, 5*time.Second, c.Listening, "logout listener never started")
+	return c
+}
+
 func TestCheckCachesAndEvicts(t *testing.T) {
 	auth := testkit.NewAuth(t)
 	auth.Add("tok-1", "u1")
-	c := tokens.NewChecker(auth.URL, time.Minute)
+	c := listening(t, tokens.NewChecker(auth.URL, time.Minute))
 	ctx := context.Background()
 
 	u, err := c.Check(ctx, "tok-1")
@@ -44,7 +60,7 @@ func TestCheckCachesAndEvicts(t *testing.T) {
 func TestCheckExpires(t *testing.T) {
 	auth := testkit.NewAuth(t)
 	auth.Add("tok", "u1")
-	c := tokens.NewChecker(auth.URL, 50*time.Millisecond)
+	c := listening(t, tokens.NewChecker(auth.URL, 50*time.Millisecond))
 	_, err := c.Check(context.Background(), "tok")
 	require.NoError(t, err)
 	auth.Revoke("tok")
@@ -78,7 +94,7 @@ func TestCheckErrors(t *testing.T) {
 func TestConcurrentMissesAskAuthOnce(t *testing.T) {
 	auth := testkit.NewAuth(t)
 	auth.Add("tok", "u1")
-	c := tokens.NewChecker(auth.URL, time.Minute)
+	c := listening(t, tokens.NewChecker(auth.URL, time.Minute))
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -138,13 +154,13 @@ func TestLogoutEvicts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	publisher, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
+	publisher, err := bus.DialRabbit(ctx, url, contract.Topology, testkit.Logger(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = publisher.Close() })
 
 	var checkers []*tokens.Checker
 	for range 2 {
-		b, err := bus.DialRabbit(ctx, url, testkit.Logger(t))
+		b, err := bus.DialRabbit(ctx, url, contract.Topology, testkit.Logger(t))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = b.Close() })
 		c := tokens.NewChecker(auth.URL, time.Minute)
@@ -177,4 +193,83 @@ func TestLogoutEvicts(t *testing.T) {
 			return err != nil
 		}, "logout should evict the token in every checker")
 	}
+}
+
+// TestNoCacheWithoutLogoutSubscription checks that a checker that does not hear logouts trusts
+// no cached answer: before its listener starts, and after it stops, every check asks auth.
+func TestNoCacheWithoutLogoutSubscription(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("tok", "u1")
+	c := tokens.NewChecker(auth.URL, time.Minute)
+	ctx := context.Background()
+	assert.ErrorIs(t, c.Ready(ctx), errs.Unavailable, "not ready before the listener starts")
+	for range 3 {
+		_, err := c.Check(ctx, "tok")
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 3, auth.Calls(), "no listener, no cache")
+
+	listenCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.ListenLogout(listenCtx, bus.NewMemory(contract.Topology)) }()
+	testkit.Eventually(t, 5*time.Second, c.Listening, "logout listener never started")
+	require.NoError(t, c.Ready(ctx))
+	for range 3 {
+		_, err := c.Check(ctx, "tok")
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 4, auth.Calls(), "listening: one call, then the cache")
+
+	stop()
+	require.NoError(t, <-done)
+	assert.False(t, c.Listening())
+	auth.Revoke("tok")
+	_, err := c.Check(ctx, "tok")
+	assert.ErrorIs(t, err, errs.Unauthorized, "the cached answer was dropped with the subscription")
+}
+
+// TestLostLogoutSubscription breaks the logout subscription for real: the broker (a disposable
+// node of the test's own) goes away. Until the subscription is back, the checker asks auth for
+// every token, so a token revoked meanwhile — whose logout broadcast nobody heard — fails at
+// once, and it reports itself not ready.
+func TestLostLogoutSubscription(t *testing.T) {
+	node := testkit.StartRabbitNode(t, 5711)
+	auth := testkit.NewAuth(t)
+	auth.Add("tok", "u1")
+	auth.Add("other", "u2")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := testkit.DialRabbit(t, node.URL)
+	c := tokens.NewChecker(auth.URL, time.Minute)
+	go func() { _ = c.ListenLogout(ctx, b) }()
+	testkit.Eventually(t, 10*time.Second, c.Listening, "logout listener never started")
+
+	_, err := c.Check(ctx, "tok")
+	require.NoError(t, err)
+	_, err = c.Check(ctx, "tok")
+	require.NoError(t, err)
+	require.Equal(t, 1, auth.Calls(), "cached while subscribed")
+
+	node.Stop()
+	testkit.Eventually(t, 30*time.Second, func() bool { return !c.Listening() }, "loss of the subscription not noticed")
+	assert.ErrorIs(t, c.Ready(ctx), errs.Unavailable)
+	before := auth.Calls()
+	for range 2 {
+		_, err := c.Check(ctx, "other")
+		require.NoError(t, err)
+	}
+	assert.Equal(t, before+2, auth.Calls(), "every check asks auth while unsubscribed")
+	auth.Revoke("tok") // its logout broadcast would be lost now
+	_, err = c.Check(ctx, "tok")
+	assert.ErrorIs(t, err, errs.Unauthorized, "a token revoked while unsubscribed fails at once")
+
+	node.Start()
+	testkit.Eventually(t, 60*time.Second, c.Listening, "subscription not restored after the broker came back")
+	require.NoError(t, c.Ready(ctx))
+	before = auth.Calls()
+	for range 2 {
+		_, err := c.Check(ctx, "other")
+		require.NoError(t, err)
+	}
+	assert.Equal(t, before+1, auth.Calls(), "cached again once subscribed")
 }
