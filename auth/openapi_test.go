@@ -10,7 +10,7 @@ import (
 )
 
 // TestOpenAPI fails when a route is served but not documented in deploy/openapi/auth.json, or
-// documented but not served. Building the router touches no store: the handlers only close
+// documented but not served, and when the served document is not that file. Building the router touches no store: the handlers only close
 // over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	_ "embed"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -11,6 +12,13 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
+
+// openAPI is the service's API document, served at /openapi.json: a copy of
+// deploy/openapi/auth.json that TestOpenAPI keeps equal to it.
+//
+//go:generate cp ../deploy/openapi/auth.json openapi.json
+//go:embed openapi.json
+var openAPI []byte
 
 // Deps is what the auth HTTP server needs.
 type Deps struct {
@@ -26,9 +34,10 @@ type Deps struct {
 	Ready          map[string]web.ReadyCheck // what /readyz checks, by name
 }
 
-// NewServer returns the auth API of SPEC §3.1 with the operational endpoints.
+// NewServer returns the auth API of SPEC §3.1 with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
 	r := web.NewRouter(d.Log, d.Metrics, d.Ready)
+	web.AddDocs(r, openAPI)
 	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newSignInLimits(d.Limits, d.TrustedProxies))
 	return r
 }

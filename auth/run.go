@@ -18,8 +18,8 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// settings is auth's configuration: the common variables plus its own.
-type settings struct {
+// Config is the auth service's configuration: the common variables and its own.
+type Config struct {
 	config.Common
 	MongoDB        string         // MONGO_DB, default "auth"
 	Secret         []byte         // JWT_SECRET, untrimmed: spaces may be part of a secret
@@ -27,17 +27,18 @@ type settings struct {
 	TrustedProxies []netip.Prefix // AUTH_TRUSTED_PROXIES, comma-separated addresses or CIDRs
 }
 
-func loadSettings(getenv config.Getenv) (settings, error) {
+// LoadConfig reads the configuration from getenv.
+func LoadConfig(getenv config.Getenv) (Config, error) {
 	common, err := config.Load(getenv, "3000")
 	if err != nil {
-		return settings{}, err
+		return Config{}, err
 	}
 	e := config.Env{Getenv: getenv}
 	proxies, err := parsePrefixes(e.String("AUTH_TRUSTED_PROXIES", ""))
 	if err != nil {
-		return settings{}, fmt.Errorf("AUTH_TRUSTED_PROXIES: %w", err)
+		return Config{}, fmt.Errorf("AUTH_TRUSTED_PROXIES: %w", err)
 	}
-	return settings{
+	return Config{
 		Common:         common,
 		MongoDB:        e.String("MONGO_DB", "auth"),
 		Secret:         []byte(getenv("JWT_SECRET")),
@@ -70,9 +71,9 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 // Run runs the auth service until ctx is done. It refuses to start without a JWT_SECRET of at
 // least MinSecretBytes bytes: tokens are signed with it and nothing else.
 func Run(ctx context.Context, opts app.Options) error {
-	cfg, err := loadSettings(opts.Getenv)
+	cfg, err := LoadConfig(opts.Getenv)
 	if err != nil {
-		return err
+		return fmt.Errorf("config: %w", err)
 	}
 	if len(cfg.Secret) < MinSecretBytes {
 		return fmt.Errorf("JWT_SECRET must be set to a secret of at least %d bytes", MinSecretBytes)
@@ -104,7 +105,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	m := metrics.New("auth")
 	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
 	if err != nil {
-		return err
+		return fmt.Errorf("broker: %w", err)
 	}
 	defer closeBus()
 
@@ -112,10 +113,10 @@ func Run(ctx context.Context, opts app.Options) error {
 		Log: log, Metrics: m, Store: store, Bus: b, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies,
 		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping},
 	})
-	return web.Serve(ctx, log, cfg.Addr(), srv)
+	return app.Serve(ctx, func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) })
 }
 
-func openStore(ctx context.Context, cfg settings) (*mongo.Client, *Store, error) {
+func openStore(ctx context.Context, cfg Config) (*mongo.Client, *Store, error) {
 	client, err := mongox.Connect(ctx, cfg.MongoURL)
 	if err != nil {
 		return nil, nil, err
@@ -158,7 +159,7 @@ func grantByLogin(ctx context.Context, store *Store, login, permission string) e
 // Grant is the `auth grant <login> <permission>` command: it gives permission to the user of
 // login in the database of MONGO_URL / MONGO_DB. It needs no JWT_SECRET and no broker.
 func Grant(ctx context.Context, opts app.Options, login, permission string) error {
-	cfg, err := loadSettings(opts.Getenv)
+	cfg, err := LoadConfig(opts.Getenv)
 	if err != nil {
 		return err
 	}

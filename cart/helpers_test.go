@@ -111,7 +111,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f.svc = NewService(store, f.bus, newCatalogClient(f.catalog.URL), log)
 	checker := tokens.NewChecker(f.auth.URL, time.Minute)
-	srv := httptest.NewServer(NewServer(log, metrics.New("cart"), nil, checker, f.svc))
+	srv := httptest.NewServer(NewServer(Deps{Log: log, Metrics: metrics.New("cart"), Tokens: checker, Service: f.svc}))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f

@@ -12,10 +12,10 @@ import (
 )
 
 // TestOpenAPI fails when a route is served but not documented in deploy/openapi/cart.json, or
-// documented but not served. Building the router touches no store: the handlers only close
+// documented but not served, and when the served document is not that file. Building the router touches no store: the handlers only close
 // over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	h := cart.NewServer(log, metrics.New("cart"), nil, tokens.NewChecker("http://127.0.0.1:1", time.Minute), nil)
+	h := cart.NewServer(cart.Deps{Log: log, Metrics: metrics.New("cart"), Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute)})
 	testkit.CheckOpenAPI(t, h, "../deploy/openapi/cart.json")
 }

@@ -1,6 +1,7 @@
 package cart
 
 import (
+	_ "embed"
 	"log/slog"
 	"net/http"
 
@@ -11,11 +12,28 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// NewServer returns the cart service's HTTP API (SPEC §3.4); every route needs a signed-in user.
-func NewServer(log *slog.Logger, m *metrics.Metrics, checks map[string]web.ReadyCheck,
-	checker *tokens.Checker, svc *Service) http.Handler {
-	r := web.NewRouter(log, m, checks)
-	addRoutes(r, log, checker, svc)
+// openAPI is the service's API document, served at /openapi.json: a copy of
+// deploy/openapi/cart.json that TestOpenAPI keeps equal to it.
+//
+//go:generate cp ../deploy/openapi/cart.json openapi.json
+//go:embed openapi.json
+var openAPI []byte
+
+// Deps is what the cart HTTP server needs.
+type Deps struct {
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	Ready   map[string]web.ReadyCheck // what /readyz checks, by name
+	Tokens  *tokens.Checker
+	Service *Service
+}
+
+// NewServer returns the cart service's HTTP API (SPEC §3.4) with the operational endpoints and
+// its docs; every API route needs a signed-in user.
+func NewServer(d Deps) http.Handler {
+	r := web.NewRouter(d.Log, d.Metrics, d.Ready)
+	web.AddDocs(r, openAPI)
+	addRoutes(r, d.Log, d.Tokens, d.Service)
 	return r
 }
 

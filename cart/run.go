@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
@@ -66,7 +65,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = client.Disconnect(context.Background()) }()
+	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
 	store, err := NewStore(ctx, client.Database(cfg.MongoDB))
 	if err != nil {
 		return err
@@ -75,58 +74,47 @@ func Run(ctx context.Context, opts app.Options) error {
 	m := metrics.New("cart")
 	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
 	if err != nil {
-		return fmt.Errorf("bus: %w", err)
+		return fmt.Errorf("broker: %w", err)
 	}
 	defer closeBus()
 
 	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
 	svc := NewService(store, b, newCatalogClient(cfg.CatalogURL), log)
-
-	// Background work stops with ctx; the HTTP server is stopped first (web.Serve returns after
-	// in-flight requests), then the consumers finish their in-flight messages.
-	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	background := func(name string, f func(context.Context) error) {
-		wg.Go(func() {
-			if err := f(bgCtx); err != nil && bgCtx.Err() == nil {
-				log.Error("background task stopped", "task", name, "err", err)
-			}
-		})
-	}
-	background("logout", func(ctx context.Context) error { return checker.ListenLogout(ctx, b) })
-	background("cart queue", func(ctx context.Context) error {
-		return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue)
+	srv := NewServer(Deps{
+		Log: log, Metrics: m, Tokens: checker, Service: svc,
+		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping, "logout": checker.Ready},
 	})
-	background("order_placed", func(ctx context.Context) error {
-		return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced)
-	})
-	background("re-send", func(ctx context.Context) error {
-		every(ctx, log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
-			n, err := svc.ResendPlaceOrders(ctx, time.Now().Add(-cfg.ResendInterval))
-			if n > 0 {
-				log.Info("place_order re-sent", "carts", n)
-			}
-			return err
-		})
-		return nil
-	})
-	// Pruning rides on the re-validation loop: both are slow-paced housekeeping of stored states.
-	background("re-validate", func(ctx context.Context) error {
-		every(ctx, log, "re-validate open carts, prune superseded states", cfg.ValidateInterval, func(ctx context.Context) error {
-			if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
+	return app.Serve(ctx,
+		func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) },
+		func(ctx context.Context) error { return checker.ListenLogout(ctx, b) },
+		func(ctx context.Context) error {
+			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue)
+		},
+		func(ctx context.Context) error {
+			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced)
+		},
+		func(ctx context.Context) error {
+			every(ctx, log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
+				n, err := svc.ResendPlaceOrders(ctx, time.Now().Add(-cfg.ResendInterval))
+				if n > 0 {
+					log.Info("place_order re-sent", "carts", n)
+				}
 				return err
-			}
-			_, err := store.Prune(ctx, time.Now().Add(-cfg.PruneAfter))
-			return err
-		})
-		return nil
-	})
-
-	checks := map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping}
-	err = web.Serve(ctx, log, cfg.Addr(), NewServer(log, m, checks, checker, svc))
-	stopBackground()
-	wg.Wait()
-	return err
+			})
+			return nil
+		},
+		// Pruning rides on the re-validation loop: both are slow-paced housekeeping of stored states.
+		func(ctx context.Context) error {
+			every(ctx, log, "re-validate open carts, prune superseded states", cfg.ValidateInterval, func(ctx context.Context) error {
+				if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
+					return err
+				}
+				_, err := store.Prune(ctx, time.Now().Add(-cfg.PruneAfter))
+				return err
+			})
+			return nil
+		},
+	)
 }
 
 // every runs job every interval until ctx is done, logging its failures.

@@ -50,7 +50,7 @@ func newTestAPI(t testing.TB) *testAPI {
 	if _, isBenchmark := t.(*testing.B); isBenchmark {
 		log = slog.New(slog.DiscardHandler) // a log line per request would be measured too
 	}
-	h := NewServer(log, metrics.New("catalog"), store, checker, nil)
+	h := NewServer(Deps{Log: log, Metrics: metrics.New("catalog"), Tokens: checker, Store: store})
 	return &testAPI{t: t, store: store, handler: h}
 }
 

@@ -4,40 +4,56 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// Run runs the catalog service until ctx is done: its HTTP API on PORT (3002), its consumers of
-// the `catalog` and `catalog_order_placed` queues, and the logout listener of its token cache.
-// MONGO_DB names its database (default `catalog`); CATALOG_PREFETCH how many messages of each
-// queue it handles at once (default 8).
-func Run(ctx context.Context, opts app.Options) error {
-	cfg, err := config.Load(opts.Getenv, "3002")
+// Config is the catalog service's configuration: the common variables and its own.
+type Config struct {
+	config.Common
+	MongoDB  string // MONGO_DB, default "catalog"
+	Prefetch int    // CATALOG_PREFETCH: messages of each queue handled at once (default 8)
+}
+
+// LoadConfig reads the configuration from getenv.
+func LoadConfig(getenv config.Getenv) (Config, error) {
+	common, err := config.Load(getenv, "3002")
 	if err != nil {
-		return err
+		return Config{}, err
 	}
-	env := config.Env{Getenv: opts.Getenv}
-	prefetch, err := env.Int("CATALOG_PREFETCH", 8)
+	e := config.Env{Getenv: getenv}
+	c := Config{Common: common, MongoDB: e.String("MONGO_DB", "catalog")}
+	if c.Prefetch, err = e.Int("CATALOG_PREFETCH", 8); err != nil {
+		return c, err
+	}
+	if c.Prefetch <= 0 {
+		return c, fmt.Errorf("CATALOG_PREFETCH must be positive")
+	}
+	return c, nil
+}
+
+// Run runs the catalog service until ctx is done: its HTTP API, its consumers of the `catalog`
+// and `catalog_order_placed` queues, and the logout listener of its token cache.
+func Run(ctx context.Context, opts app.Options) error {
+	cfg, err := LoadConfig(opts.Getenv)
 	if err != nil {
-		return err
+		return fmt.Errorf("config: %w", err)
 	}
 	log := app.Logger(opts, "catalog", cfg.LogLevel)
-	log.Info("starting", "config", cfg.Masked())
+	log.Info("starting", "config", cfg.Masked(), "mongo_db", cfg.MongoDB, "prefetch", cfg.Prefetch)
 
 	client, err := mongox.Connect(ctx, cfg.MongoURL)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
-	store, err := NewStore(ctx, client.Database(env.String("MONGO_DB", "catalog")))
+	store, err := NewStore(ctx, client.Database(cfg.MongoDB))
 	if err != nil {
 		return err
 	}
@@ -49,20 +65,20 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 	defer closeBus()
 
-	auth := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
+	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
 	msgs := messages{log: log, store: store, pub: b}
-	ready := map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping}
-
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return auth.ListenLogout(ctx, b) })
-	g.Go(func() error {
-		return b.Consume(ctx, bus.Subscription{Queue: "catalog", Prefetch: prefetch}, msgs.handleRequest)
+	srv := NewServer(Deps{
+		Log: log, Metrics: m, Tokens: checker, Store: store,
+		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping, "logout": checker.Ready},
 	})
-	g.Go(func() error {
-		return b.Consume(ctx, bus.Subscription{Queue: "catalog_order_placed", Prefetch: prefetch}, msgs.handleOrderPlaced)
-	})
-	g.Go(func() error { return web.Serve(ctx, log, cfg.Addr(), NewServer(log, m, store, auth, ready)) })
-	err = g.Wait()
-	log.Info("stopped")
-	return err
+	return app.Serve(ctx,
+		func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) },
+		func(ctx context.Context) error { return checker.ListenLogout(ctx, b) },
+		func(ctx context.Context) error {
+			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch}, msgs.handleRequest)
+		},
+		func(ctx context.Context) error {
+			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch}, msgs.handleOrderPlaced)
+		},
+	)
 }

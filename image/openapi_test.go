@@ -12,10 +12,10 @@ import (
 )
 
 // TestOpenAPI fails when a route is served but not documented in deploy/openapi/image.json, or
-// documented but not served. Building the router touches no store: the handlers only close
+// documented but not served, and when the served document is not that file. Building the router touches no store: the handlers only close
 // over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	h := image.NewServer(log, metrics.New("image"), nil, tokens.NewChecker("http://127.0.0.1:1", time.Minute), nil)
+	h := image.NewServer(image.Deps{Log: log, Metrics: metrics.New("image"), Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute)})
 	testkit.CheckOpenAPI(t, h, "../deploy/openapi/image.json")
 }

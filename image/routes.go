@@ -1,6 +1,7 @@
 package image
 
 import (
+	_ "embed"
 	"log/slog"
 	"net/http"
 
@@ -11,11 +12,27 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// NewServer returns the image service's HTTP API. ready names what /readyz checks.
-func NewServer(log *slog.Logger, m *metrics.Metrics, images *Images, checker *tokens.Checker,
-	ready map[string]web.ReadyCheck) http.Handler {
-	r := web.NewRouter(log, m, ready)
-	addRoutes(r, log, images, checker)
+// openAPI is the service's API document, served at /openapi.json: a copy of
+// deploy/openapi/image.json that TestOpenAPI keeps equal to it.
+//
+//go:generate cp ../deploy/openapi/image.json openapi.json
+//go:embed openapi.json
+var openAPI []byte
+
+// Deps is what the image HTTP server needs.
+type Deps struct {
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	Ready   map[string]web.ReadyCheck // what /readyz checks, by name
+	Tokens  *tokens.Checker
+	Images  *Images
+}
+
+// NewServer returns the image service's HTTP API with the operational endpoints and its docs.
+func NewServer(d Deps) http.Handler {
+	r := web.NewRouter(d.Log, d.Metrics, d.Ready)
+	web.AddDocs(r, openAPI)
+	addRoutes(r, d.Log, d.Images, d.Tokens)
 	return r
 }
 

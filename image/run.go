@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,16 +13,30 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// Run runs the image service until ctx is done. Besides the common variables it reads
-// IMAGE_REDIS_PREFIX, the prefix of its Redis keys (default "image:").
-func Run(ctx context.Context, opts app.Options) error {
-	cfg, err := config.Load(opts.Getenv, "3001")
+// Config is the image service's configuration: the common variables and its own.
+type Config struct {
+	config.Common
+	RedisPrefix string // IMAGE_REDIS_PREFIX, the prefix of its Redis keys (default "image:")
+}
+
+// LoadConfig reads the configuration from getenv.
+func LoadConfig(getenv config.Getenv) (Config, error) {
+	common, err := config.Load(getenv, "3001")
 	if err != nil {
-		return err
+		return Config{}, err
 	}
-	prefix := config.Env{Getenv: opts.Getenv}.String("IMAGE_REDIS_PREFIX", "image:")
+	return Config{Common: common, RedisPrefix: config.Env{Getenv: getenv}.String("IMAGE_REDIS_PREFIX", "image:")}, nil
+}
+
+// Run runs the image service until ctx is done: its HTTP API and the logout listener of its
+// token cache.
+func Run(ctx context.Context, opts app.Options) error {
+	cfg, err := LoadConfig(opts.Getenv)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	log := app.Logger(opts, "image", cfg.LogLevel)
-	log.Info("starting", "config", cfg.Masked(), "redis_prefix", prefix)
+	log.Info("starting", "config", cfg.Masked(), "redis_prefix", cfg.RedisPrefix)
 
 	redisOpts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
@@ -31,6 +44,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 	client := redis.NewClient(redisOpts)
 	defer client.Close()
+	store := NewStore(client, cfg.RedisPrefix)
 
 	m := metrics.New("image")
 	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
@@ -40,15 +54,12 @@ func Run(ctx context.Context, opts app.Options) error {
 	defer closeBus()
 
 	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
-	var listening sync.WaitGroup
-	listening.Go(func() {
-		if err := checker.ListenLogout(ctx, b); err != nil {
-			log.Error("logout listener stopped", "err", err)
-		}
+	srv := NewServer(Deps{
+		Log: log, Metrics: m, Tokens: checker, Images: NewImages(store, log),
+		Ready: map[string]web.ReadyCheck{"redis": store.Ping, "broker": b.Ping, "logout": checker.Ready},
 	})
-	defer listening.Wait() // before the bus closes
-
-	store := NewStore(client, prefix)
-	ready := map[string]web.ReadyCheck{"redis": store.Ping, "broker": b.Ping}
-	return web.Serve(ctx, log, cfg.Addr(), NewServer(log, m, NewImages(store, log), checker, ready))
+	return app.Serve(ctx,
+		func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) },
+		func(ctx context.Context) error { return checker.ListenLogout(ctx, b) },
+	)
 }

@@ -35,7 +35,7 @@ func newAPI(t *testing.T) *api {
 	auth.Add("tr", "root", "user", "admin")
 	log := testkit.Logger(t)
 	checker := tokens.NewChecker(auth.URL, time.Minute)
-	srv := httptest.NewServer(NewServer(log, metrics.New("orders"), nil, checker, svc))
+	srv := httptest.NewServer(NewServer(Deps{Log: log, Metrics: metrics.New("orders"), Tokens: checker, Service: svc}))
 	t.Cleanup(srv.Close)
 	return &api{svc: svc, store: store, srv: srv}
 }

@@ -12,10 +12,10 @@ import (
 )
 
 // TestOpenAPI fails when a route is served but not documented in deploy/openapi/orders.json, or
-// documented but not served. Building the router touches no store: the handlers only close
+// documented but not served, and when the served document is not that file. Building the router touches no store: the handlers only close
 // over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	h := orders.NewServer(log, metrics.New("orders"), nil, tokens.NewChecker("http://127.0.0.1:1", time.Minute), nil)
+	h := orders.NewServer(orders.Deps{Log: log, Metrics: metrics.New("orders"), Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute)})
 	testkit.CheckOpenAPI(t, h, "../deploy/openapi/orders.json")
 }

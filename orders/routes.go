@@ -1,6 +1,7 @@
 package orders
 
 import (
+	_ "embed"
 	"log/slog"
 	"net/http"
 
@@ -11,10 +12,27 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// NewServer returns the orders REST API (SPEC §3.5) with the operational endpoints.
-func NewServer(log *slog.Logger, m *metrics.Metrics, ready map[string]web.ReadyCheck, checker *tokens.Checker, svc *Service) http.Handler {
-	r := web.NewRouter(log, m, ready)
-	addRoutes(r, log, checker, svc)
+// openAPI is the service's API document, served at /openapi.json: a copy of
+// deploy/openapi/orders.json that TestOpenAPI keeps equal to it.
+//
+//go:generate cp ../deploy/openapi/orders.json openapi.json
+//go:embed openapi.json
+var openAPI []byte
+
+// Deps is what the orders HTTP server needs.
+type Deps struct {
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	Ready   map[string]web.ReadyCheck // what /readyz checks, by name
+	Tokens  *tokens.Checker
+	Service *Service
+}
+
+// NewServer returns the orders REST API (SPEC §3.5) with the operational endpoints and its docs.
+func NewServer(d Deps) http.Handler {
+	r := web.NewRouter(d.Log, d.Metrics, d.Ready)
+	web.AddDocs(r, openAPI)
+	addRoutes(r, d.Log, d.Tokens, d.Service)
 	return r
 }
 

@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
@@ -66,4 +69,32 @@ func OpenBus(ctx context.Context, opts Options, url string, log *slog.Logger, m 
 		return nil, nil, err
 	}
 	return bus.Instrument(r, m), func() { _ = r.Close() }, nil
+}
+
+// Serve runs a service's parts until ctx is done or one of them fails, and stops them in one
+// order, the same in every service: first the HTTP server (serve returns once in-flight
+// requests are answered), then the workers — consumers, listeners, periodic jobs — which finish
+// the messages they hold. Stores and the broker are closed after Serve returns, by the
+// caller's defers. It returns the first error of any part.
+func Serve(ctx context.Context, serve func(context.Context) error, workers ...func(context.Context) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	g.Go(func() error {
+		defer stopWork()
+		return serve(ctx)
+	})
+	for _, work := range workers {
+		g.Go(func() error {
+			if err := work(workCtx); err != nil {
+				return err
+			}
+			// A worker that ends by itself before the shutdown is a fault: stop everything.
+			if workCtx.Err() == nil {
+				return errors.New("a worker stopped before the service")
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }

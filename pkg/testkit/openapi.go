@@ -1,9 +1,11 @@
 package testkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -16,6 +18,8 @@ import (
 // CheckOpenAPI fails the test when the routes that handler (a chi router) serves and the paths
 // of the OpenAPI 3 JSON document specFile differ, listing what is in the code but not in the
 // document and what is in the document but not in the code. OPTIONS (CORS preflight) is ignored.
+// When handler serves GET /openapi.json, that must be specFile byte for byte (a service embeds
+// a copy of its deploy/openapi file; `go generate` refreshes it).
 func CheckOpenAPI(t testing.TB, handler http.Handler, specFile string) {
 	t.Helper()
 	routes, ok := handler.(chi.Routes)
@@ -27,6 +31,11 @@ func CheckOpenAPI(t testing.TB, handler http.Handler, specFile string) {
 	if err != nil {
 		t.Fatalf("CheckOpenAPI: %v", err)
 		return
+	}
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	if rec.Code == http.StatusOK && !bytes.Equal(rec.Body.Bytes(), spec) {
+		t.Errorf("GET /openapi.json is not %s: run `go generate` in the service to copy it again", specFile)
 	}
 	missingInSpec, missingInCode, err := DiffOpenAPI(routes, spec)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -229,4 +230,43 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("status %d for %q", rec.Code, body)
 		}
 	})
+}
+
+func TestDocs(t *testing.T) {
+	r := chi.NewRouter()
+	spec := []byte(`{"openapi":"3.0.3","paths":{}}`)
+	web.AddDocs(r, spec)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	get := func(path string) (int, string, string) {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+	}
+	status, ct, body := get("/openapi.json")
+	assert.Equal(t, 200, status)
+	assert.Contains(t, ct, "application/json")
+	assert.Equal(t, string(spec), body)
+	for _, page := range []string{"/docs/", "/docs/index.html"} {
+		status, ct, body = get(page)
+		assert.Equal(t, 200, status, page)
+		assert.Contains(t, ct, "text/html", page)
+		assert.Contains(t, body, `<div id="swagger-ui">`, page)
+	}
+	// Every asset the page names is served from the binary.
+	for _, asset := range []string{"assets/swagger-ui.css", "assets/swagger-ui-bundle.js", "assets/docs.js"} {
+		assert.Contains(t, body, asset)
+		status, _, content := get("/docs/" + asset)
+		assert.Equal(t, 200, status, asset)
+		assert.NotEmpty(t, content, asset)
+	}
+	_, _, script := get("/docs/assets/docs.js")
+	assert.Contains(t, script, `"/openapi.json"`, "the page reads this service's own document")
+	status, _, _ = get("/docs/assets/../../go.mod")
+	assert.Equal(t, 404, status)
+	status, _, _ = get("/docs/assets/LICENSE")
+	assert.Equal(t, 404, status)
 }
