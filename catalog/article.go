@@ -16,6 +16,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -95,6 +96,8 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 	if in.Price != nil {
 		price, err := in.Price.Cents()
 		switch {
+		case errors.Is(err, money.ErrOutOfRange):
+			v.Add("price", "must be at most "+maxPrice.String())
 		case err != nil:
 			v.Add("price", err.Error())
 		case price < 0:

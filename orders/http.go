@@ -32,11 +32,16 @@ type orderJSON struct {
 	Updated      time.Time     `json:"updated"`
 }
 
+// articleJSON is one line of an order. ID, Valid and Validated repeat ArticleID, IsValid and
+// IsValidated under the short names the course's web client reads (SPEC §3.5).
 type articleJSON struct {
 	ArticleID    string      `json:"articleId"`
+	ID           string      `json:"id"`
 	Quantity     int         `json:"quantity"`
 	IsValid      bool        `json:"isValid"`
+	Valid        bool        `json:"valid"`
 	IsValidated  bool        `json:"isValidated"`
+	Validated    bool        `json:"validated"`
 	UnitaryPrice money.Cents `json:"unitaryPrice"`
 }
 
@@ -53,7 +58,11 @@ func toOrderJSON(o Order) orderJSON {
 		TotalPrice: o.TotalPrice, TotalPayment: o.TotalPayment, Created: o.Created, Updated: o.Updated,
 	}
 	for _, a := range o.Articles {
-		j.Articles = append(j.Articles, articleJSON{a.ArticleID, a.Quantity, a.IsValid, a.IsValidated, a.UnitaryPrice})
+		j.Articles = append(j.Articles, articleJSON{
+			ArticleID: a.ArticleID, ID: a.ArticleID, Quantity: a.Quantity,
+			IsValid: a.IsValid, Valid: a.IsValid, IsValidated: a.IsValidated, Validated: a.IsValidated,
+			UnitaryPrice: a.UnitaryPrice,
+		})
 	}
 	for _, p := range o.Payments {
 		j.Payments = append(j.Payments, paymentJSON(p))

@@ -122,7 +122,8 @@ func TestOrdersAPI(t *testing.T) {
 			assert.Equal(t, 0.0, field(body, "totalPayment"))
 			assert.Equal(t, []any{}, field(body, "payments"))
 			line := field(body, "articles").([]any)[0]
-			assert.Equal(t, map[string]any{"articleId": "A", "quantity": 2.0, "isValid": true, "isValidated": true, "unitaryPrice": 12.5}, line)
+			assert.Equal(t, map[string]any{"articleId": "A", "id": "A", "quantity": 2.0, "isValid": true, "valid": true,
+				"isValidated": true, "validated": true, "unitaryPrice": 12.5}, line)
 		}},
 		{name: "admin gets any order", method: "GET", path: "/orders/" + valid.ID, token: "tr", status: 200},
 		{name: "another user gets 404", method: "GET", path: "/orders/" + valid.ID, token: "tb", status: 404},
@@ -146,6 +147,10 @@ func TestOrdersAPI(t *testing.T) {
 		}},
 		{name: "payment with a negative amount", method: "POST", path: "/orders/" + valid.ID + "/payment", token: "ta", body: `{"method":"CASH","amount":-5}`, status: 400},
 		{name: "payment with fractions of cents", method: "POST", path: "/orders/" + valid.ID + "/payment", token: "ta", body: `{"method":"CASH","amount":1.001}`, status: 400},
+		{name: "payment without an amount", method: "POST", path: "/orders/" + valid.ID + "/payment", token: "ta", body: `{"method":"CASH"}`, status: 400, check: func(t *testing.T, body any) {
+			assert.Equal(t, "is required", field(field(body, "messages").([]any)[0], "message"))
+		}},
+		{name: "payment of a huge amount", method: "POST", path: "/orders/" + valid.ID + "/payment", token: "ta", body: `{"method":"CASH","amount":1e300}`, status: 400},
 		{name: "payment on an invalid order", method: "POST", path: "/orders/" + invalid.ID + "/payment", token: "ta", body: `{"method":"CASH","amount":10}`, status: 409},
 		{name: "payment on an order not validated yet", method: "POST", path: "/orders/" + placed.ID + "/payment", token: "ta", body: `{"method":"CASH","amount":10}`, status: 409},
 		{name: "payment by another user", method: "POST", path: "/orders/" + valid.ID + "/payment", token: "tb", body: `{"method":"CASH","amount":10}`, status: 404},
