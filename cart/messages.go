@@ -70,27 +70,21 @@ func (s *Service) HandleCartQueue(ctx context.Context, d bus.Delivery) error {
 func (s *Service) recordValidation(ctx context.Context, reply contract.ArticleValid) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	for attempt := range maxAttempts {
+	_, err := mongox.RetryOnConflict(ctx, func() (struct{}, error) {
 		cur, err := s.store.Get(ctx, reply.ReferenceID)
 		if errors.Is(err, errs.NotFound) {
-			return nil
+			return struct{}{}, nil
 		}
 		if err != nil {
-			return err
+			return struct{}{}, err
 		}
 		next := cur.next(now())
 		if !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
-			return nil
+			return struct{}{}, nil
 		}
-		err = s.store.Append(ctx, next)
-		if !errors.Is(err, errVersionTaken) {
-			return err
-		}
-		if err := mongox.ConflictPause(ctx, attempt); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("validation of %s in cart %s: %w", reply.ArticleID, reply.ReferenceID, errVersionTaken)
+		return struct{}{}, s.store.Append(ctx, next)
+	})
+	return err
 }
 
 // HandleOrderPlaced consumes `cart_order_placed`: orders has placed the order of a closed cart,

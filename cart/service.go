@@ -3,7 +3,6 @@ package cart
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -11,12 +10,6 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
-
-// maxAttempts bounds the retries of a change that keeps losing races for the cart's next version.
-const maxAttempts = 20
-
-// errCartBusy is the answer when a change lost the race for the cart's next version maxAttempts times.
-var errCartBusy = fmt.Errorf("%w: the cart is being changed by other requests, try again", errs.Conflict)
 
 // opTimeout bounds one cart operation; Store.Prune relies on operations being this short.
 const opTimeout = 30 * time.Second
@@ -85,7 +78,7 @@ func (s *Service) Remove(ctx context.Context, userID, articleID string) (Cart, e
 func (s *Service) change(ctx context.Context, userID string, edit func(*Cart) (bool, error)) (Cart, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	for attempt := range maxAttempts {
+	return mongox.RetryOnConflict(ctx, func() (Cart, error) {
 		cur, err := s.current(ctx, userID)
 		if err != nil {
 			return Cart{}, err
@@ -95,15 +88,11 @@ func (s *Service) change(ctx context.Context, userID string, edit func(*Cart) (b
 		if err != nil || !changed {
 			return cur, err
 		}
-		err = s.store.Append(ctx, next)
-		if !errors.Is(err, errVersionTaken) {
-			return next, err
-		}
-		if err := mongox.ConflictPause(ctx, attempt); err != nil {
+		if err := s.store.Append(ctx, next); err != nil {
 			return Cart{}, err
 		}
-	}
-	return Cart{}, errCartBusy
+		return next, nil
+	})
 }
 
 // Validate checks the user's open cart against catalog.
@@ -121,7 +110,7 @@ func (s *Service) Validate(ctx context.Context, userID string) (Report, error) {
 func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	for attempt := range maxAttempts {
+	return mongox.RetryOnConflict(ctx, func() (Cart, error) {
 		cur, err := s.current(ctx, userID)
 		if err != nil {
 			return Cart{}, err
@@ -143,16 +132,12 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 			s.tryPlaceOrder(ctx, closed)
 			return closed, nil
 		}
-		if !errors.Is(err, errVersionTaken) {
-			return Cart{}, err
-		}
 		// Someone stored the next version first: a line change (check again), or another checkout.
-		if latest, err := s.store.Get(ctx, cur.ID); err == nil && !latest.Enabled {
-			return Cart{}, fmt.Errorf("%w: the cart is already checked out", errs.Conflict)
+		if errors.Is(err, errVersionTaken) {
+			if latest, getErr := s.store.Get(ctx, cur.ID); getErr == nil && !latest.Enabled {
+				return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out")
+			}
 		}
-		if err := mongox.ConflictPause(ctx, attempt); err != nil {
-			return Cart{}, err
-		}
-	}
-	return Cart{}, errCartBusy
+		return Cart{}, err
+	})
 }

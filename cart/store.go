@@ -10,12 +10,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
 // errVersionTaken is returned by Append when another writer stored that version first.
-var errVersionTaken = fmt.Errorf("%w: the cart changed meanwhile", errs.Conflict)
+var errVersionTaken = fmt.Errorf("the cart changed meanwhile: %w", mongox.ErrLostRace)
 
 // Store keeps the states of carts in MongoDB, append-only (see the package comment).
 type Store struct {

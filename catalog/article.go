@@ -96,7 +96,7 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 	if in.Price != nil {
 		price, err := in.Price.Cents()
 		switch {
-		case errors.Is(err, money.ErrOutOfRange):
+		case errors.Is(err, money.ErrTooLarge):
 			v.Add("price", "must be at most "+maxPrice.String())
 		case err != nil:
 			v.Add("price", err.Error())

@@ -8,7 +8,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
@@ -78,15 +77,11 @@ func (s *Store) findMove(ctx context.Context, id string) (stockMove, bool, error
 // moveDecision says what a move does given the balance it is appended to.
 type moveDecision func(balance int64) (delta int64, reason, note string)
 
-// maxMoveAttempts bounds the retries of one move. Every lost race means another writer
-// appended a move, so a writer only loses as often as there are writers ahead of it.
-const maxMoveAttempts = 1000
-
 // appendMove appends the move with id to the article's ledger, its delta decided on the latest
 // balance. If a move with id is already there (a retry of work done before), it is returned
 // instead and nothing is appended.
 func (s *Store) appendMove(ctx context.Context, articleID bson.ObjectID, id, orderID string, decide moveDecision) (stockMove, error) {
-	for attempt := 1; ; attempt++ {
+	return mongox.RetryOnConflict(ctx, func() (stockMove, error) {
 		last, err := s.latestMove(ctx, articleID)
 		if err != nil {
 			return stockMove{}, err
@@ -119,13 +114,8 @@ func (s *Store) appendMove(ctx context.Context, articleID bson.ObjectID, id, ord
 		if found {
 			return done, nil
 		}
-		if attempt == maxMoveAttempts {
-			return stockMove{}, fmt.Errorf("%w: stock of article %s is too busy", errs.Unavailable, articleID.Hex())
-		}
-		if err := mongox.ConflictPause(ctx, attempt); err != nil {
-			return stockMove{}, err
-		}
-	}
+		return stockMove{}, fmt.Errorf("stock of article %s: %w", articleID.Hex(), mongox.ErrLostRace)
+	})
 }
 
 // SetStock sets the article's stock to stock, with a move of the difference, and returns the new

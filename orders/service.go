@@ -14,10 +14,6 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
 
-// maxAppendAttempts bounds the retries of an append that keeps losing the race for the next
-// version of a busy order.
-const maxAppendAttempts = 40
-
 // Service is what the orders service does; HTTP handlers, message handlers and batch jobs call it.
 type Service struct {
 	store *Store
@@ -43,7 +39,7 @@ type decision func(o Order) (*Event, error)
 // means reload and decide again on the newer state, so concurrent changes are serialised,
 // never lost, never doubled. It then refreshes the Order projection and returns the order.
 func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
-	for attempt := 1; ; attempt++ {
+	return mongox.RetryOnConflict(ctx, func() (Order, error) {
 		events, err := s.store.Events(ctx, orderID)
 		if err != nil {
 			return Order{}, err
@@ -62,22 +58,12 @@ func (s *Service) change(ctx context.Context, orderID string, decide decision) (
 			return o, nil
 		}
 		e.OrderID, e.Version, e.At = orderID, o.Version+1, s.now()
-		err = s.store.Append(ctx, *e)
-		if errors.Is(err, errVersionTaken) {
-			if attempt == maxAppendAttempts {
-				return Order{}, fmt.Errorf("%w: order %s is busy, try again", errs.Conflict, orderID)
-			}
-			if err := mongox.ConflictPause(ctx, attempt); err != nil {
-				return Order{}, err
-			}
-			continue
-		}
-		if err != nil {
+		if err := s.store.Append(ctx, *e); err != nil {
 			return Order{}, err
 		}
 		o = o.Apply(*e)
 		return o, s.project(ctx, o)
-	}
+	})
 }
 
 // project stores o as the Order projection. A writer that lost a race may store an older

@@ -17,7 +17,7 @@ import (
 
 // errVersionTaken means another writer appended an event to the order first (or the same fact
 // is stored already): reload and decide again.
-var errVersionTaken = errors.New("event version or key already taken")
+var errVersionTaken = fmt.Errorf("event version or key already taken: %w", mongox.ErrLostRace)
 
 // Store keeps the events (the source of truth) and the projections derived from them.
 //

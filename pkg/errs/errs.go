@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// The error kinds. Wrap them: fmt.Errorf("article %s: %w", id, errs.NotFound).
+// The error kinds. An error a client should read is made with Newf, which carries its message
+// for the client explicitly; anything else of a kind answers the kind's own text.
 var (
 	Invalid      = errors.New("invalid request")
 	Unauthorized = errors.New("unauthorized")
@@ -20,6 +21,24 @@ var (
 	RateLimited  = errors.New("too many requests")
 	Unavailable  = errors.New("service unavailable")
 )
+
+// Error is an error of a kind with a message meant for the client that caused it. pkg/web
+// answers with Message, and never with other errors' texts.
+type Error struct {
+	Kind    error
+	Message string
+}
+
+// Newf returns an error of kind whose client message is the formatted text:
+// errs.Newf(errs.NotFound, "article %s not found", id).
+func Newf(kind error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Is makes an Error match its kind.
+func (e *Error) Is(target error) bool { return target == e.Kind }
 
 // FieldProblem says what is wrong with one field of a request body.
 type FieldProblem struct {

@@ -22,7 +22,8 @@ type Cents int64
 
 // Problems reading an amount; their texts are meant for clients (a field message).
 var (
-	ErrOutOfRange = errors.New("is out of range")
+	ErrOutOfRange = errors.New("is out of range") // not a number this package reads (1e999999999)
+	ErrTooLarge   = errors.New("is too large")    // more cents than an int64 holds
 	ErrPrecision  = errors.New("must have at most 2 decimals")
 )
 
@@ -69,8 +70,8 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Cents reads n as an amount: ErrPrecision with more than two decimals, ErrOutOfRange when it
-// does not fit.
+// Cents reads n as an amount: ErrPrecision with more than two decimals, ErrTooLarge or
+// ErrOutOfRange when it does not fit.
 func (n Number) Cents() (Cents, error) {
 	r, ok := n.rat()
 	if !ok {
@@ -81,7 +82,7 @@ func (n Number) Cents() (Cents, error) {
 	case !r.IsInt():
 		return 0, ErrPrecision
 	case !r.Num().IsInt64():
-		return 0, ErrOutOfRange
+		return 0, ErrTooLarge
 	}
 	return Cents(r.Num().Int64()), nil
 }

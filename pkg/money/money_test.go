@@ -34,7 +34,7 @@ func TestNumberCents(t *testing.T) {
 	}
 	for text, want := range map[string]error{
 		"12.345": money.ErrPrecision, "0.001": money.ErrPrecision, "1e-3": money.ErrPrecision,
-		"1e999999999": money.ErrOutOfRange, "99999999999999999999": money.ErrOutOfRange,
+		"1e999999999": money.ErrOutOfRange, "99999999999999999999": money.ErrTooLarge,
 	} {
 		_, err := money.Number(text).Cents()
 		assert.ErrorIs(t, err, want, text)

@@ -83,11 +83,43 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.
 	return nil
 }
 
-// ConflictPause waits a short random time before retrying a write that lost a race on a unique
-// index (a ledger sequence number, an event version), so the writers that collided spread out
-// instead of colliding again at once. The wait grows with attempt (1, 2, …) up to about 25 ms.
-// It returns errs.Unavailable if ctx ends first.
-func ConflictPause(ctx context.Context, attempt int) error {
+// ErrLostRace is what one attempt of RetryOnConflict returns (wrapped or not) when its write
+// lost a race on a unique index: another writer took the sequence number or version first.
+var ErrLostRace = errors.New("lost a race on a unique index")
+
+// ErrBusy is what RetryOnConflict returns when every attempt lost its race: the client may try
+// again later (409).
+var ErrBusy = errs.Newf(errs.Conflict, "busy with concurrent changes, try again")
+
+// maxRaceAttempts bounds the attempts of RetryOnConflict. Every lost race means another writer
+// succeeded, so a writer loses only as often as there are writers ahead of it.
+const maxRaceAttempts = 100
+
+// RetryOnConflict is the one policy for optimistic writes: it runs attempt (read the latest
+// state, decide, write the next version under a unique index) until it returns anything but
+// ErrLostRace, pausing a little between attempts so the writers that collided spread out. After
+// maxRaceAttempts lost races it gives up with ErrBusy.
+func RetryOnConflict[T any](ctx context.Context, attempt func() (T, error)) (T, error) {
+	for n := 1; ; n++ {
+		v, err := attempt()
+		if !errors.Is(err, ErrLostRace) {
+			return v, err
+		}
+		if n == maxRaceAttempts {
+			var zero T
+			return zero, ErrBusy
+		}
+		if err := conflictPause(ctx, n); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+}
+
+// conflictPause waits a short random time before retrying a write that lost a race on a unique
+// index, growing with attempt (1, 2, …) up to about 25 ms. It returns errs.Unavailable if ctx
+// ends first.
+func conflictPause(ctx context.Context, attempt int) error {
 	limit := time.Duration(3*min(max(attempt, 1), 8)) * time.Millisecond
 	t := time.NewTimer(time.Millisecond + rand.N(limit))
 	defer t.Stop()

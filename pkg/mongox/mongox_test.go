@@ -2,6 +2,7 @@ package mongox_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -51,9 +52,31 @@ func TestConnectUnreachable(t *testing.T) {
 	assert.Error(t, err)
 }
 
-func TestConflictPause(t *testing.T) {
-	require.NoError(t, mongox.ConflictPause(context.Background(), 3))
-	ctx, cancel := context.WithCancel(context.Background())
+func TestRetryOnConflict(t *testing.T) {
+	ctx := context.Background()
+	calls := 0
+	v, err := mongox.RetryOnConflict(ctx, func() (int, error) {
+		calls++
+		if calls < 3 {
+			return 0, fmt.Errorf("version 7: %w", mongox.ErrLostRace)
+		}
+		return 42, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 42, v)
+	assert.Equal(t, 3, calls, "tried again after each lost race")
+
+	calls = 0
+	_, err = mongox.RetryOnConflict(ctx, func() (int, error) { calls++; return 0, errs.Unavailable })
+	assert.ErrorIs(t, err, errs.Unavailable, "other errors end the retries at once")
+	assert.Equal(t, 1, calls)
+
+	_, err = mongox.RetryOnConflict(ctx, func() (int, error) { return 0, mongox.ErrLostRace })
+	assert.ErrorIs(t, err, mongox.ErrBusy, "always losing gives up")
+	assert.ErrorIs(t, err, errs.Conflict)
+
+	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	assert.ErrorIs(t, mongox.ConflictPause(ctx, 1), errs.Unavailable)
+	_, err = mongox.RetryOnConflict(cancelled, func() (int, error) { return 0, mongox.ErrLostRace })
+	assert.ErrorIs(t, err, errs.Unavailable, "a context that ends stops the retries")
 }
