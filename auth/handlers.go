@@ -21,7 +21,7 @@ const maxBody = 16 << 10
 
 // errBadCredentials is the one answer to a wrong login and to a wrong password alike, so that
 // sign-in does not tell which logins exist.
-var errBadCredentials = fmt.Errorf("%w: wrong login or password", errs.Unauthorized)
+var errBadCredentials = errs.Newf(errs.Unauthorized, "wrong login or password")
 
 type tokenResponse struct {
 	Token string `json:"token"`
@@ -82,7 +82,7 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 		}
 		if !limits.allow(r, login) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
-			web.Error(w, r, log, fmt.Errorf("%w: too many sign-in attempts, try again later", errs.RateLimited))
+			web.Error(w, r, log, errs.Newf(errs.RateLimited, "too many sign-in attempts, try again later"))
 			return
 		}
 		u, err := store.UserByLogin(r.Context(), login)
@@ -101,7 +101,7 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 		}
 		if !u.Enabled {
 			// Said only to whoever knows the password.
-			web.Error(w, r, log, fmt.Errorf("%w: this account is disabled", errs.Unauthorized))
+			web.Error(w, r, log, errs.Newf(errs.Unauthorized, "this account is disabled"))
 			return
 		}
 		token, err := sess.issue(r.Context(), u)
@@ -199,7 +199,7 @@ func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
 			return
 		}
 		if id == callerFrom(r.Context()).user.ID {
-			web.Error(w, r, log, fmt.Errorf("%w: you cannot disable yourself", errs.Conflict))
+			web.Error(w, r, log, errs.Newf(errs.Conflict, "you cannot disable yourself"))
 			return
 		}
 		if err := sess.disableUser(r.Context(), id); err != nil {
@@ -302,7 +302,7 @@ func requireUser(log *slog.Logger, sess *sessions, permission string) func(http.
 				return
 			}
 			if permission != "" && !u.Has(permission) {
-				web.Error(w, r, log, fmt.Errorf("%w: requires the %q permission", errs.Forbidden, permission))
+				web.Error(w, r, log, errs.Newf(errs.Forbidden, "requires the %q permission", permission))
 				return
 			}
 			ctx := context.WithValue(r.Context(), callerKey{}, caller{user: u, claims: c})

@@ -47,7 +47,7 @@ func (s *sessions) parse(token string) (claims, error) {
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))
 	if err != nil || c.TokenID == "" || c.UserID == "" {
-		return claims{}, fmt.Errorf("%w: invalid token", errs.Unauthorized)
+		return claims{}, errs.Newf(errs.Unauthorized, "invalid token")
 	}
 	return c, nil
 }
@@ -65,7 +65,7 @@ func (s *sessions) issue(ctx context.Context, u User) (string, error) {
 // enabled and the user exist and be enabled. Anything else is Unauthorized.
 func (s *sessions) check(ctx context.Context, token string) (User, claims, error) {
 	if token == "" {
-		return User{}, claims{}, fmt.Errorf("%w: missing bearer token", errs.Unauthorized)
+		return User{}, claims{}, errs.Newf(errs.Unauthorized, "missing bearer token")
 	}
 	c, err := s.parse(token)
 	if err != nil {
@@ -76,11 +76,11 @@ func (s *sessions) check(ctx context.Context, token string) (User, claims, error
 		return User{}, claims{}, err
 	}
 	if !ok {
-		return User{}, claims{}, fmt.Errorf("%w: token revoked", errs.Unauthorized)
+		return User{}, claims{}, errs.Newf(errs.Unauthorized, "token revoked")
 	}
 	u, err := s.store.UserByID(ctx, c.UserID)
 	if errors.Is(err, errs.NotFound) || (err == nil && !u.Enabled) {
-		return User{}, claims{}, fmt.Errorf("%w: invalid token", errs.Unauthorized)
+		return User{}, claims{}, errs.Newf(errs.Unauthorized, "invalid token")
 	}
 	if err != nil {
 		return User{}, claims{}, err

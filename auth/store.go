@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -69,7 +68,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 func parseID(id string) (bson.ObjectID, error) {
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
-		return oid, fmt.Errorf("%w: malformed user id %q: want 24 hex digits", errs.Invalid, id)
+		return oid, errs.Newf(errs.Invalid, "malformed user id %q: want 24 hex digits", id)
 	}
 	return oid, nil
 }
@@ -81,7 +80,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 		Password: u.PasswordHash, Permissions: u.Permissions, Enabled: u.Enabled}
 	if _, err := s.users.InsertOne(ctx, doc); err != nil {
 		if mongox.IsDuplicate(err) {
-			return User{}, fmt.Errorf("%w: login %q is already taken", errs.Conflict, u.Login)
+			return User{}, errs.Newf(errs.Conflict, "login %q is already taken", u.Login)
 		}
 		return User{}, mongox.Unavailable(err)
 	}
@@ -139,7 +138,7 @@ func (s *Store) updateUser(ctx context.Context, id string, update bson.D) error 
 		return mongox.Unavailable(err)
 	}
 	if res.MatchedCount == 0 {
-		return fmt.Errorf("user %s: %w", id, errs.NotFound)
+		return errs.Newf(errs.NotFound, "user %s not found", id)
 	}
 	return nil
 }
@@ -201,7 +200,7 @@ func (s *Store) TokenEnabled(ctx context.Context, tokenID, userID string) (bool,
 func (s *Store) RevokeToken(ctx context.Context, tokenID string) error {
 	tid, err := bson.ObjectIDFromHex(tokenID)
 	if err != nil {
-		return fmt.Errorf("%w: malformed token id", errs.Invalid)
+		return errs.Newf(errs.Invalid, "malformed token id")
 	}
 	_, err = s.tokens.UpdateOne(ctx, bson.D{{Key: "_id", Value: tid}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: false}}}})

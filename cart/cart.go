@@ -148,7 +148,7 @@ func (c *Cart) markValidation(articleID string, valid bool) bool {
 }
 
 func errLineNotFound(articleID string) error {
-	return fmt.Errorf("article %s is not in the cart: %w", articleID, errs.NotFound)
+	return errs.Newf(errs.NotFound, "article %s is not in the cart", articleID)
 }
 
 const articleIDRule = "must be an article id (24 hexadecimal characters)"

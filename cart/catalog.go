@@ -51,7 +51,7 @@ func (c *catalogClient) Article(ctx context.Context, id string) (article, error)
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotFound, http.StatusBadRequest:
-		return article{}, fmt.Errorf("article %s: %w", id, errs.NotFound)
+		return article{}, errs.Newf(errs.NotFound, "article %s not found", id)
 	default:
 		return article{}, fmt.Errorf("%w: catalog answered %d for article %s", errs.Unavailable, resp.StatusCode, id)
 	}

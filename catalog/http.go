@@ -42,7 +42,7 @@ func handleArticleSearch(log *slog.Logger, store *Store) http.Handler {
 		if r.URL.RawPath != "" { // chi matched on the escaped path
 			var err error
 			if criteria, err = url.PathUnescape(criteria); err != nil {
-				web.Error(w, r, log, fmt.Errorf("%w: malformed search criteria", errs.Invalid))
+				web.Error(w, r, log, errs.Newf(errs.Invalid, "malformed search criteria"))
 				return
 			}
 		}
@@ -51,7 +51,7 @@ func handleArticleSearch(log *slog.Logger, store *Store) http.Handler {
 			problem = "must not be empty"
 		}
 		if problem != "" {
-			web.Error(w, r, log, fmt.Errorf("%w: search criteria %s", errs.Invalid, problem))
+			web.Error(w, r, log, errs.Newf(errs.Invalid, "search criteria %s", problem))
 			return
 		}
 		items, err := store.SearchArticles(r.Context(), words, maxSearchResult)

@@ -84,7 +84,7 @@ func normalizeLines(lines []OrderLine) []ReservedLine {
 // the same reservation without reserving anything twice; lines given on later calls are ignored.
 func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderLine) (Reservation, error) {
 	if orderID == "" {
-		return Reservation{}, fmt.Errorf("%w: order without id", errs.Invalid)
+		return Reservation{}, errs.Newf(errs.Invalid, "order without id")
 	}
 	r, err := s.startReservation(ctx, orderID, lines)
 	if err != nil || r.State != statePending {

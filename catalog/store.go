@@ -78,7 +78,7 @@ func (d articleDoc) article(stock int64) Article {
 func parseArticleID(id string) (bson.ObjectID, error) {
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
-		return oid, fmt.Errorf("%w: malformed article id %q", errs.Invalid, id)
+		return oid, errs.Newf(errs.Invalid, "malformed article id %q", id)
 	}
 	return oid, nil
 }
@@ -198,7 +198,7 @@ func (s *Store) DisableArticle(ctx context.Context, id string) error {
 		return mongox.Unavailable(fmt.Errorf("disable article: %w", err))
 	}
 	if res.MatchedCount == 0 {
-		return fmt.Errorf("article %s: %w", id, errs.NotFound)
+		return errs.Newf(errs.NotFound, "article %s not found", id)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func handleJPEG(log *slog.Logger, images *Images) http.Handler {
 func imageRequest(r *http.Request) (id string, width int, err error) {
 	parsed, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: malformed image id (image ids are UUIDs)", errs.Invalid)
+		return "", 0, errs.Newf(errs.Invalid, "malformed image id (image ids are UUIDs)")
 	}
 	q := r.URL.Query()
 	size := q.Get("Size")

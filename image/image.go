@@ -67,7 +67,7 @@ func parseSize(s string) int {
 }
 
 // errTooManyBytes refuses an upload over MaxBytes.
-var errTooManyBytes = fmt.Errorf("%w: the image is over %d MiB", errs.TooLarge, MaxBytes>>20)
+var errTooManyBytes = errs.Newf(errs.TooLarge, "the image is over %d MiB", MaxBytes>>20)
 
 // parseDataURL returns the bytes of a "data:<type>;base64,<data>" URL. The declared type is not
 // trusted: inspect judges the bytes themselves.
@@ -127,8 +127,8 @@ func inspect(data []byte) (format, error) {
 		return "", errs.Fieldf("image", "has no pixels")
 	}
 	if limit := pixelLimit(cfg.ColorModel); w > MaxSide || h > MaxSide || int64(w)*int64(h) > limit {
-		return "", fmt.Errorf("%w: the image is %d×%d pixels; the limit is %d per side and %d megapixels",
-			errs.TooLarge, w, h, MaxSide, limit/1_000_000)
+		return "", errs.Newf(errs.TooLarge, "the image is %d×%d pixels; the limit is %d per side and %d megapixels",
+			w, h, MaxSide, limit/1_000_000)
 	}
 	return f, nil
 }

@@ -42,7 +42,7 @@ func (s *Store) AddOriginal(ctx context.Context, id string, data []byte) error {
 		return fmt.Errorf("%w: redis: %w", errs.Unavailable, err)
 	}
 	if !added {
-		return fmt.Errorf("image %s: %w", id, errs.Conflict)
+		return errs.Newf(errs.Conflict, "image %s already exists", id)
 	}
 	return nil
 }
@@ -76,7 +76,7 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 	case errors.Is(err, redis.Nil):
 		// Worded "<kind>: <detail>" so that clients read "no such image" (web.Error keeps
 		// the detail alone), not a bare "image".
-		return nil, fmt.Errorf("%w: no such image", errs.NotFound)
+		return nil, errs.Newf(errs.NotFound, "no such image")
 	case err != nil:
 		return nil, fmt.Errorf("%w: redis: %w", errs.Unavailable, err)
 	}

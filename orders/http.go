@@ -103,7 +103,7 @@ func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
 func orderID(r *http.Request) (string, error) {
 	id := chi.URLParam(r, "orderId")
 	if !ValidOrderID(id) {
-		return "", fmt.Errorf("%w: malformed order id", errs.Invalid)
+		return "", errs.Newf(errs.Invalid, "malformed order id")
 	}
 	return strings.ToLower(id), nil
 }

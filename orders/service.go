@@ -126,7 +126,7 @@ func canPay(u tokens.User, o Order) error {
 	case o.UserID == u.ID:
 		return nil
 	case u.IsAdmin():
-		return fmt.Errorf("%w: only the owner can pay an order", errs.Forbidden)
+		return errs.Newf(errs.Forbidden, "only the owner can pay an order")
 	}
 	return errNoOrder(o.ID)
 }
@@ -175,11 +175,11 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 		}
 		switch o.Status {
 		case StatusInvalid:
-			return nil, fmt.Errorf("%w: the order is invalid and cannot be paid", errs.Conflict)
+			return nil, errs.Newf(errs.Conflict, "the order is invalid and cannot be paid")
 		case StatusPlaced:
-			return nil, fmt.Errorf("%w: the order is not validated yet, try again shortly", errs.Conflict)
+			return nil, errs.Newf(errs.Conflict, "the order is not validated yet, try again shortly")
 		case StatusPaymentDefined:
-			return nil, fmt.Errorf("%w: the payments already cover the order's total", errs.Conflict)
+			return nil, errs.Newf(errs.Conflict, "the payments already cover the order's total")
 		}
 		return &Event{Type: EventPaymentDefined, Payment: &p}, nil
 	})

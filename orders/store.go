@@ -374,5 +374,5 @@ func (s *Store) ForgetSlots(ctx context.Context, before time.Time) error {
 // errNoOrder is returned for an order without events.
 func errNoOrder(orderID string) error {
 	// The client reads the text after the kind: "order … not found", not a bare "order …".
-	return fmt.Errorf("%w: order %s not found", errs.NotFound, orderID)
+	return errs.Newf(errs.NotFound, "order %s not found", orderID)
 }

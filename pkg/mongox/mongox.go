@@ -47,7 +47,7 @@ func IsDuplicate(err error) bool { return mongo.IsDuplicateKeyError(err) }
 // NotFound turns mongo.ErrNoDocuments into errs.NotFound, describing what was missing.
 func NotFound(err error, what string) error {
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return fmt.Errorf("%s: %w", what, errs.NotFound)
+		return errs.Newf(errs.NotFound, "%s not found", what)
 	}
 	return Unavailable(err)
 }

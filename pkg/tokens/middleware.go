@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -43,7 +42,7 @@ func (c *Checker) Require(log *slog.Logger, permission string) func(http.Handler
 				return
 			}
 			if permission != "" && !u.Has(permission) {
-				web.Error(w, r, log, fmt.Errorf("%w: requires the %q permission", errs.Forbidden, permission))
+				web.Error(w, r, log, errs.Newf(errs.Forbidden, "requires the %q permission", permission))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))

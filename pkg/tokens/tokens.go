@@ -75,7 +75,7 @@ func NewChecker(authURL string, ttl time.Duration) *Checker {
 // answering is errs.Unavailable.
 func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 	if token == "" {
-		return User{}, fmt.Errorf("%w: missing bearer token", errs.Unauthorized)
+		return User{}, errs.Newf(errs.Unauthorized, "missing bearer token")
 	}
 	listening, epoch := c.state()
 	if listening {
@@ -157,7 +157,7 @@ func (c *Checker) askAuth(ctx context.Context, token string) (User, error) {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return User{}, fmt.Errorf("%w: invalid token", errs.Unauthorized)
+		return User{}, errs.Newf(errs.Unauthorized, "invalid token")
 	default:
 		return User{}, fmt.Errorf("%w: auth answered %d", errs.Unavailable, resp.StatusCode)
 	}
@@ -166,7 +166,7 @@ func (c *Checker) askAuth(ctx context.Context, token string) (User, error) {
 		return User{}, fmt.Errorf("%w: auth answer: %w", errs.Unavailable, err)
 	}
 	if !u.Enabled || u.ID == "" {
-		return User{}, fmt.Errorf("%w: invalid token", errs.Unauthorized)
+		return User{}, errs.Newf(errs.Unauthorized, "invalid token")
 	}
 	return u, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
@@ -71,18 +70,8 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	Encode(w, status, body)
 }
 
-// ErrorBody returns the JSON body Error would send, for callers that add fields to it.
-func ErrorBody(err error) map[string]any {
-	status := statusOf(err)
-	body := map[string]any{"error": clientMessage(err, status)}
-	var v *errs.Validation
-	if errors.As(err, &v) {
-		body["error"] = v.SummaryText()
-		body["messages"] = v.Problems
-	}
-	return body
-}
-
+// clientMessage is what a client reads about err: the message an errs.Error carries for it, or
+// the bare kind ("not found") — never the text of other errors, which may hold internal detail.
 func clientMessage(err error, status int) string {
 	switch {
 	case status == http.StatusInternalServerError:
@@ -90,17 +79,15 @@ func clientMessage(err error, status int) string {
 	case status == http.StatusServiceUnavailable:
 		return "a service this request needs is unavailable, try again shortly"
 	}
-	// "<kind>: detail" reads better as the detail alone, and "article 42: not found" as
-	// "article 42 not found".
-	msg := err.Error()
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
 	for _, kind := range []error{errs.Invalid, errs.Unauthorized, errs.Forbidden, errs.NotFound,
 		errs.Conflict, errs.TooLarge, errs.Unsupported, errs.RateLimited} {
-		if detail, ok := strings.CutPrefix(msg, kind.Error()+": "); ok {
-			return detail
-		}
-		if what, ok := strings.CutSuffix(msg, ": "+kind.Error()); ok {
-			return what + " " + kind.Error()
+		if errors.Is(err, kind) {
+			return kind.Error()
 		}
 	}
-	return msg
+	return "internal error"
 }

@@ -6,7 +6,6 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -35,9 +34,9 @@ func DecodeLimit[T any](r *http.Request, maxBytes int64) (T, error) {
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		if err != nil && isTooLarge(err) {
-			return v, fmt.Errorf("%w", errs.TooLarge)
+			return v, errs.Newf(errs.TooLarge, "the request body is too large")
 		}
-		return v, fmt.Errorf("%w: body must hold a single JSON value", errs.Invalid)
+		return v, errs.Newf(errs.Invalid, "body must hold a single JSON value")
 	}
 	return v, nil
 }
@@ -49,14 +48,14 @@ func checkContentType(ct string) error {
 	}
 	media, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return fmt.Errorf("%w: bad Content-Type", errs.Unsupported)
+		return errs.Newf(errs.Unsupported, "bad Content-Type")
 	}
 	switch {
 	case media == "application/json", strings.HasSuffix(media, "+json"),
 		media == "text/plain", media == "application/x-www-form-urlencoded":
 		return nil
 	}
-	return fmt.Errorf("%w: send application/json", errs.Unsupported)
+	return errs.Newf(errs.Unsupported, "send application/json")
 }
 
 func isTooLarge(err error) bool {
@@ -69,19 +68,19 @@ func decodeError(err error) error {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case isTooLarge(err):
-		return fmt.Errorf("%w", errs.TooLarge)
+		return errs.Newf(errs.TooLarge, "the request body is too large")
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return fmt.Errorf("%w: body must be a JSON %s", errs.Invalid, "object")
+			return errs.Newf(errs.Invalid, "body must be a JSON %s", "object")
 		}
 		return errs.Fieldf(field, "must be a %s", jsonKind(typeErr.Type.Kind().String()))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: malformed JSON", errs.Invalid)
+		return errs.Newf(errs.Invalid, "malformed JSON")
 	case errors.Is(err, io.EOF):
-		return fmt.Errorf("%w: empty body", errs.Invalid)
+		return errs.Newf(errs.Invalid, "empty body")
 	}
-	return fmt.Errorf("%w: malformed JSON", errs.Invalid)
+	return errs.Newf(errs.Invalid, "malformed JSON")
 }
 
 func jsonKind(goKind string) string {

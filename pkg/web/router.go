@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,7 +19,7 @@ func NewRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyChec
 	r := chi.NewRouter()
 	r.Use(Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		Error(w, r, log, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, errs.NotFound))
+		Error(w, r, log, errs.Newf(errs.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		Encode(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed"})

@@ -99,9 +99,11 @@ func TestErrorStatuses(t *testing.T) {
 		status  int
 		message string
 	}{
-		{fmt.Errorf("article 42: %w", errs.NotFound), 404, "article 42 not found"},
-		{fmt.Errorf("%w: login taken", errs.Conflict), 409, "login taken"},
-		{fmt.Errorf("%w: bad token", errs.Unauthorized), 401, "bad token"},
+		{errs.Newf(errs.NotFound, "article %d not found", 42), 404, "article 42 not found"},
+		{fmt.Errorf("sign-up: %w", errs.Newf(errs.Conflict, "login taken")), 409, "login taken"},
+		{errs.Newf(errs.Unauthorized, "bad token"), 401, "bad token"},
+		// Only an errs.Error's message reaches the client, never the text around a kind.
+		{fmt.Errorf("user secret internal detail: %w", errs.NotFound), 404, "not found"},
 		{errs.Forbidden, 403, "forbidden"},
 		{errs.RateLimited, 429, "too many requests"},
 		{fmt.Errorf("mongo: %w", errs.Unavailable), 503, "unavailable"},
