@@ -18,6 +18,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
@@ -169,6 +170,7 @@ func fieldPaths(b errorBody) []string {
 type logoutListener struct {
 	mu     sync.Mutex
 	tokens []string
+	heard  []bus.Delivery
 }
 
 func listenLogout(t testing.TB, url string) *logoutListener {
@@ -185,6 +187,7 @@ func listenLogout(t testing.TB, url string) *logoutListener {
 			}
 			l.mu.Lock()
 			l.tokens = append(l.tokens, token)
+			l.heard = append(l.heard, d)
 			l.mu.Unlock()
 			return nil
 		})
@@ -208,4 +211,9 @@ func (l *logoutListener) waitFor(t testing.TB, tokens ...string) {
 		}
 		return true
 	}, "logout broadcast of ", strings.Join(tokens, ", "))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, d := range l.heard {
+		contracttest.Produced(t, d)
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -198,8 +199,7 @@ func TestCheckout(t *testing.T) {
 
 	orders.drain(t, f.bus, "order", "order")
 	require.Equal(t, 1, orders.count("place_order"))
-	var msgBody contract.PlaceOrder
-	require.NoError(t, orders.lastOf("place_order").Decode(&msgBody))
+	msgBody := contracttest.Produced(t, orders.lastOf(contract.TypePlaceOrder))
 	assert.Equal(t, contract.PlaceOrder{CartID: closed.ID, UserID: "u1", Articles: []contract.OrderLine{{ArticleID: articleLow, Quantity: 5}}}, msgBody)
 
 	next := f.cart("GET", "/cart", "tok", nil)

@@ -3,6 +3,7 @@ package cart
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,13 +12,27 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
 // answerLikeCatalog consumes the `catalog` queue and answers article-valid the way catalog
-// does, from the fake catalog's articles.
+// does, from the fake catalog's articles. When the test ends, every request it got must have
+// been exactly a message of the contract.
 func answerLikeCatalog(t *testing.T, f *fixture) {
-	testkit.Consume(t, f.bus, bus.Subscription{Queue: "catalog"}, func(ctx context.Context, d bus.Delivery) error {
+	var mu sync.Mutex
+	var requests []bus.Delivery
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range requests {
+			contracttest.Produced(t, d)
+		}
+	})
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: contract.QueueCatalog}, func(ctx context.Context, d bus.Delivery) error {
+		mu.Lock()
+		requests = append(requests, d)
+		mu.Unlock()
 		var req contract.ArticleRequest
 		if err := d.Decode(&req); err != nil {
 			return err

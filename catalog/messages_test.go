@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
@@ -58,11 +59,13 @@ func next(t *testing.T, ch <-chan bus.Delivery) bus.Delivery {
 	}
 }
 
+// replyOf checks that d, a reply of the catalog, is exactly a message of the contract of
+// type wantType, and returns it.
 func replyOf[T any](t *testing.T, d bus.Delivery, wantType string) T {
 	t.Helper()
 	require.Equal(t, wantType, d.Type)
-	var v T
-	require.NoError(t, json.Unmarshal(d.Message, &v), string(d.Message))
+	v, ok := contracttest.Produced(t, d).(T)
+	require.True(t, ok, "%s is not a %T", d.Message, v)
 	return v
 }
 

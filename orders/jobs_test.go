@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -34,8 +35,7 @@ func TestStuckOrderRepair(t *testing.T) {
 	require.NoError(t, svc.RunStatusJob(ctx, StatusPlaced, 0))
 	testkit.Eventually(t, 10*time.Second, func() bool { return len(sellFlow.all()) > 0 }, "order_placed published")
 	d := sellFlow.all()[0]
-	var m contract.OrderPlaced
-	require.NoError(t, d.Decode(&m))
+	m := contracttest.Produced(t, d)
 	assert.Equal(t, contract.OrderPlaced{OrderID: o.ID, CartID: "cart-1", UserID: "u1", Articles: []contract.OrderLine{{ArticleID: "A", Quantity: 1}, {ArticleID: "B", Quantity: 2}}}, m)
 	assert.Equal(t, [2]string{"order", "order"}, [2]string{d.Envelope.Exchange, d.Envelope.Queue})
 	assert.True(t, Fold(mustEvents(t, store, o.ID)).PlacedPublished, "the publication is recorded")
