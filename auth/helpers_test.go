@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -65,30 +64,9 @@ type request struct {
 
 func (e *env) serve(r request) *httptest.ResponseRecorder {
 	e.t.Helper()
-	var body bytes.Buffer
-	switch b := r.body.(type) {
-	case nil:
-	case string:
-		body.WriteString(b)
-	default:
-		require.NoError(e.t, json.NewEncoder(&body).Encode(b))
-	}
-	req := httptest.NewRequest(r.method, r.path, &body)
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if r.token != "" {
-		req.Header.Set("Authorization", "Bearer "+r.token)
-	}
-	if r.addr != "" {
-		req.RemoteAddr = r.addr
-	}
-	for name, value := range r.header {
-		req.Header.Set(name, value)
-	}
-	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
-	return rec
+	return testkit.Serve(e.t, e.handler, testkit.Request{
+		Method: r.method, Path: r.path, Token: r.token, Body: r.body, Header: r.header, RemoteAddr: r.addr,
+	})
 }
 
 func (e *env) get(path, token string) *httptest.ResponseRecorder {

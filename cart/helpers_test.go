@@ -1,7 +1,6 @@
 package cart
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -120,30 +119,8 @@ func newFixture(t testing.TB) *fixture {
 // do sends a request with token and returns the status and body.
 func (f *fixture) do(method, path, token string, body any) (int, []byte) {
 	f.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		require.NoError(f.t, err)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, f.URL+path, rd)
-	require.NoError(f.t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(f.t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(f.t, err)
-	return resp.StatusCode, raw
+	rec := testkit.Serve(f.t, f.URL, testkit.Request{Method: method, Path: path, Token: token, Body: body})
+	return rec.Code, rec.Body.Bytes()
 }
 
 // cart sends a request that must answer 200 with a cart.

@@ -3,11 +3,8 @@ package catalog
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -57,19 +54,11 @@ func newTestAPI(t testing.TB) *testAPI {
 // do sends a request (body as raw JSON text, token may be empty) and returns status and body.
 func (a *testAPI) do(method, path, token, body string) (int, string) {
 	a.t.Helper()
-	var r io.Reader
+	r := testkit.Request{Method: method, Path: path, Token: token}
 	if body != "" {
-		r = strings.NewReader(body)
+		r.Body = body
 	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	rec := httptest.NewRecorder()
-	a.handler.ServeHTTP(rec, req)
+	rec := testkit.Serve(a.t, a.handler, r)
 	return rec.Code, rec.Body.String()
 }
 

@@ -1,15 +1,15 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
 // client speaks to the fleet over HTTP as a shopper, an admin or curl would.
@@ -17,11 +17,10 @@ type client struct {
 	t     testing.TB
 	urls  map[string]string // service name → base URL
 	token string
-	http  *http.Client
 }
 
 func newClient(t testing.TB, urls map[string]string) *client {
-	return &client{t: t, urls: urls, http: &http.Client{Timeout: 30 * time.Second}}
+	return &client{t: t, urls: urls}
 }
 
 // as returns a copy of c that sends token.
@@ -44,28 +43,10 @@ func (c *client) call(method, service, path string, body, out any) int {
 
 func (c *client) raw(method, service, path string, body any) (int, []byte) {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(c.t, err)
-		rd = bytes.NewReader(b)
-	}
 	base, ok := c.urls[service]
 	require.True(c.t, ok, "no URL for %s", service)
-	req, err := http.NewRequest(method, base+path, rd)
-	require.NoError(c.t, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	require.NoError(c.t, err, "%s %s%s", method, base, path)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(c.t, err)
-	return resp.StatusCode, raw
+	rec := testkit.Serve(c.t, base, testkit.Request{Method: method, Path: path, Token: c.token, Body: body})
+	return rec.Code, rec.Body.Bytes()
 }
 
 // must is call that requires status 200.
@@ -97,13 +78,7 @@ func (c *client) signIn(login, password string) string {
 // eventually polls cond until it holds, failing the test after timeout.
 func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for: %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Eventually(t, timeout, cond, "timed out waiting for: "+what)
 }
 
 // Shapes of SPEC §3 the story reads.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,26 +179,8 @@ func envOr(key, def string) string {
 // waitReady waits until every service's /readyz answers 200.
 func waitReady(t *testing.T, urls map[string]string, died <-chan error) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
 	for _, s := range serviceNames {
-		for {
-			resp, err := http.Get(urls[s] + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			select {
-			case err := <-died:
-				t.Fatalf("fleet died while starting: %v", err)
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not ready at %s: %v", s, urls[s], err)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		testkit.WaitReady(t, urls[s], 90*time.Second, died)
 	}
 }
 

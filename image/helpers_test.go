@@ -56,13 +56,14 @@ func newTestService(t testing.TB) *testService {
 // do serves one request and returns the response.
 func (s *testService) do(t testing.TB, method, target string, body string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(method, target, strings.NewReader(body))
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+	r := testkit.Request{Method: method, Path: target, Header: map[string]string{}}
+	if body != "" {
+		r.Body = body
 	}
-	rec := httptest.NewRecorder()
-	s.handler.ServeHTTP(rec, req)
-	return rec
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header[header[i]] = header[i+1]
+	}
+	return testkit.Serve(t, s.handler, r)
 }
 
 // upload posts a data URL as the signed-in user and returns the response.

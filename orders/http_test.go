@@ -2,11 +2,7 @@ package orders
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,28 +45,16 @@ func (a *api) call(t *testing.T, method, path, token, body string) (int, any) {
 // doCall sends a request to the service at base and returns the status and the decoded body.
 func doCall(t *testing.T, base, method, path, token, body string) (int, any) {
 	t.Helper()
-	var rd io.Reader
+	r := testkit.Request{Method: method, Path: path, Token: token}
 	if body != "" {
-		rd = strings.NewReader(body)
+		r.Body = body
 	}
-	req, err := http.NewRequest(method, base+path, rd)
-	require.NoError(t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	rec := testkit.Serve(t, base, r)
 	var v any
-	if len(raw) > 0 {
-		require.NoError(t, json.Unmarshal(raw, &v), "body %s", raw)
+	if rec.Body.Len() > 0 {
+		v = testkit.DecodeJSON[any](t, rec)
 	}
-	return resp.StatusCode, v
+	return rec.Code, v
 }
 
 func field(v any, name string) any {

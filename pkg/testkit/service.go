@@ -3,7 +3,6 @@ package testkit
 import (
 	"context"
 	"net"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -92,23 +91,6 @@ func RunService(t testing.TB, run app.RunFunc, env map[string]string, b bus.Bus)
 		}
 	})
 	url := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("Run stopped before it was ready: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service at %s not ready within 60s (last error: %v)", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	WaitReady(t, url, 60*time.Second, done)
+	return url
 }

@@ -39,13 +39,35 @@ func env(key, def string) string {
 	return def
 }
 
-// unavailable skips or fails the test for a server that does not answer.
+// unavailable skips or fails the test for a server that does not answer. A skip is also
+// announced on the terminal (see announceSkip), so a plain `go test ./...` without the servers
+// says loudly what it did not test.
 func unavailable(t testing.TB, what string, err error) {
 	t.Helper()
 	if os.Getenv("TEST_REQUIRE_SERVERS") == "1" {
 		t.Fatalf("%s is required but does not answer: %v", what, err)
 	}
+	announceSkip(fmt.Sprintf("SKIPPED %s: %s does not answer (%v); start it (make test does) or set TEST_REQUIRE_SERVERS=1 to fail instead",
+		t.Name(), what, err))
 	t.Skipf("%s does not answer (%v); set TEST_REQUIRE_SERVERS=1 to fail instead", what, err)
+}
+
+// announceSkip writes line where a person running `go test ./...` sees it. The go command
+// shows nothing of a passing package but its "ok" line, so the line goes to the go command's
+// own standard error (the test binary's parent) when that is a terminal or a pipe, as in a CI
+// log; elsewhere only `go test -v` shows the skip.
+func announceSkip(line string) {
+	parentErr := fmt.Sprintf("/proc/%d/fd/2", os.Getppid())
+	target, err := os.Readlink(parentErr)
+	if err != nil || !(strings.HasPrefix(target, "pipe:") || strings.HasPrefix(target, "/dev/pts/") || target == "/dev/tty") {
+		return
+	}
+	f, err := os.OpenFile(parentErr, os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = fmt.Fprintln(f, "\n*** "+line+" ***")
 }
 
 // Name returns a short unique name for a database, vhost or prefix.
@@ -172,16 +194,4 @@ func (w *testWriter) Write(p []byte) (int, error) {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
-}
-
-// Eventually polls cond every 20ms until it holds or timeout passes, then fails the test.
-func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %s", timeout, fmt.Sprint(msgAndArgs...))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
