@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,8 +20,6 @@ const (
 	maxCriteriaLen  = 200
 	maxWords        = 10
 	maxSearchResult = 100
-	defaultPageSize = 20
-	maxPageSize     = 100
 )
 
 func handleArticleGet(log *slog.Logger, store *Store) http.Handler {
@@ -95,8 +92,7 @@ func handleArticleList(log *slog.Logger, store *Store) http.Handler {
 		query := r.URL.Query()
 		var v errs.Validation
 		v.Summary = "invalid listing parameters"
-		pageNo := queryInt(query, "page", 1, &v)
-		size := min(queryInt(query, "size", defaultPageSize, &v), maxPageSize)
+		pageNo, size := web.Paging(query, &v)
 		words, problem := searchWords(query.Get("q"))
 		if problem != "" {
 			v.Add("q", problem)
@@ -112,20 +108,6 @@ func handleArticleList(log *slog.Logger, store *Store) http.Handler {
 		}
 		web.Encode(w, http.StatusOK, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
 	})
-}
-
-// queryInt reads a positive integer query parameter, def when absent.
-func queryInt(q url.Values, name string, def int, v *errs.Validation) int {
-	text := q.Get(name)
-	if text == "" {
-		return def
-	}
-	n, err := strconv.Atoi(text)
-	if err != nil || n < 1 || n > 1_000_000 {
-		v.Add(name, "must be a whole number from 1 to 1000000")
-		return def
-	}
-	return n
 }
 
 func handleArticleCreate(log *slog.Logger, store *Store) http.Handler {

@@ -2,10 +2,8 @@ package orders
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -181,9 +179,6 @@ func (req paymentRequest) payment() (Payment, error) {
 	return Payment{Method: method, Amount: amount}, v.Err()
 }
 
-// maxStatusPageSize bounds ?size= of GET /orders/status.
-const maxStatusPageSize = 100
-
 // handleStatusList serves GET /orders/status (admins): a page of the Order_Status projection.
 func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 	type response struct {
@@ -196,8 +191,7 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 		v.Summary = "invalid query"
 		status := Status(strings.ToLower(strings.TrimSpace(q.Get("status"))))
 		v.Check(status == "" || status.Valid(), "status", "must be placed, validated, invalid or payment_defined")
-		page := queryInt(&v, q.Get("page"), "page", 1, 1, 1_000_000)
-		size := queryInt(&v, q.Get("size"), "size", 20, 1, maxStatusPageSize)
+		page, size := web.Paging(q, &v)
 		if err := v.Err(); err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -209,17 +203,4 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 		}
 		web.Encode(w, http.StatusOK, response{Items: items, Total: total})
 	})
-}
-
-// queryInt parses a query parameter from lo to hi, def when absent, recording problems in v.
-func queryInt(v *errs.Validation, raw, name string, def, lo, hi int) int {
-	if raw == "" {
-		return def
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < lo || n > hi {
-		v.Add(name, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
-		return def
-	}
-	return n
 }
