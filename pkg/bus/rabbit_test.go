@@ -79,11 +79,14 @@ func TestRabbitSurvivesConnectionLoss(t *testing.T) {
 		mu      sync.Mutex
 		handled = map[string]bool{}
 		starts  atomic.Int32
+		stops   atomic.Int32
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	consumed := make(chan error, 1)
 	go func() {
-		consumed <- r.Consume(ctx, bus.Subscription{Queue: "catalog", Prefetch: 5, OnStart: func() { starts.Add(1) }},
+		sub := bus.Subscription{Queue: "catalog", Prefetch: 5,
+			OnStart: func() { starts.Add(1) }, OnStop: func() { stops.Add(1) }}
+		consumed <- r.Consume(ctx, sub,
 			func(_ context.Context, d bus.Delivery) error {
 				var id string
 				if err := d.Decode(&id); err != nil {
@@ -131,6 +134,7 @@ func TestRabbitSurvivesConnectionLoss(t *testing.T) {
 		closeConnections(t, vhost)
 		testkit.Eventually(t, 20*time.Second, func() bool { return starts.Load() > int32(drop) },
 			"consumer restarted after drop ", drop)
+		assert.GreaterOrEqual(t, stops.Load(), int32(drop), "OnStop called when the connection dropped")
 		assert.NoError(t, r.Ping(context.Background()))
 	}
 	time.Sleep(300 * time.Millisecond)

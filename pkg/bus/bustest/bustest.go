@@ -449,11 +449,12 @@ func testCorrelation(t *testing.T, b bus.Bus) {
 }
 
 func testInterrupted(t *testing.T, b bus.Bus) {
-	var starts atomic.Int32
+	var starts, stops atomic.Int32
 	inHandler := make(chan struct{})
 	var once sync.Once
 	var handlerDone atomic.Bool
-	stop := startConsumer(t, b, bus.Subscription{Queue: "order", OnStart: func() { starts.Add(1) }},
+	sub := bus.Subscription{Queue: "order", OnStart: func() { starts.Add(1) }, OnStop: func() { stops.Add(1) }}
+	stop := startConsumer(t, b, sub,
 		func(ctx context.Context, d bus.Delivery) error {
 			once.Do(func() { close(inHandler) })
 			<-ctx.Done() // a long job, interrupted by the shutdown
@@ -462,6 +463,7 @@ func testInterrupted(t *testing.T, b bus.Bus) {
 			return ctx.Err()
 		})
 	assert.Equal(t, int32(1), starts.Load(), "OnStart called once at start")
+	assert.Equal(t, int32(0), stops.Load(), "OnStop not called while consuming")
 	send(t, b, "order", "order", "long job")
 	select {
 	case <-inHandler:
@@ -470,6 +472,7 @@ func testInterrupted(t *testing.T, b bus.Bus) {
 	}
 	require.NoError(t, stop())
 	assert.True(t, handlerDone.Load(), "Consume returned before its handler finished")
+	assert.Equal(t, int32(1), stops.Load(), "OnStop called once the consumer stopped")
 
 	r := newRecorder()
 	consume(t, b, bus.Subscription{Queue: "order"}, r.handle)
