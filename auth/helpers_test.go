@@ -20,6 +20,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 var testSecret = []byte("test-secret-of-at-least-32-bytes-long!!")
@@ -48,7 +49,7 @@ func newEnv(t testing.TB, limits auth.Limits) *env {
 		log = slog.New(slog.DiscardHandler) // a line per request would drown the figures
 	}
 	h := auth.NewServer(auth.Deps{
-		Log: log, Metrics: metrics.New("auth"), Store: store, Bus: b,
+		Basics: web.Basics{Log: log, Metrics: metrics.New("auth")}, Store: store, Bus: b,
 		Secret: testSecret, Limits: limits,
 	})
 	return &env{t: t, handler: h, store: store, rabbitURL: url, dbName: db.Name()}

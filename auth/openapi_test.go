@@ -7,6 +7,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // TestOpenAPI fails when a route is served but not documented in deploy/openapi/auth.json, or
@@ -14,6 +15,6 @@ import (
 // over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	h := auth.NewServer(auth.Deps{Log: log, Metrics: metrics.New("auth"), Secret: make([]byte, auth.MinSecretBytes)})
+	h := auth.NewServer(auth.Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("auth")}, Secret: make([]byte, auth.MinSecretBytes)})
 	testkit.CheckOpenAPI(t, h, "../deploy/openapi/auth.json")
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
@@ -22,22 +21,19 @@ var openAPI []byte
 
 // Deps is what the auth HTTP server needs.
 type Deps struct {
-	Log     *slog.Logger
-	Metrics *metrics.Metrics
-	Store   *Store
-	Bus     bus.Publisher // for the logout broadcasts
-	Secret  []byte        // JWT_SECRET, at least MinSecretBytes long
-	Limits  Limits        // sign-in rate limits; zero fields take DefaultLimits
+	web.Basics
+	Store  *Store
+	Bus    bus.Publisher // for the logout broadcasts
+	Secret []byte        // JWT_SECRET, at least MinSecretBytes long
+	Limits Limits        // sign-in rate limits; zero fields take DefaultLimits
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed when sign-in
 	// is limited per client address (none by default).
 	TrustedProxies []netip.Prefix
-	Ready          map[string]web.ReadyCheck // what /readyz checks, by name
 }
 
 // NewServer returns the auth API of SPEC §3.1 with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
-	r := web.NewRouter(d.Log, d.Metrics, d.Ready)
-	web.AddDocs(r, openAPI)
+	r := d.Router(openAPI)
 	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newSignInLimits(d.Limits, d.TrustedProxies))
 	return r
 }

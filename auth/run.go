@@ -13,9 +13,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
-	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Config is the auth service's configuration: the common variables and its own.
@@ -85,35 +83,33 @@ func Run(ctx context.Context, opts app.Options) error {
 			return errors.New("AUTH_BOOTSTRAP_ADMIN must be login:password")
 		}
 	}
-	log := app.Logger(opts, "auth", cfg.LogLevel)
-	log.Info("starting", "config", cfg.Masked(), "mongo_db", cfg.MongoDB)
-
-	client, store, err := openStore(ctx, cfg)
+	rt, err := app.Start(ctx, opts, "auth", cfg.Common, "mongo_db", cfg.MongoDB)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
+	defer rt.Close()
+	db, err := rt.Mongo(ctx, cfg.MongoDB)
+	if err != nil {
+		return err
+	}
+	store, err := NewStore(ctx, db)
+	if err != nil {
+		return err
+	}
 
 	if adminLogin != "" {
 		created, err := BootstrapAdmin(ctx, store, adminLogin, adminPassword)
 		if err != nil {
 			return fmt.Errorf("AUTH_BOOTSTRAP_ADMIN: %w", err)
 		}
-		log.Info("bootstrap admin ready", "login", adminLogin, "created", created)
+		rt.Log.Info("bootstrap admin ready", "login", adminLogin, "created", created)
 	}
-
-	m := metrics.New("auth")
-	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
-	if err != nil {
-		return fmt.Errorf("broker: %w", err)
-	}
-	defer closeBus()
 
 	srv := NewServer(Deps{
-		Log: log, Metrics: m, Store: store, Bus: b, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies,
-		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping},
+		Basics: rt.Basics(),
+		Store:  store, Bus: rt.Bus, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies,
 	})
-	return app.Serve(ctx, func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) })
+	return rt.Serve(ctx, srv)
 }
 
 func openStore(ctx context.Context, cfg Config) (*mongo.Client, *Store, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Article ids used by the tests.
@@ -110,7 +111,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f.svc = NewService(store, f.bus, newCatalogClient(f.catalog.URL), log)
 	checker := tokens.NewChecker(f.auth.URL, time.Minute)
-	srv := httptest.NewServer(NewServer(Deps{Log: log, Metrics: metrics.New("cart"), Tokens: checker, Service: f.svc}))
+	srv := httptest.NewServer(NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("cart")}, Tokens: checker, Service: f.svc}))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f

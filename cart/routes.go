@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
@@ -21,9 +20,7 @@ var openAPI []byte
 
 // Deps is what the cart HTTP server needs.
 type Deps struct {
-	Log     *slog.Logger
-	Metrics *metrics.Metrics
-	Ready   map[string]web.ReadyCheck // what /readyz checks, by name
+	web.Basics
 	Tokens  *tokens.Checker
 	Service *Service
 }
@@ -31,8 +28,7 @@ type Deps struct {
 // NewServer returns the cart service's HTTP API (SPEC §3.4) with the operational endpoints and
 // its docs; every API route needs a signed-in user.
 func NewServer(d Deps) http.Handler {
-	r := web.NewRouter(d.Log, d.Metrics, d.Ready)
-	web.AddDocs(r, openAPI)
+	r := d.Router(openAPI)
 	addRoutes(r, d.Log, d.Tokens, d.Service)
 	return r
 }

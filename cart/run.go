@@ -4,17 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
-	"github.com/ecommerce-go/ecommerce/pkg/mongox"
-	"github.com/ecommerce-go/ecommerce/pkg/tokens"
-	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Config is the cart service's configuration: the common variables and its own tunables.
@@ -57,78 +52,41 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := app.Logger(opts, "cart", cfg.LogLevel)
-	log.Info("starting", "config", cfg.Masked(), "mongo_db", cfg.MongoDB,
+	rt, err := app.Start(ctx, opts, "cart", cfg.Common, "mongo_db", cfg.MongoDB,
 		"validate_interval", cfg.ValidateInterval.String(), "resend_interval", cfg.ResendInterval.String())
-
-	client, err := mongox.Connect(ctx, cfg.MongoURL)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
-	store, err := NewStore(ctx, client.Database(cfg.MongoDB))
+	defer rt.Close()
+	db, err := rt.Mongo(ctx, cfg.MongoDB)
+	if err != nil {
+		return err
+	}
+	store, err := NewStore(ctx, db)
 	if err != nil {
 		return err
 	}
 
-	m := metrics.New("cart")
-	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
-	if err != nil {
-		return fmt.Errorf("broker: %w", err)
-	}
-	defer closeBus()
-
-	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
-	svc := NewService(store, b, newCatalogClient(cfg.CatalogURL), log)
-	srv := NewServer(Deps{
-		Log: log, Metrics: m, Tokens: checker, Service: svc,
-		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping, "logout": checker.Ready},
-	})
-	return app.Serve(ctx,
-		func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) },
-		func(ctx context.Context) error { return checker.ListenLogout(ctx, b) },
-		func(ctx context.Context) error {
-			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue)
-		},
-		func(ctx context.Context) error {
-			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced)
-		},
-		func(ctx context.Context) error {
-			every(ctx, log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
-				n, err := svc.ResendPlaceOrders(ctx, time.Now().Add(-cfg.ResendInterval))
-				if n > 0 {
-					log.Info("place_order re-sent", "carts", n)
-				}
-				return err
-			})
-			return nil
-		},
-		// Pruning rides on the re-validation loop: both are slow-paced housekeeping of stored states.
-		func(ctx context.Context) error {
-			every(ctx, log, "re-validate open carts, prune superseded states", cfg.ValidateInterval, func(ctx context.Context) error {
-				if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
-					return err
-				}
-				_, err := store.Prune(ctx, time.Now().Add(-cfg.PruneAfter))
-				return err
-			})
-			return nil
-		},
-	)
-}
-
-// every runs job every interval until ctx is done, logging its failures.
-func every(ctx context.Context, log *slog.Logger, name string, interval time.Duration, job func(context.Context) error) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := job(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("periodic job failed", "job", name, "err", err)
+	log := rt.Log
+	svc := NewService(store, rt.Bus, newCatalogClient(cfg.CatalogURL), log)
+	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
+	return rt.Serve(ctx, srv,
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced),
+		app.Every(log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
+			n, err := svc.ResendPlaceOrders(ctx, time.Now().Add(-cfg.ResendInterval))
+			if n > 0 {
+				log.Info("place_order re-sent", "carts", n)
 			}
-		}
-	}
+			return err
+		}),
+		// Pruning rides on the re-validation loop: both are slow-paced housekeeping of stored states.
+		app.Every(log, "re-validate open carts, prune superseded states", cfg.ValidateInterval, func(ctx context.Context) error {
+			if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
+				return err
+			}
+			_, err := store.Prune(ctx, time.Now().Add(-cfg.PruneAfter))
+			return err
+		}),
+	)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Tokens the test auth service knows.
@@ -47,7 +48,7 @@ func newTestAPI(t testing.TB) *testAPI {
 	if _, isBenchmark := t.(*testing.B); isBenchmark {
 		log = slog.New(slog.DiscardHandler) // a log line per request would be measured too
 	}
-	h := NewServer(Deps{Log: log, Metrics: metrics.New("catalog"), Tokens: checker, Store: store})
+	h := NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("catalog")}, Tokens: checker, Store: store})
 	return &testAPI{t: t, store: store, handler: h}
 }
 

@@ -8,10 +8,6 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
-	"github.com/ecommerce-go/ecommerce/pkg/mongox"
-	"github.com/ecommerce-go/ecommerce/pkg/tokens"
-	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Config is the catalog service's configuration: the common variables and its own.
@@ -45,40 +41,24 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := app.Logger(opts, "catalog", cfg.LogLevel)
-	log.Info("starting", "config", cfg.Masked(), "mongo_db", cfg.MongoDB, "prefetch", cfg.Prefetch)
-
-	client, err := mongox.Connect(ctx, cfg.MongoURL)
+	rt, err := app.Start(ctx, opts, "catalog", cfg.Common, "mongo_db", cfg.MongoDB, "prefetch", cfg.Prefetch)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
-	store, err := NewStore(ctx, client.Database(cfg.MongoDB))
+	defer rt.Close()
+	db, err := rt.Mongo(ctx, cfg.MongoDB)
+	if err != nil {
+		return err
+	}
+	store, err := NewStore(ctx, db)
 	if err != nil {
 		return err
 	}
 
-	m := metrics.New("catalog")
-	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
-	if err != nil {
-		return fmt.Errorf("broker: %w", err)
-	}
-	defer closeBus()
-
-	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
-	msgs := messages{log: log, store: store, pub: b}
-	srv := NewServer(Deps{
-		Log: log, Metrics: m, Tokens: checker, Store: store,
-		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping, "logout": checker.Ready},
-	})
-	return app.Serve(ctx,
-		func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) },
-		func(ctx context.Context) error { return checker.ListenLogout(ctx, b) },
-		func(ctx context.Context) error {
-			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch}, msgs.handleRequest)
-		},
-		func(ctx context.Context) error {
-			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch}, msgs.handleOrderPlaced)
-		},
+	msgs := messages{log: rt.Log, store: store, pub: rt.Bus}
+	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Store: store})
+	return rt.Serve(ctx, srv,
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch}, msgs.handleRequest),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch}, msgs.handleOrderPlaced),
 	)
 }

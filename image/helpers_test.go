@@ -26,6 +26,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // testToken is the bearer token of the signed-in user of every test service.
@@ -49,7 +50,7 @@ func newTestService(t testing.TB) *testService {
 		log = slog.New(slog.DiscardHandler) // a log line per request would skew the figures
 	}
 	images := NewImages(NewStore(client, prefix), log)
-	handler := NewServer(Deps{Log: log, Metrics: metrics.New("image"), Images: images, Tokens: tokens.NewChecker(auth.URL, time.Minute)})
+	handler := NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("image")}, Images: images, Tokens: tokens.NewChecker(auth.URL, time.Minute)})
 	return &testService{images: images, handler: handler, redis: client, prefix: prefix}
 }
 

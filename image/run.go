@@ -8,9 +8,6 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
-	"github.com/ecommerce-go/ecommerce/pkg/tokens"
-	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Config is the image service's configuration: the common variables and its own.
@@ -35,8 +32,11 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := app.Logger(opts, "image", cfg.LogLevel)
-	log.Info("starting", "config", cfg.Masked(), "redis_prefix", cfg.RedisPrefix)
+	rt, err := app.Start(ctx, opts, "image", cfg.Common, "redis_prefix", cfg.RedisPrefix)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
 
 	redisOpts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
@@ -45,21 +45,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	client := redis.NewClient(redisOpts)
 	defer client.Close()
 	store := NewStore(client, cfg.RedisPrefix)
+	rt.Ready("redis", store.Ping)
 
-	m := metrics.New("image")
-	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
-	if err != nil {
-		return fmt.Errorf("broker: %w", err)
-	}
-	defer closeBus()
-
-	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
-	srv := NewServer(Deps{
-		Log: log, Metrics: m, Tokens: checker, Images: NewImages(store, log),
-		Ready: map[string]web.ReadyCheck{"redis": store.Ping, "broker": b.Ping, "logout": checker.Ready},
-	})
-	return app.Serve(ctx,
-		func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) },
-		func(ctx context.Context) error { return checker.ListenLogout(ctx, b) },
-	)
+	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Images: NewImages(store, rt.Log)})
+	return rt.Serve(ctx, srv)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // api is the orders REST API over a fresh database, with users "alice" (token ta), "bob" (tb)
@@ -31,7 +32,7 @@ func newAPI(t *testing.T) *api {
 	auth.Add("tr", "root", "user", "admin")
 	log := testkit.Logger(t)
 	checker := tokens.NewChecker(auth.URL, time.Minute)
-	srv := httptest.NewServer(NewServer(Deps{Log: log, Metrics: metrics.New("orders"), Tokens: checker, Service: svc}))
+	srv := httptest.NewServer(NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("orders")}, Tokens: checker, Service: svc}))
 	t.Cleanup(srv.Close)
 	return &api{svc: svc, store: store, srv: srv}
 }

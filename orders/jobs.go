@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
@@ -53,36 +54,17 @@ func (s *Service) ScheduleJobs(ctx context.Context, schedules []JobSchedule) err
 	longest := time.Duration(0)
 	for _, sc := range schedules {
 		longest = max(longest, sc.Every)
-		wg.Go(func() {
-			t := time.NewTicker(sc.Every)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if _, err := s.EnqueueJob(ctx, sc, s.now()); err != nil && ctx.Err() == nil {
-						s.log.WarnContext(ctx, "status job not enqueued", "status", sc.Status, "err", err)
-					}
-				}
-			}
+		enqueue := app.Every(s.log, "enqueue the "+string(sc.Status)+" status job", sc.Every, func(ctx context.Context) error {
+			_, err := s.EnqueueJob(ctx, sc, s.now())
+			return err
 		})
+		wg.Go(func() { _ = enqueue(ctx) })
 	}
 	// Slot claims only matter while their slot is current: forget old ones now and then.
-	wg.Go(func() {
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := s.store.ForgetSlots(ctx, s.now().Add(-2*longest-time.Hour)); err != nil && ctx.Err() == nil {
-					s.log.WarnContext(ctx, "old job slots not deleted", "err", err)
-				}
-			}
-		}
+	forget := app.Every(s.log, "forget old job slots", time.Hour, func(ctx context.Context) error {
+		return s.store.ForgetSlots(ctx, s.now().Add(-2*longest-time.Hour))
 	})
+	wg.Go(func() { _ = forget(ctx) })
 	wg.Wait()
 	return nil
 }

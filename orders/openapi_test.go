@@ -9,6 +9,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // TestOpenAPI fails when a route is served but not documented in deploy/openapi/orders.json, or
@@ -16,6 +17,6 @@ import (
 // over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	h := orders.NewServer(orders.Deps{Log: log, Metrics: metrics.New("orders"), Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute)})
+	h := orders.NewServer(orders.Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("orders")}, Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute)})
 	testkit.CheckOpenAPI(t, h, "../deploy/openapi/orders.json")
 }

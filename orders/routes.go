@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
@@ -21,17 +20,14 @@ var openAPI []byte
 
 // Deps is what the orders HTTP server needs.
 type Deps struct {
-	Log     *slog.Logger
-	Metrics *metrics.Metrics
-	Ready   map[string]web.ReadyCheck // what /readyz checks, by name
+	web.Basics
 	Tokens  *tokens.Checker
 	Service *Service
 }
 
 // NewServer returns the orders REST API (SPEC §3.5) with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
-	r := web.NewRouter(d.Log, d.Metrics, d.Ready)
-	web.AddDocs(r, openAPI)
+	r := d.Router(openAPI)
 	addRoutes(r, d.Log, d.Tokens, d.Service)
 	return r
 }

@@ -10,10 +10,6 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
-	"github.com/ecommerce-go/ecommerce/pkg/mongox"
-	"github.com/ecommerce-go/ecommerce/pkg/tokens"
-	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // DefaultPort is the orders service's port.
@@ -60,41 +56,25 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := app.Logger(opts, "orders", cfg.LogLevel)
-	log.Info("starting", "config", cfg.Masked(), "mongo_db", cfg.MongoDB, "stuck_after", cfg.StuckAfter.String())
-
-	client, err := mongox.Connect(ctx, cfg.MongoURL)
+	rt, err := app.Start(ctx, opts, "orders", cfg.Common, "mongo_db", cfg.MongoDB, "stuck_after", cfg.StuckAfter.String())
 	if err != nil {
 		return err
 	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
-	store, err := NewStore(ctx, client.Database(cfg.MongoDB))
+	defer rt.Close()
+	db, err := rt.Mongo(ctx, cfg.MongoDB)
+	if err != nil {
+		return err
+	}
+	store, err := NewStore(ctx, db)
 	if err != nil {
 		return err
 	}
 
-	m := metrics.New("orders")
-	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
-	if err != nil {
-		return fmt.Errorf("broker: %w", err)
-	}
-	defer closeBus()
-
-	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
-	svc := NewService(store, b, log)
-	srv := NewServer(Deps{
-		Log: log, Metrics: m, Tokens: checker, Service: svc,
-		Ready: map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping, "logout": checker.Ready},
-	})
-	return app.Serve(ctx,
-		func(ctx context.Context) error { return web.Serve(ctx, log, cfg.Addr(), srv) },
-		func(ctx context.Context) error { return checker.ListenLogout(ctx, b) },
-		func(ctx context.Context) error {
-			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueOrder, Prefetch: 4}, handleOrderQueue(svc))
-		},
-		func(ctx context.Context) error {
-			return b.Consume(ctx, bus.Subscription{Queue: contract.QueueStatusJobs, Prefetch: 1}, handleStatusJob(svc, cfg.StuckAfter))
-		},
+	svc := NewService(store, rt.Bus, rt.Log)
+	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
+	return rt.Serve(ctx, srv,
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueOrder, Prefetch: 4}, handleOrderQueue(svc)),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueStatusJobs, Prefetch: 1}, handleStatusJob(svc, cfg.StuckAfter)),
 		func(ctx context.Context) error { return svc.ScheduleJobs(ctx, cfg.Schedules) },
 	)
 }

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Options is what a service's Run receives. Getenv is its only source of configuration.
@@ -71,18 +74,27 @@ func OpenBus(ctx context.Context, opts Options, url string, log *slog.Logger, m 
 	return bus.Instrument(r, m), func() { _ = r.Close() }, nil
 }
 
-// Serve runs a service's parts until ctx is done or one of them fails, and stops them in one
-// order, the same in every service: first the HTTP server (serve returns once in-flight
-// requests are answered), then the workers — consumers, listeners, periodic jobs — which finish
-// the messages they hold. Stores and the broker are closed after Serve returns, by the
-// caller's defers. It returns the first error of any part.
-func Serve(ctx context.Context, serve func(context.Context) error, workers ...func(context.Context) error) error {
+// Worker is a part of a service that runs beside its HTTP server until its context is done:
+// a consumer, a listener, a periodic job.
+type Worker func(ctx context.Context) error
+
+// Consume is the worker that consumes s with h on b.
+func Consume(b bus.Bus, s bus.Subscription, h bus.Handler) Worker {
+	return func(ctx context.Context) error { return b.Consume(ctx, s, h) }
+}
+
+// Serve runs a service until ctx is done or one of its parts fails: its HTTP API (handler on
+// addr) and its workers. It stops them in one order, the same in every service: first the HTTP
+// server (once in-flight requests are answered), then the workers, which finish the messages
+// they hold. Stores and the broker are closed after Serve returns, by the caller's defers. It
+// returns the first error of any part.
+func Serve(ctx context.Context, log *slog.Logger, addr string, handler http.Handler, workers ...Worker) error {
 	g, ctx := errgroup.WithContext(ctx)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	g.Go(func() error {
 		defer stopWork()
-		return serve(ctx)
+		return web.Serve(ctx, log, addr, handler)
 	})
 	for _, work := range workers {
 		g.Go(func() error {
@@ -96,5 +108,26 @@ func Serve(ctx context.Context, serve func(context.Context) error, workers ...fu
 			return nil
 		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	log.Info("stopped", "err", err)
+	return err
+}
+
+// Every is the worker that runs job every interval until its context is done. A failure is
+// logged under name, and the next tick tries again.
+func Every(log *slog.Logger, name string, interval time.Duration, job func(context.Context) error) Worker {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				if err := job(ctx); err != nil && ctx.Err() == nil {
+					log.WarnContext(ctx, "periodic job failed", "job", name, "err", err)
+				}
+			}
+		}
+	}
 }

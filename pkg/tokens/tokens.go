@@ -193,6 +193,11 @@ func (c *Checker) ListenLogout(ctx context.Context, b bus.Bus) error {
 	})
 }
 
+// LogoutListener is ListenLogout on b as a worker of the service (see app.Serve).
+func (c *Checker) LogoutListener(b bus.Bus) func(context.Context) error {
+	return func(ctx context.Context) error { return c.ListenLogout(ctx, b) }
+}
+
 // bearerless tolerates the course's old services, which sent "Bearer <jwt>".
 func bearerless(token string) string {
 	if scheme, rest, ok := strings.Cut(token, " "); ok && strings.EqualFold(scheme, "bearer") {

@@ -13,6 +13,22 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 )
 
+// Basics is what every service's HTTP server needs besides its own parts; a service's Deps
+// embeds it.
+type Basics struct {
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	Ready   map[string]ReadyCheck // what /readyz checks, by name
+}
+
+// Router returns the router of a service (NewRouter) that also serves openAPI, the service's
+// API document, with its interactive page (AddDocs).
+func (b Basics) Router(openAPI []byte) chi.Router {
+	r := NewRouter(b.Log, b.Metrics, b.Ready)
+	AddDocs(r, openAPI)
+	return r
+}
+
 // NewRouter returns a chi router with the middleware every service uses and the operational
 // endpoints /healthz, /readyz and /metrics. checks name what /readyz tries.
 func NewRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck) chi.Router {
