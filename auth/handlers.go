@@ -27,14 +27,14 @@ type tokenResponse struct {
 	Token string `json:"token"`
 }
 
-func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
+func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 	// Only these fields are read: a "permissions" field in the body is ignored.
 	type request struct {
 		Name     string `json:"name"`
 		Login    string `json:"login"`
 		Password string `json:"password"`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := web.DecodeLimit[request](r, maxBody)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -55,15 +55,15 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.HandlerFu
 			return
 		}
 		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
-	}
+	})
 }
 
-func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) http.HandlerFunc {
+func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) http.Handler {
 	type request struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := web.DecodeLimit[request](r, maxBody)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -110,31 +110,31 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 			return
 		}
 		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
-	}
+	})
 }
 
-func handleSignOut(log *slog.Logger, sess *sessions) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func handleSignOut(log *slog.Logger, sess *sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := sess.signOut(r.Context(), callerFrom(r.Context()).claims); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
 		web.NoContent(w)
-	}
+	})
 }
 
-func handleCurrentUser() http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func handleCurrentUser() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.Encode(w, http.StatusOK, callerFrom(r.Context()).user)
-	}
+	})
 }
 
-func handleChangePassword(log *slog.Logger, store *Store) http.HandlerFunc {
+func handleChangePassword(log *slog.Logger, store *Store) http.Handler {
 	type request struct {
 		CurrentPassword string `json:"currentPassword"`
 		NewPassword     string `json:"newPassword"`
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := web.DecodeLimit[request](r, maxBody)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -162,22 +162,22 @@ func handleChangePassword(log *slog.Logger, store *Store) http.HandlerFunc {
 			return
 		}
 		web.NoContent(w)
-	}
+	})
 }
 
-func handleListUsers(log *slog.Logger, store *Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func handleListUsers(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		users, err := store.Users(r.Context())
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
 		web.Encode(w, http.StatusOK, users)
-	}
+	})
 }
 
-func handleEnable(log *slog.Logger, store *Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func handleEnable(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := userIDParam(r)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -188,11 +188,11 @@ func handleEnable(log *slog.Logger, store *Store) http.HandlerFunc {
 			return
 		}
 		web.NoContent(w)
-	}
+	})
 }
 
-func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func handleDisable(log *slog.Logger, sess *sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := userIDParam(r)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -207,11 +207,11 @@ func handleDisable(log *slog.Logger, sess *sessions) http.HandlerFunc {
 			return
 		}
 		web.NoContent(w)
-	}
+	})
 }
 
-func handleGrant(log *slog.Logger, store *Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func handleGrant(log *slog.Logger, store *Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, permissions, err := readPermissionChange(r)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -222,13 +222,13 @@ func handleGrant(log *slog.Logger, store *Store) http.HandlerFunc {
 			return
 		}
 		web.NoContent(w)
-	}
+	})
 }
 
 // handleRevoke removes permissions, then broadcasts logout for the user's tokens: not to end
 // their sessions here, but so that other services drop the cached permissions at once.
-func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, permissions, err := readPermissionChange(r)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -243,7 +243,7 @@ func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.HandlerFu
 			return
 		}
 		web.NoContent(w)
-	}
+	})
 }
 
 // userIDParam returns the {userId} of the URL in canonical form (lower-case hex, as User.ID).

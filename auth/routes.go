@@ -40,22 +40,22 @@ func NewServer(d Deps) http.Handler {
 
 // addRoutes lists the whole auth API.
 func addRoutes(r chi.Router, log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) {
-	r.Post("/users/signup", handleSignUp(log, store, sess))
-	r.Post("/users/signin", handleSignIn(log, store, sess, limits))
+	r.Method(http.MethodPost, "/users/signup", handleSignUp(log, store, sess))
+	r.Method(http.MethodPost, "/users/signin", handleSignIn(log, store, sess, limits))
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireUser(log, sess, ""))
-		r.Get("/users/signout", handleSignOut(log, sess))
-		r.Get("/users/current", handleCurrentUser())
-		r.Post("/users/password", handleChangePassword(log, store))
+		r.Method(http.MethodGet, "/users/signout", handleSignOut(log, sess))
+		r.Method(http.MethodGet, "/users/current", handleCurrentUser())
+		r.Method(http.MethodPost, "/users/password", handleChangePassword(log, store))
 	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireUser(log, sess, PermissionAdmin))
-		r.Get("/users/all", handleListUsers(log, store))
-		r.Post("/users/{userId}/enable", handleEnable(log, store))
-		r.Post("/users/{userId}/disable", handleDisable(log, sess))
-		r.Post("/users/{userId}/grant", handleGrant(log, store))
-		r.Post("/users/{userId}/revoke", handleRevoke(log, store, sess))
+		r.Method(http.MethodGet, "/users/all", handleListUsers(log, store))
+		r.Method(http.MethodPost, "/users/{userId}/enable", handleEnable(log, store))
+		r.Method(http.MethodPost, "/users/{userId}/disable", handleDisable(log, sess))
+		r.Method(http.MethodPost, "/users/{userId}/grant", handleGrant(log, store))
+		r.Method(http.MethodPost, "/users/{userId}/revoke", handleRevoke(log, store, sess))
 	})
 }
