@@ -16,6 +16,6 @@ import (
 // over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	h := catalog.NewServer(log, metrics.New("catalog"), nil, tokens.NewChecker("http://127.0.0.1:1", time.Minute), nil)
+	h := catalog.NewServer(log, metrics.New("catalog"), nil, nil, tokens.NewChecker("http://127.0.0.1:1", time.Minute), nil)
 	testkit.CheckOpenAPI(t, h, "../deploy/openapi/catalog.json")
 }

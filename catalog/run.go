@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -18,7 +19,8 @@ import (
 // Run runs the catalog service until ctx is done: its HTTP API on PORT (3002), its consumers of
 // the `catalog` and `catalog_order_placed` queues, and the logout listener of its token cache.
 // MONGO_DB names its database (default `catalog`); CATALOG_PREFETCH how many messages of each
-// queue it handles at once (default 8).
+// queue it handles at once (default 8); CATALOG_VIEW_RELOAD how often its read model of the
+// articles is reloaded from the store as a safety net (default 1m).
 func Run(ctx context.Context, opts app.Options) error {
 	cfg, err := config.Load(opts.Getenv, "3002")
 	if err != nil {
@@ -26,6 +28,10 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 	env := config.Env{Getenv: opts.Getenv}
 	prefetch, err := env.Int("CATALOG_PREFETCH", 8)
+	if err != nil {
+		return err
+	}
+	viewReload, err := env.Duration("CATALOG_VIEW_RELOAD", time.Minute)
 	if err != nil {
 		return err
 	}
@@ -49,19 +55,40 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 	defer closeBus()
 
+	// The read model: filled before serving, then kept current (see articleView).
+	view := newArticleView()
+	if err := loadView(ctx, store, view); err != nil {
+		return err
+	}
+	feed := newChangeFeed(log, b)
+	store.observe = func(c change) {
+		view.apply(c)
+		feed.add(c)
+	}
+	reload := make(chan struct{}, 1)
+	changes := bus.Subscription{Exchange: changesExchange, OnStart: func() {
+		select {
+		case reload <- struct{}{}:
+		default: // a reload is due already
+		}
+	}}
+
 	auth := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
-	msgs := messages{log: log, store: store, pub: b}
+	msgs := messages{log: log, store: store, view: view, pub: b}
 	ready := map[string]web.ReadyCheck{"mongo": mongox.Ping(client), "broker": b.Ping}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return auth.ListenLogout(ctx, b) })
+	g.Go(func() error { return feed.run(ctx) })
+	g.Go(func() error { return b.Consume(ctx, changes, handleArticleChanged(view)) })
+	g.Go(func() error { return keepViewCurrent(ctx, log, store, view, reload, viewReload) })
 	g.Go(func() error {
 		return b.Consume(ctx, bus.Subscription{Queue: "catalog", Prefetch: prefetch}, msgs.handleRequest)
 	})
 	g.Go(func() error {
 		return b.Consume(ctx, bus.Subscription{Queue: "catalog_order_placed", Prefetch: prefetch}, msgs.handleOrderPlaced)
 	})
-	g.Go(func() error { return web.Serve(ctx, log, cfg.Addr(), NewServer(log, m, store, auth, ready)) })
+	g.Go(func() error { return web.Serve(ctx, log, cfg.Addr(), NewServer(log, m, store, view, auth, ready)) })
 	err = g.Wait()
 	log.Info("stopped")
 	return err

@@ -51,6 +51,7 @@ type Queue struct {
 var (
 	Exchanges = []Exchange{
 		{Name: "auth", Kind: Fanout},
+		{Name: "catalog_changes", Kind: Fanout}, // article changes, to every catalog instance's read model
 		{Name: "catalog", Kind: Direct},
 		{Name: "cart", Kind: Direct},
 		{Name: "order", Kind: Direct},
