@@ -87,7 +87,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	log := app.Logger(opts, "auth", cfg.LogLevel)
 	log.Info("starting", "config", cfg.Masked(), "mongo_db", cfg.MongoDB)
 
-	client, store, err := openStore(ctx, cfg)
+	m := metrics.New("auth")
+	client, store, err := openStore(ctx, cfg, m.StoreRoundTrip)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,6 @@ func Run(ctx context.Context, opts app.Options) error {
 		log.Info("bootstrap admin ready", "login", adminLogin, "created", created)
 	}
 
-	m := metrics.New("auth")
 	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
 	if err != nil {
 		return err
@@ -115,8 +115,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	return web.Serve(ctx, log, cfg.Addr(), srv)
 }
 
-func openStore(ctx context.Context, cfg settings) (*mongo.Client, *Store, error) {
-	client, err := mongox.Connect(ctx, cfg.MongoURL)
+func openStore(ctx context.Context, cfg settings, countRoundTrips ...func(collection, command string)) (*mongo.Client, *Store, error) {
+	client, err := mongox.Connect(ctx, cfg.MongoURL, countRoundTrips...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -61,7 +61,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	log.Info("starting", "config", cfg.Masked(), "mongo_db", cfg.MongoDB,
 		"validate_interval", cfg.ValidateInterval.String(), "resend_interval", cfg.ResendInterval.String())
 
-	client, err := mongox.Connect(ctx, cfg.MongoURL)
+	m := metrics.New("cart")
+	client, err := mongox.Connect(ctx, cfg.MongoURL, m.StoreRoundTrip)
 	if err != nil {
 		return err
 	}
@@ -71,7 +72,6 @@ func Run(ctx context.Context, opts app.Options) error {
 		return err
 	}
 
-	m := metrics.New("cart")
 	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
 	if err != nil {
 		return fmt.Errorf("bus: %w", err)

@@ -38,7 +38,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	log := app.Logger(opts, "catalog", cfg.LogLevel)
 	log.Info("starting", "config", cfg.Masked())
 
-	client, err := mongox.Connect(ctx, cfg.MongoURL)
+	m := metrics.New("catalog")
+	client, err := mongox.Connect(ctx, cfg.MongoURL, m.StoreRoundTrip)
 	if err != nil {
 		return err
 	}
@@ -48,7 +49,6 @@ func Run(ctx context.Context, opts app.Options) error {
 		return err
 	}
 
-	m := metrics.New("catalog")
 	b, closeBus, err := app.OpenBus(ctx, opts, cfg.RabbitURL, log, m)
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)

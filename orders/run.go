@@ -64,7 +64,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	log.Info("starting", "config", cfg.Masked(), "database", set.database, "stuck_after", set.stuckAfter.String())
 	m := metrics.New("orders")
 
-	client, err := mongox.Connect(ctx, cfg.MongoURL)
+	client, err := mongox.Connect(ctx, cfg.MongoURL, m.StoreRoundTrip)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,275 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+)
+
+// countingStore is a Store on a fresh database whose client counts the commands it sends.
+type countingStore struct {
+	*Store
+	commands atomic.Int64
+}
+
+func newCountingStore(t *testing.T) *countingStore {
+	t.Helper()
+	db := testkit.Mongo(t)
+	cs := &countingStore{}
+	client, err := mongox.Connect(context.Background(), testkit.MongoURL(t),
+		func(string, string) { cs.commands.Add(1) })
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	cs.Store, err = NewStore(context.Background(), client.Database(db.Name()))
+	require.NoError(t, err)
+	return cs
+}
+
+// roundTrips runs f and returns how many commands it sent to the store.
+func (cs *countingStore) roundTrips(f func()) int64 {
+	before := cs.commands.Load()
+	f()
+	return cs.commands.Load() - before
+}
+
+// The cost of reading and moving stock must not grow with the ledger: the reads are by _id.
+func TestStockCostDoesNotGrowWithHistory(t *testing.T) {
+	store := newCountingStore(t)
+	ctx := context.Background()
+	id := newArticle(t, store.Store, "Busy", 1000)
+	oid, _ := parseArticleID(id)
+
+	measure := func() (read, move, reserve int64) {
+		read = store.roundTrips(func() {
+			_, err := store.Balance(ctx, oid)
+			require.NoError(t, err)
+		})
+		move = store.roundTrips(func() {
+			_, err := store.SetStock(ctx, oid, 1000)
+			require.NoError(t, err)
+		})
+		reserve = store.roundTrips(func() {
+			r, err := store.ReserveOrder(ctx, bson.NewObjectID().Hex(), []OrderLine{{ArticleID: id, Quantity: 1}})
+			require.NoError(t, err)
+			require.Equal(t, stateReserved, r.State)
+		})
+		return read, move, reserve
+	}
+	read, move, reserve := measure()
+	assert.Equal(t, int64(2), read, "head, then one miss after it")
+	assert.Equal(t, int64(3), move, "head, insert, head")
+	for i := range 150 {
+		_, err := store.SetStock(ctx, oid, int64(i))
+		require.NoError(t, err)
+	}
+	read2, move2, reserve2 := measure()
+	assert.Equal(t, []int64{read, move, reserve}, []int64{read2, move2, reserve2}, "after 150 more moves")
+	assert.Equal(t, int64(999), requireConsistentLedger(t, store.Store, id))
+
+	// A head left behind (a writer that stopped after its move) costs one lookup per move it
+	// lags, and the stock is still exact.
+	_, err := store.heads.UpdateOne(ctx, bson.M{"_id": oid.Hex()}, bson.M{"$inc": bson.M{"seq": -3}})
+	require.NoError(t, err)
+	head, err := store.headMove(ctx, oid)
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), store.roundTrips(func() {
+		balance, err := store.Balance(ctx, oid)
+		require.NoError(t, err)
+		assert.Equal(t, int64(999), balance)
+	}))
+	m, err := store.latestFrom(ctx, head)
+	require.NoError(t, err)
+	assert.Equal(t, head.Seq+3, m.Seq)
+}
+
+// Reservations stay exact when heads lag as far as they can: a head reset to nothing while
+// orders race only makes writers look further.
+func TestConcurrentOrdersNeverOversellWithLaggingHeads(t *testing.T) {
+	store := newTestStore(t)
+	article := newArticle(t, store, "Last units", 10)
+	ctx, stop := context.WithCancel(context.Background())
+	var resetter sync.WaitGroup
+	resetter.Go(func() {
+		for ctx.Err() == nil {
+			_, _ = store.heads.DeleteOne(context.Background(), bson.M{"_id": article})
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+
+	const orders = 30
+	var reserved atomic.Int64
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			r, err := store.ReserveOrder(context.Background(), fmt.Sprintf("order-%02d", i),
+				[]OrderLine{{ArticleID: article, Quantity: 1}})
+			assert.NoError(t, err)
+			if r.State == stateReserved {
+				reserved.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	stop()
+	resetter.Wait()
+
+	assert.Equal(t, int64(10), reserved.Load(), "exactly the 10 units are reserved")
+	assert.Equal(t, int64(0), requireConsistentLedger(t, store, article))
+	assert.Equal(t, int64(0), balanceOf(t, store, article))
+}
+
+// GET, list and search are answered from the read model, without the store.
+func TestReadsDoNotAskTheStore(t *testing.T) {
+	cs := newCountingStore(t)
+	view := newArticleView()
+	cs.observe = view.apply
+	checker := tokens.NewChecker("http://127.0.0.1:1", time.Minute)
+	api := &testAPI{t: t, store: cs.Store, view: view,
+		handler: NewServer(testkit.Logger(t), metrics.New("catalog"), cs.Store, view, checker, nil)}
+	for i := range 20 {
+		_, err := cs.CreateArticle(context.Background(), articleChanges{
+			Name: new(fmt.Sprintf("Lamp %d", i)), Price: new(Cents(100)), Stock: new(int64(3)),
+		})
+		require.NoError(t, err)
+	}
+	a, found := firstArticle(api.view)
+	require.True(t, found)
+	assert.Zero(t, cs.roundTrips(func() {
+		for _, path := range []string{"/articles/" + a.ID, "/articles?q=lamp&size=5", "/articles/search/lamp"} {
+			status, body := api.do("GET", path, "", "")
+			require.Equal(t, http.StatusOK, status, body)
+		}
+	}))
+}
+
+func firstArticle(v *articleView) (Article, bool) {
+	items, _ := v.list(nil, 1, 1)
+	if len(items) == 0 {
+		return Article{}, false
+	}
+	return items[0], true
+}
+
+func TestViewKeepsTheNewestState(t *testing.T) {
+	v := newArticleView()
+	id := bson.NewObjectID()
+	doc := func(version int64, name string, enabled bool) *articleDoc {
+		return &articleDoc{ID: id, Name: name, Price: 100, Enabled: enabled, Version: version}
+	}
+
+	v.apply(change{ArticleID: id, Stock: &stockLevel{Seq: 2, Balance: 5}})
+	_, found := v.get(id)
+	assert.False(t, found, "stock alone is not an article")
+
+	v.apply(change{ArticleID: id, Article: doc(2, "New name", true)})
+	v.apply(change{ArticleID: id, Article: doc(1, "Old name", true)}) // late
+	v.apply(change{ArticleID: id, Stock: &stockLevel{Seq: 1, Balance: 9}}) // late
+	a, found := v.get(id)
+	require.True(t, found)
+	assert.Equal(t, "New name", a.Name)
+	assert.Equal(t, int64(5), a.Stock)
+	assert.Len(t, v.search([]string{"name"}, 10), 1)
+
+	v.apply(change{ArticleID: id, Article: doc(3, "New name", false)})
+	assert.Empty(t, v.search([]string{"name"}, 10), "disabled articles are not searched")
+	items, total := v.list(nil, 1, 10)
+	assert.Empty(t, items)
+	assert.Zero(t, total)
+	a, _ = v.get(id)
+	assert.False(t, a.Enabled, "but still readable by id")
+}
+
+// A reload finds moves its head lags behind.
+func TestLoadViewLooksPastLaggingHeads(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	id := newArticle(t, store, "Lamp", 4)
+	oid, _ := parseArticleID(id)
+	_, err := store.SetStock(ctx, oid, 9)
+	require.NoError(t, err)
+	_, err = store.heads.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"seq": 1, "balance": 4}})
+	require.NoError(t, err)
+
+	v := newArticleView()
+	require.NoError(t, loadView(ctx, store, v))
+	a, found := v.get(oid)
+	require.True(t, found)
+	assert.Equal(t, int64(9), a.Stock)
+}
+
+// An admin's change on one instance is seen by another within a second (the catalog_changes
+// broadcast): by id, in searches and in listings.
+func TestOtherInstanceSeesAdminChangeWithinOneSecond(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add(adminToken, "admin1", "user", "admin")
+	db := testkit.Mongo(t)
+	env := map[string]string{
+		"MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(),
+		"RABBIT_URL": testkit.RabbitURL(t), "AUTH_SERVICE_URL": auth.URL,
+	}
+	first := testkit.RunService(t, Run, env, nil)
+	second := testkit.RunService(t, Run, env, nil)
+
+	created := decode[Article](t, call(t, "POST", first+"/articles", `{"name":"Plain lamp","price":10,"stock":2}`))
+	assert.Equal(t, "Plain lamp", decode[Article](t, call(t, "GET", second+"/articles/"+created.ID, "")).Name)
+
+	call(t, "POST", first+"/articles/"+created.ID, `{"name":"Zebra lamp","stock":7}`)
+	changed := time.Now()
+	eventually(t, changed, func() bool {
+		a := decode[Article](t, call(t, "GET", second+"/articles/"+created.ID, ""))
+		found := decode[[]Article](t, call(t, "GET", second+"/articles/search/zebra", ""))
+		return a.Name == "Zebra lamp" && a.Stock == 7 && len(found) == 1 && found[0].Stock == 7
+	})
+
+	call(t, "DELETE", first+"/articles/"+created.ID, "")
+	disabled := time.Now()
+	eventually(t, disabled, func() bool {
+		found := decode[[]Article](t, call(t, "GET", second+"/articles/search/zebra", ""))
+		return len(found) == 0 && !decode[Article](t, call(t, "GET", second+"/articles/"+created.ID, "")).Enabled
+	})
+}
+
+// eventually fails the test unless ok holds within a second of since.
+func eventually(t *testing.T, since time.Time, ok func() bool) {
+	t.Helper()
+	for !ok() {
+		if time.Since(since) > time.Second {
+			t.Fatal("the other instance did not see the change within 1 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// call sends an admin request to a running catalog and returns the body of its 200 answer.
+func call(t *testing.T, method, target, body string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	req, err := http.NewRequest(method, u.String(), strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(out))
+	return string(out)
+}
