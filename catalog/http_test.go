@@ -257,7 +257,7 @@ func TestSearchArticles(t *testing.T) {
 		{"RED", []string{"Red Lamp", "Chair"}},               // name or description, names first
 		{"cancion MUSICA", []string{"Canción de cuna"}},      // accents ignored
 		{"Músi", []string{"Canción de cuna"}},
-		{"red light", []string{"Red Lamp"}},         // every word must match
+		{"red light", []string{"Red Lamp"}}, // every word must match
 		{"  light   lamp ", []string{"Blue lamp", "Red Lamp"}},
 		{"(dimmable)", []string{"Blue lamp"}}, // plain text, not a regex group
 		{".*", []string{"Table.*"}},           // not a wildcard

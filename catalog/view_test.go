@@ -178,7 +178,7 @@ func TestViewKeepsTheNewestState(t *testing.T) {
 	assert.False(t, found, "stock alone is not an article")
 
 	v.apply(change{ArticleID: id, Article: doc(2, "New name", true)})
-	v.apply(change{ArticleID: id, Article: doc(1, "Old name", true)}) // late
+	v.apply(change{ArticleID: id, Article: doc(1, "Old name", true)})      // late
 	v.apply(change{ArticleID: id, Stock: &stockLevel{Seq: 1, Balance: 9}}) // late
 	a, found := v.get(id)
 	require.True(t, found)
