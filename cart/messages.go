@@ -111,7 +111,7 @@ func (s *Service) recordValidation(ctx context.Context, reply articleValidReply)
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for attempt := range maxAttempts {
-		cur, err := s.store.Get(ctx, reply.ReferenceID)
+		cur, err := s.store.Latest(ctx, userOfCart(reply.ReferenceID))
 		if errors.Is(err, errs.NotFound) {
 			return nil
 		}
@@ -119,7 +119,7 @@ func (s *Service) recordValidation(ctx context.Context, reply articleValidReply)
 			return err
 		}
 		next := cur.next(now())
-		if !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
+		if cur.ID != reply.ReferenceID || !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
 			return nil
 		}
 		err = s.store.Append(ctx, next)

@@ -147,7 +147,7 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 			return Cart{}, err
 		}
 		// Someone stored the next version first: a line change (check again), or another checkout.
-		if latest, err := s.store.Get(ctx, cur.ID); err == nil && !latest.Enabled {
+		if latest, err := s.store.Latest(ctx, userID); err == nil && (latest.ID != cur.ID || !latest.Enabled) {
 			return Cart{}, fmt.Errorf("%w: the cart is already checked out", errs.Conflict)
 		}
 		if err := mongox.ConflictPause(ctx, attempt); err != nil {
