@@ -228,3 +228,40 @@ func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int
 	})
 	return m.Balance, err
 }
+
+// moveOldLedger copies the ledger of a store written before moves had _ids by seq (collection
+// old, each move's _id its key) into stock_ledger, with the heads, once: when there are no heads
+// yet. A copy stopped half way is finished on the next start (copied moves are skipped).
+func (s *Store) moveOldLedger(ctx context.Context, old *mongo.Collection) error {
+	if n, err := s.heads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
+		return mongox.Unavailable(err)
+	}
+	cur, err := old.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "articleId", Value: 1}, {Key: "seq", Value: 1}}))
+	if err != nil {
+		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
+	}
+	defer cur.Close(ctx)
+	latest := map[bson.ObjectID]stockMove{}
+	for cur.Next(ctx) {
+		var m stockMove
+		if err := cur.Decode(&m); err != nil {
+			return fmt.Errorf("old stock move: %w", err)
+		}
+		m.Key, m.ID = m.ID, moveID(m.ArticleID, m.Seq)
+		if _, err := s.moves.InsertOne(ctx, m); err != nil && !mongox.IsDuplicate(err) {
+			return mongox.Unavailable(fmt.Errorf("copy stock move %s: %w", m.Key, err))
+		}
+		latest[m.ArticleID] = m
+	}
+	if err := cur.Err(); err != nil {
+		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
+	}
+	for _, m := range latest {
+		_, err := s.heads.UpdateOne(ctx, bson.M{"_id": m.ArticleID.Hex()},
+			bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}, options.UpdateOne().SetUpsert(true))
+		if err != nil {
+			return mongox.Unavailable(fmt.Errorf("write stock head: %w", err))
+		}
+	}
+	return nil
+}

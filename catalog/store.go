@@ -42,6 +42,9 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	if err := s.ensureLedgerIndexes(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.moveOldLedger(ctx, db.Collection("stock_moves")); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

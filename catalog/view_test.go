@@ -260,3 +260,26 @@ func call(t *testing.T, method, target, body string) string {
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(out))
 	return string(out)
 }
+
+// A store whose ledger was written before moves had _ids by seq keeps its stock and history.
+func TestOldLedgerIsMovedOnce(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.Mongo(t)
+	article := bson.NewObjectID()
+	old := db.Collection("stock_moves")
+	for seq, balance := range []int64{5, 3, 4} {
+		_, err := old.InsertOne(ctx, bson.M{"_id": fmt.Sprintf("old-%d", seq), "articleId": article,
+			"seq": seq + 1, "delta": 0, "balance": balance, "reason": moveSet, "at": time.Now()})
+		require.NoError(t, err)
+	}
+	for range 2 { // the second start copies nothing again
+		store, err := NewStore(ctx, db)
+		require.NoError(t, err)
+		balance, err := store.Balance(ctx, article)
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), balance)
+		moves := ledger(t, store, article.Hex())
+		require.Len(t, moves, 3)
+		assert.Equal(t, "old-2", moves[2].Key)
+	}
+}
