@@ -32,7 +32,7 @@ func handleArticleGet(log *slog.Logger, view *articleView, store *Store) http.Ha
 			web.Error(w, r, log, err)
 			return
 		}
-		web.Encode(w, http.StatusOK, a)
+		web.EncodeTagged(w, r, a)
 	})
 }
 
@@ -54,7 +54,7 @@ func handleArticleSearch(log *slog.Logger, view *articleView) http.Handler {
 			web.Error(w, r, log, fmt.Errorf("%w: search criteria %s", errs.Invalid, problem))
 			return
 		}
-		web.Encode(w, http.StatusOK, nonNil(view.search(words, maxSearchResult)))
+		web.EncodeTagged(w, r, nonNil(view.search(words, maxSearchResult)))
 	})
 }
 
@@ -99,7 +99,7 @@ func handleArticleList(log *slog.Logger, view *articleView) http.Handler {
 			return
 		}
 		items, total := view.list(words, pageNo, size)
-		web.Encode(w, http.StatusOK, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
+		web.EncodeTagged(w, r, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -282,4 +283,35 @@ func TestOldLedgerIsMovedOnce(t *testing.T) {
 		require.Len(t, moves, 3)
 		assert.Equal(t, "old-2", moves[2].Key)
 	}
+}
+
+// Reads carry an ETag; sending it back gets 304 until the article changes.
+func TestConditionalGet(t *testing.T) {
+	api := newTestAPI(t)
+	a := api.create("Lamp", "", "10", 1)
+	get := func(path, tag string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		if tag != "" {
+			req.Header.Set("If-None-Match", tag)
+		}
+		rec := httptest.NewRecorder()
+		api.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, path := range []string{"/articles/" + a.ID, "/articles/search/lamp", "/articles?q=lamp"} {
+		first := get(path, "")
+		require.Equal(t, http.StatusOK, first.Code)
+		tag := first.Header().Get("ETag")
+		require.NotEmpty(t, tag, path)
+		again := get(path, tag)
+		assert.Equal(t, http.StatusNotModified, again.Code, path)
+		assert.Empty(t, again.Body.String(), path)
+		assert.Equal(t, http.StatusOK, get(path, `"other"`).Code, path)
+	}
+	tag := get("/articles/"+a.ID, "").Header().Get("ETag")
+	status, _ := api.do("POST", "/articles/"+a.ID, adminToken, `{"stock":3}`)
+	require.Equal(t, http.StatusOK, status)
+	changed := get("/articles/"+a.ID, tag)
+	assert.Equal(t, http.StatusOK, changed.Code, "a changed article is sent again")
+	assert.NotEqual(t, tag, changed.Header().Get("ETag"))
 }
