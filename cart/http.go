@@ -31,7 +31,7 @@ func answer(w http.ResponseWriter, r *http.Request, log *slog.Logger, c Cart, er
 
 func handleCartGet(log *slog.Logger, svc *Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := svc.Open(r.Context(), userID(r))
+		c, err := svc.Current(r.Context(), userID(r))
 		if err != nil {
 			web.Error(w, r, log, err)
 			return

@@ -80,6 +80,8 @@ func Run(ctx context.Context, opts app.Options) error {
 
 	checker := tokens.NewChecker(cfg.AuthURL, cfg.TokenTTL)
 	svc := NewService(store, b, newCatalogClient(cfg.CatalogURL), log)
+	feed := bus.NewFeed(log, b, changesExchange, typeCartChanged)
+	svc.broadcast = feed.Add
 
 	// Background work stops with ctx; the HTTP server is stopped first (web.Serve returns after
 	// in-flight requests), then the consumers finish their in-flight messages.
@@ -93,6 +95,11 @@ func Run(ctx context.Context, opts app.Options) error {
 		})
 	}
 	background("logout", func(ctx context.Context) error { return checker.ListenLogout(ctx, b) })
+	background("cart changes", func(ctx context.Context) error {
+		changes := bus.Subscription{Exchange: changesExchange, OnStart: svc.cache.flush}
+		return b.Consume(ctx, changes, handleCartChanged(svc.cache))
+	})
+	background("cart change broadcast", feed.Run)
 	background("cart queue", func(ctx context.Context) error {
 		return b.Consume(ctx, bus.Subscription{Queue: "cart", Prefetch: 4}, svc.HandleCartQueue)
 	})

@@ -30,6 +30,9 @@ var errVersionTaken = fmt.Errorf("%w: the cart changed meanwhile", errs.Conflict
 type Store struct {
 	states *mongo.Collection
 	heads  *mongo.Collection
+
+	// stored, when set, is told of every state stored, after it is stored.
+	stored func(Cart)
 }
 
 // NewStore returns the store of db, creating its indexes. None of them is unique: what makes
@@ -193,6 +196,9 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 	// writer to make up for (Latest looks past a lagging head).
 	_, _ = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: c.UserID}}, headDoc{UserID: c.UserID, State: d},
 		options.Replace().SetUpsert(true))
+	if s.stored != nil {
+		s.stored(c)
+	}
 	return nil
 }
 

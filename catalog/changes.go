@@ -29,47 +29,9 @@ type articleChanged struct {
 	Stock     *stockLevel `json:"stock,omitempty"`
 }
 
-// changeFeed publishes this instance's changes, in the order they were made. Publishing is
-// best effort and off the request path: a change that cannot be queued or published is left to
-// the other instances' periodic reload.
-type changeFeed struct {
-	log     *slog.Logger
-	pub     bus.Publisher
-	pending chan change
-}
-
-// changeFeedBuffer bounds the changes waiting to be published.
-const changeFeedBuffer = 4096
-
-func newChangeFeed(log *slog.Logger, pub bus.Publisher) *changeFeed {
-	return &changeFeed{log: log, pub: pub, pending: make(chan change, changeFeedBuffer)}
-}
-
-// add queues c for publishing; it never blocks.
-func (f *changeFeed) add(c change) {
-	select {
-	case f.pending <- c:
-	default:
-		f.log.Warn("article change not broadcast: too many waiting", "article_id", c.ArticleID.Hex())
-	}
-}
-
-// run publishes queued changes until ctx is done.
-func (f *changeFeed) run(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case c := <-f.pending:
-			msg := articleChanged{ArticleID: c.ArticleID.Hex(), Article: c.Article, Stock: c.Stock}
-			sendCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := bus.Send(sendCtx, f.pub, changesExchange, "", typeArticleChanged, msg)
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				f.log.Warn("article change not broadcast", "article_id", msg.ArticleID, "err", err)
-			}
-		}
-	}
+// broadcast queues c for the other instances (see bus.Feed).
+func broadcast(feed *bus.Feed, c change) {
+	feed.Add(articleChanged{ArticleID: c.ArticleID.Hex(), Article: c.Article, Stock: c.Stock})
 }
 
 // handleArticleChanged applies a broadcast change to the view.

@@ -60,10 +60,10 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err := loadView(ctx, store, view); err != nil {
 		return err
 	}
-	feed := newChangeFeed(log, b)
+	feed := bus.NewFeed(log, b, changesExchange, typeArticleChanged)
 	store.observe = func(c change) {
 		view.apply(c)
-		feed.add(c)
+		broadcast(feed, c)
 	}
 	reload := make(chan struct{}, 1)
 	changes := bus.Subscription{Exchange: changesExchange, OnStart: func() {
@@ -79,7 +79,7 @@ func Run(ctx context.Context, opts app.Options) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return auth.ListenLogout(ctx, b) })
-	g.Go(func() error { return feed.run(ctx) })
+	g.Go(func() error { return feed.Run(ctx) })
 	g.Go(func() error { return b.Consume(ctx, changes, handleArticleChanged(view)) })
 	g.Go(func() error { return keepViewCurrent(ctx, log, store, view, reload, viewReload) })
 	g.Go(func() error {

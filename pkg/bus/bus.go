@@ -52,6 +52,7 @@ var (
 	Exchanges = []Exchange{
 		{Name: "auth", Kind: Fanout},
 		{Name: "catalog_changes", Kind: Fanout}, // article changes, to every catalog instance's read model
+		{Name: "cart_changes", Kind: Fanout},    // cart changes, to every cart instance's cache
 		{Name: "catalog", Kind: Direct},
 		{Name: "cart", Kind: Direct},
 		{Name: "order", Kind: Direct},
