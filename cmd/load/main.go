@@ -273,4 +273,3 @@ func envOr(key, def string) string {
 	}
 	return def
 }
-
