@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole shop on embedded defaults; `make test` runs every
 # test against real servers. `make bench` measures.
-.PHONY: run test bench vet
+.PHONY: run test bench bench-go vet
 
 run:
 	go run ./cmd/ecommerce
@@ -8,10 +8,15 @@ run:
 test:
 	./scripts/test.sh
 
-# Benchmarks (no race detector), then a 30-second load run of the whole fleet.
+# One report (cmd/bench): wrk against a bare net/http ceiling and each read endpoint, the store
+# round trips of a checkout, the history table (fresh vs 100k stock moves and 10k orders) and a
+# 30-second load run of 16 shoppers; printed, and written to bench/report.json and report.md.
+# Needs wrk (apt-get install wrk). `make bench-go` runs the Go benchmarks of every module.
 bench:
+	go run ./cmd/bench
+
+bench-go:
 	GO_TEST_FLAGS="-count=1 -run ^$$ -bench . -benchmem -benchtime 2s" ./scripts/test.sh
-	go run ./cmd/load -users 8 -duration 30s
 
 vet:
 	go vet ./... && for m in pkg auth image catalog cart orders; do (cd $$m && go vet ./...); done

@@ -68,6 +68,15 @@ type Cart struct {
 // cartID is the deterministic id of the user's gen-th cart.
 func cartID(userID string, gen int) string { return fmt.Sprintf("%s:%d", userID, gen) }
 
+// userOfCart returns the user of cart id, "" for an id not of that shape.
+func userOfCart(id string) string {
+	i := strings.LastIndex(id, ":")
+	if i < 0 {
+		return ""
+	}
+	return id[:i]
+}
+
 // newCart is the user's gen-th cart, empty and not stored yet (version 0).
 func newCart(userID string, gen int, now time.Time) Cart {
 	return Cart{ID: cartID(userID, gen), UserID: userID, Articles: []Line{}, Enabled: true,

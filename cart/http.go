@@ -31,8 +31,12 @@ func answer(w http.ResponseWriter, r *http.Request, log *slog.Logger, c Cart, er
 
 func handleCartGet(log *slog.Logger, svc *Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := svc.Open(r.Context(), userID(r))
-		answer(w, r, log, c, err)
+		c, err := svc.Current(r.Context(), userID(r))
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.EncodeTagged(w, r, c) // a client polling its cart gets 304 while it is unchanged
 	})
 }
 

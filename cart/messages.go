@@ -71,7 +71,7 @@ func (s *Service) recordValidation(ctx context.Context, reply contract.ArticleVa
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	_, err := mongox.RetryOnConflict(ctx, func() (struct{}, error) {
-		cur, err := s.store.Get(ctx, reply.ReferenceID)
+		cur, err := s.store.Latest(ctx, userOfCart(reply.ReferenceID))
 		if errors.Is(err, errs.NotFound) {
 			return struct{}{}, nil
 		}
@@ -79,7 +79,7 @@ func (s *Service) recordValidation(ctx context.Context, reply contract.ArticleVa
 			return struct{}{}, err
 		}
 		next := cur.next(now())
-		if !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
+		if cur.ID != reply.ReferenceID || !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
 			return struct{}{}, nil
 		}
 		return struct{}{}, s.store.Append(ctx, next)

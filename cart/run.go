@@ -69,8 +69,13 @@ func Run(ctx context.Context, opts app.Options) error {
 
 	log := rt.Log
 	svc := NewService(store, rt.Bus, newCatalogClient(cfg.CatalogURL), log)
+	feed := bus.NewFeed(log, rt.Bus, contract.ExchangeCartChanges, typeCartChanged)
+	svc.broadcast = feed.Add
+	changes := bus.Subscription{Exchange: contract.ExchangeCartChanges, OnStart: svc.cache.flush}
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
 	return rt.Serve(ctx, srv,
+		feed.Run,
+		app.Consume(rt.Bus, changes, handleCartChanged(svc.cache)),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced),
 		app.Every(log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {

@@ -20,11 +20,26 @@ type Service struct {
 	bus     bus.Publisher
 	catalog articleSource
 	log     *slog.Logger
+	cache   *cartCache // for reads only (see cartCache)
+
+	// broadcast, when set, tells the other instances of every state stored (cart_changes).
+	broadcast func(msg any)
 }
 
-// NewService returns the cart service over store, publishing to b and checking articles in catalog.
+// NewService returns the cart service over store, publishing to b and checking articles in
+// catalog. Every state it stores is recorded in its cache of open carts.
 func NewService(store *Store, b bus.Publisher, catalog articleSource, log *slog.Logger) *Service {
-	return &Service{store: store, bus: b, catalog: catalog, log: log}
+	s := &Service{store: store, bus: b, catalog: catalog, log: log, cache: newCartCache(cacheTTL)}
+	store.stored = s.stored
+	return s
+}
+
+// stored records a state just stored in the cache, and broadcasts it.
+func (s *Service) stored(c Cart) {
+	s.cache.put(c)
+	if s.broadcast != nil {
+		s.broadcast(cartChanged{UserID: c.UserID, Gen: c.Gen, Version: c.Version})
+	}
 }
 
 // now is the time stamped on cart states: UTC and in milliseconds, as MongoDB stores times, so a
@@ -50,6 +65,19 @@ func (s *Service) current(ctx context.Context, userID string) (Cart, error) {
 func (s *Service) Open(ctx context.Context, userID string) (Cart, error) {
 	// c is the next version: version 1 means the cart was never stored, so store it now.
 	return s.change(ctx, userID, func(c *Cart) (bool, error) { return c.Version == 1, nil })
+}
+
+// Current returns the user's open cart to show it (GET /cart): from the cache when it holds
+// it, else as Open does.
+func (s *Service) Current(ctx context.Context, userID string) (Cart, error) {
+	if c, ok := s.cache.open(userID); ok {
+		return c, nil
+	}
+	c, err := s.Open(ctx, userID)
+	if err == nil {
+		s.cache.put(c)
+	}
+	return c, err
 }
 
 // Add adds quantity of an article to the user's open cart and asks catalog to validate it.
@@ -134,7 +162,7 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		}
 		// Someone stored the next version first: a line change (check again), or another checkout.
 		if errors.Is(err, errVersionTaken) {
-			if latest, getErr := s.store.Get(ctx, cur.ID); getErr == nil && !latest.Enabled {
+			if latest, getErr := s.store.Latest(ctx, userID); getErr == nil && (latest.ID != cur.ID || !latest.Enabled) {
 				return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out")
 			}
 		}

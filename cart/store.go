@@ -2,6 +2,7 @@ package cart
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
@@ -17,14 +19,26 @@ import (
 var errVersionTaken = fmt.Errorf("the cart changed meanwhile: %w", mongox.ErrLostRace)
 
 // Store keeps the states of carts in MongoDB, append-only (see the package comment).
+//
+// A user's latest state must be found at a cost that does not grow with the carts ever stored,
+// and the one query every MongoDB-wire server answers from an index is an exact _id (see
+// MONGO-WIRE.md). So each user has a head document in cart_heads, a copy of a recent state of
+// their newest cart written after the state. It may lag (a writer stopped after its state, or
+// two writers' head writes landed out of order) but never runs ahead: Latest reads it, then
+// looks for the state after it by _id — the next version of an open cart, or the first version
+// of the next cart after a closed one — until one is missing, usually at once.
 type Store struct {
 	states *mongo.Collection
+	heads  *mongo.Collection
+
+	// stored, when set, is told of every state stored, after it is stored.
+	stored func(Cart)
 }
 
 // NewStore returns the store of db, creating its indexes. None of them is unique: what makes
 // writers of one version collide is the _id of a state (see stateDoc).
 func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{states: db.Collection("cart_states")}
+	s := &Store{states: db.Collection("cart_states"), heads: db.Collection("cart_heads")}
 	err := mongox.EnsureIndexes(ctx, s.states,
 		mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "gen", Value: -1}, {Key: "version", Value: -1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "cartId", Value: 1}, {Key: "version", Value: -1}}},
@@ -33,7 +47,41 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.addMissingHeads(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// addMissingHeads gives every user a head when there are states but no heads at all: a store
+// written before heads existed. It reads every state once.
+func (s *Store) addMissingHeads(ctx context.Context) error {
+	if n, err := s.heads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
+		return mongox.Unavailable(err)
+	}
+	cur, err := s.states.Find(ctx, bson.D{})
+	if err != nil {
+		return mongox.Unavailable(fmt.Errorf("read cart states: %w", err))
+	}
+	var states []stateDoc
+	if err := cur.All(ctx, &states); err != nil {
+		return mongox.Unavailable(fmt.Errorf("read cart states: %w", err))
+	}
+	latest := map[string]stateDoc{}
+	for _, d := range states {
+		l, seen := latest[d.UserID]
+		if !seen || d.Gen > l.Gen || (d.Gen == l.Gen && d.Version > l.Version) {
+			latest[d.UserID] = d
+		}
+	}
+	for user, d := range latest {
+		_, err := s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: user}}, headDoc{UserID: user, State: d},
+			options.Replace().SetUpsert(true))
+		if err != nil {
+			return mongox.Unavailable(fmt.Errorf("write cart head of %s: %w", user, err))
+		}
+	}
+	return nil
 }
 
 // stateDoc is one stored state of a cart. Its _id "<cartId>/<version>" is what makes
@@ -60,7 +108,7 @@ type lineDoc struct {
 }
 
 func toDoc(c Cart) stateDoc {
-	d := stateDoc{ID: c.ID + "/" + strconv.Itoa(c.Version), CartID: c.ID, UserID: c.UserID,
+	d := stateDoc{ID: stateID(c.ID, c.Version), CartID: c.ID, UserID: c.UserID,
 		Gen: c.Gen, Version: c.Version, OrderID: c.OrderID, Enabled: c.Enabled,
 		Created: c.Created, Updated: c.Updated, Articles: make([]lineDoc, len(c.Articles))}
 	for i, l := range c.Articles {
@@ -68,6 +116,9 @@ func toDoc(c Cart) stateDoc {
 	}
 	return d
 }
+
+// stateID is the _id of version of cart id.
+func stateID(id string, version int) string { return id + "/" + strconv.Itoa(version) }
 
 func (d stateDoc) cart() Cart {
 	c := Cart{ID: d.CartID, UserID: d.UserID, OrderID: d.OrderID, Enabled: d.Enabled,
@@ -79,37 +130,74 @@ func (d stateDoc) cart() Cart {
 	return c
 }
 
+// headDoc is a user's head: a copy of a recent state of their newest cart.
+type headDoc struct {
+	UserID string   `bson:"_id"`
+	State  stateDoc `bson:"state"`
+}
+
 // Latest returns the latest state of the user's newest cart (open or closed), or NotFound when
-// the user never had one.
+// the user never had one: the head, then the states after it (see Store).
 func (s *Store) Latest(ctx context.Context, userID string) (Cart, error) {
-	return s.findLatest(ctx, bson.D{{Key: "userId", Value: userID}},
-		bson.D{{Key: "gen", Value: -1}, {Key: "version", Value: -1}}, "cart of user "+userID)
+	var h headDoc
+	err := s.heads.FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&h)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return Cart{}, mongox.Unavailable(fmt.Errorf("read cart head of %s: %w", userID, err))
+	}
+	latest, found := h.State, err == nil
+	if !found { // no head yet: start before the user's first cart
+		latest = stateDoc{UserID: userID, Gen: 0, Enabled: false}
+	}
+	for {
+		// After an open state comes its next version; after a closed one, nothing but the
+		// next cart's first version.
+		next := stateID(cartID(userID, latest.Gen), latest.Version+1)
+		if !latest.Enabled {
+			next = stateID(cartID(userID, latest.Gen+1), 1)
+		}
+		var d stateDoc
+		err := s.states.FindOne(ctx, bson.D{{Key: "_id", Value: next}}).Decode(&d)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments) && found:
+			return latest.cart(), nil
+		case errors.Is(err, mongo.ErrNoDocuments):
+			return Cart{}, fmt.Errorf("cart of user %s: %w", userID, errs.NotFound)
+		case err != nil:
+			return Cart{}, mongox.Unavailable(fmt.Errorf("read cart state %s: %w", next, err))
+		}
+		latest, found = d, true
+	}
 }
 
-// Get returns the latest state of cart id, or NotFound.
+// Get returns the latest state of cart id, or NotFound. It queries by cart id and sorts, which
+// only MongoDB answers from an index: it serves maintenance (Prune) and tests, never a request.
 func (s *Store) Get(ctx context.Context, id string) (Cart, error) {
-	return s.findLatest(ctx, bson.D{{Key: "cartId", Value: id}},
-		bson.D{{Key: "version", Value: -1}}, "cart "+id)
-}
-
-func (s *Store) findLatest(ctx context.Context, filter, sort bson.D, what string) (Cart, error) {
 	var d stateDoc
-	err := s.states.FindOne(ctx, filter, options.FindOne().SetSort(sort)).Decode(&d)
+	err := s.states.FindOne(ctx, bson.D{{Key: "cartId", Value: id}},
+		options.FindOne().SetSort(bson.D{{Key: "version", Value: -1}})).Decode(&d)
 	if err != nil {
-		return Cart{}, mongox.NotFound(err, what)
+		return Cart{}, mongox.NotFound(err, "cart "+id)
 	}
 	return d.cart(), nil
 }
 
-// Append stores c as a new state. It fails with errVersionTaken when that version of the cart
-// exists already: a concurrent writer got there first.
+// Append stores c as a new state, then as its user's head. It fails with errVersionTaken when
+// that version of the cart exists already: a concurrent writer got there first.
 func (s *Store) Append(ctx context.Context, c Cart) error {
-	_, err := s.states.InsertOne(ctx, toDoc(c))
+	d := toDoc(c)
+	_, err := s.states.InsertOne(ctx, d)
 	switch {
 	case mongox.IsDuplicate(err):
 		return errVersionTaken
 	case err != nil:
 		return mongox.Unavailable(fmt.Errorf("store cart %s: %w", c.ID, err))
+	}
+	// The head is only where Latest starts looking, so a failed write is left for the next
+	// writer to make up for (Latest looks past a lagging head).
+	_, _ = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: c.UserID}}, headDoc{UserID: c.UserID, State: d},
+		options.Replace().SetUpsert(true))
+	if s.stored != nil {
+		s.stored(c)
 	}
 	return nil
 }

@@ -6,13 +6,17 @@
 // (FerretDB): its conditional updates are not atomic under concurrency, and it has no
 // transactions either. Unique indexes do hold, there as on MongoDB, so every rule rests on them:
 //   - Stock is an append-only ledger of moves per article (ledger.go). Each move has the next
-//     sequence number of its article and the running balance, under a unique index on
-//     (articleId, seq): of two writers that read the same balance, only one can append the next
-//     seq; the other gets a duplicate key, re-reads and decides again. The balance of the latest
-//     move is the article's stock.
-//   - Reserving an order's stock (reserve.go) decides each line with one move whose _id is
-//     deterministic, "<order>/<article>/reserve", so an order_placed message delivered twice, or
-//     handled by two consumers at once, never reserves twice.
+//     sequence number of its article and the running balance, and the _id "<article>/<seq>": of
+//     two writers that read the same balance, only one can append the next seq; the other gets a
+//     duplicate key, re-reads and decides again. The balance of the latest move is the article's
+//     stock; a head document per article points near it, so it is found by _id lookups alone.
+//   - Reserving an order's stock (reserve.go) decides each line with one move whose key is
+//     deterministic, "<order>/<article>/reserve", under a unique index, so an order_placed
+//     message delivered twice, or handled by two consumers at once, never reserves twice.
+//
+// Reads (GET, list, search) are answered from an in-memory read model of every article
+// (view.go), kept current by this instance's writes and by the catalog_changes broadcast of the
+// others (changes.go). Reservations never read it.
 package catalog
 
 import (

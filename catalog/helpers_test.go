@@ -34,6 +34,7 @@ func newTestStore(t testing.TB) *Store {
 type testAPI struct {
 	t       testing.TB
 	store   *Store
+	view    *articleView
 	handler http.Handler
 }
 
@@ -43,13 +44,15 @@ func newTestAPI(t testing.TB) *testAPI {
 	auth.Add(adminToken, "admin1", "user", "admin")
 	auth.Add(userToken, "user1")
 	store := newTestStore(t)
+	view := newArticleView()
+	store.observe = view.apply
 	checker := tokens.NewChecker(auth.URL, time.Minute)
 	log := testkit.Logger(t)
 	if _, isBenchmark := t.(*testing.B); isBenchmark {
 		log = slog.New(slog.DiscardHandler) // a log line per request would be measured too
 	}
-	h := NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("catalog")}, Tokens: checker, Store: store})
-	return &testAPI{t: t, store: store, handler: h}
+	h := NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("catalog")}, Tokens: checker, Store: store, View: view})
+	return &testAPI{t: t, store: store, view: view, handler: h}
 }
 
 // do sends a request (body as raw JSON text, token may be empty) and returns status and body.

@@ -22,18 +22,18 @@ const (
 	maxSearchResult = 100
 )
 
-func handleArticleGet(log *slog.Logger, store *Store) http.Handler {
+func handleArticleGet(log *slog.Logger, view *articleView, store *Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := store.Article(r.Context(), chi.URLParam(r, "id"))
+		a, err := view.article(r.Context(), store, chi.URLParam(r, "id"))
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
-		web.Encode(w, http.StatusOK, a)
+		web.EncodeTagged(w, r, a)
 	})
 }
 
-func handleArticleSearch(log *slog.Logger, store *Store) http.Handler {
+func handleArticleSearch(log *slog.Logger, view *articleView) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		criteria := chi.URLParam(r, "criteria")
 		if r.URL.RawPath != "" { // chi matched on the escaped path
@@ -51,12 +51,7 @@ func handleArticleSearch(log *slog.Logger, store *Store) http.Handler {
 			web.Error(w, r, log, errs.Newf(errs.Invalid, "search criteria %s", problem))
 			return
 		}
-		items, err := store.SearchArticles(r.Context(), words, maxSearchResult)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		web.Encode(w, http.StatusOK, nonNil(items))
+		web.EncodeTagged(w, r, nonNil(view.search(words, maxSearchResult)))
 	})
 }
 
@@ -70,9 +65,7 @@ func searchWords(text string) (words []string, problem string) {
 	if len(words) > maxWords {
 		return nil, fmt.Sprintf("must have at most %d words", maxWords)
 	}
-	// Each word becomes a regular expression sent to the store: a NUL byte cannot be encoded
-	// in one (BSON patterns are C strings) and invalid UTF-8 is refused by the server, so both
-	// would fail as a 500 instead of a 400. No article text holds them worth searching for.
+	// No article text holds invalid UTF-8 or control characters worth searching for.
 	for _, w := range words {
 		if !utf8.ValidString(w) || strings.ContainsFunc(w, unicode.IsControl) {
 			return nil, "must be UTF-8 text without control characters"
@@ -81,12 +74,12 @@ func searchWords(text string) (words []string, problem string) {
 	return words, ""
 }
 
-func handleArticleList(log *slog.Logger, store *Store) http.Handler {
+func handleArticleList(log *slog.Logger, view *articleView) http.Handler {
 	type page struct {
 		Items []Article `json:"items"`
 		Page  int       `json:"page"`
 		Size  int       `json:"size"`
-		Total int64     `json:"total"`
+		Total int       `json:"total"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		query := r.URL.Query()
@@ -101,12 +94,8 @@ func handleArticleList(log *slog.Logger, store *Store) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		items, total, err := store.ListArticles(r.Context(), words, pageNo, size)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		web.Encode(w, http.StatusOK, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
+		items, total := view.list(words, pageNo, size)
+		web.EncodeTagged(w, r, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
 	})
 }
 

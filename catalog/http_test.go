@@ -244,6 +244,8 @@ func TestSearchArticles(t *testing.T) {
 	api.create("Blue lamp", "soft LIGHT (dimmable)", "10", 1)
 	api.create("Chair", "a red chair, 100% oak", "10", 1)
 	api.create("Table.*", "literal pattern chars", "10", 1)
+	api.create("Canción de cuna", "música suave", "10", 1)
+	api.create("Bench", "reading LAMP included", "10", 1)
 	gone := api.create("Red lamp old", "", "10", 1)
 	status, _ := api.do("DELETE", "/articles/"+gone.ID, adminToken, "")
 	require.Equal(t, http.StatusOK, status)
@@ -252,9 +254,11 @@ func TestSearchArticles(t *testing.T) {
 		criteria string
 		want     []string
 	}{
-		{"lamp", []string{"Blue lamp", "Red Lamp"}}, // case-insensitive, enabled only, by name
-		{"RED", []string{"Chair", "Red Lamp"}},      // name or description
-		{"red light", []string{"Red Lamp"}},         // every word must match
+		{"lamp", []string{"Blue lamp", "Red Lamp", "Bench"}}, // case-insensitive, enabled only, names first, by name
+		{"RED", []string{"Red Lamp", "Chair"}},               // name or description, names first
+		{"cancion MUSICA", []string{"Canción de cuna"}},      // accents ignored
+		{"Músi", []string{"Canción de cuna"}},
+		{"red light", []string{"Red Lamp"}}, // every word must match
 		{"  light   lamp ", []string{"Blue lamp", "Red Lamp"}},
 		{"(dimmable)", []string{"Blue lamp"}}, // plain text, not a regex group
 		{".*", []string{"Table.*"}},           // not a wildcard

@@ -3,20 +3,35 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
 // The stock ledger (SPEC §3.3). Every change of an article's stock is a move appended to
-// stock_moves with the next sequence number of that article and the running balance. The
-// unique index on (articleId, seq) lets only one writer append each seq, so a move computed
-// from a stale balance cannot be stored: its writer gets a duplicate key, reads the latest move
-// again and retries. That needs no transaction and no atomic conditional update, so it holds on
-// FerretDB as on MongoDB. Moves are never changed or deleted.
+// stock_ledger with the next sequence number of that article and the running balance. A move's
+// _id is "<articleId>/<seq>", so only one writer can append each seq: a move computed from a
+// stale balance cannot be stored, its writer gets a duplicate key, reads the move that won and
+// decides again on top of it. That needs no transaction and no atomic conditional update, so it
+// holds on FerretDB as on MongoDB. Moves are never changed or deleted.
+//
+// Finding the latest move must not cost more as the ledger grows, and the only query every
+// MongoDB-wire server answers from an index is an exact _id (see MONGO-WIRE.md). So each article
+// has a head document in stock_heads, {_id: articleId, seq, balance}: a copy of a recent move,
+// written after the move. It can lag behind (a writer stopped between the move and the head, or
+// two writers' head writes landed out of order) but never runs ahead, so the latest move is found
+// by reading the head and then the moves after it, "<articleId>/<seq+1>", … by _id until one is
+// missing — usually one miss.
+//
+// Each move also has a key: the deterministic id of the decision it records (for orders,
+// "<order>/<article>/reserve", see reserve.go; a random id for an admin's set). A unique index on
+// key makes each decision appended at most once, whatever the seq it raced for.
 
 // Reasons of stock moves.
 const (
@@ -26,10 +41,10 @@ const (
 	moveRelease = "release" // stock an order had taken came back
 )
 
-// stockMove is one entry of an article's ledger. ID identifies the move itself: moves made for
-// an order have a deterministic ID (see reserve.go), so the same move is never appended twice.
+// stockMove is one entry of an article's ledger.
 type stockMove struct {
-	ID        string        `bson:"_id"`
+	ID        string        `bson:"_id"` // "<articleId>/<seq>"
+	Key       string        `bson:"key"` // the decision it records, unique in the ledger
 	ArticleID bson.ObjectID `bson:"articleId"`
 	Seq       int64         `bson:"seq"`
 	Delta     int64         `bson:"delta"`
@@ -40,19 +55,64 @@ type stockMove struct {
 	At        time.Time     `bson:"at"`
 }
 
+// stockHead is the head document of an article's ledger: the seq and balance of a recent move.
+type stockHead struct {
+	ArticleID string `bson:"_id"`
+	Seq       int64  `bson:"seq"`
+	Balance   int64  `bson:"balance"`
+}
+
+// moveID is the _id of the article's move number seq.
+func moveID(articleID bson.ObjectID, seq int64) string {
+	return articleID.Hex() + "/" + strconv.FormatInt(seq, 10)
+}
+
+// ensureLedgerIndexes declares the ledger's indexes. The unique key is what makes a decision
+// happen once; (articleId, seq) duplicates the _id's uniqueness and serves ledger queries on
+// MongoDB.
+func (s *Store) ensureLedgerIndexes(ctx context.Context) error {
+	return mongox.EnsureIndexes(ctx, s.moves,
+		mongo.IndexModel{Keys: bson.D{{Key: "key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("key")},
+		mongo.IndexModel{
+			Keys:    bson.D{{Key: "articleId", Value: 1}, {Key: "seq", Value: 1}},
+			Options: options.Index().SetUnique(true).SetName("article_seq"),
+		})
+}
+
 // latestMove returns the article's move with the highest seq, or a zero move (seq 0, balance
-// 0) when the ledger is empty.
+// 0) when the ledger is empty: its head, then the moves after the head.
 func (s *Store) latestMove(ctx context.Context, articleID bson.ObjectID) (stockMove, error) {
-	var m stockMove
-	opts := options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})
-	err := s.moves.FindOne(ctx, bson.M{"articleId": articleID}, opts).Decode(&m)
+	last, err := s.headMove(ctx, articleID)
+	if err != nil {
+		return last, err
+	}
+	return s.latestFrom(ctx, last)
+}
+
+// latestFrom returns last or, if moves were appended after it, the latest of them.
+func (s *Store) latestFrom(ctx context.Context, last stockMove) (stockMove, error) {
+	articleID := last.ArticleID
+	for {
+		next, found, err := s.moveAt(ctx, articleID, last.Seq+1)
+		if err != nil || !found {
+			return last, err
+		}
+		last = next
+	}
+}
+
+// headMove returns what the article's head says of its latest move (only Seq and Balance are
+// set), or a zero move when it has no head yet.
+func (s *Store) headMove(ctx context.Context, articleID bson.ObjectID) (stockMove, error) {
+	var h stockHead
+	err := s.heads.FindOne(ctx, bson.M{"_id": articleID.Hex()}).Decode(&h)
 	if isNoDocuments(err) {
 		return stockMove{ArticleID: articleID}, nil
 	}
 	if err != nil {
-		return m, mongox.Unavailable(fmt.Errorf("read stock of %s: %w", articleID.Hex(), err))
+		return stockMove{}, mongox.Unavailable(fmt.Errorf("read stock head of %s: %w", articleID.Hex(), err))
 	}
-	return m, nil
+	return stockMove{ArticleID: articleID, Seq: h.Seq, Balance: h.Balance}, nil
 }
 
 // Balance returns the article's current stock: the balance of its latest move.
@@ -61,15 +121,19 @@ func (s *Store) Balance(ctx context.Context, articleID bson.ObjectID) (int64, er
 	return m.Balance, err
 }
 
-// findMove returns the move with id, if it was appended.
-func (s *Store) findMove(ctx context.Context, id string) (stockMove, bool, error) {
+// moveAt returns the article's move number seq, if it was appended.
+func (s *Store) moveAt(ctx context.Context, articleID bson.ObjectID, seq int64) (stockMove, bool, error) {
+	return s.findMove(ctx, bson.M{"_id": moveID(articleID, seq)})
+}
+
+func (s *Store) findMove(ctx context.Context, filter bson.M) (stockMove, bool, error) {
 	var m stockMove
-	err := s.moves.FindOne(ctx, bson.M{"_id": id}).Decode(&m)
+	err := s.moves.FindOne(ctx, filter).Decode(&m)
 	if isNoDocuments(err) {
 		return m, false, nil
 	}
 	if err != nil {
-		return m, false, mongox.Unavailable(fmt.Errorf("read stock move %s: %w", id, err))
+		return m, false, mongox.Unavailable(fmt.Errorf("read stock move %v: %w", filter, err))
 	}
 	return m, true, nil
 }
@@ -77,52 +141,118 @@ func (s *Store) findMove(ctx context.Context, id string) (stockMove, bool, error
 // moveDecision says what a move does given the balance it is appended to.
 type moveDecision func(balance int64) (delta int64, reason, note string)
 
-// appendMove appends the move with id to the article's ledger, its delta decided on the latest
-// balance. If a move with id is already there (a retry of work done before), it is returned
-// instead and nothing is appended.
-func (s *Store) appendMove(ctx context.Context, articleID bson.ObjectID, id, orderID string, decide moveDecision) (stockMove, error) {
+// appendMove appends the move recording decision key to the article's ledger, its delta decided
+// on the latest balance. If the ledger holds key already (a retry of work done before), that
+// move is returned instead and nothing is appended.
+//
+// It starts from the head and tries the next seq at once: when the head is current (the usual
+// case) that is one read and one insert. A duplicate key means the seq is taken — the move there
+// is the new latest, try the next — or that key is in the ledger already.
+func (s *Store) appendMove(ctx context.Context, articleID bson.ObjectID, key, orderID string, decide moveDecision) (stockMove, error) {
+	last, err := s.headMove(ctx, articleID)
+	if err != nil {
+		return stockMove{}, err
+	}
 	return mongox.RetryOnConflict(ctx, func() (stockMove, error) {
-		last, err := s.latestMove(ctx, articleID)
-		if err != nil {
-			return stockMove{}, err
-		}
 		delta, reason, note := decide(last.Balance)
+		seq := last.Seq + 1
 		m := stockMove{
-			ID: id, ArticleID: articleID, Seq: last.Seq + 1, Delta: delta, Balance: last.Balance + delta,
-			Reason: reason, Note: note, OrderID: orderID, At: time.Now().UTC(),
+			ID: moveID(articleID, seq), Key: key, ArticleID: articleID, Seq: seq, Delta: delta,
+			Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: orderID, At: time.Now().UTC(),
 		}
 		if m.Balance < 0 { // a decision must never do this; refuse rather than store a broken ledger
-			return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", id, m.Balance)
+			return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", key, m.Balance)
 		}
 		if s.beforeMove != nil {
-			if err := s.beforeMove(id); err != nil {
+			if err := s.beforeMove(key); err != nil {
 				return stockMove{}, err
 			}
 		}
-		_, err = s.moves.InsertOne(ctx, m)
+		_, err := s.moves.InsertOne(ctx, m)
 		if err == nil {
+			s.moveHead(ctx, m)
 			return m, nil
 		}
 		if !mongox.IsDuplicate(err) {
-			return stockMove{}, mongox.Unavailable(fmt.Errorf("append stock move %s: %w", id, err))
+			return stockMove{}, mongox.Unavailable(fmt.Errorf("append stock move %s: %w", key, err))
 		}
-		// Either this very move is already there, or someone else took seq first.
-		done, found, err := s.findMove(ctx, id)
-		if err != nil {
+		taken, found, err := s.moveAt(ctx, articleID, seq)
+		switch {
+		case err != nil:
 			return stockMove{}, err
+		case found && taken.Key == key: // this very decision won the seq before
+			return taken, nil
+		case !found: // the seq is free, so the key was the duplicate: the decision was made earlier
+			return s.moveByKey(ctx, key)
 		}
-		if found {
-			return done, nil
-		}
+		last = taken // the move that took seq is the latest now: decide again on its balance
 		return stockMove{}, fmt.Errorf("stock of article %s: %w", articleID.Hex(), mongox.ErrLostRace)
 	})
+}
+
+// moveByKey returns the move that recorded decision key. It is needed only when a decision is
+// tried again after it was stored (a retry after a crash, or two consumers of one redelivered
+// order), and it is the one ledger query not by _id: MongoDB and FerretDB on PostgreSQL answer it
+// from the key index, FerretDB on SQLite by a scan.
+func (s *Store) moveByKey(ctx context.Context, key string) (stockMove, error) {
+	m, found, err := s.findMove(ctx, bson.M{"key": key})
+	if err == nil && !found {
+		err = fmt.Errorf("%w: stock move %s vanished", errs.Unavailable, key)
+	}
+	return m, err
+}
+
+// moveHead records m in its article's head, and tells the store's observer. The head is only a
+// starting point for finding the latest move, so a failed write is left for the next writer to
+// make up for (readers probe past a lagging head).
+func (s *Store) moveHead(ctx context.Context, m stockMove) {
+	_, _ = s.heads.UpdateOne(ctx, bson.M{"_id": m.ArticleID.Hex()},
+		bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}, options.UpdateOne().SetUpsert(true))
+	s.notify(change{ArticleID: m.ArticleID, Stock: &stockLevel{Seq: m.Seq, Balance: m.Balance}})
 }
 
 // SetStock sets the article's stock to stock, with a move of the difference, and returns the new
 // balance.
 func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int64) (int64, error) {
-	m, err := s.appendMove(ctx, articleID, bson.NewObjectID().Hex(), "", func(balance int64) (int64, string, string) {
+	m, err := s.appendMove(ctx, articleID, "set/"+bson.NewObjectID().Hex(), "", func(balance int64) (int64, string, string) {
 		return stock - balance, moveSet, ""
 	})
 	return m.Balance, err
+}
+
+// moveOldLedger copies the ledger of a store written before moves had _ids by seq (collection
+// old, each move's _id its key) into stock_ledger, with the heads, once: when there are no heads
+// yet. A copy stopped half way is finished on the next start (copied moves are skipped).
+func (s *Store) moveOldLedger(ctx context.Context, old *mongo.Collection) error {
+	if n, err := s.heads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
+		return mongox.Unavailable(err)
+	}
+	cur, err := old.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "articleId", Value: 1}, {Key: "seq", Value: 1}}))
+	if err != nil {
+		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
+	}
+	defer cur.Close(ctx)
+	latest := map[bson.ObjectID]stockMove{}
+	for cur.Next(ctx) {
+		var m stockMove
+		if err := cur.Decode(&m); err != nil {
+			return fmt.Errorf("old stock move: %w", err)
+		}
+		m.Key, m.ID = m.ID, moveID(m.ArticleID, m.Seq)
+		if _, err := s.moves.InsertOne(ctx, m); err != nil && !mongox.IsDuplicate(err) {
+			return mongox.Unavailable(fmt.Errorf("copy stock move %s: %w", m.Key, err))
+		}
+		latest[m.ArticleID] = m
+	}
+	if err := cur.Err(); err != nil {
+		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
+	}
+	for _, m := range latest {
+		_, err := s.heads.UpdateOne(ctx, bson.M{"_id": m.ArticleID.Hex()},
+			bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}, options.UpdateOne().SetUpsert(true))
+		if err != nil {
+			return mongox.Unavailable(fmt.Errorf("write stock head: %w", err))
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 type messages struct {
 	log   *slog.Logger
 	store *Store
+	view  *articleView
 	pub   bus.Publisher
 }
 
@@ -41,9 +42,10 @@ func (h messages) handleRequest(ctx context.Context, d bus.Delivery) error {
 	})
 }
 
-// lookup reads an article; found is false for a malformed or unknown id.
+// lookup reads an article from the read model (these answers decide no stock); found is false
+// for a malformed or unknown id.
 func (h messages) lookup(ctx context.Context, id string) (a Article, found bool, err error) {
-	a, err = h.store.Article(ctx, id)
+	a, err = h.view.article(ctx, h.store, id)
 	switch {
 	case isUnknownArticle(err):
 		return Article{}, false, nil
@@ -55,7 +57,8 @@ func (h messages) lookup(ctx context.Context, id string) (a Article, found bool,
 
 // handleOrderPlaced reserves the order's stock (all or nothing, once) and answers article-data
 // for each of its articles with referenceId = orderId: valid only for articles it could
-// reserve. A redelivered order only repeats the answers.
+// reserve, with the price and stock the reservation saw. A redelivered order only repeats the
+// answers.
 func (h messages) handleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 	if d.Type != contract.TypeOrderPlaced {
 		return bus.Permanent(fmt.Errorf("catalog_order_placed queue: unexpected message type %q", d.Type))
@@ -77,13 +80,9 @@ func (h messages) handleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 	}
 	h.log.InfoContext(ctx, "order stock", "order_id", r.OrderID, "state", r.State)
 	for _, line := range r.Lines {
-		a, _, err := h.lookup(ctx, line.ArticleID)
-		if err != nil {
-			return err
-		}
 		reply := contract.ArticleData{
 			ReferenceID: r.OrderID, ArticleID: line.ArticleID,
-			Valid: line.Reserved, Price: a.Price, Stock: a.Stock,
+			Valid: line.Reserved, Price: line.Price, Stock: line.Stock,
 		}
 		if err := bus.Reply(ctx, h.pub, d, contract.TypeArticleData, reply); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
@@ -18,11 +19,11 @@ import (
 //
 //   - The order's reservation record (_id = order id) is written first, as pending, with the
 //     order's lines; a retry works on those lines.
-//   - Each line is decided by one move with the deterministic id "<order>/<article>/reserve":
+//   - Each line is decided by one move with the deterministic key "<order>/<article>/reserve":
 //     a "reserve" move (−quantity) when the balance allows it, else a "refuse" move (delta 0).
 //     Whoever appends that id first decides the line for good; a retry, or a second consumer
 //     racing on a redelivery, finds the move and takes its outcome.
-//   - If a line is refused, every reserved line is given back by a "release" move with the id
+//   - If a line is refused, every reserved line is given back by a "release" move with the key
 //     "<order>/<article>/release", appended at most once for the same reason.
 //   - Then the record is marked reserved or rejected. A retry of a marked order only replies.
 
@@ -47,12 +48,15 @@ type OrderLine struct {
 	Quantity  int64  `bson:"quantity" json:"quantity"`
 }
 
-// ReservedLine is the outcome of one line of an order.
+// ReservedLine is the outcome of one line of an order, with the article's price and stock as
+// the reservation saw them (what the order's article-data answers report).
 type ReservedLine struct {
-	ArticleID string `bson:"articleId"`
-	Quantity  int64  `bson:"quantity"`
-	Reserved  bool   `bson:"reserved"`
-	Refusal   string `bson:"refusal,omitempty"`
+	ArticleID string      `bson:"articleId"`
+	Quantity  int64       `bson:"quantity"`
+	Reserved  bool        `bson:"reserved"`
+	Refusal   string      `bson:"refusal,omitempty"`
+	Price     money.Cents `bson:"price"`
+	Stock     int64       `bson:"stock"`
 }
 
 // Reservation is the record of the stock reserved for one order.
@@ -100,8 +104,8 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 	}
 	r.State = stateReserved
 	if !allReserved {
-		for _, line := range r.Lines {
-			if err := s.releaseLine(ctx, orderID, line); err != nil {
+		for i := range r.Lines {
+			if err := s.releaseLine(ctx, orderID, &r.Lines[i]); err != nil {
 				return r, err
 			}
 		}
@@ -119,15 +123,12 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 
 // startReservation returns the order's reservation record, writing it as pending the first time.
 func (s *Store) startReservation(ctx context.Context, orderID string, lines []OrderLine) (Reservation, error) {
-	r, found, err := s.reservation(ctx, orderID)
-	if err != nil || found {
-		return r, err
-	}
 	now := time.Now().UTC()
-	r = Reservation{OrderID: orderID, State: statePending, Lines: normalizeLines(lines), Created: now, Updated: now}
-	_, err = s.reservations.InsertOne(ctx, r)
+	r := Reservation{OrderID: orderID, State: statePending, Lines: normalizeLines(lines), Created: now, Updated: now}
+	_, err := s.reservations.InsertOne(ctx, r)
 	if mongox.IsDuplicate(err) {
-		// Another consumer got the same order at the same moment; continue with its record.
+		// The order was seen before (a redelivery, or another consumer at the same moment):
+		// continue with its record.
 		r, _, err = s.reservation(ctx, orderID)
 		return r, err
 	}
@@ -150,9 +151,9 @@ func (s *Store) reservation(ctx context.Context, orderID string) (Reservation, b
 	return r, true, nil
 }
 
-// The deterministic ids of the moves that decide, and undo, one line of an order.
-func reserveMoveID(orderID, articleID string) string { return orderID + "/" + articleID + "/reserve" }
-func releaseMoveID(orderID, articleID string) string { return orderID + "/" + articleID + "/release" }
+// The deterministic keys of the moves that decide, and undo, one line of an order.
+func reserveMoveKey(orderID, articleID string) string { return orderID + "/" + articleID + "/reserve" }
+func releaseMoveKey(orderID, articleID string) string { return orderID + "/" + articleID + "/release" }
 
 // reserveLine decides line, by appending its reserve move or finding the one appended before.
 func (s *Store) reserveLine(ctx context.Context, orderID string, line *ReservedLine) error {
@@ -169,7 +170,8 @@ func (s *Store) reserveLine(ctx context.Context, orderID string, line *ReservedL
 	if err != nil {
 		return err
 	}
-	m, err := s.appendMove(ctx, doc.ID, reserveMoveID(orderID, line.ArticleID), orderID,
+	line.Price = money.Cents(doc.Price)
+	m, err := s.appendMove(ctx, doc.ID, reserveMoveKey(orderID, line.ArticleID), orderID,
 		func(balance int64) (int64, string, string) {
 			switch {
 			case !doc.Enabled:
@@ -183,22 +185,25 @@ func (s *Store) reserveLine(ctx context.Context, orderID string, line *ReservedL
 		return err
 	}
 	line.Reserved = m.Reason == moveReserve
+	line.Stock = m.Balance
 	if !line.Reserved {
 		line.Refusal = m.Note
 	}
 	return nil
 }
 
-// releaseLine gives back what line reserved, if it reserved anything.
-func (s *Store) releaseLine(ctx context.Context, orderID string, line ReservedLine) error {
+// releaseLine gives back what line reserved, if it reserved anything: the reserve move took
+// exactly its quantity.
+func (s *Store) releaseLine(ctx context.Context, orderID string, line *ReservedLine) error {
 	if !line.Reserved {
 		return nil
 	}
-	reserved, found, err := s.findMove(ctx, reserveMoveID(orderID, line.ArticleID))
-	if err != nil || !found {
+	oid, err := parseArticleID(line.ArticleID)
+	if err != nil {
 		return err
 	}
-	_, err = s.appendMove(ctx, reserved.ArticleID, releaseMoveID(orderID, line.ArticleID), orderID,
-		func(int64) (int64, string, string) { return -reserved.Delta, moveRelease, "" })
+	m, err := s.appendMove(ctx, oid, releaseMoveKey(orderID, line.ArticleID), orderID,
+		func(int64) (int64, string, string) { return line.Quantity, moveRelease, "" })
+	line.Stock = m.Balance
 	return err
 }

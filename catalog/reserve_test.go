@@ -201,7 +201,7 @@ func TestReserveOrderOnlyOnce(t *testing.T) {
 	r, err := store.ReserveOrder(ctx, "order-1", []OrderLine{{a, 9}}) // a retry cannot change the order
 	require.NoError(t, err)
 	assert.Equal(t, stateReserved, r.State)
-	assert.Equal(t, []ReservedLine{{a, 3, true, ""}, {b, 1, true, ""}}, sortedLines(r.Lines, a, b))
+	assert.Equal(t, []ReservedLine{{a, 3, true, "", 100, 7}, {b, 1, true, "", 100, 9}}, sortedLines(r.Lines, a, b))
 
 	assert.Equal(t, int64(7), requireConsistentLedger(t, store, a))
 	assert.Equal(t, int64(9), requireConsistentLedger(t, store, b))

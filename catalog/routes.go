@@ -22,21 +22,22 @@ var openAPI []byte
 type Deps struct {
 	web.Basics
 	Tokens *tokens.Checker
-	Store  *Store
+	Store  *Store        // writes
+	View   *articleView // reads (see articleView)
 }
 
 // NewServer returns the catalog's HTTP API with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
 	r := d.Router(openAPI)
-	addRoutes(r, d.Log, d.Store, d.Tokens)
+	addRoutes(r, d.Log, d.Store, d.View, d.Tokens)
 	return r
 }
 
 // addRoutes is the whole REST API of the catalog (SPEC §3.3): reads are public, writes admin.
-func addRoutes(r chi.Router, log *slog.Logger, store *Store, auth *tokens.Checker) {
-	r.Method(http.MethodGet, "/articles", handleArticleList(log, store))
-	r.Method(http.MethodGet, "/articles/search/{criteria}", handleArticleSearch(log, store))
-	r.Method(http.MethodGet, "/articles/{id}", handleArticleGet(log, store))
+func addRoutes(r chi.Router, log *slog.Logger, store *Store, view *articleView, auth *tokens.Checker) {
+	r.Method(http.MethodGet, "/articles", handleArticleList(log, view))
+	r.Method(http.MethodGet, "/articles/search/{criteria}", handleArticleSearch(log, view))
+	r.Method(http.MethodGet, "/articles/{id}", handleArticleGet(log, view, store))
 
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireAdmin(log))

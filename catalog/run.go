@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
@@ -13,8 +14,9 @@ import (
 // Config is the catalog service's configuration: the common variables and its own.
 type Config struct {
 	config.Common
-	MongoDB  string // MONGO_DB, default "catalog"
-	Prefetch int    // CATALOG_PREFETCH: messages of each queue handled at once (default 8)
+	MongoDB    string        // MONGO_DB, default "catalog"
+	Prefetch   int           // CATALOG_PREFETCH: messages of each queue handled at once (default 8)
+	ViewReload time.Duration // CATALOG_VIEW_RELOAD: how often the read model is reloaded as a safety net (default 1m)
 }
 
 // LoadConfig reads the configuration from getenv.
@@ -31,11 +33,19 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	if c.Prefetch <= 0 {
 		return c, fmt.Errorf("CATALOG_PREFETCH must be positive")
 	}
+	if c.ViewReload, err = e.Duration("CATALOG_VIEW_RELOAD", time.Minute); err != nil {
+		return c, err
+	}
+	if c.ViewReload <= 0 {
+		return c, fmt.Errorf("CATALOG_VIEW_RELOAD must be positive")
+	}
 	return c, nil
 }
 
 // Run runs the catalog service until ctx is done: its HTTP API, its consumers of the `catalog`
-// and `catalog_order_placed` queues, and the logout listener of its token cache.
+// and `catalog_order_placed` queues, its read model of the articles with the catalog_changes
+// broadcast that keeps other instances' read models current, and the logout listener of its
+// token cache.
 func Run(ctx context.Context, opts app.Options) error {
 	cfg, err := LoadConfig(opts.Getenv)
 	if err != nil {
@@ -55,9 +65,30 @@ func Run(ctx context.Context, opts app.Options) error {
 		return err
 	}
 
-	msgs := messages{log: rt.Log, store: store, pub: rt.Bus}
-	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Store: store})
+	// The read model: filled before serving, then kept current (see articleView).
+	view := newArticleView()
+	if err := loadView(ctx, store, view); err != nil {
+		return err
+	}
+	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeCatalogChanges, typeArticleChanged)
+	store.observe = func(c change) {
+		view.apply(c)
+		broadcast(feed, c)
+	}
+	reload := make(chan struct{}, 1)
+	changes := bus.Subscription{Exchange: contract.ExchangeCatalogChanges, OnStart: func() {
+		select {
+		case reload <- struct{}{}:
+		default: // a reload is due already
+		}
+	}}
+
+	msgs := messages{log: rt.Log, store: store, view: view, pub: rt.Bus}
+	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Store: store, View: view})
 	return rt.Serve(ctx, srv,
+		feed.Run,
+		app.Consume(rt.Bus, changes, handleArticleChanged(view)),
+		func(ctx context.Context) error { return keepViewCurrent(ctx, rt.Log, store, view, reload, cfg.ViewReload) },
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch}, msgs.handleRequest),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch}, msgs.handleOrderPlaced),
 	)

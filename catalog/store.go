@@ -4,66 +4,83 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
-// Store keeps articles, their stock ledger and the reservations of orders in MongoDB.
+// Store keeps articles, their stock ledger and the reservations of orders in MongoDB. Every
+// read it makes is by exact _id, so its cost does not grow with the history of the shop.
 type Store struct {
 	articles     *mongo.Collection
 	moves        *mongo.Collection
+	heads        *mongo.Collection
 	reservations *mongo.Collection
+
+	// observe, when set, is told of every change the store writes, after it is stored.
+	observe func(change)
 
 	// beforeMove, when set (tests only), runs before each stock move is written; an error
 	// stops there, as a crash at that point would.
-	beforeMove func(moveID string) error
+	beforeMove func(moveKey string) error
 }
 
 // NewStore uses db (the `catalog` database) and makes sure its indexes exist.
+// Reservations and heads need no index of their own: their _id is their key.
 func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{
 		articles:     db.Collection("articles"),
-		moves:        db.Collection("stock_moves"),
+		moves:        db.Collection("stock_ledger"),
+		heads:        db.Collection("stock_heads"),
 		reservations: db.Collection("reservations"),
 	}
-	// One move per (article, seq): this index is what keeps stock from going below zero.
-	// Reservations need no index of their own: their _id, the order id, is unique already.
-	err := mongox.EnsureIndexes(ctx, s.moves, mongo.IndexModel{
-		Keys:    bson.D{{Key: "articleId", Value: 1}, {Key: "seq", Value: 1}},
-		Options: options.Index().SetUnique(true).SetName("article_seq"),
-	})
-	if err != nil {
+	if err := s.ensureLedgerIndexes(ctx); err != nil {
 		return nil, err
 	}
-	err = mongox.EnsureIndexes(ctx, s.articles, mongo.IndexModel{
-		Keys:    bson.D{{Key: "enabled", Value: 1}, {Key: "name", Value: 1}, {Key: "_id", Value: 1}},
-		Options: options.Index().SetName("enabled_name"),
-	})
-	if err != nil {
+	if err := s.moveOldLedger(ctx, db.Collection("stock_moves")); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// change is one change the store made to an article: its fields (Article set) or its stock
+// (Stock set).
+type change struct {
+	ArticleID bson.ObjectID
+	Article   *articleDoc
+	Stock     *stockLevel
+}
+
+// stockLevel is an article's stock as of one move of its ledger.
+type stockLevel struct {
+	Seq     int64 `json:"seq"`
+	Balance int64 `json:"balance"`
+}
+
+func (s *Store) notify(c change) {
+	if s.observe != nil {
+		s.observe(c)
+	}
+}
+
 // articleDoc is an article as stored. Its stock lives in the ledger, not here.
+// Version counts its writes, so an old copy of it never overwrites a newer one in a read model.
 type articleDoc struct {
-	ID          bson.ObjectID `bson:"_id"`
-	Name        string        `bson:"name"`
-	Description string        `bson:"description"`
-	Image       string        `bson:"image"`
-	Price       int64         `bson:"price"` // cents
-	Enabled     bool          `bson:"enabled"`
-	Created     time.Time     `bson:"created"`
-	Updated     time.Time     `bson:"updated"`
+	ID          bson.ObjectID `bson:"_id" json:"id"`
+	Name        string        `bson:"name" json:"name"`
+	Description string        `bson:"description" json:"description"`
+	Image       string        `bson:"image" json:"image"`
+	Price       int64         `bson:"price" json:"price"` // cents
+	Enabled     bool          `bson:"enabled" json:"enabled"`
+	Version     int64         `bson:"version" json:"version"`
+	Created     time.Time     `bson:"created" json:"created"`
+	Updated     time.Time     `bson:"updated" json:"updated"`
 }
 
 // article is d as clients see it, with stock read from the ledger.
@@ -87,11 +104,12 @@ func parseArticleID(id string) (bson.ObjectID, error) {
 // stock as the first move of its ledger.
 func (s *Store) CreateArticle(ctx context.Context, ch articleChanges) (Article, error) {
 	now := time.Now().UTC()
-	doc := articleDoc{ID: bson.NewObjectID(), Enabled: true, Created: now, Updated: now}
+	doc := articleDoc{ID: bson.NewObjectID(), Enabled: true, Version: 1, Created: now, Updated: now}
 	ch.applyTo(&doc)
 	if _, err := s.articles.InsertOne(ctx, doc); err != nil {
 		return Article{}, mongox.Unavailable(fmt.Errorf("insert article: %w", err))
 	}
+	s.notify(change{ArticleID: doc.ID, Article: &doc})
 	var stock int64
 	if ch.Stock != nil {
 		stock = *ch.Stock
@@ -168,11 +186,12 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges)
 		set["price"] = int64(*ch.Price)
 	}
 	var doc articleDoc
-	err = s.articles.FindOneAndUpdate(ctx, bson.M{"_id": oid}, bson.M{"$set": set},
+	err = s.articles.FindOneAndUpdate(ctx, bson.M{"_id": oid}, bson.M{"$set": set, "$inc": bson.M{"version": 1}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if err != nil {
 		return Article{}, mongox.NotFound(err, "article "+id)
 	}
+	s.notify(change{ArticleID: doc.ID, Article: &doc})
 	var stock int64
 	if ch.Stock != nil {
 		stock, err = s.SetStock(ctx, doc.ID, *ch.Stock)
@@ -192,78 +211,35 @@ func (s *Store) DisableArticle(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.articles.UpdateOne(ctx, bson.M{"_id": oid},
-		bson.M{"$set": bson.M{"enabled": false, "updated": time.Now().UTC()}})
+	var doc articleDoc
+	err = s.articles.FindOneAndUpdate(ctx, bson.M{"_id": oid},
+		bson.M{"$set": bson.M{"enabled": false, "updated": time.Now().UTC()}, "$inc": bson.M{"version": 1}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if err != nil {
-		return mongox.Unavailable(fmt.Errorf("disable article: %w", err))
+		return mongox.NotFound(err, "article "+id)
 	}
-	if res.MatchedCount == 0 {
-		return errs.Newf(errs.NotFound, "article %s not found", id)
-	}
+	s.notify(change{ArticleID: doc.ID, Article: &doc})
 	return nil
 }
 
-// textFilter matches enabled articles whose name or description contains every word, ignoring
-// case. Words are quoted, so they are matched as plain text, never as patterns.
-func textFilter(words []string) bson.M {
-	and := bson.A{bson.M{"enabled": true}}
-	for _, w := range words {
-		re := bson.Regex{Pattern: regexp.QuoteMeta(w), Options: "i"}
-		and = append(and, bson.M{"$or": bson.A{bson.M{"name": re}, bson.M{"description": re}}})
-	}
-	return bson.M{"$and": and}
-}
-
-// byName is the listing order: by name, ties by id, so pages are stable.
-var byName = bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}}
-
-// SearchArticles returns up to limit enabled articles matching every word.
-func (s *Store) SearchArticles(ctx context.Context, words []string, limit int) ([]Article, error) {
-	opts := options.Find().SetSort(byName).SetLimit(int64(limit))
-	return s.findArticles(ctx, textFilter(words), opts)
-}
-
-// ListArticles returns page (from 1) of size enabled articles matching every word of words
-// (all when none), and how many match in all.
-func (s *Store) ListArticles(ctx context.Context, words []string, page, size int) ([]Article, int64, error) {
-	filter := textFilter(words)
-	total, err := s.articles.CountDocuments(ctx, filter)
-	if err != nil {
-		return nil, 0, mongox.Unavailable(fmt.Errorf("count articles: %w", err))
-	}
-	opts := options.Find().SetSort(byName).SetSkip(int64((page - 1) * size)).SetLimit(int64(size))
-	items, err := s.findArticles(ctx, filter, opts)
-	return items, total, err
-}
-
-// balanceLookups bounds the concurrent ledger reads of one listing.
-const balanceLookups = 8
-
-func (s *Store) findArticles(ctx context.Context, filter bson.M, opts *options.FindOptionsBuilder) ([]Article, error) {
-	cur, err := s.articles.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, mongox.Unavailable(fmt.Errorf("find articles: %w", err))
-	}
+// allArticles returns every article and every stock head, to fill a read model. Its cost grows
+// with the number of articles (not with their history); it runs at start-up and now and then.
+func (s *Store) allArticles(ctx context.Context) ([]articleDoc, []stockHead, error) {
 	var docs []articleDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mongox.Unavailable(fmt.Errorf("read articles: %w", err))
+	var heads []stockHead
+	for _, q := range []struct {
+		coll *mongo.Collection
+		into any
+	}{{s.articles, &docs}, {s.heads, &heads}} {
+		cur, err := q.coll.Find(ctx, bson.M{})
+		if err != nil {
+			return nil, nil, mongox.Unavailable(fmt.Errorf("read %s: %w", q.coll.Name(), err))
+		}
+		if err := cur.All(ctx, q.into); err != nil {
+			return nil, nil, mongox.Unavailable(fmt.Errorf("read %s: %w", q.coll.Name(), err))
+		}
 	}
-	// Each stock is the balance of the article's latest move (MongoDB-wire servers such as
-	// FerretDB lack the $group accumulators to fetch them all in one query).
-	items := make([]Article, len(docs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(balanceLookups)
-	for i, doc := range docs {
-		g.Go(func() error {
-			stock, err := s.Balance(gctx, doc.ID)
-			items[i] = doc.article(stock)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	return docs, heads, nil
 }
 
 // isNoDocuments tells whether err says a lookup found nothing.

@@ -93,7 +93,7 @@ func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
 		for i, o := range list {
 			out[i] = orderSummaryJSON{o.ID, o.Status, o.CartID, o.TotalPrice, o.TotalPayment, len(o.Articles), o.Created, o.Updated}
 		}
-		web.Encode(w, http.StatusOK, out)
+		web.EncodeTagged(w, r, out)
 	})
 }
 
@@ -121,7 +121,7 @@ func handleOrder(log *slog.Logger, read func(ctx context.Context, u tokens.User,
 			web.Error(w, r, log, err)
 			return
 		}
-		web.Encode(w, http.StatusOK, toOrderJSON(o))
+		web.EncodeTagged(w, r, toOrderJSON(o))
 	})
 }
 

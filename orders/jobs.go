@@ -74,12 +74,13 @@ func (s *Service) ScheduleJobs(ctx context.Context, schedules []JobSchedule) err
 func (s *Service) EnqueueJob(ctx context.Context, sc JobSchedule, now time.Time) (bool, error) {
 	start := now.Truncate(sc.Every)
 	slot := fmt.Sprintf("%s/%d", sc.Status, start.UnixMilli())
+	// Claim and send even if ctx ends meanwhile: a slot claimed (perhaps just before the stop
+	// cut the answer off) whose job is never sent would be a job no one runs.
+	ctx, _ = correlation.Ensure(context.WithoutCancel(ctx))
 	claimed, err := s.store.ClaimSlot(ctx, slot, start)
 	if err != nil || !claimed {
 		return false, err
 	}
-	// The slot is claimed now: send even if ctx ends meanwhile, or no one would run its job.
-	ctx, _ = correlation.Ensure(context.WithoutCancel(ctx))
 	err = bus.Send(ctx, s.bus, contract.ExchangeStatusJob, contract.QueueStatusJobs, typeStatusJob,
 		statusJob{Status: sc.Status, Slot: slot}, bus.WithPriority(sc.Priority))
 	return err == nil, err

@@ -188,8 +188,14 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 // Place stores the placed event of the order of cart p.CartID. It returns the order and
 // whether this call created it (false for a repeated place_order).
 func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
+	orderID := OrderIDForCart(p.CartID)
+	// Listed first, so an order is never stored without being listed; a listed order not
+	// stored (this placing stops here) is not shown.
+	if err := s.store.ListOrder(ctx, p.UserID, orderID); err != nil {
+		return Order{}, false, err
+	}
 	created := false // as the last decision saw it: that one's event was appended
-	o, err := s.change(ctx, OrderIDForCart(p.CartID), func(o Order) (*Event, error) {
+	o, err := s.change(ctx, orderID, func(o Order) (*Event, error) {
 		created = !o.Exists()
 		if !created {
 			return nil, nil

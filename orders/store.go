@@ -29,10 +29,12 @@ var errVersionTaken = fmt.Errorf("event version or key already taken: %w", mongo
 // Every "only once" rule rests on a unique index (the event's _id key and (orderId, version)),
 // never on a conditional update: those are not atomic on every MongoDB-wire server.
 type Store struct {
-	events   *mongo.Collection
-	orders   *mongo.Collection
-	statuses *mongo.Collection
-	slots    *mongo.Collection
+	events         *mongo.Collection
+	orders         *mongo.Collection
+	statuses       *mongo.Collection
+	slots          *mongo.Collection
+	userOrders     *mongo.Collection // each user's list of orders (userorders.go)
+	userOrderHeads *mongo.Collection
 }
 
 // NewStore uses db and makes sure its indexes exist.
@@ -42,6 +44,9 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 		orders:   db.Collection("orders"),
 		statuses: db.Collection("order_status"),
 		slots:    db.Collection("job_slots"),
+
+		userOrders:     db.Collection("user_orders"),
+		userOrderHeads: db.Collection("user_order_heads"),
 	}
 	indexes := []struct {
 		coll   *mongo.Collection
@@ -70,6 +75,9 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 				return nil, mongox.Unavailable(err)
 			}
 		}
+	}
+	if err := s.ensureUserOrders(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -257,12 +265,6 @@ func (s *Store) Order(ctx context.Context, orderID string) (Order, error) {
 		return Order{}, mongox.NotFound(err, "order "+orderID)
 	}
 	return d.order(), nil
-}
-
-// OrdersOfUser returns the user's orders, newest first.
-func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error) {
-	return s.findOrders(ctx, bson.D{{Key: "userId", Value: userID}},
-		options.Find().SetSort(bson.D{{Key: "created", Value: -1}, {Key: "_id", Value: 1}}))
 }
 
 // OrdersWithStatus returns the projected orders in status.

@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -26,7 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ecommerce-go/ecommerce/internal/fleet"
+	"github.com/ecommerce-go/ecommerce/internal/benchkit"
 )
 
 func main() {
@@ -35,45 +34,32 @@ func main() {
 	articles := flag.Int("articles", 20, "articles to stock before the run")
 	external := flag.Bool("external", false, "use the running services at *_SERVICE_URL instead of starting a fleet")
 	admin := flag.String("admin", "", "login:password of an admin (with -external)")
+	jsonOut := flag.String("json", "", "also write the results to this file as JSON")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *users, *duration, *articles, *external, *admin); err != nil {
+	if err := run(ctx, *users, *duration, *articles, *external, *admin, *jsonOut); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, users int, duration time.Duration, articles int, external bool, admin string) error {
+func run(ctx context.Context, users int, duration time.Duration, articles int, external bool, admin, jsonOut string) error {
 	urls := map[string]string{}
-	services := []string{"auth", "image", "catalog", "cart", "orders"}
 	if external {
-		for _, s := range services {
+		for _, s := range benchkit.Services {
 			urls[s] = envOr(strings.ToUpper(s)+"_SERVICE_URL", map[string]string{
 				"auth": "http://127.0.0.1:3000", "image": "http://127.0.0.1:3001", "catalog": "http://127.0.0.1:3002",
 				"cart": "http://127.0.0.1:3003", "orders": "http://127.0.0.1:3004"}[s])
 		}
 	} else {
-		dir, err := os.MkdirTemp("", "ecommerce-load-")
+		f, err := benchkit.StartFleet(ctx)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		admin = "loadadmin:load-admin-password"
-		env := map[string]string{"DATA_DIR": dir, "AUTH_BOOTSTRAP_ADMIN": admin, "LOG_LEVEL": "error"}
-		for _, s := range services {
-			urls[s] = "http://" + freeAddr()
-			env[strings.ToUpper(s)+"_SERVICE_URL"] = urls[s]
-		}
-		env["EMBEDDED_MONGO_ADDR"], env["EMBEDDED_REDIS_ADDR"] = freeAddr(), freeAddr()
-		fleetCtx, stopFleet := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- fleet.Run(fleetCtx, func(k string) string { return env[k] }, io.Discard) }()
-		defer func() { stopFleet(); <-done }()
-		if err := waitReady(ctx, urls); err != nil {
-			return err
-		}
+		defer f.Stop()
+		urls, admin = f.URLs, f.Admin
 	}
 	login, password, ok := strings.Cut(admin, ":")
 	if !ok {
@@ -107,7 +93,15 @@ func run(ctx context.Context, users int, duration time.Duration, articles int, e
 		wg.Go(func() { shop(runCtx, c, rec, u, ids) })
 	}
 	wg.Wait()
-	rec.report(os.Stdout, time.Since(start))
+	elapsed := time.Since(start)
+	rec.report(os.Stdout, elapsed)
+	if jsonOut != "" {
+		body, err := json.MarshalIndent(rec.results(elapsed), "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(jsonOut, body, 0o644)
+	}
 	return nil
 }
 
@@ -235,42 +229,47 @@ func (r *recorder) report(w io.Writer, elapsed time.Duration) {
 	}
 }
 
+// Result is the outcome of one operation in a load run.
+type Result struct {
+	Operation string  `json:"operation"`
+	OK        int     `json:"ok"`
+	Errors    int     `json:"errors"`
+	PerSecond float64 `json:"perSecond"`
+	P50ms     float64 `json:"p50ms"`
+	P95ms     float64 `json:"p95ms"`
+	P99ms     float64 `json:"p99ms"`
+}
+
+// Results is the outcome of a load run.
+type Results struct {
+	Seconds    float64  `json:"seconds"`
+	Total      int      `json:"total"`
+	PerSecond  float64  `json:"perSecond"`
+	Operations []Result `json:"operations"`
+}
+
+func (r *recorder) results(elapsed time.Duration) Results {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := Results{Seconds: elapsed.Seconds()}
+	for name, d := range r.took {
+		slices.Sort(d)
+		out.Total += len(d)
+		out.Operations = append(out.Operations, Result{Operation: name, OK: len(d), Errors: r.errors[name],
+			PerSecond: float64(len(d)) / elapsed.Seconds(), P50ms: ms(pct(d, 50)), P95ms: ms(pct(d, 95)), P99ms: ms(pct(d, 99))})
+	}
+	slices.SortFunc(out.Operations, func(a, b Result) int { return strings.Compare(a.Operation, b.Operation) })
+	out.PerSecond = float64(out.Total) / elapsed.Seconds()
+	return out
+}
+
 func pct(sorted []time.Duration, p int) time.Duration { return sorted[(len(sorted)-1)*p/100] }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
 	}
 	return def
-}
-
-func waitReady(ctx context.Context, urls map[string]string) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for name, u := range urls {
-		for {
-			resp, err := http.Get(u + "/readyz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("%s not ready at %s", name, u)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	return nil
 }

@@ -48,7 +48,7 @@ func Start(ctx context.Context, opts Options, service string, cfg config.Common,
 
 // Mongo connects to MONGO_URL and returns the database name; /readyz checks the connection.
 func (rt *Runtime) Mongo(ctx context.Context, name string) (*mongo.Database, error) {
-	client, err := mongox.Connect(ctx, rt.cfg.MongoURL)
+	client, err := mongox.Connect(ctx, rt.cfg.MongoURL, rt.Metrics.StoreRoundTrip)
 	if err != nil {
 		return nil, err
 	}

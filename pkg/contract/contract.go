@@ -16,6 +16,11 @@ const (
 	ExchangeOrder     = "order"             // direct: requests and replies to orders
 	ExchangeSellFlow  = "sell_flow"         // topic: order_placed for catalog and cart
 	ExchangeStatusJob = "order_status_jobs" // direct: orders' batch jobs
+
+	// A service's own broadcasts to its other instances (their read models); no other service
+	// reads them, so their messages are declared by the service.
+	ExchangeCatalogChanges = "catalog_changes" // fanout: article changes, to every catalog instance
+	ExchangeCartChanges    = "cart_changes"    // fanout: cart changes, to every cart instance
 )
 
 // Durable queues of SPEC §4. Each is bound to the exchange of the same name with its own name
@@ -41,6 +46,8 @@ var Topology = bus.Topology{
 		{Name: ExchangeOrder, Kind: bus.Direct},
 		{Name: ExchangeSellFlow, Kind: bus.Topic},
 		{Name: ExchangeStatusJob, Kind: bus.Direct},
+		{Name: ExchangeCatalogChanges, Kind: bus.Fanout},
+		{Name: ExchangeCartChanges, Kind: bus.Fanout},
 	},
 	Queues: []bus.Queue{
 		{Name: QueueCatalog, Exchange: ExchangeCatalog, Key: QueueCatalog},

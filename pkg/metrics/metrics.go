@@ -1,6 +1,7 @@
 // Package metrics holds the Prometheus collectors every service exposes on /metrics: HTTP
-// requests by route and status, and messages published, consumed and failed. Each service owns a
-// registry, so several services can run in one process (the all-in-one launcher) without clashing.
+// requests by route and status, messages published, consumed and failed, and store round trips.
+// Each service owns a registry, so several services can run in one process (the all-in-one
+// launcher) without clashing.
 package metrics
 
 import (
@@ -21,6 +22,7 @@ type Metrics struct {
 	published *prometheus.CounterVec
 	consumed  *prometheus.CounterVec
 	failed    *prometheus.CounterVec
+	store     *prometheus.CounterVec
 }
 
 // New returns the collectors of service, registered in a registry of their own.
@@ -44,8 +46,11 @@ func New(service string) *Metrics {
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "messages_failed_total", Help: "Message deliveries whose handler failed, by queue and type.", ConstLabels: labels,
 		}, []string{"queue", "type"}),
+		store: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "store_round_trips_total", Help: "Commands sent to the store (each one round trip), by collection and command.", ConstLabels: labels,
+		}, []string{"collection", "command"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.published, m.consumed, m.failed,
+	m.registry.MustRegister(m.requests, m.latency, m.published, m.consumed, m.failed, m.store,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -71,3 +76,8 @@ func (m *Metrics) Consumed(queue, msgType string) { m.consumed.WithLabelValues(q
 
 // Failed counts a delivery from queue whose handler failed.
 func (m *Metrics) Failed(queue, msgType string) { m.failed.WithLabelValues(queue, msgType).Inc() }
+
+// StoreRoundTrip counts one command sent to the store (pass it to mongox.Connect).
+func (m *Metrics) StoreRoundTrip(collection, command string) {
+	m.store.WithLabelValues(collection, command).Inc()
+}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -17,12 +18,22 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// Connect opens a client to url and checks that the server answers.
-func Connect(ctx context.Context, url string) (*mongo.Client, error) {
+// Connect opens a client to url and checks that the server answers. Each of countRoundTrips is
+// told of every command the client sends (one round trip to the server): its collection and
+// command name, e.g. ("articles", "find").
+func Connect(ctx context.Context, url string, countRoundTrips ...func(collection, command string)) (*mongo.Client, error) {
 	opts := options.Client().ApplyURI(url).
 		SetConnectTimeout(5 * time.Second).
 		SetServerSelectionTimeout(5 * time.Second).
 		SetTimeout(15 * time.Second)
+	if len(countRoundTrips) > 0 {
+		opts.SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			coll := collectionOf(e)
+			for _, count := range countRoundTrips {
+				count(coll, e.CommandName)
+			}
+		}})
+	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("mongo connect: %w", err)
@@ -34,6 +45,20 @@ func Connect(ctx context.Context, url string) (*mongo.Client, error) {
 		return nil, fmt.Errorf("mongo ping %s: %w", url, err)
 	}
 	return client, nil
+}
+
+// collectionOf returns the collection a command works on: the value of its first element for
+// the commands that name one (find, insert, update, …), else "".
+func collectionOf(e *event.CommandStartedEvent) string {
+	elem, err := e.Command.IndexErr(0)
+	if err != nil {
+		return ""
+	}
+	coll, ok := elem.Value().StringValueOK()
+	if !ok {
+		return ""
+	}
+	return coll
 }
 
 // Ping is a /readyz check for client.

@@ -1,0 +1,117 @@
+package cart
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+)
+
+// cartCache holds the latest known open cart of recently seen users, so GET /cart is answered
+// without the store. Only reads use it: every change reads the store.
+//
+// What keeps it current, and how stale it may be: this instance's own writes are recorded as
+// soon as they are stored, so the next read here sees them; every instance broadcasts the
+// (cart, version) it stores on the cart_changes fanout exchange, and an older entry is dropped
+// when that arrives (within milliseconds); the cache is emptied whenever that subscription
+// (re)starts, since broadcasts sent while it was away are lost; and an entry is not used after
+// cacheTTL, which bounds how stale a broadcast its sender could not publish leaves it.
+type cartCache struct {
+	mu     sync.Mutex
+	ttl    time.Duration
+	byUser map[string]cacheEntry
+}
+
+// cacheEntry is the newest state of a user's cart the cache has heard of (gen, version) and,
+// when it holds that state, the state itself.
+type cacheEntry struct {
+	gen, version int
+	cart         *Cart
+	at           time.Time
+}
+
+// Cache bounds.
+const (
+	cacheTTL      = 30 * time.Second
+	cacheMaxUsers = 100_000 // past this, the cache is emptied and starts again
+)
+
+func newCartCache(ttl time.Duration) *cartCache {
+	return &cartCache{ttl: ttl, byUser: map[string]cacheEntry{}}
+}
+
+// olderThan tells whether e is no newer than state (gen, version).
+func (e cacheEntry) olderThan(gen, version int) bool {
+	return e.gen < gen || (e.gen == gen && e.version <= version)
+}
+
+// put records c as the user's latest cart, unless a newer state was heard of.
+func (cc *cartCache) put(c Cart) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if e, ok := cc.byUser[c.UserID]; ok && !e.olderThan(c.Gen, c.Version) {
+		return
+	}
+	if len(cc.byUser) >= cacheMaxUsers {
+		clear(cc.byUser)
+	}
+	cc.byUser[c.UserID] = cacheEntry{gen: c.Gen, version: c.Version, cart: &c, at: time.Now()}
+}
+
+// heard drops the user's entry if state (gen, version) is newer, remembering it so that an
+// older read cannot be put back.
+func (cc *cartCache) heard(userID string, gen, version int) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e, ok := cc.byUser[userID]
+	if ok && (e.gen > gen || (e.gen == gen && e.version >= version)) {
+		return
+	}
+	cc.byUser[userID] = cacheEntry{gen: gen, version: version, at: time.Now()}
+}
+
+// open returns the user's cached open cart, if the cache holds a recent one.
+func (cc *cartCache) open(userID string) (Cart, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e, ok := cc.byUser[userID]
+	if !ok || e.cart == nil || !e.cart.Enabled || time.Since(e.at) > cc.ttl {
+		return Cart{}, false
+	}
+	return *e.cart, true
+}
+
+// flush empties the cache.
+func (cc *cartCache) flush() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	clear(cc.byUser)
+}
+
+// typeCartChanged is the type of the broadcasts of stored cart states on
+// contract.ExchangeCartChanges.
+const typeCartChanged = "cart-changed"
+
+// cartChanged is the body of a cart-changed broadcast: which state of whose cart was stored.
+type cartChanged struct {
+	UserID  string `json:"userId"`
+	Gen     int    `json:"gen"`
+	Version int    `json:"version"`
+}
+
+// handleCartChanged records a broadcast state in the cache.
+func handleCartChanged(cc *cartCache) bus.Handler {
+	return func(_ context.Context, d bus.Delivery) error {
+		if d.Type != typeCartChanged {
+			return bus.Permanent(fmt.Errorf("cart_changes: unexpected message type %q", d.Type))
+		}
+		var msg cartChanged
+		if err := d.Decode(&msg); err != nil {
+			return err
+		}
+		cc.heard(msg.UserID, msg.Gen, msg.Version)
+		return nil
+	}
+}

@@ -1,0 +1,67 @@
+package cart
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+func TestCartCacheKeepsTheNewestState(t *testing.T) {
+	cc := newCartCache(time.Minute)
+	v2 := Cart{ID: "u1:1", UserID: "u1", Enabled: true, Gen: 1, Version: 2}
+	cc.put(v2)
+	got, ok := cc.open("u1")
+	require.True(t, ok)
+	assert.Equal(t, 2, got.Version)
+
+	cc.put(Cart{ID: "u1:1", UserID: "u1", Enabled: true, Gen: 1, Version: 1}) // an older read
+	got, _ = cc.open("u1")
+	assert.Equal(t, 2, got.Version)
+
+	cc.heard("u1", 1, 3) // another instance stored version 3
+	_, ok = cc.open("u1")
+	assert.False(t, ok, "a newer state elsewhere drops the entry")
+	cc.put(v2) // a read that started before the broadcast
+	_, ok = cc.open("u1")
+	assert.False(t, ok, "and an older read cannot bring it back")
+
+	cc.put(Cart{ID: "u1:1", UserID: "u1", Enabled: false, Gen: 1, Version: 3})
+	_, ok = cc.open("u1")
+	assert.False(t, ok, "a closed cart is not the open cart")
+
+	expired := newCartCache(0)
+	expired.put(v2)
+	_, ok = expired.open("u1")
+	assert.False(t, ok, "entries expire")
+}
+
+// A change made through one instance is seen through another within a second, although the
+// other answers GET /cart from its cache (the cart_changes broadcast).
+func TestOtherInstanceSeesCartChangeWithinOneSecond(t *testing.T) {
+	db := testkit.Mongo(t)
+	rabbitURL := testkit.RabbitURL(t)
+	auth, catalog := testkit.NewAuth(t), newFakeCatalog(t)
+	auth.Add("tok", "u1")
+	env := map[string]string{
+		"MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(), "RABBIT_URL": rabbitURL,
+		"AUTH_SERVICE_URL": auth.URL, "CATALOG_SERVICE_URL": catalog.URL,
+	}
+	first := &fixture{t: t, URL: testkit.RunService(t, Run, env, nil)}
+	second := &fixture{t: t, URL: testkit.RunService(t, Run, env, nil)}
+
+	assert.Empty(t, second.cart("GET", "/cart", "tok", nil).Articles) // now in second's cache
+	first.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 2})
+	changed := time.Now()
+	for {
+		c := second.cart("GET", "/cart", "tok", nil)
+		if len(c.Articles) == 1 && c.Articles[0].Quantity == 2 {
+			break
+		}
+		require.Less(t, time.Since(changed), time.Second, "the other instance did not see the change within 1 s")
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,97 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+)
+
+// Keeping the read models of every catalog instance current (see articleView): each instance
+// broadcasts the changes it stores on the catalog_changes fanout exchange, and every instance
+// (itself included, harmlessly) applies what it hears.
+
+// typeArticleChanged is the type of the broadcasts on contract.ExchangeCatalogChanges.
+const typeArticleChanged = "article-changed"
+
+// articleChanged is the body of an article-changed broadcast: the article's fields after a
+// write (Article), or its stock after a move of its ledger (Stock).
+type articleChanged struct {
+	ArticleID string      `json:"articleId"`
+	Article   *articleDoc `json:"article,omitempty"`
+	Stock     *stockLevel `json:"stock,omitempty"`
+}
+
+// broadcast queues c for the other instances (see bus.Feed).
+func broadcast(feed *bus.Feed, c change) {
+	feed.Add(articleChanged{ArticleID: c.ArticleID.Hex(), Article: c.Article, Stock: c.Stock})
+}
+
+// handleArticleChanged applies a broadcast change to the view.
+func handleArticleChanged(view *articleView) bus.Handler {
+	return func(_ context.Context, d bus.Delivery) error {
+		if d.Type != typeArticleChanged {
+			return bus.Permanent(fmt.Errorf("catalog_changes: unexpected message type %q", d.Type))
+		}
+		var msg articleChanged
+		if err := d.Decode(&msg); err != nil {
+			return err
+		}
+		id, err := bson.ObjectIDFromHex(msg.ArticleID)
+		if err != nil || (msg.Article != nil && msg.Article.ID != id) {
+			return bus.Permanent(fmt.Errorf("article-changed: bad article id %q", msg.ArticleID))
+		}
+		view.apply(change{ArticleID: id, Article: msg.Article, Stock: msg.Stock})
+		return nil
+	}
+}
+
+// keepViewCurrent reloads the view from the store each time reload receives and every interval,
+// until ctx is done. A failed reload is logged and tried again at the next occasion.
+func keepViewCurrent(ctx context.Context, log *slog.Logger, store *Store, view *articleView, reload <-chan struct{}, interval time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-reload:
+		case <-tick.C:
+		}
+		if err := loadView(ctx, store, view); err != nil && ctx.Err() == nil {
+			log.Warn("article read model not reloaded", "err", err)
+		}
+	}
+}
+
+// loadView fills view with every article of the store. A head can lag behind its ledger (see
+// ledger.go), so the move after each head is looked for too (one _id lookup per article, a few
+// at a time).
+func loadView(ctx context.Context, store *Store, view *articleView) error {
+	docs, heads, err := store.allArticles(ctx)
+	if err != nil {
+		return err
+	}
+	view.load(docs, heads)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, h := range heads {
+		id, err := bson.ObjectIDFromHex(h.ArticleID)
+		if err != nil {
+			continue
+		}
+		g.Go(func() error {
+			m, err := store.latestFrom(gctx, stockMove{ArticleID: id, Seq: h.Seq, Balance: h.Balance})
+			if err == nil && m.Seq > h.Seq {
+				view.apply(change{ArticleID: id, Stock: &stockLevel{Seq: m.Seq, Balance: m.Balance}})
+			}
+			return err
+		})
+	}
+	return g.Wait()
+}

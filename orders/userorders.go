@@ -1,0 +1,171 @@
+package orders
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+)
+
+// Each user's list of orders, for GET /orders. Finding a user's orders by a query on userId
+// costs a scan of every order ever placed on a MongoDB-wire server that indexes only exact _id
+// lookups (FerretDB on SQLite, see MONGO-WIRE.md). So each user's orders are numbered, under
+// deterministic ids:
+//
+//	user_orders       {_id: "<userId>/<n>", userId, n, orderId}   unique (orderId, userId)
+//	user_order_heads  {_id: userId, n}                            a recent n, never ahead
+//
+// Listing an order appends the user's next n; of two racing writers only one gets each n (the
+// _id), and an order is listed once per user (the unique index). Reading the list is the head, the
+// entries after it until one is missing, and each entry's order by _id: a cost that grows with
+// the user's own orders, not with the shop's.
+
+// userOrderDoc is one entry of a user's list of orders.
+type userOrderDoc struct {
+	ID      string `bson:"_id"`
+	UserID  string `bson:"userId"`
+	N       int    `bson:"n"`
+	OrderID string `bson:"orderId"`
+}
+
+func userOrderID(userID string, n int) string { return userID + "/" + strconv.Itoa(n) }
+
+// ensureUserOrders declares the index of the lists and lists the orders of a store written
+// before lists existed (it reads every order once).
+func (s *Store) ensureUserOrders(ctx context.Context) error {
+	err := mongox.EnsureIndexes(ctx, s.userOrders, mongo.IndexModel{
+		Keys:    bson.D{{Key: "orderId", Value: 1}, {Key: "userId", Value: 1}},
+		Options: options.Index().SetUnique(true).SetName("order_user"),
+	})
+	if err != nil {
+		return mongox.Unavailable(err)
+	}
+	if n, err := s.userOrderHeads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
+		return mongox.Unavailable(err)
+	}
+	existing, err := s.findOrders(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	for _, o := range existing {
+		if err := s.ListOrder(ctx, o.UserID, o.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListOrder adds orderID to the user's list, once however often it is called.
+func (s *Store) ListOrder(ctx context.Context, userID, orderID string) error {
+	n, err := s.userOrderHead(ctx, userID)
+	if err != nil {
+		return err
+	}
+	_, err = mongox.RetryOnConflict(ctx, func() (struct{}, error) {
+		n++
+		_, err := s.userOrders.InsertOne(ctx, userOrderDoc{ID: userOrderID(userID, n), UserID: userID, N: n, OrderID: orderID})
+		if err == nil {
+			// Only where readers start looking: a failed write is made up for by the next one.
+			_, _ = s.userOrderHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: n}}}}, options.UpdateOne().SetUpsert(true))
+			return struct{}{}, nil
+		}
+		if !mongox.IsDuplicate(err) {
+			return struct{}{}, mongox.Unavailable(fmt.Errorf("list order %s: %w", orderID, err))
+		}
+		entry, found, err := s.userOrderAt(ctx, userID, n)
+		switch {
+		case err != nil:
+			return struct{}{}, err
+		case !found || entry.OrderID == orderID: // n is free, so the order was the duplicate
+			return struct{}{}, nil
+		}
+		return struct{}{}, fmt.Errorf("orders of user %s: %w", userID, mongox.ErrLostRace) // n is taken: try the next
+	})
+	return err
+}
+
+// userOrderHead returns the n the user's head records (0 when none).
+func (s *Store) userOrderHead(ctx context.Context, userID string) (int, error) {
+	var h struct {
+		N int `bson:"n"`
+	}
+	err := s.userOrderHeads.FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&h)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return h.N, mongox.Unavailable(err)
+}
+
+func (s *Store) userOrderAt(ctx context.Context, userID string, n int) (userOrderDoc, bool, error) {
+	var d userOrderDoc
+	err := s.userOrders.FindOne(ctx, bson.D{{Key: "_id", Value: userOrderID(userID, n)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, false, nil
+	}
+	return d, err == nil, mongox.Unavailable(err)
+}
+
+// orderLookups bounds the concurrent order reads of one listing.
+const orderLookups = 8
+
+// OrdersOfUser returns the user's orders, newest first. An order listed but without a
+// projection (its placing stopped before the order was stored), or placed by someone else (a
+// forged place_order), is left out.
+func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error) {
+	last, err := s.userOrderHead(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for { // past the head: look until an entry is missing
+		_, found, err := s.userOrderAt(ctx, userID, last+1)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			break
+		}
+		last++
+	}
+	found := make([]*Order, last)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(orderLookups)
+	for i := range last {
+		g.Go(func() error {
+			entry, ok, err := s.userOrderAt(gctx, userID, i+1)
+			if err != nil || !ok {
+				return err
+			}
+			o, err := s.Order(gctx, entry.OrderID)
+			if errors.Is(err, errs.NotFound) || (err == nil && o.UserID != userID) {
+				return nil
+			}
+			found[i] = &o
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	list := []Order{}
+	for _, o := range found {
+		if o != nil {
+			list = append(list, *o)
+		}
+	}
+	slices.SortStableFunc(list, func(a, b Order) int {
+		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.ID, b.ID))
+	})
+	return list, nil
+}
