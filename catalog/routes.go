@@ -22,7 +22,7 @@ var openAPI []byte
 type Deps struct {
 	web.Basics
 	Tokens *tokens.Checker
-	Store  *Store        // writes
+	Store  *Store       // writes
 	View   *articleView // reads (see articleView)
 }
 

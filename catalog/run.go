@@ -88,7 +88,9 @@ func Run(ctx context.Context, opts app.Options) error {
 	return rt.Serve(ctx, srv,
 		feed.Run,
 		app.Consume(rt.Bus, changes, handleArticleChanged(view)),
-		func(ctx context.Context) error { return keepViewCurrent(ctx, rt.Log, store, view, reload, cfg.ViewReload) },
+		func(ctx context.Context) error {
+			return keepViewCurrent(ctx, rt.Log, store, view, reload, cfg.ViewReload)
+		},
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch}, msgs.handleRequest),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch}, msgs.handleOrderPlaced),
 	)
