@@ -3,6 +3,7 @@ package catalog
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -19,10 +20,18 @@ func NewServer(log *slog.Logger, m *metrics.Metrics, store *Store, auth *tokens.
 	return r
 }
 
+// Listings and searches read many articles for anyone who asks: at most readSlots of them run
+// at once, and a request that cannot start within readWait is answered 429 (see web.Shed).
+const (
+	readSlots = 4
+	readWait  = 250 * time.Millisecond
+)
+
 // addRoutes is the whole REST API of the catalog (SPEC §3.3): reads are public, writes admin.
 func addRoutes(r chi.Router, log *slog.Logger, store *Store, auth *tokens.Checker) {
-	r.Method("GET", "/articles", handleArticleList(log, store))
-	r.Method("GET", "/articles/search/{criteria}", handleArticleSearch(log, store))
+	expensive := r.With(web.Shed(log, readSlots, readWait))
+	expensive.Method("GET", "/articles", handleArticleList(log, store))
+	expensive.Method("GET", "/articles/search/{criteria}", handleArticleSearch(log, store))
 	r.Method("GET", "/articles/{id}", handleArticleGet(log, store))
 
 	r.Group(func(r chi.Router) {
