@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -27,7 +28,7 @@ type tokenResponse struct {
 	Token string `json:"token"`
 }
 
-func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
+func handleSignUp(log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) http.HandlerFunc {
 	// Only these fields are read: a "permissions" field in the body is ignored.
 	type request struct {
 		Name     string `json:"name"`
@@ -45,7 +46,15 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.HandlerFu
 			web.Error(w, r, log, err)
 			return
 		}
-		if u, err = store.CreateUser(r.Context(), u); err != nil {
+		if limits.signUpBlocked(r) {
+			rateLimited(w, r, log, limits, "too many sign-ups with logins already taken")
+			return
+		}
+		u, err = store.CreateUser(r.Context(), u)
+		if errors.Is(err, errs.Conflict) {
+			limits.loginTaken(r)
+		}
+		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
@@ -58,7 +67,7 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.HandlerFu
 	}
 }
 
-func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) http.HandlerFunc {
+func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) http.HandlerFunc {
 	type request struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
@@ -80,14 +89,19 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 			web.Error(w, r, log, err)
 			return
 		}
-		if !limits.allow(r, login) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
-			web.Error(w, r, log, fmt.Errorf("%w: too many sign-in attempts, try again later", errs.RateLimited))
+		attempt, ok := limits.startSignIn(r, login)
+		if !ok {
+			rateLimited(w, r, log, limits, "too many sign-in attempts, try again later")
+			return
+		}
+		if attempt.underAttack() && !sleep(r.Context(), limits.slowDown) {
+			web.Error(w, r, log, r.Context().Err()) // the client left
 			return
 		}
 		u, err := store.UserByLogin(r.Context(), login)
 		if errors.Is(err, errs.NotFound) {
 			passwordMatches(dummyHash, req.Password) // same work as for a known login
+			attempt.failed()
 			web.Error(w, r, log, errBadCredentials)
 			return
 		}
@@ -95,21 +109,38 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 			web.Error(w, r, log, err)
 			return
 		}
-		if !passwordMatches(u.PasswordHash, req.Password) {
+		// A disabled account gets the same answer as a wrong password, so that the answer
+		// never confirms a password that cannot be used.
+		if !passwordMatches(u.PasswordHash, req.Password) || !u.Enabled {
+			attempt.failed()
 			web.Error(w, r, log, errBadCredentials)
 			return
 		}
-		if !u.Enabled {
-			// Said only to whoever knows the password.
-			web.Error(w, r, log, fmt.Errorf("%w: this account is disabled", errs.Unauthorized))
-			return
-		}
+		attempt.succeeded()
 		token, err := sess.issue(r.Context(), u)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
 		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
+	}
+}
+
+// rateLimited answers 429 with a Retry-After of the limits' window.
+func rateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, limits *rateLimits, why string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
+	web.Error(w, r, log, fmt.Errorf("%w: %s", errs.RateLimited, why))
+}
+
+// sleep waits for d, or less when ctx ends first; it tells whether it waited the whole time.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
