@@ -285,7 +285,8 @@ func TestChangePassword(t *testing.T) {
 			}
 		})
 	}
-	e.signIn("hugo", "old-password") // nothing changed so far
+	other := e.signIn("hugo", "old-password") // nothing changed so far
+	listener := listenLogout(t, e.rabbitURL)
 
 	assert.Equal(t, http.StatusUnauthorized, e.post("/users/password", "", map[string]string{}).Code)
 	rec := e.post("/users/password", token, map[string]string{"currentPassword": "old-password", "newPassword": "new-password"})
@@ -293,6 +294,13 @@ func TestChangePassword(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized,
 		e.post("/users/signin", "", map[string]string{"login": "hugo", "password": "old-password"}).Code)
 	e.signIn("hugo", "new-password")
+
+	// Regression (issue 14, finding 8): the change signs the user out of every other session,
+	// here and, through the logout broadcast, in every other service's cache.
+	assert.Equal(t, http.StatusOK, e.get("/users/current", token).Code, "the session that changed it goes on")
+	assert.Equal(t, http.StatusUnauthorized, e.get("/users/current", other).Code, "another session is signed out")
+	listener.waitFor(t, other)
+	assert.False(t, listener.received(token), "the caller's own token is not broadcast")
 }
 
 func TestAdmin(t *testing.T) {

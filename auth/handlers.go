@@ -160,7 +160,8 @@ func handleCurrentUser() http.HandlerFunc {
 	}
 }
 
-func handleChangePassword(log *slog.Logger, store *Store) http.HandlerFunc {
+// handleChangePassword sets a new password and signs the user out of every other session.
+func handleChangePassword(log *slog.Logger, store *Store, sess *sessions) http.HandlerFunc {
 	type request struct {
 		CurrentPassword string `json:"currentPassword"`
 		NewPassword     string `json:"newPassword"`
@@ -178,7 +179,8 @@ func handleChangePassword(log *slog.Logger, store *Store) http.HandlerFunc {
 			web.Error(w, r, log, err)
 			return
 		}
-		u := callerFrom(r.Context()).user
+		c := callerFrom(r.Context())
+		u := c.user
 		if !passwordMatches(u.PasswordHash, req.CurrentPassword) {
 			web.Error(w, r, log, errs.Fieldf("currentPassword", "is not your current password"))
 			return
@@ -191,6 +193,16 @@ func handleChangePassword(log *slog.Logger, store *Store) http.HandlerFunc {
 		if err := store.SetPassword(r.Context(), u.ID, hash); err != nil {
 			web.Error(w, r, log, err)
 			return
+		}
+		broadcastErr, err := sess.signOutOthers(r.Context(), c.claims)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if broadcastErr != nil {
+			// The password is changed and the tokens revoked here; other services' caches
+			// will let them go when their entries expire.
+			log.WarnContext(r.Context(), "password changed, but the logout broadcast of other sessions failed", "err", broadcastErr)
 		}
 		web.NoContent(w)
 	}

@@ -42,7 +42,7 @@ func addRoutes(r chi.Router, log *slog.Logger, store *Store, sess *sessions, lim
 		r.Use(requireUser(log, sess, ""))
 		r.Get("/users/signout", handleSignOut(log, sess))
 		r.Get("/users/current", handleCurrentUser())
-		r.Post("/users/password", handleChangePassword(log, store))
+		r.Post("/users/password", handleChangePassword(log, store, sess))
 	})
 
 	r.Group(func(r chi.Router) {
