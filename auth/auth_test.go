@@ -462,3 +462,32 @@ func TestBootstrapAdmin(t *testing.T) {
 	_, err = auth.BootstrapAdmin(ctx, e.store, "shorty", "short")
 	assert.Error(t, err, "a weak password is refused")
 }
+
+// Regression (issue 14, finding 5): look-alike logins are one login, and broken text is refused
+// with a 400 naming the field instead of being stored repaired.
+func TestLoginLookAlikesAndBrokenText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	e.signUp("Alice", "alice-user", "alice-password")
+
+	for _, login := range []string{"ａlice-user", "ALICE-USER", "ａｌｉｃｅ-ｕｓｅｒ"} {
+		rec := e.post("/users/signup", "", map[string]string{"name": "Mallory", "login": login, "password": "mallory-password"})
+		assert.Equal(t, http.StatusConflict, rec.Code, "%q: %s", login, rec.Body.String())
+	}
+	assert.Equal(t, "alice-user", e.current(e.signIn("ＡLICE-user", "alice-password")).Login, "signs in as the one account")
+
+	tests := []struct {
+		name, body, field string
+	}{
+		{"invalid UTF-8 in the name", "{\"name\":\"Bad \xff name\",\"login\":\"bad-utf8\",\"password\":\"some-password\"}", "name"},
+		{"invalid UTF-8 in the login", "{\"name\":\"Bad\",\"login\":\"bad\xc3-utf8\",\"password\":\"some-password\"}", "login"},
+		{"NUL in the login", `{"name":"Bad","login":"nul\u0000login","password":"some-password"}`, "login"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.post("/users/signup", "", tc.body)
+			require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+			assert.Contains(t, fieldPaths(errorOf(t, rec)), tc.field)
+		})
+	}
+}

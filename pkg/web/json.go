@@ -4,12 +4,14 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -23,23 +25,38 @@ const MaxBodyBytes = 1 << 20
 // content type errs.Unsupported. Bodies are limited to MaxBodyBytes.
 func Decode[T any](r *http.Request) (T, error) { return DecodeLimit[T](r, MaxBodyBytes) }
 
-// DecodeLimit is Decode with a body limit of maxBytes.
+// DecodeLimit is Decode with a body limit of maxBytes. Text must be valid UTF-8 without control
+// characters (tab and line breaks aside): a string field that breaks the rule is an
+// errs.Invalid naming the field (see checkText).
 func DecodeLimit[T any](r *http.Request, maxBytes int64) (T, error) {
 	var v T
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return v, err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
+	if err != nil {
+		return v, readError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&v); err != nil {
 		return v, decodeError(err)
 	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		if err != nil && isTooLarge(err) {
-			return v, fmt.Errorf("%w", errs.TooLarge)
-		}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return v, fmt.Errorf("%w: body must hold a single JSON value", errs.Invalid)
 	}
-	return v, nil
+	return v, checkText(body, &v)
+}
+
+// readError is the error of a request body that could not be read whole: too large, or a
+// client too slow to send it (see BodyTimeout).
+func readError(err error) error {
+	if isTooLarge(err) {
+		return fmt.Errorf("%w", errs.TooLarge)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: the request body came too slowly", errs.TimedOut)
+	}
+	return fmt.Errorf("%w: the request body could not be read", errs.Invalid)
 }
 
 // checkContentType accepts JSON and the types that curl and simple clients send by default.

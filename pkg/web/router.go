@@ -18,7 +18,7 @@ import (
 // endpoints /healthz, /readyz and /metrics. checks name what /readyz tries.
 func NewRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck) chi.Router {
 	r := chi.NewRouter()
-	r.Use(Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
+	r.Use(LimitBodyTime(BodyIdleTimeout, BodyTimeout), Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, log, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, errs.NotFound))
 	})
