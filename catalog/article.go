@@ -20,8 +20,8 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
-	"strconv"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
