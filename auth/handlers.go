@@ -94,9 +94,13 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 			rateLimited(w, r, log, limits, "too many sign-in attempts, try again later")
 			return
 		}
-		if attempt.underAttack() && !sleep(r.Context(), limits.slowDown) {
-			web.Error(w, r, log, r.Context().Err()) // the client left
-			return
+		if attempt.underAttack() {
+			select {
+			case <-time.After(limits.slowDown):
+			case <-r.Context().Done():
+				web.Error(w, r, log, r.Context().Err()) // the client left
+				return
+			}
 		}
 		u, err := store.UserByLogin(r.Context(), login)
 		if errors.Is(err, errs.NotFound) {
@@ -130,18 +134,6 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 func rateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, limits *rateLimits, why string) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
 	web.Error(w, r, log, fmt.Errorf("%w: %s", errs.RateLimited, why))
-}
-
-// sleep waits for d, or less when ctx ends first; it tells whether it waited the whole time.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func handleSignOut(log *slog.Logger, sess *sessions) http.HandlerFunc {

@@ -59,7 +59,7 @@ func TestHostileInputs(t *testing.T) {
 	admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": pngDataURL(t, 8, 8)}, &img)
 
 	g := &hostileGen{
-		ids:    []string{a.ID, victim.ID, img.ID, "5f1d7a3e9b1e8a2c3d4e5f60", "0b8f5c1e-6f0a-4c5e-9a57-3d2b1c0e9f42"},
+		ids: []string{a.ID, victim.ID, img.ID, "5f1d7a3e9b1e8a2c3d4e5f60", "0b8f5c1e-6f0a-4c5e-9a57-3d2b1c0e9f42"},
 		// Real tokens at 1 and 2, then forged, expired and malformed ones.
 		tokens: []string{"", userToken, admin.token, "garbage", forgeToken("HS256", "another-secret-of-32-bytes-or-more!!", 0), forgeToken("HS256", e2eSecret, 0), forgeToken("HS256", e2eSecret, -3600), forgeToken("none", "", 0), forgeToken("HS512", e2eSecret, 0), userToken + "x", strings.Repeat("A", 5000)},
 	}
