@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole shop on embedded defaults; `make test` runs every
 # test against real servers. `make bench` measures.
-.PHONY: run test bench bench-go vet
+.PHONY: run test bench bench-go vet hostile
 
 run:
 	go run ./cmd/ecommerce
@@ -17,6 +17,12 @@ bench:
 
 bench-go:
 	GO_TEST_FLAGS="-count=1 -run ^$$ -bench . -benchmem -benchtime 2s" ./scripts/test.sh
+
+# The long hostile-input runs: 12,000 generated bad requests against the fleet, and 16 parallel
+# worst-case image uploads under the memory bound (README, "Security").
+hostile:
+	HOSTILE_LONG=1 TEST_REQUIRE_SERVERS=1 go test -count=1 -v -run TestHostileInputs ./e2e/
+	cd image && HOSTILE_LONG=1 TEST_REQUIRE_SERVERS=1 go test -count=1 -v -run TestParallelUploadsStayWithinMemory .
 
 vet:
 	go vet ./... && for m in pkg auth image catalog cart orders; do (cd $$m && go vet ./...); done

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
@@ -125,7 +126,7 @@ func TestSignIn(t *testing.T) {
 
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, auth.Limits{PerLogin: 3, PerAddress: 5})
+	e := newEnv(t, auth.Limits{PerLogin: 3, PerAddress: 5, SlowDown: time.Millisecond})
 	e.signUp("Dora", "dora", "dora-password")
 	e.signUp("Eva", "evaa", "evaa-password")
 	e.signUp("Fran", "fran", "fran-password")
@@ -134,24 +135,59 @@ func TestSignInRateLimit(t *testing.T) {
 			body: map[string]string{"login": login, "password": password}}).Code
 	}
 
-	// Per login: three attempts from three addresses, then even the right password is refused.
+	// Per address and login: three failures, then that address is refused on that login, even
+	// with the right password.
 	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.1:1000"))
-	assert.Equal(t, 401, signIn("DORA", "wrong-password", "10.0.0.2:1000"))
-	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.3:1000"))
-	rec := e.serve(request{method: http.MethodPost, path: "/users/signin", addr: "10.0.0.4:1000",
+	assert.Equal(t, 401, signIn("DORA", "wrong-password", "10.0.0.1:1001"))
+	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.1:1002"))
+	rec := e.serve(request{method: http.MethodPost, path: "/users/signin", addr: "10.0.0.1:1003",
 		body: map[string]string{"login": "dora", "password": "dora-password"}})
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
 	errorOf(t, rec)
 	assert.Equal(t, 200, signIn("evaa", "evaa-password", "10.0.0.4:1000"), "other logins are not affected")
 
-	// Per address: five attempts on different logins, then the address is refused.
+	// Regression (issue 14, finding 4): the stranger's failures do not lock the owner out. From
+	// another address the right password signs in (after a pause, as the login is under
+	// attack), and a success forgives that address's own earlier failures.
+	assert.Equal(t, 200, signIn("dora", "dora-password", "10.0.0.2:1000"), "the owner still signs in")
+	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.2:1001"))
+	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.2:1002"))
+	assert.Equal(t, 200, signIn("dora", "dora-password", "10.0.0.2:1003"))
+	assert.Equal(t, 401, signIn("dora", "wrong-password", "10.0.0.2:1004"), "the count started over")
+
+	// Per address: five attempts on any logins, then the address is refused.
 	for i, login := range []string{"u-one", "u-two", "u-three", "u-four"} {
 		assert.Equal(t, 401, signIn(login, "whatever-pw", "10.9.9.9:"+strconv.Itoa(1000+i)), login)
 	}
 	assert.Equal(t, 200, signIn("fran", "fran-password", "10.9.9.9:2000"))
 	assert.Equal(t, 429, signIn("fran", "fran-password", "10.9.9.9:3000"))
 	assert.Equal(t, 200, signIn("fran", "fran-password", "10.9.9.8:3000"), "other addresses are not affected")
+}
+
+// Regression (issue 14, finding 3): sign-up cannot be used to enumerate logins. Past the limit of
+// taken logins from one address, every sign-up from it is refused, with a free login too.
+func TestSignUpRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{TakenLogins: 3})
+	e.signUp("Gala", "gala", "gala-password")
+	signUp := func(login, addr string) int {
+		return e.serve(request{method: http.MethodPost, path: "/users/signup", addr: addr,
+			body: map[string]string{"name": "Probe", "login": login, "password": "probe-password"}}).Code
+	}
+	for i := range 3 {
+		assert.Equal(t, http.StatusConflict, signUp("GALA", "10.1.1.1:"+strconv.Itoa(1000+i)))
+	}
+	rec := e.serve(request{method: http.MethodPost, path: "/users/signup", addr: "10.1.1.1:2000",
+		body: map[string]string{"name": "Probe", "login": "gala", "password": "probe-password"}})
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+	assert.Equal(t, http.StatusTooManyRequests, signUp("a-free-login", "10.1.1.1:2001"), "free and taken look alike")
+	assert.Equal(t, http.StatusOK, signUp("a-free-login", "10.1.1.2:1000"), "other addresses are not affected")
+	// Sign-ups that succeed are not counted: many new users from one address are fine.
+	for i := range 5 {
+		assert.Equal(t, http.StatusOK, signUp("new-user-"+strconv.Itoa(i), "10.1.1.3:1000"))
+	}
 }
 
 func TestTokens(t *testing.T) {
@@ -249,7 +285,8 @@ func TestChangePassword(t *testing.T) {
 			}
 		})
 	}
-	e.signIn("hugo", "old-password") // nothing changed so far
+	other := e.signIn("hugo", "old-password") // nothing changed so far
+	listener := listenLogout(t, e.rabbitURL)
 
 	assert.Equal(t, http.StatusUnauthorized, e.post("/users/password", "", map[string]string{}).Code)
 	rec := e.post("/users/password", token, map[string]string{"currentPassword": "old-password", "newPassword": "new-password"})
@@ -257,6 +294,13 @@ func TestChangePassword(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized,
 		e.post("/users/signin", "", map[string]string{"login": "hugo", "password": "old-password"}).Code)
 	e.signIn("hugo", "new-password")
+
+	// Regression (issue 14, finding 8): the change signs the user out of every other session,
+	// here and, through the logout broadcast, in every other service's cache.
+	assert.Equal(t, http.StatusOK, e.get("/users/current", token).Code, "the session that changed it goes on")
+	assert.Equal(t, http.StatusUnauthorized, e.get("/users/current", other).Code, "another session is signed out")
+	listener.waitFor(t, other)
+	assert.False(t, listener.received(token), "the caller's own token is not broadcast")
 }
 
 func TestAdmin(t *testing.T) {
@@ -356,9 +400,13 @@ func TestAdmin(t *testing.T) {
 		for _, tok := range []string{userToken, second} {
 			assert.Equal(t, http.StatusUnauthorized, e.get("/users/current", tok).Code)
 		}
-		rec = e.post("/users/signin", "", map[string]string{"login": "ines", "password": "ines-password"})
-		assert.Equal(t, http.StatusUnauthorized, rec.Code, "a disabled user cannot sign in")
-		assert.Contains(t, errorOf(t, rec).Error, "disabled")
+		// Regression (issue 14, finding 2): the right password of a disabled account gets the
+		// very answer of a wrong one, so it confirms nothing.
+		right := e.post("/users/signin", "", map[string]string{"login": "ines", "password": "ines-password"})
+		wrong := e.post("/users/signin", "", map[string]string{"login": "ines", "password": "not-her-password"})
+		assert.Equal(t, http.StatusUnauthorized, right.Code, "a disabled user cannot sign in")
+		assert.Equal(t, wrong.Code, right.Code)
+		assert.Equal(t, wrong.Body.String(), right.Body.String())
 		assert.Equal(t, http.StatusOK, e.post("/users/"+user.ID+"/disable", admin, nil).Code, "disabling twice")
 
 		rec = e.get("/users/all", admin)
@@ -413,4 +461,33 @@ func TestBootstrapAdmin(t *testing.T) {
 
 	_, err = auth.BootstrapAdmin(ctx, e.store, "shorty", "short")
 	assert.Error(t, err, "a weak password is refused")
+}
+
+// Regression (issue 14, finding 5): look-alike logins are one login, and broken text is refused
+// with a 400 naming the field instead of being stored repaired.
+func TestLoginLookAlikesAndBrokenText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	e.signUp("Alice", "alice-user", "alice-password")
+
+	for _, login := range []string{"ａlice-user", "ALICE-USER", "ａｌｉｃｅ-ｕｓｅｒ"} {
+		rec := e.post("/users/signup", "", map[string]string{"name": "Mallory", "login": login, "password": "mallory-password"})
+		assert.Equal(t, http.StatusConflict, rec.Code, "%q: %s", login, rec.Body.String())
+	}
+	assert.Equal(t, "alice-user", e.current(e.signIn("ＡLICE-user", "alice-password")).Login, "signs in as the one account")
+
+	tests := []struct {
+		name, body, field string
+	}{
+		{"invalid UTF-8 in the name", "{\"name\":\"Bad \xff name\",\"login\":\"bad-utf8\",\"password\":\"some-password\"}", "name"},
+		{"invalid UTF-8 in the login", "{\"name\":\"Bad\",\"login\":\"bad\xc3-utf8\",\"password\":\"some-password\"}", "login"},
+		{"NUL in the login", `{"name":"Bad","login":"nul\u0000login","password":"some-password"}`, "login"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.post("/users/signup", "", tc.body)
+			require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+			assert.Contains(t, fieldPaths(errorOf(t, rec)), tc.field)
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -27,7 +28,7 @@ type tokenResponse struct {
 	Token string `json:"token"`
 }
 
-func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.Handler {
+func handleSignUp(log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) http.Handler {
 	// Only these fields are read: a "permissions" field in the body is ignored.
 	type request struct {
 		Name     string `json:"name"`
@@ -45,7 +46,15 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		if u, err = store.CreateUser(r.Context(), u); err != nil {
+		if limits.signUpBlocked(r) {
+			rateLimited(w, r, log, limits, "too many sign-ups with logins already taken")
+			return
+		}
+		u, err = store.CreateUser(r.Context(), u)
+		if errors.Is(err, errs.Conflict) {
+			limits.loginTaken(r)
+		}
+		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
@@ -58,7 +67,7 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 	})
 }
 
-func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) http.Handler {
+func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) http.Handler {
 	type request struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
@@ -80,14 +89,23 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 			web.Error(w, r, log, err)
 			return
 		}
-		if !limits.allow(r, login) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
-			web.Error(w, r, log, errs.Newf(errs.RateLimited, "too many sign-in attempts, try again later"))
+		attempt, ok := limits.startSignIn(r, login)
+		if !ok {
+			rateLimited(w, r, log, limits, "too many sign-in attempts, try again later")
 			return
+		}
+		if attempt.underAttack() {
+			select {
+			case <-time.After(limits.slowDown):
+			case <-r.Context().Done():
+				web.Error(w, r, log, r.Context().Err()) // the client left
+				return
+			}
 		}
 		u, err := store.UserByLogin(r.Context(), login)
 		if errors.Is(err, errs.NotFound) {
 			passwordMatches(dummyHash, req.Password) // same work as for a known login
+			attempt.failed()
 			web.Error(w, r, log, errBadCredentials)
 			return
 		}
@@ -95,15 +113,14 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 			web.Error(w, r, log, err)
 			return
 		}
-		if !passwordMatches(u.PasswordHash, req.Password) {
+		// A disabled account gets the same answer as a wrong password, so that the answer
+		// never confirms a password that cannot be used.
+		if !passwordMatches(u.PasswordHash, req.Password) || !u.Enabled {
+			attempt.failed()
 			web.Error(w, r, log, errBadCredentials)
 			return
 		}
-		if !u.Enabled {
-			// Said only to whoever knows the password.
-			web.Error(w, r, log, errs.Newf(errs.Unauthorized, "this account is disabled"))
-			return
-		}
+		attempt.succeeded()
 		token, err := sess.issue(r.Context(), u)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -111,6 +128,12 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *signIn
 		}
 		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
 	})
+}
+
+// rateLimited answers 429 with a Retry-After of the limits' window.
+func rateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, limits *rateLimits, why string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
+	web.Error(w, r, log, errs.Newf(errs.RateLimited, "%s", why))
 }
 
 func handleSignOut(log *slog.Logger, sess *sessions) http.Handler {
@@ -129,7 +152,8 @@ func handleCurrentUser() http.Handler {
 	})
 }
 
-func handleChangePassword(log *slog.Logger, store *Store) http.Handler {
+// handleChangePassword sets a new password and signs the user out of every other session.
+func handleChangePassword(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 	type request struct {
 		CurrentPassword string `json:"currentPassword"`
 		NewPassword     string `json:"newPassword"`
@@ -147,7 +171,8 @@ func handleChangePassword(log *slog.Logger, store *Store) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		u := callerFrom(r.Context()).user
+		c := callerFrom(r.Context())
+		u := c.user
 		if !passwordMatches(u.PasswordHash, req.CurrentPassword) {
 			web.Error(w, r, log, errs.Fieldf("currentPassword", "is not your current password"))
 			return
@@ -160,6 +185,16 @@ func handleChangePassword(log *slog.Logger, store *Store) http.Handler {
 		if err := store.SetPassword(r.Context(), u.ID, hash); err != nil {
 			web.Error(w, r, log, err)
 			return
+		}
+		broadcastErr, err := sess.signOutOthers(r.Context(), c.claims)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if broadcastErr != nil {
+			// The password is changed and the tokens revoked here; other services' caches
+			// will let them go when their entries expire.
+			log.WarnContext(r.Context(), "password changed, but the logout broadcast of other sessions failed", "err", broadcastErr)
 		}
 		web.NoContent(w)
 	})

@@ -8,16 +8,28 @@ import (
 	"time"
 )
 
-// Limits are the sign-in rate limits: at most PerLogin attempts per login and PerAddress per
-// client address in each Window. Zero fields take the defaults.
+// Limits are the rate limits of sign-in and sign-up, counted in fixed windows of Window per
+// client address. Zero fields take the defaults.
+//
+//   - PerAddress: sign-in attempts from one address, on any logins.
+//   - PerLogin: failed sign-ins from one address on one login. Only that pair is refused past
+//     it, so a stranger guessing a login cannot lock its owner out: the right password from
+//     another address still signs in. Once a login has PerLogin failures from anywhere in the
+//     window, every attempt on it waits SlowDown first, which keeps guessing from many
+//     addresses slow too.
+//   - TakenLogins: sign-ups from one address refused because the login was taken. Past it,
+//     every sign-up from that address is refused (not only those of taken logins, which would
+//     still tell them apart), so logins cannot be enumerated through sign-up.
 type Limits struct {
-	PerLogin   int
-	PerAddress int
-	Window     time.Duration
+	PerLogin    int
+	PerAddress  int
+	TakenLogins int
+	SlowDown    time.Duration
+	Window      time.Duration
 }
 
 // DefaultLimits slow password guessing down to a crawl without bothering a person who mistypes.
-var DefaultLimits = Limits{PerLogin: 10, PerAddress: 30, Window: time.Minute}
+var DefaultLimits = Limits{PerLogin: 10, PerAddress: 30, TakenLogins: 10, SlowDown: time.Second, Window: time.Minute}
 
 func (l Limits) withDefaults() Limits {
 	if l.PerLogin <= 0 {
@@ -26,33 +38,75 @@ func (l Limits) withDefaults() Limits {
 	if l.PerAddress <= 0 {
 		l.PerAddress = DefaultLimits.PerAddress
 	}
+	if l.TakenLogins <= 0 {
+		l.TakenLogins = DefaultLimits.TakenLogins
+	}
+	if l.SlowDown <= 0 {
+		l.SlowDown = DefaultLimits.SlowDown
+	}
 	if l.Window <= 0 {
 		l.Window = DefaultLimits.Window
 	}
 	return l
 }
 
-// signInLimits holds the two sign-in rate limiters of a server.
-type signInLimits struct {
-	window    time.Duration
-	byLogin   *rateLimiter
-	byAddress *rateLimiter
-	trusted   []netip.Prefix
+// rateLimits holds the rate limiters of a server.
+type rateLimits struct {
+	window   time.Duration
+	slowDown time.Duration
+	trusted  []netip.Prefix
+
+	byAddress   *rateLimiter // sign-in attempts per address
+	byPair      *rateLimiter // failed sign-ins per address and login
+	byLogin     *rateLimiter // failed sign-ins per login, from any address
+	takenLogins *rateLimiter // sign-ups refused for a taken login, per address
 }
 
-func newSignInLimits(l Limits, trustedProxies []netip.Prefix) *signInLimits {
+func newRateLimits(l Limits, trustedProxies []netip.Prefix) *rateLimits {
 	l = l.withDefaults()
-	return &signInLimits{window: l.Window, trusted: trustedProxies,
-		byLogin: newRateLimiter(l.PerLogin, l.Window), byAddress: newRateLimiter(l.PerAddress, l.Window)}
+	return &rateLimits{window: l.Window, slowDown: l.SlowDown, trusted: trustedProxies,
+		byAddress:   newRateLimiter(l.PerAddress, l.Window),
+		byPair:      newRateLimiter(l.PerLogin, l.Window),
+		byLogin:     newRateLimiter(l.PerLogin, l.Window),
+		takenLogins: newRateLimiter(l.TakenLogins, l.Window)}
 }
 
-// allow counts an attempt on login from r's client address against both limits (against both
-// even when the first refuses it) and tells whether both allow it.
-func (s *signInLimits) allow(r *http.Request, login string) bool {
+// signIn is one sign-in attempt as the rate limits see it.
+type signIn struct {
+	limits *rateLimits
+	pair   string // address and login key
+	login  string // login key
+}
+
+// startSignIn counts an attempt on login from r's client address and tells whether it may go
+// on. The attempt counts as a failure of its pair until succeeded says otherwise, so that
+// parallel guesses cannot all slip in before the first one is judged.
+func (l *rateLimits) startSignIn(r *http.Request, login string) (signIn, bool) {
 	now := time.Now()
-	addrOK := s.byAddress.allow(clientAddress(r, s.trusted), now)
-	loginOK := s.byLogin.allow(loginKey(login), now)
-	return addrOK && loginOK
+	addr := clientAddress(r, l.trusted)
+	a := signIn{limits: l, pair: addr + " " + loginKey(login), login: loginKey(login)}
+	addrOK := l.byAddress.allow(addr, now)
+	pairOK := l.byPair.allow(a.pair, now)
+	return a, addrOK && pairOK
+}
+
+// underAttack tells whether the attempt's login has had too many failures lately, from anywhere.
+func (a signIn) underAttack() bool { return a.limits.byLogin.over(a.login, time.Now()) }
+
+// failed records a wrong password.
+func (a signIn) failed() { a.limits.byLogin.allow(a.login, time.Now()) }
+
+// succeeded forgives the attempt: the pair's count starts over.
+func (a signIn) succeeded() { a.limits.byPair.forget(a.pair) }
+
+// signUpBlocked tells whether r's address has had too many sign-ups refused for a taken login.
+func (l *rateLimits) signUpBlocked(r *http.Request) bool {
+	return l.takenLogins.over(clientAddress(r, l.trusted), time.Now())
+}
+
+// loginTaken records a sign-up refused because its login was taken.
+func (l *rateLimits) loginTaken(r *http.Request) {
+	l.takenLogins.allow(clientAddress(r, l.trusted), time.Now())
 }
 
 // clientAddress is the address a request came from. X-Forwarded-For is believed only as far as
@@ -121,6 +175,21 @@ func (l *rateLimiter) allow(key string, now time.Time) bool {
 	}
 	a.n++
 	return a.n <= l.limit
+}
+
+// over tells, without counting, whether key has used up its attempts of the current window.
+func (l *rateLimiter) over(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.counts[key]
+	return ok && now.Sub(a.start) < l.window && a.n >= l.limit
+}
+
+// forget drops key's count.
+func (l *rateLimiter) forget(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.counts, key)
 }
 
 // forgetExpired drops finished windows; if a flood of distinct keys left none finished, it

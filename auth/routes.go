@@ -25,7 +25,7 @@ type Deps struct {
 	Store  *Store
 	Bus    bus.Publisher // for the logout broadcasts
 	Secret []byte        // JWT_SECRET, at least MinSecretBytes long
-	Limits Limits        // sign-in rate limits; zero fields take DefaultLimits
+	Limits Limits        // sign-in and sign-up rate limits; zero fields take DefaultLimits
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed when sign-in
 	// is limited per client address (none by default).
 	TrustedProxies []netip.Prefix
@@ -34,20 +34,20 @@ type Deps struct {
 // NewServer returns the auth API of SPEC §3.1 with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
 	r := d.Router(openAPI)
-	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newSignInLimits(d.Limits, d.TrustedProxies))
+	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newRateLimits(d.Limits, d.TrustedProxies))
 	return r
 }
 
 // addRoutes lists the whole auth API.
-func addRoutes(r chi.Router, log *slog.Logger, store *Store, sess *sessions, limits *signInLimits) {
-	r.Method(http.MethodPost, "/users/signup", handleSignUp(log, store, sess))
+func addRoutes(r chi.Router, log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) {
+	r.Method(http.MethodPost, "/users/signup", handleSignUp(log, store, sess, limits))
 	r.Method(http.MethodPost, "/users/signin", handleSignIn(log, store, sess, limits))
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireUser(log, sess, ""))
 		r.Method(http.MethodGet, "/users/signout", handleSignOut(log, sess))
 		r.Method(http.MethodGet, "/users/current", handleCurrentUser())
-		r.Method(http.MethodPost, "/users/password", handleChangePassword(log, store))
+		r.Method(http.MethodPost, "/users/password", handleChangePassword(log, store, sess))
 	})
 
 	r.Group(func(r chi.Router) {

@@ -100,6 +100,34 @@ func (s *sessions) signOut(ctx context.Context, c claims) error {
 	return s.broadcast(ctx, token)
 }
 
+// signOutOthers revokes every token of c's user but c's own, and tells every service to drop
+// them: after a password change, whoever held the old password is signed out everywhere.
+// Each record is revoked before its broadcast, so auth refuses the token at once whatever
+// happens to the broadcast; a broadcast that fails leaves the other services' caches to expire
+// (at most a few minutes, SPEC §4): that failure is returned apart, as broadcastErr.
+func (s *sessions) signOutOthers(ctx context.Context, c claims) (broadcastErr, err error) {
+	ids, err := s.store.EnabledTokens(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if id == c.TokenID {
+			continue
+		}
+		if err := s.store.RevokeToken(ctx, id); err != nil {
+			return nil, err
+		}
+		token, err := s.sign(id, c.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.broadcast(ctx, token); err != nil {
+			broadcastErr = err
+		}
+	}
+	return broadcastErr, nil
+}
+
 // disableUser disables the user of id and revokes all its tokens, broadcasting each.
 //
 // The user is disabled first, which alone makes every token of theirs fail here; the records

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
@@ -51,8 +53,12 @@ const (
 // detector); see export_test.go.
 var bcryptCost = 10
 
-// loginKey is the form of a login that uniqueness is judged on: "Bob" and "bob" are one login.
-func loginKey(login string) string { return strings.ToLower(login) }
+// loginKey is the form of a login that uniqueness is judged on: Unicode NFKC, case-folded (and
+// normalised again, as folding can undo it). "Bob" and "bob" are one login, and so are look-alikes
+// that differ only in compatibility forms: "ａlice" (full-width a) and "alice", "ﬁona" and "fiona".
+func loginKey(login string) string {
+	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(login)))
+}
 
 // newUser checks a sign-up and returns the user to store, with its password hashed.
 func newUser(name, login, password string, permissions ...string) (User, error) {

@@ -22,6 +22,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -48,6 +49,10 @@ const (
 	maxPrice          = money.Cents(100_000_000_00) // 100 million, in cents
 	maxStock          = 1_000_000_000
 )
+
+// imageIDPattern is the shape of the image service's ids: UUIDs in their canonical lower-case
+// form (image.Create makes them with uuid.NewString).
+var imageIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // articleInput is the body of create and update: every field optional, checked by validate.
 type articleInput struct {
@@ -92,8 +97,9 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 	}
 
 	if in.Image != nil {
-		img := strings.TrimSpace(*in.Image)
-		v.Check(len(img) <= maxImageLen, "image", fmt.Sprintf("must be at most %d characters", maxImageLen))
+		img := strings.ToLower(strings.TrimSpace(*in.Image))
+		v.Check(img == "" || imageIDPattern.MatchString(img), "image",
+			"must be an image id (a UUID such as 0b8f5c1e-6f0a-4c5e-9a57-3d2b1c0e9f42) or empty")
 		ch.Image = &img
 	}
 

@@ -23,13 +23,13 @@ func TestCreateArticle(t *testing.T) {
 	api := newTestAPI(t)
 
 	status, body := api.do("POST", "/articles", adminToken,
-		`{"_id":"ignored","name":"  Lamp ","description":"A desk lamp","image":"img1","price":12.5,"stock":3}`)
+		`{"_id":"ignored","name":"  Lamp ","description":"A desk lamp","image":"0B8F5C1E-6F0A-4C5E-9A57-3D2B1C0E9F42","price":12.5,"stock":3}`)
 	require.Equal(t, http.StatusOK, status, body)
 	a := decode[Article](t, body)
 	assert.Len(t, a.ID, 24)
-	assert.Equal(t, Article{ID: a.ID, Name: "Lamp", Description: "A desk lamp", Image: "img1",
+	assert.Equal(t, Article{ID: a.ID, Name: "Lamp", Description: "A desk lamp", Image: "0b8f5c1e-6f0a-4c5e-9a57-3d2b1c0e9f42",
 		Price: 1250, Stock: 3, Enabled: true}, a)
-	assert.JSONEq(t, fmt.Sprintf(`{"_id":%q,"name":"Lamp","description":"A desk lamp","image":"img1",
+	assert.JSONEq(t, fmt.Sprintf(`{"_id":%q,"name":"Lamp","description":"A desk lamp","image":"0b8f5c1e-6f0a-4c5e-9a57-3d2b1c0e9f42",
 		"price":12.5,"stock":3,"enabled":true}`, a.ID), body)
 
 	// Stock may be left out: it starts at 0.
@@ -141,9 +141,9 @@ func TestUpdateArticle(t *testing.T) {
 	want.Price = 725
 	assert.Equal(t, want, decode[Article](t, body))
 
-	status, body = api.do("POST", "/articles/"+a.ID, adminToken, `{"name":"Big lamp","description":"","image":"i2","stock":2}`)
+	status, body = api.do("POST", "/articles/"+a.ID, adminToken, `{"name":"Big lamp","description":"","image":"7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6","stock":2}`)
 	require.Equal(t, http.StatusOK, status, body)
-	want.Name, want.Description, want.Image, want.Stock = "Big lamp", "", "i2", 2
+	want.Name, want.Description, want.Image, want.Stock = "Big lamp", "", "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6", 2
 	assert.Equal(t, want, decode[Article](t, body))
 
 	tests := []struct {
@@ -322,4 +322,37 @@ func TestListArticles(t *testing.T) {
 		e := decode[errorBody](t, body)
 		assert.Len(t, e.Messages, 1, body)
 	}
+}
+
+// Regression (issue 14, findings 5 and 10): an article's text holds no NUL or broken UTF-8, and
+// its image is an image id or nothing; each refusal is a 400 naming the field, and changes nothing.
+func TestArticleTextAndImageAreChecked(t *testing.T) {
+	api := newTestAPI(t)
+	a := api.create("Mug", "A mug", "3.5", 1)
+	tests := []struct {
+		name, body, field string
+	}{
+		{"NUL in the name", `{"name":"Mug\u0000<script>","price":1}`, "name"},
+		{"NUL in the description", `{"name":"Mug","description":"a\u0000b","price":1}`, "description"},
+		{"broken UTF-8 in the name", "{\"name\":\"Mug \xff\",\"price\":1}", "name"},
+		{"image not an id", `{"name":"Mug","image":"javascript:alert(1)","price":1}`, "image"},
+		{"image a path", `{"name":"Mug","image":"../../etc/passwd","price":1}`, "image"},
+		{"image a UUID with more", `{"name":"Mug","image":"0b8f5c1e-6f0a-4c5e-9a57-3d2b1c0e9f42x","price":1}`, "image"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, path := range []string{"/articles", "/articles/" + a.ID} {
+				status, body := api.do("POST", path, adminToken, tc.body)
+				require.Equal(t, http.StatusBadRequest, status, body)
+				assert.Contains(t, body, `"path":"`+tc.field+`"`)
+			}
+		})
+	}
+	status, body := api.do("GET", "/articles/"+a.ID, "", "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, a, decode[Article](t, body), "nothing changed")
+
+	status, body = api.do("POST", "/articles/"+a.ID, adminToken, `{"image":""}`)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Empty(t, decode[Article](t, body).Image, "an empty image means no picture")
 }

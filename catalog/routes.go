@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -33,10 +34,18 @@ func NewServer(d Deps) http.Handler {
 	return r
 }
 
+// Listings and searches read many articles for anyone who asks: at most readSlots of them run
+// at once, and a request that cannot start within readWait is answered 429 (see web.Shed).
+const (
+	readSlots = 4
+	readWait  = 250 * time.Millisecond
+)
+
 // addRoutes is the whole REST API of the catalog (SPEC §3.3): reads are public, writes admin.
 func addRoutes(r chi.Router, log *slog.Logger, store *Store, view *articleView, auth *tokens.Checker) {
-	r.Method(http.MethodGet, "/articles", handleArticleList(log, view))
-	r.Method(http.MethodGet, "/articles/search/{criteria}", handleArticleSearch(log, view))
+	expensive := r.With(web.Shed(log, readSlots, readWait))
+	expensive.Method(http.MethodGet, "/articles", handleArticleList(log, view))
+	expensive.Method(http.MethodGet, "/articles/search/{criteria}", handleArticleSearch(log, view))
 	r.Method(http.MethodGet, "/articles/{id}", handleArticleGet(log, view, store))
 
 	r.Group(func(r chi.Router) {

@@ -31,7 +31,7 @@ func BenchmarkResizeCold1200(b *testing.B) {
 	for _, width := range []int{160, 640} {
 		b.Run(fmt.Sprint(width), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := jpegOf(original, width); err != nil {
+				if _, err := convertJPEG(original, width); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -42,7 +42,7 @@ func FuzzUpload(f *testing.F) {
 			requireUploadError(t, err)
 			return
 		}
-		kind, err := inspect(data)
+		h, err := inspect(data)
 		if err != nil {
 			requireUploadError(t, err)
 			return
@@ -51,7 +51,7 @@ func FuzzUpload(f *testing.F) {
 		if cfg, _, _ := stdimage.DecodeConfig(bytes.NewReader(data)); cfg.Width*cfg.Height > 1<<20 {
 			return
 		}
-		img, err := decodePixels(kind, data)
+		img, err := decodePixels(h, data)
 		if err != nil {
 			requireUploadError(t, err)
 			return
@@ -60,7 +60,7 @@ func FuzzUpload(f *testing.F) {
 		if size.X > MaxSide || size.Y > MaxSide {
 			t.Fatalf("accepted a %v image", size)
 		}
-		thumb, err := jpegOf(data, 160)
+		thumb, err := convertJPEG(data, 160)
 		if err != nil {
 			t.Fatalf("an accepted upload does not convert: %v", err)
 		}

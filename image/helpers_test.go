@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
@@ -161,11 +162,15 @@ func decodeJPEG(t testing.TB, data []byte) stdimage.Point {
 // bombPNG returns a valid w×h grayscale PNG of black pixels: a few hundred KB that would
 // decode to w×h bytes. It is built from one compressed run of zero rows repeated, so making it
 // costs little.
-func bombPNG(t testing.TB, w, h int) []byte {
+func bombPNG(t testing.TB, w, h int) []byte { return zeroPNG(t, w, h, 0, 1) }
+
+// zeroPNG is bombPNG in 8-bit color type colorType (0 gray, 6 RGBA) of channels bytes a pixel:
+// an RGBA one decodes to 4 bytes a pixel, all zero (transparent black).
+func zeroPNG(t testing.TB, w, h int, colorType byte, channels int) []byte {
 	t.Helper()
 	const rowsPerRun = 100
 	require.Zero(t, h%rowsPerRun)
-	rowBytes := w + 1 // a filter byte (0: none) and one byte per pixel, all zero
+	rowBytes := w*channels + 1 // a filter byte (0: none) and the pixels' bytes, all zero
 
 	// One run of zero rows, compressed and sync-flushed: a sequence of non-final deflate blocks
 	// that can be repeated, as its back-references only ever reach zeros.
@@ -190,7 +195,7 @@ func bombPNG(t testing.TB, w, h int) []byte {
 	out.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
 	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	ihdr = append(ihdr, 8, 0, 0, 0, 0) // 8-bit grayscale, no interlace
+	ihdr = append(ihdr, 8, colorType, 0, 0, 0) // 8-bit, no interlace
 	writeChunk(&out, "IHDR", ihdr)
 	writeChunk(&out, "IDAT", z.Bytes())
 	writeChunk(&out, "IEND", nil)
@@ -229,4 +234,40 @@ func withJPEGSize(t testing.TB, data []byte, w, h int) []byte {
 	binary.BigEndian.PutUint16(out[i+5:], uint16(h))
 	binary.BigEndian.PutUint16(out[i+7:], uint16(w))
 	return out
+}
+
+// convertJPEG is jpegOf on a stored original, reading its header first as the service does.
+func convertJPEG(original []byte, width int) ([]byte, error) {
+	h, err := readHeader(original)
+	if err != nil {
+		return nil, err
+	}
+	return jpegOf(h, original, width)
+}
+
+// assertSamePicture checks that data is an image of want's size whose pixels are close to want's
+// (a re-encoded JPEG is not byte-exact).
+func assertSamePicture(t testing.TB, want stdimage.Image, data []byte) {
+	t.Helper()
+	got, _, err := stdimage.Decode(bytes.NewReader(data))
+	require.NoError(t, err)
+	require.Equal(t, want.Bounds().Size(), got.Bounds().Size())
+	var diff, n uint64
+	b := want.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r1, g1, b1, _ := want.At(x, y).RGBA()
+			r2, g2, b2, _ := got.At(x-b.Min.X+got.Bounds().Min.X, y-b.Min.Y+got.Bounds().Min.Y).RGBA()
+			diff += absDiff(r1, r2) + absDiff(g1, g2) + absDiff(b1, b2)
+			n += 3
+		}
+	}
+	assert.Less(t, diff/n>>8, uint64(12), "mean difference per channel, out of 255")
+}
+
+func absDiff(a, b uint32) uint64 {
+	if a > b {
+		return uint64(a - b)
+	}
+	return uint64(b - a)
 }

@@ -6,6 +6,7 @@ package image
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	stdimage "image" // the standard library's package; this package shares its name
 	"image/color"
@@ -20,24 +21,17 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// Limits on uploads, checked before any pixel is decoded. A 40-megapixel image of 8 bits per
-// channel decodes to at most 160 MB of pixels; one of 16 bits per channel takes twice as much
-// memory per pixel, so it may have only half as many. Anything larger is refused from its
-// header alone.
+// Limits on uploads, checked before any pixel is decoded. The memory a picture decodes to is
+// estimated from its header (decodeCost) and may not pass MaxDecodeBytes: that is 40
+// megapixels of 8-bit RGBA, 20 of 16-bit or of an interlaced PNG, about 35 of a progressive
+// JPEG (as phones write them) and fewer of one at full colour resolution. Anything larger is
+// refused from its header alone.
 const (
-	MaxBytes  = 10 << 20   // decoded size of an upload
-	MaxSide   = 10_000     // pixels, width and height each
-	MaxPixels = 40_000_000 // width × height, at 8 bits per channel
+	MaxBytes       = 10 << 20    // decoded size of an upload
+	MaxSide        = 10_000      // pixels, width and height each
+	MaxPixels      = 40_000_000  // width × height
+	MaxDecodeBytes = 160_000_000 // estimated memory to decode one picture
 )
-
-// pixelLimit is the most pixels a picture whose header announces model may have: 16-bit color
-// decodes to 8 bytes a pixel (RGBA64, NRGBA64) where every other model takes at most 4.
-func pixelLimit(model color.Model) int64 {
-	if model == color.RGBA64Model || model == color.NRGBA64Model {
-		return MaxPixels / 2
-	}
-	return MaxPixels
-}
 
 // maxBodyBytes bounds the JSON body of an upload: the base64 of MaxBytes, plus room for the
 // data URL prefix and the JSON around it.
@@ -107,12 +101,37 @@ func sniff(data []byte) (format, bool) {
 	return "", false
 }
 
-// inspect checks an upload from its header alone: a JPEG or PNG whose dimensions are within the
-// limits. It reads no pixel data, so a decompression bomb costs nothing here.
-func inspect(data []byte) (format, error) {
+// header is what an upload's first bytes tell: its format, size and what decoding it will cost.
+type header struct {
+	format        format
+	width, height int
+	orientation   int   // EXIF orientation of a JPEG, 1 (upright) to 8; 1 when absent
+	cost          int64 // estimated bytes of memory to decode it (see decodeCost)
+}
+
+// inspect checks an upload from its header alone: a JPEG or PNG whose dimensions and decoding
+// cost are within the limits. It reads no pixel data, so a decompression bomb costs nothing here.
+func inspect(data []byte) (header, error) {
+	h, err := readHeader(data)
+	if err != nil {
+		return header{}, err
+	}
+	if h.width > MaxSide || h.height > MaxSide || int64(h.width)*int64(h.height) > MaxPixels {
+		return header{}, errs.Newf(errs.TooLarge, "the image is %d×%d pixels; the limit is %d per side and %d megapixels",
+			h.width, h.height, MaxSide, MaxPixels/1_000_000)
+	}
+	if h.cost > MaxDecodeBytes {
+		return header{}, errs.Newf(errs.TooLarge, "the image is %d×%d pixels, which would take %d MB to decode; the limit is %d MB",
+			h.width, h.height, h.cost/1_000_000, MaxDecodeBytes/1_000_000)
+	}
+	return h, nil
+}
+
+// readHeader reads the header of a JPEG or PNG, without judging its size.
+func readHeader(data []byte) (header, error) {
 	f, ok := sniff(data)
 	if !ok {
-		return "", errs.Fieldf("image", "must be a JPEG or PNG image")
+		return header{}, errs.Fieldf("image", "must be a JPEG or PNG image")
 	}
 	decodeConfig := jpeg.DecodeConfig
 	if f == formatPNG {
@@ -120,37 +139,109 @@ func inspect(data []byte) (format, error) {
 	}
 	cfg, err := decodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return "", errs.Fieldf("image", "is not a readable %s image", strings.ToUpper(string(f)))
+		return header{}, errs.Fieldf("image", "is not a readable %s image", strings.ToUpper(string(f)))
 	}
-	w, h := cfg.Width, cfg.Height
-	if w < 1 || h < 1 {
-		return "", errs.Fieldf("image", "has no pixels")
+	h := header{format: f, width: cfg.Width, height: cfg.Height, orientation: 1}
+	if h.width < 1 || h.height < 1 {
+		return header{}, errs.Fieldf("image", "has no pixels")
 	}
-	if limit := pixelLimit(cfg.ColorModel); w > MaxSide || h > MaxSide || int64(w)*int64(h) > limit {
-		return "", errs.Newf(errs.TooLarge, "the image is %d×%d pixels; the limit is %d per side and %d megapixels",
-			w, h, MaxSide, limit/1_000_000)
+	var perPixel float64
+	if f == formatPNG {
+		perPixel = pngBytesPerPixel(cfg.ColorModel, data)
+	} else {
+		var layout jpegLayout
+		layout, h.orientation = readJPEGLayout(data)
+		perPixel = layout.bytesPerPixel()
+		if h.orientation > 1 {
+			perPixel += 4 // turning it upright makes an NRGBA copy
+		}
 	}
-	return f, nil
+	h.cost = int64(perPixel * float64(h.width) * float64(h.height))
+	return h, nil
 }
 
-// decodePixels decodes the whole image, which only inspect's checks make safe.
-func decodePixels(f format, data []byte) (stdimage.Image, error) {
+// pngBytesPerPixel is the memory a PNG of model decodes to per pixel: 16-bit color takes 8
+// bytes a pixel (RGBA64, NRGBA64), 8-bit color 4, gray and palettes less. An interlaced PNG is
+// decoded pass by pass and then merged, which may hold twice as much.
+func pngBytesPerPixel(model color.Model, data []byte) float64 {
+	var n float64
+	switch model {
+	case color.GrayModel:
+		n = 1
+	case color.Gray16Model:
+		n = 2
+	case color.RGBA64Model, color.NRGBA64Model:
+		n = 8
+	default:
+		if _, paletted := model.(color.Palette); paletted {
+			n = 1
+		} else {
+			n = 4
+		}
+	}
+	// The IHDR chunk comes first: its last byte, at offset 28, is the interlace method.
+	if len(data) > 28 && data[28] == 1 {
+		n *= 2
+	}
+	return n
+}
+
+// decodePixels decodes the whole image, which only inspect's checks make safe, and turns a
+// JPEG upright as its EXIF orientation says (the JPEGs this service writes carry no EXIF).
+func decodePixels(h header, data []byte) (stdimage.Image, error) {
 	decode := jpeg.Decode
-	if f == formatPNG {
+	if h.format == formatPNG {
 		decode = png.Decode
 	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, errs.Fieldf("image", "is not a readable %s image", strings.ToUpper(string(f)))
+		return nil, errs.Fieldf("image", "is not a readable %s image", strings.ToUpper(string(h.format)))
 	}
-	return img, nil
+	return upright(img, h.orientation), nil
 }
 
-// jpegOf encodes a stored original as JPEG, scaled down to width when it is wider (width 0:
-// full size). The EXIF orientation is applied, as the JPEG written carries no EXIF; transparent
-// pixels are laid on white, as JPEG has no transparency.
-func jpegOf(original []byte, width int) ([]byte, error) {
-	img, err := imaging.Decode(bytes.NewReader(original), imaging.AutoOrientation(true))
+// reencode writes img anew in format f: only pixels are kept, so whatever else the upload
+// carried (EXIF and GPS metadata, comments, data after the image's end) is not.
+func reencode(f format, img stdimage.Image) ([]byte, error) {
+	// Written anew, a picture may come out somewhat larger than it came in (a PNG especially,
+	// compressed for speed): the stored original may take up to twice the upload limit.
+	out := &limitedBuffer{limit: 2 * MaxBytes}
+	var err error
+	if f == formatPNG {
+		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(out, img)
+	} else {
+		err = jpeg.Encode(out, img, &jpeg.Options{Quality: originalQuality})
+	}
+	if errors.Is(err, errTooManyBytes) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("re-encode %s: %w", f, err)
+	}
+	return out.Bytes(), nil
+}
+
+// originalQuality is the JPEG quality of re-encoded originals: higher than the variants', as
+// the original is what every variant is made from.
+const originalQuality = 92
+
+// limitedBuffer is a bytes.Buffer that refuses to grow past limit bytes.
+type limitedBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.limit {
+		return 0, errTooManyBytes
+	}
+	return b.Buffer.Write(p)
+}
+
+// jpegOf encodes a stored original, whose header is h, as JPEG, scaled down to width when it is
+// wider (width 0: full size). Transparent pixels are laid on white, as JPEG has no transparency.
+func jpegOf(h header, original []byte, width int) ([]byte, error) {
+	img, err := decodePixels(h, original)
 	if err != nil {
 		return nil, fmt.Errorf("decode stored original: %w", err)
 	}
@@ -158,12 +249,33 @@ func jpegOf(original []byte, width int) ([]byte, error) {
 		img = imaging.Resize(img, width, 0, imaging.Lanczos)
 	}
 	if o, ok := img.(interface{ Opaque() bool }); !ok || !o.Opaque() {
-		b := img.Bounds()
-		img = imaging.Overlay(imaging.New(b.Dx(), b.Dy(), color.White), img, stdimage.Point{}, 1)
+		img = onWhite{img}
 	}
 	var buf bytes.Buffer
-	if err := imaging.Encode(&buf, img, imaging.JPEG, imaging.JPEGQuality(jpegQuality)); err != nil {
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality}); err != nil {
 		return nil, fmt.Errorf("encode jpeg: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// variantCost estimates the memory to make a variant of width pixels of a picture: decoding
+// it, plus resizing (an intermediate image width × the original height, and the result).
+func variantCost(h header, width int) int64 {
+	cost := h.cost
+	if width > 0 && width < h.width {
+		cost += 8 * int64(width) * int64(h.height)
+	}
+	return cost
+}
+
+// onWhite shows an image laid on a white background, pixel by pixel as the encoder asks, so
+// that flattening a large transparent picture does not take a second copy of it in memory.
+type onWhite struct{ stdimage.Image }
+
+func (o onWhite) ColorModel() color.Model { return color.RGBAModel }
+
+func (o onWhite) At(x, y int) color.Color {
+	r, g, b, a := o.Image.At(x, y).RGBA() // alpha-premultiplied, 16 bits
+	white := 0xFFFF - a
+	return color.RGBA64{R: uint16(r + white), G: uint16(g + white), B: uint16(b + white), A: 0xFFFF}
 }

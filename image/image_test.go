@@ -29,12 +29,12 @@ func TestInspectJudgesTheBytes(t *testing.T) {
 	small := photo(40, 30)
 	jpegData, pngData := encodeJPEG(t, small), encodePNG(t, small)
 
-	f, err := inspect(jpegData)
+	h, err := inspect(jpegData)
 	require.NoError(t, err)
-	assert.Equal(t, formatJPEG, f)
-	f, err = inspect(pngData)
+	assert.Equal(t, formatJPEG, h.format)
+	h, err = inspect(pngData)
 	require.NoError(t, err)
-	assert.Equal(t, formatPNG, f)
+	assert.Equal(t, formatPNG, h.format)
 
 	_, err = inspect(encodeGIF(t, small))
 	assert.ErrorIs(t, err, errs.Invalid, "a GIF")
@@ -95,7 +95,7 @@ func TestDecompressionBombIsNotDecoded(t *testing.T) {
 // The bomb helper must make a real PNG, or the test above proves nothing.
 func TestBombPNGIsAValidPNG(t *testing.T) {
 	small := bombPNG(t, 300, 200)
-	img, err := decodePixels(formatPNG, small)
+	img, err := decodePixels(header{format: formatPNG}, small)
 	require.NoError(t, err)
 	assert.Equal(t, stdimage.Pt(300, 200), img.Bounds().Size())
 	assert.Equal(t, color.Gray{Y: 0}, img.At(150, 100))
@@ -134,22 +134,22 @@ func TestParseDataURL(t *testing.T) {
 func TestJPEGOf(t *testing.T) {
 	landscape := encodeJPEG(t, photo(1200, 800))
 
-	out, err := jpegOf(landscape, 320)
+	out, err := convertJPEG(landscape, 320)
 	require.NoError(t, err)
 	assert.Equal(t, stdimage.Pt(320, 213), decodeJPEG(t, out), "width asked for, aspect kept")
 
-	out, err = jpegOf(encodePNG(t, photo(300, 150)), 640)
+	out, err = convertJPEG(encodePNG(t, photo(300, 150)), 640)
 	require.NoError(t, err)
 	assert.Equal(t, stdimage.Pt(300, 150), decodeJPEG(t, out), "never upscaled")
 
-	out, err = jpegOf(encodePNG(t, photo(500, 1000)), 0)
+	out, err = convertJPEG(encodePNG(t, photo(500, 1000)), 0)
 	require.NoError(t, err)
 	assert.Equal(t, stdimage.Pt(500, 1000), decodeJPEG(t, out), "full size")
 }
 
 func TestJPEGOfLaysTransparencyOnWhite(t *testing.T) {
 	transparent := stdimage.NewNRGBA(stdimage.Rect(0, 0, 50, 50)) // every pixel transparent black
-	out, err := jpegOf(encodePNG(t, transparent), 0)
+	out, err := convertJPEG(encodePNG(t, transparent), 0)
 	require.NoError(t, err)
 	img, err := jpeg.Decode(bytes.NewReader(out))
 	require.NoError(t, err)

@@ -5,17 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// pixelWorkers bounds the decodes and resizes running at once in one process: they are what
-// takes memory (up to 160 MB for a picture at the limits), so they wait their turn.
-const pixelWorkers = 2
+// pixelBudget bounds the memory that the decodes and resizes running at once in one process may
+// take, as estimated from their headers: they are what takes memory (up to MaxDecodeBytes for
+// a picture at the limits), so they wait their turn. Small pictures share it; a picture at the
+// limits has it alone. With the garbage a finished decode leaves until the next collection,
+// the process stays within about three times the budget (see the README's figures).
+const pixelBudget = MaxDecodeBytes
 
 // Images uploads and serves pictures. Resized variants are computed on first request, once:
 // concurrent first requests in this process share one computation, and the result is stored so
@@ -25,29 +30,36 @@ type Images struct {
 	log   *slog.Logger
 
 	variants singleflight.Group
-	pixels   chan struct{} // a slot per running decode or resize
-	resized  atomic.Int64  // variants computed since start (tests count them)
+	pixels   *semaphore.Weighted // bytes of pixelBudget held by running decodes and resizes
+	resized  atomic.Int64        // variants computed since start (tests count them)
 }
 
 // NewImages returns the image service on store.
 func NewImages(store *Store, log *slog.Logger) *Images {
-	return &Images{store: store, log: log, pixels: make(chan struct{}, pixelWorkers)}
+	return &Images{store: store, log: log, pixels: semaphore.NewWeighted(pixelBudget)}
 }
 
 // Create checks an uploaded data URL and stores the picture under a new id. The bytes must be a
-// JPEG or PNG within the limits, whatever type the data URL declares.
+// JPEG or PNG within the limits, whatever type the data URL declares. The picture is stored
+// re-encoded, in its own format, from its pixels alone: metadata (such as GPS positions) and
+// anything hidden after or inside it are dropped, so what is served back is an image and
+// nothing else.
 func (s *Images) Create(ctx context.Context, dataURL string) (string, error) {
 	data, err := parseDataURL(dataURL)
 	if err != nil {
 		return "", err
 	}
-	f, err := inspect(data)
+	h, err := inspect(data)
 	if err != nil {
 		return "", err
 	}
-	// Only a full decode proves the pixel data is whole (not truncated or corrupt).
-	err = s.withPixelSlot(ctx, func() error {
-		_, err := decodePixels(f, data)
+	err = s.withPixels(ctx, h.cost, func() error {
+		// The full decode also proves the pixel data whole (not truncated or corrupt).
+		img, err := decodePixels(h, data)
+		if err != nil {
+			return err
+		}
+		data, err = reencode(h.format, img)
 		return err
 	})
 	if err != nil {
@@ -110,9 +122,13 @@ func (s *Images) makeVariant(ctx context.Context, id string, width int) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	h, err := readHeader(original)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: stored original: %w", id, err)
+	}
 	var data []byte
-	err = s.withPixelSlot(ctx, func() error {
-		data, err = jpegOf(original, width)
+	err = s.withPixels(ctx, variantCost(h, width), func() error {
+		data, err = jpegOf(h, original, width)
 		return err
 	})
 	if err != nil {
@@ -126,13 +142,20 @@ func (s *Images) makeVariant(ctx context.Context, id string, width int) ([]byte,
 	return data, nil
 }
 
-// withPixelSlot runs work when a pixel slot is free, or gives up when ctx is done.
-func (s *Images) withPixelSlot(ctx context.Context, work func() error) error {
-	select {
-	case s.pixels <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", errs.Unavailable, ctx.Err())
+// withPixels runs work once cost bytes of the pixel budget are free (the whole budget when cost
+// is more), or gives up when ctx is done.
+func (s *Images) withPixels(ctx context.Context, cost int64, work func() error) error {
+	cost = min(max(cost, 1), pixelBudget)
+	if err := s.pixels.Acquire(ctx, cost); err != nil {
+		return fmt.Errorf("%w: %w", errs.Unavailable, err)
 	}
-	defer func() { <-s.pixels }()
-	return work()
+	defer s.pixels.Release(cost)
+	err := work()
+	if cost > pixelBudget/4 {
+		// Collect the large picture's garbage now, before the next decode allocates as much
+		// again: left to the usual pacing, the heap may grow to twice the budget first. It
+		// costs a few milliseconds after seconds of decoding.
+		runtime.GC()
+	}
+	return err
 }

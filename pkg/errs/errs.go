@@ -19,6 +19,7 @@ var (
 	TooLarge     = errors.New("request body too large")
 	Unsupported  = errors.New("unsupported media type")
 	RateLimited  = errors.New("too many requests")
+	TimedOut     = errors.New("request timeout") // the client was too slow to send its request
 	Unavailable  = errors.New("service unavailable")
 )
 

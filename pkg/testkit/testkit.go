@@ -164,8 +164,13 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	return client, prefix
 }
 
-// Logger returns a logger that writes into the test's log (shown with -v or on failure).
+// Logger returns a logger that writes into the test's log (shown with -v or on failure). A fuzz
+// target's log cannot be written once fuzzing starts: its logger writes only warnings and errors,
+// to standard error.
 func Logger(t testing.TB) *slog.Logger {
+	if _, fuzz := t.(*testing.F); fuzz {
+		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	return slog.New(slog.NewJSONHandler(LogWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

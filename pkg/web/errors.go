@@ -37,6 +37,8 @@ func statusOf(err error) int {
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, errs.RateLimited):
 		return http.StatusTooManyRequests
+	case errors.Is(err, errs.TimedOut):
+		return http.StatusRequestTimeout
 	case errors.Is(err, errs.Unavailable):
 		return http.StatusServiceUnavailable
 	}
@@ -49,7 +51,11 @@ func StatusOf(err error) int { return statusOf(err) }
 // Error answers err with its status and the SPEC's JSON error body. 5xx errors are logged with
 // their detail and answered with a generic message; 4xx answers carry the error's own text.
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	if errors.Is(r.Context().Err(), context.Canceled) {
+	if errors.Is(err, errs.TimedOut) {
+		// A body that stopped coming also cancels the request's context, but the client is
+		// still there to read why; the connection cannot carry another request.
+		w.Header().Set("Connection", "close")
+	} else if errors.Is(r.Context().Err(), context.Canceled) {
 		// The client went away mid-request, so the store or broker call was cut short: not a
 		// failure of this service. 499 (nginx's "client closed request") keeps it out of the
 		// 5xx logs and metrics; nobody reads the answer.
@@ -84,7 +90,7 @@ func clientMessage(err error, status int) string {
 		return e.Message
 	}
 	for _, kind := range []error{errs.Invalid, errs.Unauthorized, errs.Forbidden, errs.NotFound,
-		errs.Conflict, errs.TooLarge, errs.Unsupported, errs.RateLimited} {
+		errs.Conflict, errs.TooLarge, errs.Unsupported, errs.RateLimited, errs.TimedOut} {
 		if errors.Is(err, kind) {
 			return kind.Error()
 		}

@@ -4,11 +4,13 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -22,23 +24,38 @@ const MaxBodyBytes = 1 << 20
 // content type errs.Unsupported. Bodies are limited to MaxBodyBytes.
 func Decode[T any](r *http.Request) (T, error) { return DecodeLimit[T](r, MaxBodyBytes) }
 
-// DecodeLimit is Decode with a body limit of maxBytes.
+// DecodeLimit is Decode with a body limit of maxBytes. Text must be valid UTF-8 without control
+// characters (tab and line breaks aside): a string field that breaks the rule is an
+// errs.Invalid naming the field (see checkText).
 func DecodeLimit[T any](r *http.Request, maxBytes int64) (T, error) {
 	var v T
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return v, err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBytes))
+	if err != nil {
+		return v, readError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&v); err != nil {
 		return v, decodeError(err)
 	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		if err != nil && isTooLarge(err) {
-			return v, errs.Newf(errs.TooLarge, "the request body is too large")
-		}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return v, errs.Newf(errs.Invalid, "body must hold a single JSON value")
 	}
-	return v, nil
+	return v, checkText(body, &v)
+}
+
+// readError is the error of a request body that could not be read whole: too large, or a
+// client too slow to send it (see BodyTimeout).
+func readError(err error) error {
+	if isTooLarge(err) {
+		return errs.Newf(errs.TooLarge, "the request body is too large")
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errs.Newf(errs.TimedOut, "the request body came too slowly")
+	}
+	return errs.Newf(errs.Invalid, "the request body could not be read")
 }
 
 // checkContentType accepts JSON and the types that curl and simple clients send by default.

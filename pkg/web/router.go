@@ -33,7 +33,7 @@ func (b Basics) Router(openAPI []byte) chi.Router {
 // endpoints /healthz, /readyz and /metrics. checks name what /readyz tries.
 func NewRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck) chi.Router {
 	r := chi.NewRouter()
-	r.Use(Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
+	r.Use(LimitBodyTime(BodyIdleTimeout, BodyTimeout), Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, log, errs.Newf(errs.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
