@@ -15,3 +15,4 @@ bench:
 
 vet:
 	go vet ./... && for m in pkg auth image catalog cart orders; do (cd $$m && go vet ./...); done
+	cd deploy/k8s && GOWORK=off go vet ./...
