@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
@@ -157,19 +158,65 @@ func (s *Service) HandleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 	return nil
 }
 
-// ResendPlaceOrders sends `place_order` again for carts closed before `before` whose order has
-// not come back, and reports how many.
-func (s *Service) ResendPlaceOrders(ctx context.Context, before time.Time) (int, error) {
-	carts, err := s.store.AwaitingOrder(ctx, before, 100)
+// ResendPlaceOrders sends `place_order` again for carts closed more than interval before now
+// whose order has not come back, each on its backoff schedule (resendBackoff), and reports how
+// many it sent.
+func (s *Service) ResendPlaceOrders(ctx context.Context, now time.Time, interval time.Duration) (int, error) {
+	carts, err := s.store.AwaitingOrder(ctx, now.Add(-interval), 100)
 	if err != nil {
 		return 0, err
 	}
-	for i, c := range carts {
+	due := s.resends.due(carts, now, interval)
+	for i, c := range due {
 		if err := s.sendPlaceOrder(ctx, c); err != nil {
 			return i, err
 		}
 	}
-	return len(carts), nil
+	return len(due), nil
+}
+
+// maxResendGap bounds the backoff between two re-sends of one cart's place_order.
+const maxResendGap = 10 * time.Minute
+
+// resendBackoff spaces the re-sends of each closed cart's place_order: the first one interval
+// after closing, then each after twice the previous gap, up to maxResendGap. A fixed pace
+// buries a slow orders service: when the order queue drains slower than copies arrive it only
+// grows (every cart instance adds its own copies), and a new cart's place_order waits behind
+// thousands of copies for carts long placed. This was seen with two instances of each service
+// under load (e2e TestManyInstances). It is kept in memory, per instance: after a restart a
+// cart is re-sent once more, which orders ignores.
+type resendBackoff struct {
+	mu   sync.Mutex
+	next map[string]resendDue // cart id → when it is due again
+}
+
+type resendDue struct {
+	at  time.Time
+	gap time.Duration
+}
+
+// due returns the carts of awaiting that are due at now and schedules their next re-send.
+// Carts no longer awaiting their order are forgotten.
+func (b *resendBackoff) due(awaiting []Cart, now time.Time, interval time.Duration) []Cart {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next := make(map[string]resendDue, len(awaiting))
+	var due []Cart
+	for _, c := range awaiting {
+		d, seen := b.next[c.ID]
+		if seen && now.Before(d.at) {
+			next[c.ID] = d
+			continue
+		}
+		gap := interval
+		if seen {
+			gap = min(2*d.gap, maxResendGap)
+		}
+		next[c.ID] = resendDue{at: now.Add(gap), gap: gap}
+		due = append(due, c)
+	}
+	b.next = next
+	return due
 }
 
 // Revalidate asks catalog again about every line of up to limit of the most recently changed open

@@ -101,7 +101,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	})
 	background("re-send", func(ctx context.Context) error {
 		every(ctx, log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
-			n, err := svc.ResendPlaceOrders(ctx, time.Now().Add(-cfg.ResendInterval))
+			n, err := svc.ResendPlaceOrders(ctx, time.Now(), cfg.ResendInterval)
 			if n > 0 {
 				log.Info("place_order re-sent", "carts", n)
 			}

@@ -27,6 +27,7 @@ type Service struct {
 	bus     bus.Publisher
 	catalog articleSource
 	log     *slog.Logger
+	resends resendBackoff
 }
 
 // NewService returns the cart service over store, publishing to b and checking articles in catalog.
