@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/backoff"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
@@ -159,14 +159,16 @@ func (s *Service) HandleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 }
 
 // ResendPlaceOrders sends `place_order` again for carts closed more than interval before now
-// whose order has not come back, each on its backoff schedule (resendBackoff), and reports how
-// many it sent.
+// whose order has not come back, and reports how many it sent. Each cart is re-sent after
+// interval, then after 2, 4, 8… intervals up to maxResendGap (pkg/backoff): re-sending every
+// cart at every round, from every instance, buried a slow orders service under copies.
 func (s *Service) ResendPlaceOrders(ctx context.Context, now time.Time, interval time.Duration) (int, error) {
 	carts, err := s.store.AwaitingOrder(ctx, now.Add(-interval), 100)
 	if err != nil {
 		return 0, err
 	}
-	due := s.resends.due(carts, now, interval)
+	s.resends.First, s.resends.Max = interval, max(interval, maxResendGap)
+	due := backoff.Due(&s.resends, carts, func(c Cart) string { return c.ID }, now)
 	for i, c := range due {
 		if err := s.sendPlaceOrder(ctx, c); err != nil {
 			return i, err
@@ -177,47 +179,6 @@ func (s *Service) ResendPlaceOrders(ctx context.Context, now time.Time, interval
 
 // maxResendGap bounds the backoff between two re-sends of one cart's place_order.
 const maxResendGap = 10 * time.Minute
-
-// resendBackoff spaces the re-sends of each closed cart's place_order: the first one interval
-// after closing, then each after twice the previous gap, up to maxResendGap. A fixed pace
-// buries a slow orders service: when the order queue drains slower than copies arrive it only
-// grows (every cart instance adds its own copies), and a new cart's place_order waits behind
-// thousands of copies for carts long placed. This was seen with two instances of each service
-// under load (e2e TestManyInstances). It is kept in memory, per instance: after a restart a
-// cart is re-sent once more, which orders ignores.
-type resendBackoff struct {
-	mu   sync.Mutex
-	next map[string]resendDue // cart id → when it is due again
-}
-
-type resendDue struct {
-	at  time.Time
-	gap time.Duration
-}
-
-// due returns the carts of awaiting that are due at now and schedules their next re-send.
-// Carts no longer awaiting their order are forgotten.
-func (b *resendBackoff) due(awaiting []Cart, now time.Time, interval time.Duration) []Cart {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	next := make(map[string]resendDue, len(awaiting))
-	var due []Cart
-	for _, c := range awaiting {
-		d, seen := b.next[c.ID]
-		if seen && now.Before(d.at) {
-			next[c.ID] = d
-			continue
-		}
-		gap := interval
-		if seen {
-			gap = min(2*d.gap, maxResendGap)
-		}
-		next[c.ID] = resendDue{at: now.Add(gap), gap: gap}
-		due = append(due, c)
-	}
-	b.next = next
-	return due
-}
 
 // Revalidate asks catalog again about every line of up to limit of the most recently changed open
 // carts, so that catalog changes (an article disabled or deleted) show up in them. It reports how

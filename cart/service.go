@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/backoff"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
@@ -27,7 +28,7 @@ type Service struct {
 	bus     bus.Publisher
 	catalog articleSource
 	log     *slog.Logger
-	resends resendBackoff
+	resends backoff.Schedule // of place_order re-sends
 }
 
 // NewService returns the cart service over store, publishing to b and checking articles in catalog.
