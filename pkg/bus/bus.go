@@ -112,6 +112,9 @@ type Subscription struct {
 	// OnStart is called each time the consumer starts or restarts after a lost connection.
 	// Broadcasts sent while it was away are lost, so a cache fed by them should be flushed here.
 	OnStart func()
+	// OnDeadLetter, when set, is called for each message moved to the queue's dead-letter
+	// queue, with its type ("" when it was not even an envelope), so it can be counted.
+	OnDeadLetter func(msgType string)
 }
 
 // MaxAttempts is how many times a failing message is tried before it is dead-lettered.
