@@ -197,6 +197,20 @@ func (b *balancer) probeOnce(client *http.Client) {
 	}
 }
 
+// fleetTimers are the background loops' paces in these fleets: fast enough for tests to see
+// them act, slow enough not to bury a loaded machine under repeats. (With the 1-second re-sends
+// of fastTimers, two instances of each service on a busy shared machine spent most of their
+// time on copies of place_order and order_placed.)
+var fleetTimers = map[string]string{
+	"CART_RESEND_INTERVAL":             "5s",
+	"CART_VALIDATE_INTERVAL":           "10s",
+	"ORDERS_STUCK_AFTER":               "10s",
+	"ORDERS_JOB_PLACED_EVERY":          "2s",
+	"ORDERS_JOB_VALIDATED_EVERY":       "5s",
+	"ORDERS_JOB_INVALID_EVERY":         "5s",
+	"ORDERS_JOB_PAYMENT_DEFINED_EVERY": "5s",
+}
+
 // fleetConfig says what a multi-instance fleet runs against.
 type fleetConfig struct {
 	instances int               // of every service
@@ -256,7 +270,7 @@ func startInstances(t *testing.T, cfg fleetConfig) *instances {
 	for _, s := range serviceNames {
 		common = append(common, strings.ToUpper(s)+"_SERVICE_URL="+f.lb[s].url)
 	}
-	for k, v := range fastTimers {
+	for k, v := range fleetTimers {
 		common = append(common, k+"="+v)
 	}
 	for k, v := range cfg.env {

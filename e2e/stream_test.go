@@ -205,8 +205,12 @@ func (s *stream) shop(sh *shopperRun, rng *rand.Rand) {
 	}
 	var closed cart
 	status, err := sh.c.tryCall(http.MethodPost, "cart", "/cart/checkout", nil, &closed)
-	if o := s.ops.add("checkout", status, err); o != opFailed {
+	o := s.ops.add("checkout", status, err)
+	if o != opFailed {
 		sh.checkouts = append(sh.checkouts, checkoutOp{outcome: o, cart: closed})
+	}
+	if o != opOK {
+		time.Sleep(250 * time.Millisecond) // as a person would before trying again
 	}
 	var list []orderSummary
 	if status, err := sh.c.tryCall(http.MethodGet, "orders", "/orders", nil, &list); status != http.StatusOK || err != nil {
@@ -248,8 +252,8 @@ func (s *stream) sampleStock(ctx context.Context, c *client, done chan struct{})
 var finalStatuses = []string{"validated", "invalid", "payment_defined"}
 
 // verify waits until every order is final and checks the end state against the accounting;
-// what names the run in the report it prints.
-func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Duration) {
+// what names the run in the report it prints. It returns how many orders ended in each status.
+func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Duration) map[string]int {
 	c := newClient(t, f.balanced())
 	orders := map[*shopperRun][]order{}
 	deadline := time.Now().Add(settle)
@@ -300,7 +304,6 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 	stock := s.checkStock(t, c, what, held)
 	events := s.checkEvents(t, f, what, orders)
 	assert.Empty(t, s.negative, "%s: stock read below zero while the stream ran", what)
-	assert.Positive(t, statuses["invalid"], "%s: the scarce articles ran out (otherwise nothing was scarce)", what)
 
 	t.Logf("%s — accounting:%s\n  end state: %d orders %v for %d acknowledged + %d unknown checkouts of %d shoppers\n"+
 		"  checked against: one order per acknowledged checkout (its cart's lines), at most one per unknown one, none for failed ones;\n"+
@@ -308,6 +311,7 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 		"    payments per order = acknowledged payments (+1 at most for an unknown one); events: %s;\n"+
 		"    %d stock readings during the stream, none below zero",
 		what, &s.ops, total, statuses, acked, unknownCheckouts, len(s.shoppers), stock, events, s.readings)
+	return statuses
 }
 
 // pendingOrders fills orders with every shopper's orders and says what is not final yet ("" when
@@ -352,22 +356,22 @@ func (c *client) withURLs(urls map[string]string) *client {
 
 // checkOrder checks one final order and adds what it holds to held.
 func (s *stream) checkOrder(t *testing.T, o order, held map[string]int) {
-	allValid := true
+	allValid, refused := true, false
 	var total float64
 	for _, a := range o.Articles {
-		assert.True(t, a.IsValidated, "order %s: article %s answered by catalog", o.ID, a.ArticleID)
-		allValid = allValid && a.IsValid
+		allValid = allValid && a.IsValidated && a.IsValid
+		refused = refused || (a.IsValidated && !a.IsValid)
 		total += a.UnitaryPrice * float64(a.Quantity)
 	}
 	switch o.Status {
 	case "validated", "payment_defined":
-		assert.True(t, allValid, "order %s is %s with an invalid article", o.ID, o.Status)
+		assert.True(t, allValid, "order %s is %s without every article answered valid", o.ID, o.Status)
 		assert.InDelta(t, total, o.TotalPrice, 0.001, "order %s total", o.ID)
 		for _, a := range o.Articles {
 			held[a.ArticleID] += a.Quantity
 		}
-	case "invalid":
-		assert.False(t, allValid, "order %s is invalid with every article valid", o.ID)
+	case "invalid": // as soon as one article is refused; the other answers may still be on their way
+		assert.True(t, refused, "order %s is invalid with no article refused", o.ID)
 	}
 }
 
@@ -431,7 +435,12 @@ func (s *stream) checkEvents(t *testing.T, f *instances, what string, orders map
 			n++
 			assert.Equal(t, 1, count[o.ID+"/placed/"], "%s: placed events of %s", what, o.ID)
 			for _, a := range o.Articles {
-				assert.Equal(t, 1, count[o.ID+"/article_validated/"+a.ArticleID], "%s: article_validated events of %s/%s", what, o.ID, a.ArticleID)
+				n := count[o.ID+"/article_validated/"+a.ArticleID]
+				if a.IsValidated {
+					assert.Equal(t, 1, n, "%s: article_validated events of %s/%s", what, o.ID, a.ArticleID)
+				} else { // an invalid order's answer, still on its way when the order was read
+					assert.LessOrEqual(t, n, 1, "%s: article_validated events of %s/%s", what, o.ID, a.ArticleID)
+				}
 			}
 			assert.Equal(t, len(o.Payments), count[o.ID+"/payment_defined/"], "%s: payment_defined events of %s", what, o.ID)
 		}
