@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole shop on embedded defaults; `make test` runs every
 # test against real servers. `make bench` measures.
-.PHONY: run test bench bench-go vet hostile
+.PHONY: run test bench bench-go vet hostile faults
 
 run:
 	go run ./cmd/ecommerce
@@ -24,5 +24,11 @@ hostile:
 	HOSTILE_LONG=1 TEST_REQUIRE_SERVERS=1 go test -count=1 -v -run TestHostileInputs ./e2e/
 	cd image && HOSTILE_LONG=1 TEST_REQUIRE_SERVERS=1 go test -count=1 -v -run TestParallelUploadsStayWithinMemory .
 
+# The multi-instance and fault tests at full size (E2E_LONG=1): two processes of every service,
+# 200-order checkout streams, 200 sign-outs, each fault longer. `make test` runs short versions.
+faults:
+	E2E_LONG=1 GO_TEST_FLAGS="-count=1 -timeout 40m -v -run TestManyInstances|TestFault" ./scripts/test.sh
+
 vet:
 	go vet ./... && for m in pkg auth image catalog cart orders; do (cd $$m && go vet ./...); done
+	cd deploy/k8s && GOWORK=off go vet ./...

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/backoff"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -111,20 +112,27 @@ func (s *Service) HandleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 	return nil
 }
 
-// ResendPlaceOrders sends `place_order` again for carts closed before `before` whose order has
-// not come back, and reports how many.
-func (s *Service) ResendPlaceOrders(ctx context.Context, before time.Time) (int, error) {
-	carts, err := s.store.AwaitingOrder(ctx, before, 100)
+// ResendPlaceOrders sends `place_order` again for carts closed more than interval before now
+// whose order has not come back, and reports how many it sent. Each cart is re-sent after
+// interval, then after 2, 4, 8… intervals up to maxResendGap (pkg/backoff): re-sending every
+// cart at every round, from every instance, buried a slow orders service under copies.
+func (s *Service) ResendPlaceOrders(ctx context.Context, now time.Time, interval time.Duration) (int, error) {
+	carts, err := s.store.AwaitingOrder(ctx, now.Add(-interval), 100)
 	if err != nil {
 		return 0, err
 	}
-	for i, c := range carts {
+	s.resends.First, s.resends.Max = interval, max(interval, maxResendGap)
+	due := backoff.Due(&s.resends, carts, func(c Cart) string { return c.ID }, now)
+	for i, c := range due {
 		if err := s.sendPlaceOrder(ctx, c); err != nil {
 			return i, err
 		}
 	}
-	return len(carts), nil
+	return len(due), nil
 }
+
+// maxResendGap bounds the backoff between two re-sends of one cart's place_order.
+const maxResendGap = 10 * time.Minute
 
 // Revalidate asks catalog again about every line of up to limit of the most recently changed open
 // carts, so that catalog changes (an article disabled or deleted) show up in them. It reports how

@@ -125,19 +125,31 @@ func TestResendUntilOrderPlaced(t *testing.T) {
 	closed.Enabled = false
 	require.NoError(t, f.store.Append(ctx, closed))
 
-	later := time.Now().Add(time.Hour) // as if the re-send interval had passed
-	for range 2 {
-		n, err := f.svc.ResendPlaceOrders(ctx, later)
+	// Re-sent after the interval, then after 2, 4, 8… intervals (not at every round), up to
+	// maxResendGap.
+	const interval = time.Minute
+	start := time.Now().Add(time.Hour) // as if the re-send interval had passed
+	sent := 0
+	for _, at := range []time.Duration{0, interval / 2, interval, 2 * interval, 3 * interval, 4 * interval, 5 * interval, 7 * interval} {
+		n, err := f.svc.ResendPlaceOrders(ctx, start.Add(at), interval)
 		require.NoError(t, err)
-		assert.Equal(t, 1, n)
+		sent += n
 	}
+	assert.Equal(t, 4, sent, "re-sent at 0, 1, 3 and 7 intervals")
 	orders.drain(t, f.bus, "order", "order")
-	require.Equal(t, 2, orders.count("place_order"), "re-sent each round")
+	require.Equal(t, 4, orders.count("place_order"))
+	last := start.Add(7 * interval)
+	for range 20 {
+		last = last.Add(maxResendGap)
+		n, err := f.svc.ResendPlaceOrders(ctx, last, interval)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "never more than maxResendGap apart")
+	}
 	var msg contract.PlaceOrder
 	require.NoError(t, orders.lastOf("place_order").Decode(&msg))
 	assert.Equal(t, contract.PlaceOrder{CartID: closed.ID, UserID: "u1", Articles: []contract.OrderLine{{ArticleID: articleA, Quantity: 2}}}, msg)
 
-	n, err := f.svc.ResendPlaceOrders(ctx, time.Now().Add(-time.Hour))
+	n, err := f.svc.ResendPlaceOrders(ctx, time.Now(), time.Hour)
 	require.NoError(t, err)
 	assert.Zero(t, n, "not before the interval has passed since closing")
 
@@ -150,7 +162,7 @@ func TestResendUntilOrderPlaced(t *testing.T) {
 		c, err := f.store.Get(ctx, closed.ID)
 		return err == nil && c.OrderID == "order-1"
 	}, "orderId recorded")
-	n, err = f.svc.ResendPlaceOrders(ctx, later)
+	n, err = f.svc.ResendPlaceOrders(ctx, last.Add(maxResendGap), interval)
 	require.NoError(t, err)
 	assert.Zero(t, n, "no re-send once the order is placed")
 

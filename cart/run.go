@@ -79,7 +79,7 @@ func Run(ctx context.Context, opts app.Options) error {
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced),
 		app.Every(log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
-			n, err := svc.ResendPlaceOrders(ctx, time.Now().Add(-cfg.ResendInterval))
+			n, err := svc.ResendPlaceOrders(ctx, time.Now(), cfg.ResendInterval)
 			if n > 0 {
 				log.Info("place_order re-sent", "carts", n)
 			}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/backoff"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
@@ -24,6 +25,7 @@ type Service struct {
 
 	// broadcast, when set, tells the other instances of every state stored (cart_changes).
 	broadcast func(msg any)
+	resends   backoff.Schedule // of place_order re-sends
 }
 
 // NewService returns the cart service over store, publishing to b and checking articles in

@@ -17,10 +17,11 @@ type client struct {
 	t     testing.TB
 	urls  map[string]string // service name → base URL
 	token string
+	http  *http.Client // for tryCall, which must not fail the test
 }
 
 func newClient(t testing.TB, urls map[string]string) *client {
-	return &client{t: t, urls: urls}
+	return &client{t: t, urls: urls, http: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // as returns a copy of c that sends token.

@@ -102,6 +102,9 @@ type Subscription struct {
 	// OnStop is called each time a started consumer stops: its channel or connection was lost
 	// (it will restart) or Consume is returning. Until the next OnStart nothing is heard.
 	OnStop func()
+	// OnDeadLetter, when set, is called for each message moved to the queue's dead-letter
+	// queue, with its type ("" when it was not even an envelope), so it can be counted.
+	OnDeadLetter func(msgType string)
 }
 
 // MaxAttempts is how many times a failing message is tried before it is dead-lettered.

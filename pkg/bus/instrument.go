@@ -29,6 +29,13 @@ func (i instrumented) Consume(ctx context.Context, s Subscription, h Handler) er
 	if queue == "" {
 		queue = s.Exchange + " (private)"
 	}
+	onDeadLetter := s.OnDeadLetter
+	s.OnDeadLetter = func(msgType string) {
+		i.m.DeadLettered(queue, msgType)
+		if onDeadLetter != nil {
+			onDeadLetter(msgType)
+		}
+	}
 	return i.Bus.Consume(ctx, s, func(ctx context.Context, d Delivery) error {
 		if err := h(ctx, d); err != nil {
 			i.m.Failed(queue, d.Type)

@@ -380,7 +380,7 @@ func (r *Rabbit) consumeOnce(ctx context.Context, sess *session, s Subscription,
 					if !ok {
 						return // channel or connection closed
 					}
-					r.deliver(ctx, ch, queue, d, h)
+					r.deliver(ctx, ch, queue, d, h, s.OnDeadLetter)
 				}
 			}
 		})
@@ -389,8 +389,9 @@ func (r *Rabbit) consumeOnce(ctx context.Context, sess *session, s Subscription,
 	return true, errors.New("channel closed")
 }
 
-// deliver runs h on one delivery and then acknowledges, requeues, retries or dead-letters it.
-func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d amqp.Delivery, h Handler) {
+// deliver runs h on one delivery and then acknowledges, requeues, retries or dead-letters it
+// (telling onDeadLetter, when set).
+func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d amqp.Delivery, h Handler, onDeadLetter func(string)) {
 	if ctx.Err() != nil { // picked up while stopping: leave it for the next consumer
 		_ = d.Nack(false, true)
 		return
@@ -444,6 +445,9 @@ func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d 
 			return
 		}
 		_ = d.Ack(false)
+		if onDeadLetter != nil {
+			onDeadLetter(env.Type)
+		}
 	}
 }
 

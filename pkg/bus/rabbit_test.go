@@ -3,6 +3,8 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os/exec"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/bus/bustest"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -179,7 +182,8 @@ func BenchmarkRabbitRoundTrip(b *testing.B) {
 }
 
 // TestRabbitDeadLettersUndecodableMessages checks that a body that is not an envelope (sent by
-// some other client) goes to the dead-letter queue at once instead of looping.
+// some other client) goes to the dead-letter queue at once instead of looping, and is counted
+// in the service's metrics although no handler ever saw it.
 func TestRabbitDeadLettersUndecodableMessages(t *testing.T) {
 	r, u := dialTest(t)
 	conn, err := amqp.Dial(u)
@@ -193,8 +197,9 @@ func TestRabbitDeadLettersUndecodableMessages(t *testing.T) {
 	var calls atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	consumed := make(chan error, 1)
+	m := metrics.New("catalog")
 	go func() {
-		consumed <- r.Consume(ctx, bus.Subscription{Queue: "catalog"}, func(context.Context, bus.Delivery) error {
+		consumed <- bus.Instrument(r, m).Consume(ctx, bus.Subscription{Queue: "catalog"}, func(context.Context, bus.Delivery) error {
 			calls.Add(1)
 			return nil
 		})
@@ -210,6 +215,10 @@ func TestRabbitDeadLettersUndecodableMessages(t *testing.T) {
 	assert.Equal(t, "catalog", dead.Headers["x-dead-letter-queue"])
 	assert.Contains(t, dead.Headers["x-dead-letter-reason"], "malformed envelope")
 	assert.Zero(t, calls.Load(), "the handler never sees it")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	assert.Contains(t, rec.Body.String(),
+		`messages_dead_lettered_total{queue="catalog",service="catalog",type="(malformed)"} 1`)
 	cancel()
 	require.NoError(t, <-consumed)
 }

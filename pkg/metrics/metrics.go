@@ -23,6 +23,7 @@ type Metrics struct {
 	consumed  *prometheus.CounterVec
 	failed    *prometheus.CounterVec
 	store     *prometheus.CounterVec
+	dead      *prometheus.CounterVec
 }
 
 // New returns the collectors of service, registered in a registry of their own.
@@ -49,8 +50,11 @@ func New(service string) *Metrics {
 		store: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "store_round_trips_total", Help: "Commands sent to the store (each one round trip), by collection and command.", ConstLabels: labels,
 		}, []string{"collection", "command"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "messages_dead_lettered_total", Help: "Messages moved to the dead-letter queue, by queue and type.", ConstLabels: labels,
+		}, []string{"queue", "type"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.published, m.consumed, m.failed, m.store,
+	m.registry.MustRegister(m.requests, m.latency, m.published, m.consumed, m.failed, m.dead, m.store,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -73,6 +77,15 @@ func (m *Metrics) Published(exchange, msgType string) {
 
 // Consumed counts a message handled successfully from queue.
 func (m *Metrics) Consumed(queue, msgType string) { m.consumed.WithLabelValues(queue, msgType).Inc() }
+
+// DeadLettered counts a message of queue moved to its dead-letter queue; msgType is "" for a
+// message that was not even an envelope (its handler never ran, so Failed did not count it).
+func (m *Metrics) DeadLettered(queue, msgType string) {
+	if msgType == "" {
+		msgType = "(malformed)"
+	}
+	m.dead.WithLabelValues(queue, msgType).Inc()
+}
 
 // Failed counts a delivery from queue whose handler failed.
 func (m *Metrics) Failed(queue, msgType string) { m.failed.WithLabelValues(queue, msgType).Inc() }

@@ -27,4 +27,12 @@ func TestRabbitNodeRestarts(t *testing.T) {
 	if err := dial(); err != nil {
 		t.Fatal(err)
 	}
+	n.Kill()
+	if dial() == nil {
+		t.Fatal("node still accepts connections after Kill")
+	}
+	n.Start()
+	if err := dial(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -384,7 +384,9 @@ func testRetrySucceeds(t *testing.T, b bus.Bus) {
 
 func testDeadLetter(t *testing.T, b bus.Bus) {
 	attempts := make(chan int, 100)
-	consume(t, b, bus.Subscription{Queue: "order"}, func(_ context.Context, d bus.Delivery) error {
+	deadTypes := make(chan string, 10)
+	onDeadLetter := func(msgType string) { deadTypes <- msgType }
+	consume(t, b, bus.Subscription{Queue: "order", OnDeadLetter: onDeadLetter}, func(_ context.Context, d bus.Delivery) error {
 		attempts <- d.Attempt
 		return errors.New("always failing")
 	})
@@ -404,6 +406,12 @@ func testDeadLetter(t *testing.T, b bus.Bus) {
 		seen = append(seen, a)
 	}
 	assert.Equal(t, []int{1, 2, 3, 4, 5}, seen)
+	select {
+	case msgType := <-deadTypes:
+		assert.Equal(t, "text", msgType, "OnDeadLetter is told, for metrics")
+	case <-time.After(wait):
+		t.Fatal("OnDeadLetter not called")
+	}
 }
 
 func testPermanent(t *testing.T, b bus.Bus) {
