@@ -37,6 +37,7 @@ require (
 	github.com/ecommerce-go/ecommerce/catalog v0.0.0
 	github.com/ecommerce-go/ecommerce/image v0.0.0
 	github.com/ecommerce-go/ecommerce/orders v0.0.0
+	github.com/ecommerce-go/ecommerce/web v0.0.0
 	github.com/go-logr/logr v1.4.2 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-sql-driver/mysql v1.9.2 // indirect
@@ -108,3 +109,5 @@ replace github.com/ecommerce-go/ecommerce/catalog => ./catalog
 replace github.com/ecommerce-go/ecommerce/cart => ./cart
 
 replace github.com/ecommerce-go/ecommerce/orders => ./orders
+
+replace github.com/ecommerce-go/ecommerce/web => ./web
