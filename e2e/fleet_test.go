@@ -19,7 +19,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
-var serviceNames = []string{"auth", "image", "catalog", "cart", "orders"}
+var serviceNames = []string{"auth", "image", "catalog", "cart", "orders", "web"}
 
 // shop is a running fleet, however it was started.
 type shop struct {

@@ -77,7 +77,7 @@ func articleFields(r *http.Request, v *view) api.ArticleFields {
 // uploadPicture stores the form's picture, if one was chosen, and returns its id.
 func (s *site) uploadPicture(r *http.Request, v *view) (string, error) {
 	file, header, err := r.FormFile("picture")
-	if errors.Is(err, http.ErrMissingFile) {
+	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) {
 		return "", nil
 	}
 	if err != nil {
