@@ -14,4 +14,4 @@ bench:
 	go run ./cmd/load -users 8 -duration 30s
 
 vet:
-	go vet ./... && for m in pkg auth image catalog cart orders; do (cd $$m && go vet ./...); done
+	go vet ./... && for m in pkg auth image catalog cart orders web; do (cd $$m && go vet ./...); done

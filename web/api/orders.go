@@ -38,8 +38,8 @@ type Order struct {
 type OrderArticle struct {
 	ArticleID    string `json:"articleId"`
 	Quantity     int    `json:"quantity"`
-	Valid        bool   `json:"valid"`
-	Validated    bool   `json:"validated"`
+	Valid        bool   `json:"isValid"`     // SPEC also names it "valid"
+	Validated    bool   `json:"isValidated"` // and "validated"
 	UnitaryPrice Money  `json:"unitaryPrice"`
 }
 
