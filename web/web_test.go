@@ -63,15 +63,15 @@ func TestEveryKeyUsedIsInTheCatalog(t *testing.T) {
 
 func TestPreferredLanguage(t *testing.T) {
 	for header, want := range map[string]string{
-		"":                          "en",
-		"es":                        "es",
-		"es-ES,es;q=0.9,en;q=0.8":   "es",
-		"en-GB,en;q=0.9,es;q=0.8":   "en",
-		"fr-FR,fr;q=0.9,es;q=0.5":   "es",
-		"de, en;q=0.2, es;q=0.7":    "es",
-		"ES-mx":                     "es",
-		"fr":                        "en",
-		";;;,q=,es;q=nonsense":      "es",
+		"":                           "en",
+		"es":                         "es",
+		"es-ES,es;q=0.9,en;q=0.8":    "es",
+		"en-GB,en;q=0.9,es;q=0.8":    "en",
+		"fr-FR,fr;q=0.9,es;q=0.5":    "es",
+		"de, en;q=0.2, es;q=0.7":     "es",
+		"ES-mx":                      "es",
+		"fr":                         "en",
+		";;;,q=,es;q=nonsense":       "es",
 		"en;q=0.1, es;q=0.1, de;q=1": "en",
 	} {
 		assert.Equal(t, want, preferredLanguage(header), header)
