@@ -203,7 +203,7 @@ func waitReady(t *testing.T, urls map[string]string, died <-chan error) {
 	}
 }
 
-func dropDatabases(t *testing.T, mongoURL, suffix string) {
+func dropDatabases(t testing.TB, mongoURL, suffix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client, err := mongox.Connect(ctx, mongoURL)

@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	goimage "image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -34,10 +39,26 @@ type webShop struct {
 	urls       map[string]string
 	gate       *gate
 	adminToken string
-	articles   []article // enabled, with pictures, stock 50
+	articles   []article // enabled, with pictures; the first three have 50 in stock
 }
 
-func startWebShop(t *testing.T) *webShop {
+// picture is a PNG data URL of a soft two-colour gradient, a different hue for each n.
+func picture(t testing.TB, n int) string {
+	const w, h = 400, 300
+	img := goimage.NewRGBA(goimage.Rect(0, 0, w, h))
+	base := [][3]float64{{231, 111, 81}, {42, 157, 143}, {233, 196, 106}, {38, 70, 83}, {244, 162, 97}, {94, 96, 206}, {72, 149, 239}, {106, 153, 78}}[n%8]
+	for x := range w {
+		for y := range h {
+			f := 0.55 + 0.45*float64(x+y)/float64(w+h)
+			img.Set(x, y, color.RGBA{uint8(base[0] * f), uint8(base[1] * f), uint8(base[2] * f), 255})
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+func startWebShop(t testing.TB) *webShop {
 	rabbit := testkit.Rabbit(t)
 	g := &gate{}
 	b := gatedBus{Bus: rabbit, queue: "catalog_order_placed", gate: g}
@@ -75,12 +96,15 @@ func startWebShop(t *testing.T) *webShop {
 	api := newClient(t, urls)
 	s.adminToken = api.signIn(adminLogin, adminPassword)
 	admin := api.as(s.adminToken)
-	for i, name := range []string{"Reading lamp", "Ceramic mug", "Linen towel"} {
+	stock := []int{50, 50, 50, 3, 0, 12, 8, 20}
+	for i, name := range []string{"Reading lamp", "Ceramic mug", "Linen towel", "Wool scarf", "Tea sampler",
+		"Bike light", "Water bottle", "Desk plant"} {
 		var img struct{ ID string }
-		admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": pngDataURL(t, 200+i, 150)}, &img)
+		admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": picture(t, i)}, &img)
 		var a article
 		admin.must(http.MethodPost, "catalog", "/articles", map[string]any{
-			"name": name, "description": "A good " + strings.ToLower(name) + ".", "image": img.ID, "price": 12.5 + float64(i), "stock": 50,
+			"name": name, "description": "A good " + strings.ToLower(name) + ".", "image": img.ID,
+			"price": 12.5 + float64(i), "stock": stock[i],
 		}, &a)
 		s.articles = append(s.articles, a)
 	}

@@ -58,7 +58,7 @@ func handleCatalog(s *site) http.HandlerFunc {
 		q := strings.TrimSpace(r.URL.Query().Get("q"))
 		page := pageParam(r)
 		v := &view{Title: "catalog.title"}
-		list, err := s.api.Articles(r.Context(), q, page, catalogPageSize)
+		list, err := s.listing.Articles(r.Context(), q, page, catalogPageSize)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
 			formProblem(v, err) // a search the catalog refuses (too long, odd characters)
 			err = nil

@@ -33,11 +33,12 @@ type site struct {
 	log     *slog.Logger
 	checker *tokens.Checker
 	api     *api.Client
+	listing *listingCache
 	pages   *pages
 }
 
 func newSite(log *slog.Logger, checker *tokens.Checker, client *api.Client) *site {
-	return &site{log: log, checker: checker, api: client, pages: mustParsePages()}
+	return &site{log: log, checker: checker, api: client, listing: newListingCache(client), pages: mustParsePages()}
 }
 
 // visit is what the middleware learned about the request: language, CSRF token, user.

@@ -2,13 +2,17 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"regexp"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,4 +149,35 @@ func BenchmarkRenderCatalog(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "page-bytes")
+}
+
+func TestListingCache(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	c := &listingCache{ttl: 50 * time.Millisecond, entries: map[string]listingEntry{},
+		fetch: func(ctx context.Context, q string, page, size int) (api.ArticlePage, error) {
+			calls.Add(1)
+			<-release
+			return api.ArticlePage{Page: page, Total: int64(calls.Load())}, nil
+		}}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			p, err := c.Articles(context.Background(), "lamp", 2, 24)
+			assert.NoError(t, err)
+			assert.Equal(t, 2, p.Page)
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	assert.Equal(t, int32(1), calls.Load(), "concurrent misses make one call")
+
+	p, _ := c.Articles(context.Background(), "lamp", 2, 24)
+	assert.Equal(t, int64(1), p.Total, "served from the cache")
+	_, _ = c.Articles(context.Background(), "mug", 2, 24)
+	assert.Equal(t, int32(2), calls.Load(), "another search is another entry")
+	time.Sleep(60 * time.Millisecond)
+	p, _ = c.Articles(context.Background(), "lamp", 2, 24)
+	assert.Equal(t, int64(3), p.Total, "fetched again once expired")
 }
