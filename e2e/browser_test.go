@@ -155,7 +155,9 @@ func (b *browser) path() string {
 // shot keeps a screenshot of the whole page as a test artefact.
 func (b *browser) shot(story, step string) {
 	b.t.Helper()
-	// Pictures load after the page: give them a moment (best effort, a shot is not a check).
+	// Pictures load after the page, lazy ones only when scrolled to: load them all and give them
+	// a moment (best effort, a shot is not a check).
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("img[loading=lazy]").forEach(i => i.loading = "eager")`))
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if done, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`Array.from(document.images).every(i => i.complete)`)); err == nil && done {
 			break
