@@ -152,9 +152,13 @@ func (b *browser) path() string {
 	return loc
 }
 
-// shot keeps a screenshot of the whole page as a test artefact.
+// shot checks the page's accessibility basics and keeps a screenshot of it as a test artefact.
 func (b *browser) shot(story, step string) {
 	b.t.Helper()
+	assert.True(b.t, b.eval(`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).every(e => e.labels.length > 0)`),
+		"%s: every input has a label", step)
+	assert.True(b.t, b.eval(`Array.from(document.images).every(i => i.hasAttribute("alt"))`), "%s: every picture has an alt text", step)
+	assert.True(b.t, b.eval(`document.documentElement.scrollWidth <= window.innerWidth`), "%s: nothing wider than the screen", step)
 	// Pictures load after the page, lazy ones only when scrolled to: load them all and give them
 	// a moment (best effort, a shot is not a check).
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("img[loading=lazy]").forEach(i => i.loading = "eager")`))
@@ -289,9 +293,13 @@ func adminStory(t *testing.T, s *webShop, b *browser) {
 	base := s.urls["web"]
 	b.open(base + "/signin")
 	b.switchLanguage()
-	b.fill("#f-login", adminLogin)
-	b.fill("#f-password", adminPassword)
-	b.follow(`form[action="/signin"] button[type=submit]`)
+	// With the keyboard only: type, Tab to the next field (focus visible), Enter to send.
+	b.do(chromedp.Focus(chromedp.CSS("#f-login")), chromedp.SendKeys(chromedp.CSS("#f-login"), adminLogin+"\t"))
+	require.True(t, b.eval(`document.activeElement.id === "f-password"`), "Tab moves to the password")
+	require.True(t, b.eval(`getComputedStyle(document.activeElement).boxShadow !== "none"`), "the focus is visible")
+	b.do(chromedp.Evaluate[chromedp.Void](`window.__oldPage = true`),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), adminPassword+"\r"))
+	b.until(`!window.__oldPage && document.readyState === "complete"`, "page after Enter")
 	require.True(t, b.has(`.menu a[href="/admin/articles"]`), "admins see the admin link")
 
 	b.follow(`.menu a[href="/admin/articles"]`)
