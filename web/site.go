@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,14 +90,19 @@ func (s *site) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// language picks the page language: the lang cookie, else the Accept-Language header.
+// language picks the page language: the lang cookie, else the Accept-Language header. It also
+// records the visitor's address for the services (see api.WithClientAddress).
 func (s *site) language(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := &visit{lang: preferredLanguage(r.Header.Get("Accept-Language"))}
 		if c, err := r.Cookie(langCookie); err == nil && supported(c.Value) {
 			v.lang = c.Value
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), visitKey{}, v)))
+		ctx := context.WithValue(r.Context(), visitKey{}, v)
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = api.WithClientAddress(ctx, host)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

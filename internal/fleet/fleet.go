@@ -106,6 +106,12 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		env["AUTH_BOOTSTRAP_ADMIN"] = admin
 	}
 
+	// The storefront signs people in from its own loopback address and names the person's
+	// address in X-Forwarded-For; auth believes that only from the addresses listed here.
+	if e.String("AUTH_TRUSTED_PROXIES", "") == "" {
+		env["AUTH_TRUSTED_PROXIES"] = "127.0.0.1,::1"
+	}
+
 	var wg sync.WaitGroup
 	errc := make(chan error, len(services))
 	urls := map[string]string{}

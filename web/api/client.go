@@ -95,6 +95,15 @@ func AsError(err error) (*Error, bool) {
 	return e, ok
 }
 
+type clientAddressKey struct{}
+
+// WithClientAddress returns ctx carrying the address of the person the calls are made for. It
+// goes to the services as X-Forwarded-For, so auth limits sign-in attempts per person, not per
+// storefront (auth believes it from the addresses in its AUTH_TRUSTED_PROXIES).
+func WithClientAddress(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddressKey{}, addr)
+}
+
 // call sends in (when not nil) as JSON to base+path with token and decodes a 200 answer into out.
 func (c *Client) call(ctx context.Context, service, method, url, token string, in, out any) error {
 	var body io.Reader
@@ -114,6 +123,9 @@ func (c *Client) call(ctx context.Context, service, method, url, token string, i
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if addr, ok := ctx.Value(clientAddressKey{}).(string); ok && addr != "" {
+		req.Header.Set("X-Forwarded-For", addr)
 	}
 	if id := correlation.ID(ctx); id != "" {
 		req.Header.Set("X-Correlation-Id", id)
