@@ -367,6 +367,32 @@ func TestWeb(t *testing.T) {
 		assert.Regexp(t, `(?s)id="line-`+gone.ID+`".*class="field-error" role="alert">[^<]+</p>`, p.body)
 	})
 
+	t.Run("the cart check's warnings and errors are shown next to their lines", func(t *testing.T) {
+		v := newVisitor(t, base)
+		v.signUp("Gala")
+		scarf := s.articles[3] // 3 in stock
+		v.post("/cart/add", url.Values{"articleId": {scarf.ID}, "quantity": {"5"}})
+		p := v.get("/cart?check=1")
+		assert.Regexp(t, `(?s)<li class="line warn" id="line-`+scarf.ID+`">.*?<p class="field-warning" role="status">[^<]+</p>`, p.body)
+		assert.NotContains(t, p.body, "Everything in your cart is available.")
+	})
+
+	t.Run("changing the password", func(t *testing.T) {
+		v := newVisitor(t, base)
+		login := v.signUp("Hugo")
+		p := v.post("/account/password", url.Values{"currentPassword": {"not my password"}, "newPassword": {"a new long password"}})
+		assert.Equal(t, http.StatusBadRequest, p.status)
+		assert.Regexp(t, `<p class="field-error" id="e-currentPassword">[^<]+</p>`, p.body, "auth's message next to the current password")
+		p = v.post("/account/password", url.Values{"currentPassword": {"correct horse battery"}, "newPassword": {"a new long password"}})
+		assert.Contains(t, p.body, "Your password is changed.")
+		other := newVisitor(t, base)
+		other.get("/")
+		p = other.post("/signin", url.Values{"login": {login}, "password": {"correct horse battery"}})
+		assert.Contains(t, p.body, "Wrong login or password.")
+		p = other.post("/signin", url.Values{"login": {login}, "password": {"a new long password"}})
+		assert.Contains(t, p.body, "You are signed in.")
+	})
+
 	t.Run("a session auth no longer accepts sends to sign-in with a message", func(t *testing.T) {
 		v := newVisitor(t, base)
 		v.signUp("Eva")

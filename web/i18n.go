@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -59,7 +60,7 @@ func handleLanguage(s *site) http.HandlerFunc {
 			s.notFound(w, r)
 			return
 		}
-		setCookie(w, r, langCookie, lang, 365*24*60*60*1e9)
+		setCookie(w, r, langCookie, lang, 365*24*time.Hour)
 		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 	}
 }

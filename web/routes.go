@@ -18,7 +18,8 @@ func NewServer(log *slog.Logger, m *metrics.Metrics, checks map[string]pkgweb.Re
 	checker *tokens.Checker, client *api.Client) http.Handler {
 	s := newSite(log, checker, client)
 	r := pkgweb.NewRouter(log, m, checks)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.notFound)
 	r.Handle("/static/*", handleStatic())
 	r.Get("/img/{id}", handleImage(s))
 	r.Group(func(r chi.Router) {

@@ -362,8 +362,13 @@ func (s *site) loadOrder(ctx context.Context, token, id string) (orderData, erro
 	if err != nil {
 		return orderData{}, err
 	}
+	// Only the owner pays (an admin may read anyone's order).
+	owner := false
+	if u := visitFrom(ctx).user; u != nil {
+		owner = strings.EqualFold(u.ID, o.UserID)
+	}
 	d := orderData{Order: o, Names: map[string]string{}, Live: o.Status == "placed",
-		Payable: o.Status == "validated", Due: o.TotalPrice - o.TotalPayment}
+		Payable: o.Status == "validated" && owner, Due: o.TotalPrice - o.TotalPayment}
 	for _, a := range o.Articles {
 		if art, err := s.api.Article(ctx, a.ArticleID); err == nil {
 			d.Names[a.ArticleID] = art.Name

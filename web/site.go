@@ -198,8 +198,8 @@ func localPath(p string) string {
 	return p
 }
 
-// fail shows the page for an error of a service: 401 ends the session, 403/404/503 get their
-// error pages, a 503 naming the service that is down.
+// fail shows the page for an error of a service: 401 ends the session, 403, 404 and 429 get
+// their error pages, anything else a 503 page naming the service that is down.
 func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(r.Context().Err(), context.Canceled):
@@ -208,10 +208,10 @@ func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.sessionEnded(w, r)
 	case errors.Is(err, errs.Forbidden):
 		s.renderError(w, r, http.StatusForbidden, "error.forbidden")
-	case errors.Is(err, errs.NotFound):
+	case errors.Is(err, errs.NotFound), errors.Is(err, errs.Invalid):
+		// A form's 400 is shown on the form (formProblem); one that reaches here is about the
+		// address itself, such as a malformed article or order id: there is nothing there.
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
-	case errors.Is(err, errs.Invalid):
-		s.renderError(w, r, http.StatusBadRequest, "error.invalid")
 	case errors.Is(err, errs.RateLimited):
 		s.renderError(w, r, http.StatusTooManyRequests, "error.ratelimited")
 	default:

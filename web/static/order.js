@@ -1,5 +1,6 @@
 // The order page: while the order is being validated, fetch its status block every two seconds
-// and put it in place, until the status is final. Without JavaScript a <noscript> refresh does it.
+// and put its content in place (the block is an aria-live region, so screen readers hear the
+// change), until the status settles. Without JavaScript a <noscript> refresh does it.
 (function () {
   "use strict";
   function poll() {
@@ -9,10 +10,13 @@
     fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
-        if (html) {
-          var next = new DOMParser().parseFromString(html, "text/html").getElementById("order-live");
-          if (next) live.replaceWith(document.adoptNode(next));
-        }
+        var next = html && new DOMParser().parseFromString(html, "text/html").getElementById("order-live");
+        if (!next) return;
+        live.innerHTML = next.innerHTML;
+        ["data-poll", "aria-busy"].forEach(function (name) {
+          if (next.hasAttribute(name)) live.setAttribute(name, next.getAttribute(name));
+          else live.removeAttribute(name);
+        });
       })
       .catch(function () {})
       .then(function () { setTimeout(poll, 2000); });
