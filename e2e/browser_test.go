@@ -221,8 +221,15 @@ func shopperStory(t *testing.T, s *webShop, b *browser) {
 	b.shot("shopper", "catalog")
 
 	b.follow(`.menu a[href="/signup"]`)
-	login := "shopper-" + b.screen.name + "-" + testkit.Name("b")
 	b.fill("#f-name", "Lucía Shopper")
+	b.fill("#f-login", "ab") // too short: auth says so, next to the field
+	b.fill("#f-password", "correct horse battery")
+	b.follow(`form[action="/signup"] button[type=submit]`)
+	require.True(t, b.has(`#f-login[aria-invalid="true"][aria-describedby="e-login"] + p#e-login.field-error`), "the field error next to its input")
+	require.True(t, b.has(".error-summary"), "the summary above the form")
+	assert.True(t, b.eval(`document.getElementById("f-name").value === "Lucía Shopper"`), "what was typed is kept")
+	b.shot("shopper", "signup-error")
+	login := "shopper-" + b.screen.name + "-" + testkit.Name("b")
 	b.fill("#f-login", login)
 	b.fill("#f-password", "correct horse battery")
 	b.follow(`form[action="/signup"] button[type=submit]`)
@@ -237,6 +244,12 @@ func shopperStory(t *testing.T, s *webShop, b *browser) {
 
 	b.follow(`.card a[href="/articles/` + lamp.ID + `"]`)
 	assert.Equal(t, lamp.Name, b.text("h1"))
+	// A form without its CSRF token (as a forged one from another site would be) is refused.
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("form.add input[name=csrf]").remove()`))
+	b.follow("form.add button")
+	require.True(t, b.has(".error-page"), "refused")
+	b.shot("shopper", "csrf-refused")
+	b.open(base + "/articles/" + lamp.ID)
 	b.fill("#quantity", "2")
 	b.shot("shopper", "article")
 	b.follow("form.add button")

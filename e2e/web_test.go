@@ -375,6 +375,7 @@ func TestWeb(t *testing.T) {
 		p := v.get("/cart?check=1")
 		assert.Regexp(t, `(?s)<li class="line warn" id="line-`+scarf.ID+`">.*?<p class="field-warning" role="status">[^<]+</p>`, p.body)
 		assert.NotContains(t, p.body, "Everything in your cart is available.")
+		assert.Contains(t, p.body, "Some articles have less stock than you ask for")
 	})
 
 	t.Run("changing the password", func(t *testing.T) {

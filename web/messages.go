@@ -24,8 +24,9 @@ var messages = map[string]map[string]string{
 		"cart.missing": "Unknown article", "cart.less": "One less %s", "cart.more": "One more %s",
 		"cart.quantity": "Quantity of %s", "cart.update": "Update", "cart.remove": "Remove",
 		"cart.total": "Total", "cart.check": "Check availability", "cart.checkout": "Check out",
-		"cart.ok":         "Everything in your cart is available.",
-		"cart.has_errors": "Some articles cannot be ordered: remove them or change their quantity.",
+		"cart.ok":           "Everything in your cart is available.",
+		"cart.has_errors":   "Some articles cannot be ordered: remove them or change their quantity.",
+		"cart.has_warnings": "Some articles have less stock than you ask for: lower the quantity, or the order may be refused.",
 
 		"orders.title": "Your orders", "orders.empty": "You have no orders yet.", "orders.date": "Date",
 		"orders.status": "Status", "orders.articles": "Articles", "orders.total": "Total",
@@ -120,8 +121,9 @@ var messages = map[string]map[string]string{
 		"cart.missing": "Artículo desconocido", "cart.less": "Uno menos de %s", "cart.more": "Uno más de %s",
 		"cart.quantity": "Cantidad de %s", "cart.update": "Actualizar", "cart.remove": "Quitar",
 		"cart.total": "Total", "cart.check": "Comprobar disponibilidad", "cart.checkout": "Tramitar pedido",
-		"cart.ok":         "Todo lo de tu carrito está disponible.",
-		"cart.has_errors": "Algunos artículos no se pueden pedir: quítalos o cambia su cantidad.",
+		"cart.ok":           "Todo lo de tu carrito está disponible.",
+		"cart.has_errors":   "Algunos artículos no se pueden pedir: quítalos o cambia su cantidad.",
+		"cart.has_warnings": "Algunos artículos tienen menos stock del que pides: baja la cantidad o el pedido podría rechazarse.",
 
 		"orders.title": "Tus pedidos", "orders.empty": "Todavía no tienes pedidos.", "orders.date": "Fecha",
 		"orders.status": "Estado", "orders.articles": "Artículos", "orders.total": "Total",

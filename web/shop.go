@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	pkgweb "github.com/ecommerce-go/ecommerce/pkg/web"
 	"github.com/ecommerce-go/ecommerce/web/api"
 )
 
@@ -101,6 +102,10 @@ func handleImage(s *site) http.HandlerFunc {
 		}
 		resp, err := s.api.ImageJPEG(r.Context(), chi.URLParam(r, "id"), size, r.Header.Get("If-None-Match"))
 		if err != nil {
+			if r.Context().Err() != nil {
+				w.WriteHeader(pkgweb.StatusClientClosedRequest) // the browser left the page
+				return
+			}
 			w.WriteHeader(pkgStatus(err))
 			return
 		}
@@ -134,10 +139,11 @@ type cartLine struct {
 }
 
 type cartData struct {
-	Lines   []cartLine
-	Total   api.Money
-	Checked bool // the page shows a full check's result
-	Errors  int
+	Lines    []cartLine
+	Total    api.Money
+	Checked  bool // the page shows a full check's result
+	Errors   int
+	Warnings int
 }
 
 // loadCart reads the cart and the articles of its lines (in parallel).
@@ -185,6 +191,7 @@ func (d *cartData) mark(errors, warnings []api.LineProblem) {
 		for _, p := range warnings {
 			if strings.EqualFold(p.ArticleID, d.Lines[i].ArticleID) {
 				d.Lines[i].Warning = p.Message
+				d.Warnings++
 			}
 		}
 	}

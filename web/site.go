@@ -1,3 +1,7 @@
+// Package web is the storefront and admin console (SPEC §3.6): HTML pages rendered on the server
+// from the five REST services, which it calls as any other client does (package api). It keeps
+// no data of its own; the visitor's token lives in an HttpOnly cookie, forms carry a CSRF token,
+// and every string shown comes from one English and Spanish message catalog.
 package web
 
 import (
