@@ -224,9 +224,10 @@ func handleUserChange(s *site) http.HandlerFunc {
 				s.fail(w, r, err)
 				return
 			}
-			for _, f := range v.Fields {
+			for _, f := range v.Fields { // no inputs here to put them next to
 				v.ErrorText += " — " + f
 			}
+			v.ErrorKey = ""
 			s.showUsers(w, r, http.StatusBadRequest, v)
 			return
 		}

@@ -288,5 +288,8 @@ func formProblem(v *view, err error) bool {
 	for _, f := range e.Fields {
 		v.Fields[f.Path] = f.Message
 	}
+	if len(e.Fields) > 0 && v.ErrorKey == "" {
+		v.ErrorKey = "form.fix"
+	}
 	return true
 }
