@@ -30,5 +30,5 @@ faults:
 	E2E_LONG=1 GO_TEST_FLAGS="-count=1 -timeout 40m -v -run TestManyInstances|TestFault" ./scripts/test.sh
 
 vet:
-	go vet ./... && for m in pkg auth image catalog cart orders; do (cd $$m && go vet ./...); done
+	go vet ./... && for m in pkg auth image catalog cart orders web; do (cd $$m && go vet ./...); done
 	cd deploy/k8s && GOWORK=off go vet ./...

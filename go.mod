@@ -15,8 +15,11 @@ require (
 )
 
 require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0 // indirect
 	github.com/disintegration/imaging v1.6.2 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
@@ -43,6 +46,7 @@ require (
 	github.com/ecommerce-go/ecommerce/catalog v0.0.0
 	github.com/ecommerce-go/ecommerce/image v0.0.0
 	github.com/ecommerce-go/ecommerce/orders v0.0.0
+	github.com/ecommerce-go/ecommerce/web v0.0.0
 	github.com/go-logr/logr v1.4.2 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-sql-driver/mysql v1.9.2 // indirect
@@ -114,3 +118,5 @@ replace github.com/ecommerce-go/ecommerce/catalog => ./catalog
 replace github.com/ecommerce-go/ecommerce/cart => ./cart
 
 replace github.com/ecommerce-go/ecommerce/orders => ./orders
+
+replace github.com/ecommerce-go/ecommerce/web => ./web

@@ -17,10 +17,14 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// fleet is SPEC §1: the API services and their ports (web comes later).
+// fleet is SPEC §1: the API services and their ports.
 var fleet = []struct{ name, port string }{
 	{"auth", "3000"}, {"image", "3001"}, {"catalog", "3002"}, {"cart", "3003"}, {"orders", "3004"},
 }
+
+// containers are the services compose runs: the API services and the web storefront, which
+// serves HTML pages, not an API document.
+var containers = append(slices.Clone(fleet), struct{ name, port string }{"web", "8080"})
 
 // specVars are the variables of SPEC §1, the same names in every service.
 var specVars = []string{
@@ -35,6 +39,8 @@ var needs = map[string][]string{
 	"catalog": {"PORT", "MONGO_URL", "RABBIT_URL", "AUTH_SERVICE_URL"},
 	"cart":    {"PORT", "MONGO_URL", "RABBIT_URL", "AUTH_SERVICE_URL", "CATALOG_SERVICE_URL"},
 	"orders":  {"PORT", "MONGO_URL", "RABBIT_URL", "AUTH_SERVICE_URL"},
+	"web": {"PORT", "RABBIT_URL", "AUTH_SERVICE_URL", "IMAGE_SERVICE_URL", "CATALOG_SERVICE_URL",
+		"CART_SERVICE_URL", "ORDERS_SERVICE_URL"},
 }
 
 // target is where a URL variable must point inside the compose network.
@@ -114,7 +120,7 @@ func published(ports []string, p string) bool {
 
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
-	for _, svc := range fleet {
+	for _, svc := range containers {
 		t.Run(svc.name, func(t *testing.T) {
 			s, ok := c.Services[svc.name]
 			require.True(t, ok, "service %s is missing", svc.name)
@@ -137,7 +143,7 @@ func TestComposeServices(t *testing.T) {
 
 func TestComposeEnvironment(t *testing.T) {
 	c := loadCompose(t)
-	for _, svc := range fleet {
+	for _, svc := range containers {
 		t.Run(svc.name, func(t *testing.T) {
 			s := c.Services[svc.name]
 			for _, name := range needs[svc.name] {
@@ -272,7 +278,7 @@ func TestDockerfile(t *testing.T) {
 	}
 
 	// Every file the build copies exists for every service and is in the build context.
-	for _, svc := range fleet {
+	for _, svc := range containers {
 		assert.FileExists(t, filepath.Join("..", svc.name, "cmd", svc.name, "main.go"))
 		for _, l := range lines {
 			if !strings.HasPrefix(l, "COPY ") || strings.HasPrefix(l, "COPY --from") {
@@ -296,7 +302,7 @@ func TestServicesBuildAlone(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command")
 	}
-	for _, svc := range fleet {
+	for _, svc := range containers {
 		t.Run(svc.name, func(t *testing.T) {
 			cmd := exec.Command(goCmd, "list", "-deps", "-f", "{{if .Module}}{{.Module.Path}} {{.Module.Dir}}{{end}}", "./cmd/"+svc.name)
 			cmd.Dir = filepath.Join("..", svc.name)

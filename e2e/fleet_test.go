@@ -18,7 +18,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
-var serviceNames = []string{"auth", "image", "catalog", "cart", "orders"}
+var serviceNames = []string{"auth", "image", "catalog", "cart", "orders", "web"}
 
 // shop is a running fleet, however it was started.
 type shop struct {
@@ -184,7 +184,7 @@ func waitReady(t *testing.T, urls map[string]string, died <-chan error) {
 	}
 }
 
-func dropDatabases(t *testing.T, mongoURL, suffix string) {
+func dropDatabases(t testing.TB, mongoURL, suffix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client, err := mongox.Connect(ctx, mongoURL)

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODULES=(pkg auth image catalog cart orders .)
+MODULES=(pkg auth image catalog cart orders web .)
 export TEST_REQUIRE_SERVERS=1
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 

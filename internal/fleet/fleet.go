@@ -30,6 +30,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
+	"github.com/ecommerce-go/ecommerce/web"
 )
 
 // service is one member of the fleet: its Run and the variable holding its URL (its port).
@@ -45,6 +46,7 @@ var services = []service{
 	{"catalog", "CATALOG_SERVICE_URL", catalog.Run},
 	{"cart", "CART_SERVICE_URL", cart.Run},
 	{"orders", "ORDERS_SERVICE_URL", orders.Run},
+	{"web", "WEB_SERVICE_URL", web.Run},
 }
 
 // Defaults of the embedded servers: loopback only, ports away from real servers' defaults.
@@ -105,6 +107,12 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		env["AUTH_BOOTSTRAP_ADMIN"] = admin
 	}
 
+	// The storefront signs people in from its own loopback address and names the person's
+	// address in X-Forwarded-For; auth believes that only from the addresses listed here.
+	if e.String("AUTH_TRUSTED_PROXIES", "") == "" {
+		env["AUTH_TRUSTED_PROXIES"] = "127.0.0.1,::1"
+	}
+
 	var wg sync.WaitGroup
 	errc := make(chan error, len(services))
 	urls := map[string]string{}
@@ -132,7 +140,7 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "    %-8s %s\n", s.name, urls[s.name])
 	}
 	fmt.Fprintf(stdout, "  admin: login %q, password %q (AUTH_BOOTSTRAP_ADMIN changes it)\n", login, password)
-	fmt.Fprintf(stdout, "  try:  curl %s/articles\n\n", urls["catalog"])
+	fmt.Fprintf(stdout, "  shop: open %s in a browser, or try: curl %s/articles\n\n", urls["web"], urls["catalog"])
 
 	<-ctx.Done()
 	wg.Wait()
@@ -149,7 +157,7 @@ func collect(errc <-chan error) []error {
 }
 
 func defaultURL(service string) string {
-	ports := map[string]string{"auth": "3000", "image": "3001", "catalog": "3002", "cart": "3003", "orders": "3004"}
+	ports := map[string]string{"auth": "3000", "image": "3001", "catalog": "3002", "cart": "3003", "orders": "3004", "web": "8080"}
 	return "http://127.0.0.1:" + ports[service]
 }
 

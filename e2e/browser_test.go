@@ -1,0 +1,388 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+// screen is a window size the stories run at.
+type screen struct {
+	name          string
+	width, height int64
+	lang          string // the story switches the shop to this language first
+}
+
+var screens = []screen{
+	{name: "desktop", width: 1280, height: 900, lang: "en"},
+	{name: "phone", width: 375, height: 812, lang: "es"},
+}
+
+// browserStories runs the shopper's and the admin's stories in headless Chromium at each screen
+// size, keeping screenshots of the pages (in e2e/screenshots, or WEB_SCREENSHOTS).
+func browserStories(t *testing.T, s *webShop) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("TEST_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("chromium is required (apt-get install chromium; scripts/ensure-servers.sh does it): %v", err)
+		}
+		t.Skip("chromium is not installed; set TEST_REQUIRE_SERVERS=1 to fail instead")
+	}
+	for _, sc := range screens {
+		t.Run("shopper "+sc.name, func(t *testing.T) { shopperStory(t, s, newBrowser(t, chromium, sc)) })
+		t.Run("admin "+sc.name, func(t *testing.T) { adminStory(t, s, newBrowser(t, chromium, sc)) })
+	}
+}
+
+// browser is one Chromium with a fresh profile, at one screen size.
+type browser struct {
+	t      *testing.T
+	ctx    context.Context
+	screen screen
+	base   string
+	shots  int
+}
+
+func newBrowser(t *testing.T, path string, sc screen) *browser {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelTab := chromedp.NewContext(ctx)
+	t.Cleanup(cancelTab)
+	b := &browser{t: t, ctx: ctx, screen: sc}
+	b.do(chromedp.EmulateViewport(sc.width, sc.height))
+	return b
+}
+
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Do(b.ctx, steps...))
+}
+
+func (b *browser) eval(expr string) bool {
+	b.t.Helper()
+	ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
+	require.NoError(b.t, err, expr)
+	return ok
+}
+
+// has tells whether an element matches the CSS selector now.
+func (b *browser) has(css string) bool {
+	b.t.Helper()
+	return b.eval(`document.querySelector(` + jsString(css) + `) !== null`)
+}
+
+// waitFor waits until an element matches the CSS selector.
+func (b *browser) waitFor(css string) {
+	b.t.Helper()
+	b.until(`document.querySelector(`+jsString(css)+`) !== null`, "waiting for "+css)
+}
+
+// until evaluates the expression until it is true. Errors count as false: while a new page
+// loads, the old page's script context disappears under the evaluation.
+func (b *browser) until(expr, what string) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) || b.ctx.Err() != nil {
+			b.t.Fatalf("%s: not true within 30s: %s (last error: %v)", what, expr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// open goes to a path of the shop.
+func (b *browser) open(url string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(url))
+}
+
+// follow clicks the element (a link or a submit button) and waits for the next page to load.
+func (b *browser) follow(css string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`window.__oldPage = true`),
+		chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
+	b.until(`!window.__oldPage && document.readyState === "complete"`, "page after clicking "+css)
+}
+
+// fill types text into the input, replacing what it held.
+func (b *browser) fill(css, text string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsString(css)+`).value = ""`),
+		chromedp.SendKeys(chromedp.CSS(css), text))
+}
+
+func (b *browser) text(css string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(css), chromedp.NodeVisible))
+	require.NoError(b.t, err, css)
+	return strings.TrimSpace(s)
+}
+
+func (b *browser) path() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname`))
+	require.NoError(b.t, err)
+	return loc
+}
+
+// shot checks the page's accessibility basics and keeps a screenshot of it as a test artefact.
+func (b *browser) shot(story, step string) {
+	b.t.Helper()
+	assert.True(b.t, b.eval(`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).every(e => e.labels.length > 0)`),
+		"%s: every input has a label", step)
+	assert.True(b.t, b.eval(`Array.from(document.images).every(i => i.hasAttribute("alt"))`), "%s: every picture has an alt text", step)
+	assert.True(b.t, b.eval(`document.documentElement.scrollWidth <= window.innerWidth`), "%s: nothing wider than the screen", step)
+	// Pictures load after the page, lazy ones only when scrolled to: load them all and give them
+	// a moment (best effort, a shot is not a check).
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("img[loading=lazy]").forEach(i => i.loading = "eager")`))
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if done, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`Array.from(document.images).every(i => i.complete)`)); err == nil && done {
+			break
+		}
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	require.NoError(b.t, err)
+	dir := os.Getenv("WEB_SCREENSHOTS")
+	if dir == "" {
+		dir = "screenshots"
+	}
+	require.NoError(b.t, os.MkdirAll(dir, 0o755))
+	b.shots++
+	name := filepath.Join(dir, strings.Join([]string{story, b.screen.name, twoDigits(b.shots), step}, "-")+".png")
+	require.NoError(b.t, os.WriteFile(name, png, 0o644))
+}
+
+func twoDigits(n int) string { return string([]byte{byte('0' + n/10%10), byte('0' + n%10)}) }
+
+// cookie returns the browser's cookie for the shop (HttpOnly ones included, through DevTools).
+func (b *browser) cookie(name string) string {
+	b.t.Helper()
+	var value string
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{})
+		for _, c := range res.Cookies {
+			if c.Name == name {
+				value = c.Value
+			}
+		}
+		return err
+	}))
+	return value
+}
+
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// switchLanguage picks the screen's language with the switch in the page header.
+func (b *browser) switchLanguage() {
+	b.t.Helper()
+	if b.has(`html[lang="` + b.screen.lang + `"]`) {
+		return
+	}
+	b.follow(`.lang a[hreflang="` + b.screen.lang + `"]`)
+	require.True(b.t, b.has(`html[lang="`+b.screen.lang+`"]`))
+}
+
+// shopperStory: sign up, search, open an article, add two, change the quantity, check the
+// cart, check out, see the order become validated without reloading, pay, sign out.
+func shopperStory(t *testing.T, s *webShop, b *browser) {
+	base := s.urls["web"]
+	lamp := s.articles[0]
+	b.open(base + "/")
+	b.switchLanguage()
+	b.shot("shopper", "catalog")
+
+	b.follow(`.menu a[href="/signup"]`)
+	b.fill("#f-name", "Lucía Shopper")
+	b.fill("#f-login", "ab") // too short: auth says so, next to the field
+	b.fill("#f-password", "correct horse battery")
+	b.follow(`form[action="/signup"] button[type=submit]`)
+	require.True(t, b.has(`#f-login[aria-invalid="true"][aria-describedby="e-login"] + p#e-login.field-error`), "the field error next to its input")
+	require.True(t, b.has(".error-summary"), "the summary above the form")
+	assert.True(t, b.eval(`document.getElementById("f-name").value === "Lucía Shopper"`), "what was typed is kept")
+	b.shot("shopper", "signup-error")
+	login := "shopper-" + b.screen.name + "-" + testkit.Name("b")
+	b.fill("#f-login", login)
+	b.fill("#f-password", "correct horse battery")
+	b.follow(`form[action="/signup"] button[type=submit]`)
+	require.True(t, b.has(".notice"), "welcome notice")
+	require.False(t, b.eval(`document.cookie.includes("session=")`), "the token is out of the scripts' reach")
+
+	b.fill("#q", "lamp")
+	b.follow("form.search button")
+	require.True(t, b.has(`.card a[href="/articles/`+lamp.ID+`"]`))
+	require.False(t, b.has(`.card a[href="/articles/`+s.articles[1].ID+`"]`))
+	b.shot("shopper", "search")
+
+	b.follow(`.card a[href="/articles/` + lamp.ID + `"]`)
+	assert.Equal(t, lamp.Name, b.text("h1"))
+	// A form without its CSRF token (as a forged one from another site would be) is refused.
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("form.add input[name=csrf]").remove()`))
+	b.follow("form.add button")
+	require.True(t, b.has(".error-page"), "refused")
+	b.shot("shopper", "csrf-refused")
+	b.open(base + "/articles/" + lamp.ID)
+	b.fill("#quantity", "2")
+	b.shot("shopper", "article")
+	b.follow("form.add button")
+	require.Equal(t, "/cart", b.path())
+	assert.True(t, b.eval(`document.getElementById("qty-`+lamp.ID+`").value === "2"`))
+
+	b.fill("#qty-"+lamp.ID, "3")
+	b.follow(`#line-` + lamp.ID + ` button[value="set"]`)
+	assert.True(t, b.eval(`document.getElementById("qty-`+lamp.ID+`").value === "3"`))
+	b.follow(`a[href="/cart?check=1"]`)
+	require.True(t, b.has(".totals .ok"), "the check finds everything available")
+	b.shot("shopper", "cart")
+
+	// Hold catalog's reservation, so the order stays `placed` until the page is watching.
+	s.gate.hold()
+	released := false
+	defer func() {
+		if !released {
+			s.gate.release()
+		}
+	}()
+	b.follow(`form[action="/cart/checkout"] button`)
+	require.Regexp(t, `^/orders/[0-9a-f]{24}$`, b.path())
+	require.True(t, b.has(`#order-live[data-poll] .s-placed`), "the order is placed and the page polls")
+	b.shot("shopper", "order-placed")
+	b.do(chromedp.Evaluate[chromedp.Void](`window.__samePage = true`))
+	s.gate.release()
+	released = true
+	b.waitFor("#order-live .s-validated")
+	assert.True(t, b.eval(`window.__samePage === true`), "the status changed without a reload")
+	assert.False(t, b.has("#order-live[data-poll]"), "polling stops once the status is settled")
+	b.shot("shopper", "order-validated")
+
+	b.follow(`form.pay button[type=submit]`)
+	require.True(t, b.has("#order-live .s-payment_defined"), "paid")
+	b.shot("shopper", "paid")
+
+	token := b.cookie("session")
+	require.NotEmpty(t, token)
+	b.follow(`form[action="/signout"] button`)
+	require.True(t, b.has(`.menu a[href="/signin"]`))
+	assert.Empty(t, b.cookie("session"))
+	// The old session is dead everywhere: at auth, and in the shop with the old cookie.
+	assert.Equal(t, http.StatusUnauthorized, newClient(t, s.urls).as(token).call(http.MethodGet, "auth", "/users/current", nil, nil))
+	stale := newVisitor(t, base)
+	stale.http.Jar.SetCookies(mustURL(t, base), []*http.Cookie{{Name: "session", Value: token}})
+	p := stale.get("/cart")
+	assert.Equal(t, "/signin", p.url.Path)
+}
+
+// adminStory: upload a picture and create an article, change its price and stock, grant and
+// revoke a permission, disable a user whose open session then fails.
+func adminStory(t *testing.T, s *webShop, b *browser) {
+	base := s.urls["web"]
+	b.open(base + "/signin")
+	b.switchLanguage()
+	// With the keyboard only: type, Tab to the next field (focus visible), Enter to send.
+	b.do(chromedp.Focus(chromedp.CSS("#f-login")), chromedp.SendKeys(chromedp.CSS("#f-login"), adminLogin+"\t"))
+	require.True(t, b.eval(`document.activeElement.id === "f-password"`), "Tab moves to the password")
+	require.True(t, b.eval(`getComputedStyle(document.activeElement).boxShadow !== "none"`), "the focus is visible")
+	b.do(chromedp.Evaluate[chromedp.Void](`window.__oldPage = true`),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), adminPassword+"\r"))
+	b.until(`!window.__oldPage && document.readyState === "complete"`, "page after Enter")
+	require.True(t, b.has(`.menu a[href="/admin/articles"]`), "admins see the admin link")
+
+	b.follow(`.menu a[href="/admin/articles"]`)
+	b.shot("admin", "articles")
+	b.follow(`a[href="/admin/articles/new"]`)
+	picture := filepath.Join(t.TempDir(), "picture.png")
+	data := pngDataURL(t, 480, 360)
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(data, "data:image/png;base64,"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(picture, raw, 0o644))
+	name := "Desk fan " + b.screen.name
+	b.fill("#f-name", name)
+	b.fill("#f-description", "Quiet, three speeds.")
+	b.fill("#f-price", "19.90")
+	b.fill("#f-stock", "7")
+	b.do(chromedp.SetUploadFiles(chromedp.CSS("#f-picture"), []string{picture}))
+	b.shot("admin", "new-article")
+	b.follow(`.article-form button[type=submit]`)
+	require.Regexp(t, `^/admin/articles/[0-9a-f]{24}$`, b.path())
+	require.True(t, b.has(".notice"), "saved")
+	require.True(t, b.has("img.current"), "the uploaded picture is shown")
+	id := strings.TrimPrefix(b.path(), "/admin/articles/")
+
+	b.fill("#f-price", "17.50")
+	b.fill("#f-stock", "12")
+	b.follow(`.article-form button[type=submit]`)
+	b.shot("admin", "edited-article")
+	api := newClient(t, s.urls)
+	var a article
+	api.must(http.MethodGet, "catalog", "/articles/"+id, nil, &a)
+	assert.Equal(t, name, a.Name)
+	assert.Equal(t, 17.5, a.Price)
+	assert.Equal(t, 12, a.Stock)
+	assert.NotEmpty(t, a.Image)
+
+	// A shopper with an open session in the shop.
+	shopper := newVisitor(t, base)
+	login := shopper.signUp("Mateo")
+	token := shopper.cookie("session")
+	var me struct {
+		ID          string
+		Permissions []string
+	}
+	api.as(token).must(http.MethodGet, "auth", "/users/current", nil, &me)
+
+	b.open(base + "/admin/users")
+	grant := `form[action="/admin/users/` + me.ID + `/grant"]:has(input[value="admin"]) button`
+	revoke := `form[action="/admin/users/` + me.ID + `/revoke"]:has(input[value="admin"]) button`
+	b.follow(grant)
+	api.as(token).must(http.MethodGet, "auth", "/users/current", nil, &me)
+	assert.Contains(t, me.Permissions, "admin")
+	require.True(t, b.has(revoke), "the admin chip is on")
+	b.shot("admin", "granted")
+	b.follow(revoke)
+	api.as(token).must(http.MethodGet, "auth", "/users/current", nil, &me)
+	assert.NotContains(t, me.Permissions, "admin")
+
+	b.follow(`form[action="/admin/users/` + me.ID + `/disable"] button`)
+	require.True(t, b.has(`form[action="/admin/users/`+me.ID+`/enable"]`), "shown disabled")
+	b.shot("admin", "disabled-user")
+	var p page
+	eventually(t, 10*time.Second, "the disabled user's session ends", func() bool {
+		p = shopper.get("/cart")
+		return p.url.Path == "/signin"
+	})
+	assert.Contains(t, p.body, "Your session has ended")
+	assert.Equal(t, http.StatusUnauthorized, api.as(token).call(http.MethodGet, "auth", "/users/current", nil, nil), login)
+
+	b.open(base + "/admin/orders")
+	b.shot("admin", "orders")
+	b.follow(`.filter button`)
+	assert.True(t, b.has("select#status"))
+}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+)
+
+// sessionAge is how long the browser keeps the session cookie (tokens themselves never expire).
+const sessionAge = 30 * 24 * time.Hour
+
+func handleSignUpForm(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "signup", &view{Title: "signup.title", Form: r.URL.Query()})
+	}
+}
+
+func handleSignUp(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := &view{Title: "signup.title", Form: formWithout(r, "password")}
+		token, err := s.api.SignUp(r.Context(), r.PostFormValue("name"), r.PostFormValue("login"), r.PostFormValue("password"))
+		if err != nil {
+			if !formProblem(v, err) {
+				s.fail(w, r, err)
+				return
+			}
+			s.render(w, r, http.StatusBadRequest, "signup", v)
+			return
+		}
+		setCookie(w, r, sessionCookie, token, sessionAge)
+		redirect(w, r, localPath(r.PostFormValue("next")), "welcome")
+	}
+}
+
+func handleSignInForm(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "signin", &view{Title: "signin.title", Form: r.URL.Query()})
+	}
+}
+
+func handleSignIn(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := &view{Title: "signin.title", Form: formWithout(r, "password")}
+		token, err := s.api.SignIn(r.Context(), r.PostFormValue("login"), r.PostFormValue("password"))
+		switch {
+		case err == nil:
+			setCookie(w, r, sessionCookie, token, sessionAge)
+			redirect(w, r, localPath(r.PostFormValue("next")), "signed_in")
+			return
+		case errors.Is(err, errs.Unauthorized):
+			v.ErrorKey = "signin.wrong"
+		case !formProblem(v, err):
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusBadRequest, "signin", v)
+	}
+}
+
+// handleSignOut revokes the token everywhere (auth broadcasts the logout) and forgets it here.
+func handleSignOut(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := visitFrom(r.Context()).token
+		if err := s.api.SignOut(r.Context(), token); err != nil && !errors.Is(err, errs.Unauthorized) {
+			s.fail(w, r, err)
+			return
+		}
+		s.checker.Evict(token)
+		clearCookie(w, r, sessionCookie)
+		redirect(w, r, "/", "signed_out")
+	}
+}
+
+func handlePasswordForm(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "password", &view{Title: "password.title"})
+	}
+}
+
+func handlePasswordChange(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := &view{Title: "password.title"}
+		err := s.api.ChangePassword(r.Context(), visitFrom(r.Context()).token,
+			r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"))
+		if err == nil {
+			redirect(w, r, "/account/password", "password_changed")
+			return
+		}
+		if !formProblem(v, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusBadRequest, "password", v)
+	}
+}
+
+// formWithout is the posted form minus the named fields (passwords are never typed back).
+func formWithout(r *http.Request, names ...string) url.Values {
+	f := url.Values{}
+	for k, vs := range r.PostForm {
+		f[k] = vs
+	}
+	for _, n := range names {
+		f.Del(n)
+	}
+	return f
+}

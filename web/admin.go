@@ -1,0 +1,264 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/web/api"
+)
+
+const adminPageSize = 20
+
+func handleAdminArticles(s *site) http.HandlerFunc {
+	type data struct {
+		Query    string
+		Articles []api.Article
+		Pager    pager
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		q, page := strings.TrimSpace(r.URL.Query().Get("q")), pageParam(r)
+		list, err := s.api.Articles(r.Context(), q, page, adminPageSize)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		link := func(p int) string { return fmt.Sprintf("/admin/articles?page=%d&q=%s", p, url.QueryEscape(q)) }
+		v := &view{Title: "admin.articles.title",
+			Data: data{Query: q, Articles: list.Items, Pager: newPager(page, list.Total, adminPageSize, link)}}
+		s.render(w, r, http.StatusOK, "admin_articles", v)
+	}
+}
+
+// handleArticleForm shows the form of a new article, or of the article to edit.
+func handleArticleForm(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if id == "" {
+			s.render(w, r, http.StatusOK, "admin_article", &view{Title: "admin.article.new", Form: url.Values{}, Data: api.Article{}})
+			return
+		}
+		a, err := s.api.Article(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		form := url.Values{"name": {a.Name}, "description": {a.Description},
+			"price": {a.Price.Decimal()}, "stock": {strconv.FormatInt(a.Stock, 10)}}
+		s.render(w, r, http.StatusOK, "admin_article", &view{Title: "admin.article.edit", Form: form, Data: a})
+	}
+}
+
+// articleFields reads the article form; problems found here (not numbers) go in v.Fields.
+func articleFields(r *http.Request, v *view) api.ArticleFields {
+	name, desc := r.PostFormValue("name"), r.PostFormValue("description")
+	f := api.ArticleFields{Name: &name, Description: &desc}
+	if price, err := api.ParseMoney(r.PostFormValue("price")); err != nil {
+		v.Fields["price"] = "form.not_amount"
+	} else {
+		f.Price = &price
+	}
+	if stock, err := strconv.ParseInt(strings.TrimSpace(r.PostFormValue("stock")), 10, 64); err != nil {
+		v.Fields["stock"] = "form.not_whole"
+	} else {
+		f.Stock = &stock
+	}
+	return f
+}
+
+// uploadPicture stores the form's picture, if one was chosen, and returns its id.
+func (s *site) uploadPicture(r *http.Request, v *view) (string, error) {
+	file, header, err := r.FormFile("picture")
+	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) {
+		return "", nil
+	}
+	if err != nil {
+		v.Fields["picture"] = "form.picture_unreadable"
+		return "", nil
+	}
+	defer file.Close()
+	raw, err := io.ReadAll(io.LimitReader(file, maxFormBytes))
+	if err != nil || header.Size == 0 {
+		v.Fields["picture"] = "form.picture_unreadable"
+		return "", nil
+	}
+	kind := http.DetectContentType(raw)
+	if kind != "image/jpeg" && kind != "image/png" {
+		v.Fields["picture"] = "form.picture_kind"
+		return "", nil
+	}
+	id, err := s.api.UploadImage(r.Context(), visitFrom(r.Context()).token, "data:"+kind+";base64,"+base64.StdEncoding.EncodeToString(raw))
+	if e, ok := api.AsError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized {
+		v.Fields["picture"] = e.Message
+		if m := e.Field("image"); m != "" {
+			v.Fields["picture"] = m
+		}
+		return "", nil
+	}
+	return id, err
+}
+
+func handleArticleCreate(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.saveArticle(w, r, "")
+	}
+}
+
+func handleArticleUpdate(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.saveArticle(w, r, chi.URLParam(r, "id"))
+	}
+}
+
+// saveArticle creates (id "") or updates an article from the posted form, with its new picture.
+func (s *site) saveArticle(w http.ResponseWriter, r *http.Request, id string) {
+	ctx, token := r.Context(), visitFrom(r.Context()).token
+	v := &view{Title: "admin.article.new", Form: r.PostForm, Fields: map[string]string{}, Data: api.Article{ID: id}}
+	if id != "" {
+		v.Title = "admin.article.edit"
+		a, err := s.api.Article(ctx, id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Data = a
+	}
+	f := articleFields(r, v)
+	picture, err := s.uploadPicture(r, v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if picture != "" {
+		f.Image = &picture
+	}
+	if len(v.Fields) > 0 {
+		v.ErrorKey = "form.fix"
+		s.render(w, r, http.StatusBadRequest, "admin_article", v)
+		return
+	}
+	var saved api.Article
+	if id == "" {
+		saved, err = s.api.CreateArticle(ctx, token, f)
+	} else {
+		saved, err = s.api.UpdateArticle(ctx, token, id, f)
+	}
+	if err != nil {
+		if !formProblem(v, err) {
+			s.fail(w, r, err)
+			return
+		}
+		if m := v.Fields["image"]; m != "" {
+			v.Fields["picture"] = m
+		}
+		s.render(w, r, http.StatusBadRequest, "admin_article", v)
+		return
+	}
+	redirect(w, r, "/admin/articles/"+url.PathEscape(saved.ID), "saved")
+}
+
+func handleArticleDisable(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.api.DisableArticle(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		redirect(w, r, "/admin/articles", "disabled")
+	}
+}
+
+// knownPermissions are offered as checkboxes on the users page; auth accepts any name.
+var knownPermissions = []string{"user", "admin"}
+
+func handleAdminUsers(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.showUsers(w, r, http.StatusOK, &view{Title: "admin.users.title"})
+	}
+}
+
+type usersData struct {
+	Users       []api.User
+	Permissions []string
+}
+
+func (s *site) showUsers(w http.ResponseWriter, r *http.Request, status int, v *view) {
+	users, err := s.api.Users(r.Context(), visitFrom(r.Context()).token)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	slices.SortFunc(users, func(a, b api.User) int { return strings.Compare(strings.ToLower(a.Login), strings.ToLower(b.Login)) })
+	v.Data = usersData{users, knownPermissions}
+	s.render(w, r, status, "admin_users", v)
+}
+
+// handleUserChange enables, disables, grants or revokes, as the button pressed says.
+func handleUserChange(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
+		var err error
+		switch chi.URLParam(r, "action") {
+		case "enable":
+			err = s.api.SetUserEnabled(ctx, token, id, true)
+		case "disable":
+			err = s.api.SetUserEnabled(ctx, token, id, false)
+		case "grant":
+			err = s.api.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), true)
+		case "revoke":
+			err = s.api.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), false)
+		default:
+			s.notFound(w, r)
+			return
+		}
+		if err != nil {
+			v := &view{Title: "admin.users.title"}
+			if !formProblem(v, err) {
+				s.fail(w, r, err)
+				return
+			}
+			for _, f := range v.Fields { // no inputs here to put them next to
+				v.ErrorText += " — " + f
+			}
+			v.ErrorKey = ""
+			s.showUsers(w, r, http.StatusBadRequest, v)
+			return
+		}
+		redirect(w, r, "/admin/users", "user_changed")
+	}
+}
+
+// orderStatuses are the statuses the overview filters on.
+var orderStatuses = []string{"placed", "validated", "invalid", "payment_defined"}
+
+func handleAdminOrders(s *site) http.HandlerFunc {
+	type data struct {
+		Status   string
+		Statuses []string
+		Items    []api.OrderStatus
+		Total    int64
+		Pager    pager
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		status, page := r.URL.Query().Get("status"), pageParam(r)
+		if !slices.Contains(orderStatuses, status) {
+			status = ""
+		}
+		list, err := s.api.OrderStatuses(r.Context(), visitFrom(r.Context()).token, status, page, adminPageSize)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		link := func(p int) string { return fmt.Sprintf("/admin/orders?page=%d&status=%s", p, status) }
+		v := &view{Title: "admin.orders.title", Data: data{Status: status, Statuses: orderStatuses,
+			Items: list.Items, Total: list.Total, Pager: newPager(page, list.Total, adminPageSize, link)}}
+		s.render(w, r, http.StatusOK, "admin_orders", v)
+	}
+}

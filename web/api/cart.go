@@ -1,0 +1,81 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// Cart is the user's cart.
+type Cart struct {
+	ID       string     `json:"_id"`
+	OrderID  string     `json:"orderId"`
+	Articles []CartLine `json:"articles"`
+}
+
+// CartLine is one article of a cart.
+type CartLine struct {
+	ArticleID string `json:"articleId"`
+	Quantity  int    `json:"quantity"`
+	Valid     bool   `json:"valid"`
+	Validated bool   `json:"validated"`
+}
+
+// LineProblem is an error or warning about one cart line.
+type LineProblem struct {
+	ArticleID string `json:"articleId"`
+	Message   string `json:"message"`
+}
+
+// CartCheck is the answer of /cart/validate.
+type CartCheck struct {
+	Errors   []LineProblem `json:"errors"`
+	Warnings []LineProblem `json:"warnings"`
+}
+
+// Cart returns the user's open cart.
+func (c *Client) Cart(ctx context.Context, token string) (Cart, error) {
+	var out Cart
+	err := c.call(ctx, "cart", http.MethodGet, c.urls.Cart+"/cart", token, nil, &out)
+	return out, err
+}
+
+// AddToCart adds quantity of an article to the cart.
+func (c *Client) AddToCart(ctx context.Context, token, articleID string, quantity int) (Cart, error) {
+	var out Cart
+	in := map[string]any{"articleId": articleID, "quantity": quantity}
+	err := c.call(ctx, "cart", http.MethodPost, c.urls.Cart+"/cart/article", token, in, &out)
+	return out, err
+}
+
+// StepCartLine adds (+1) or takes (-1) one unit of a cart line.
+func (c *Client) StepCartLine(ctx context.Context, token, articleID string, up bool) (Cart, error) {
+	var out Cart
+	step := "/decrement"
+	if up {
+		step = "/increment"
+	}
+	err := c.call(ctx, "cart", http.MethodPost, c.urls.Cart+"/cart/article/"+url.PathEscape(articleID)+step, token, nil, &out)
+	return out, err
+}
+
+// RemoveFromCart removes a line.
+func (c *Client) RemoveFromCart(ctx context.Context, token, articleID string) (Cart, error) {
+	var out Cart
+	err := c.call(ctx, "cart", http.MethodDelete, c.urls.Cart+"/cart/article/"+url.PathEscape(articleID), token, nil, &out)
+	return out, err
+}
+
+// ValidateCart checks the whole cart against the catalog.
+func (c *Client) ValidateCart(ctx context.Context, token string) (CartCheck, error) {
+	var out CartCheck
+	err := c.call(ctx, "cart", http.MethodGet, c.urls.Cart+"/cart/validate", token, nil, &out)
+	return out, err
+}
+
+// Checkout closes the cart; a refused checkout is an *Error whose Lines say why.
+func (c *Client) Checkout(ctx context.Context, token string) (Cart, error) {
+	var out Cart
+	err := c.call(ctx, "cart", http.MethodPost, c.urls.Cart+"/cart/checkout", token, nil, &out)
+	return out, err
+}

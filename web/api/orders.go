@@ -1,0 +1,97 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// OrderSummary is one order of the user's list.
+type OrderSummary struct {
+	ID           string    `json:"id"`
+	Status       string    `json:"status"`
+	CartID       string    `json:"cartId"`
+	TotalPrice   Money     `json:"totalPrice"`
+	TotalPayment Money     `json:"totalPayment"`
+	Articles     int       `json:"articles"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+// Order is one order in full.
+type Order struct {
+	ID           string         `json:"id"`
+	Status       string         `json:"status"`
+	UserID       string         `json:"userId"`
+	CartID       string         `json:"cartId"`
+	Articles     []OrderArticle `json:"articles"`
+	Payments     []Payment      `json:"payments"`
+	TotalPrice   Money          `json:"totalPrice"`
+	TotalPayment Money          `json:"totalPayment"`
+	Created      time.Time      `json:"created"`
+	Updated      time.Time      `json:"updated"`
+}
+
+// OrderArticle is one line of an order.
+type OrderArticle struct {
+	ArticleID    string `json:"articleId"`
+	Quantity     int    `json:"quantity"`
+	Valid        bool   `json:"isValid"`     // SPEC also names it "valid"
+	Validated    bool   `json:"isValidated"` // and "validated"
+	UnitaryPrice Money  `json:"unitaryPrice"`
+}
+
+// Payment is one payment of an order.
+type Payment struct {
+	Method string `json:"method"`
+	Amount Money  `json:"amount"`
+}
+
+// OrderStatus is one row of the Order_Status overview.
+type OrderStatus struct {
+	OrderID string    `json:"orderId"`
+	UserID  string    `json:"userId"`
+	Status  string    `json:"status"`
+	Updated time.Time `json:"updated"`
+}
+
+// StatusPage is one page of the Order_Status overview.
+type StatusPage struct {
+	Items []OrderStatus `json:"items"`
+	Total int64         `json:"total"`
+}
+
+// Orders lists the user's orders.
+func (c *Client) Orders(ctx context.Context, token string) ([]OrderSummary, error) {
+	var out []OrderSummary
+	err := c.call(ctx, "orders", http.MethodGet, c.urls.Orders+"/orders", token, nil, &out)
+	return out, err
+}
+
+// Order returns one order (its owner's or, for an admin, anyone's).
+func (c *Client) Order(ctx context.Context, token, id string) (Order, error) {
+	var out Order
+	err := c.call(ctx, "orders", http.MethodGet, c.urls.Orders+"/orders/"+url.PathEscape(id), token, nil, &out)
+	return out, err
+}
+
+// Pay defines the payment of an order.
+func (c *Client) Pay(ctx context.Context, token, id, method string, amount Money) (Order, error) {
+	var out Order
+	in := map[string]any{"method": method, "amount": amount}
+	err := c.call(ctx, "orders", http.MethodPost, c.urls.Orders+"/orders/"+url.PathEscape(id)+"/payment", token, in, &out)
+	return out, err
+}
+
+// OrderStatuses returns a page (from 1) of the Order_Status overview, filtered by status when set (admin).
+func (c *Client) OrderStatuses(ctx context.Context, token, status string, page, size int) (StatusPage, error) {
+	var out StatusPage
+	v := url.Values{"page": {fmt.Sprint(page)}, "size": {fmt.Sprint(size)}}
+	if status != "" {
+		v.Set("status", status)
+	}
+	err := c.call(ctx, "orders", http.MethodGet, c.urls.Orders+"/orders/status?"+v.Encode(), token, nil, &out)
+	return out, err
+}

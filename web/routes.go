@@ -1,0 +1,74 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	pkgweb "github.com/ecommerce-go/ecommerce/pkg/web"
+	"github.com/ecommerce-go/ecommerce/web/api"
+)
+
+// NewServer returns the storefront and admin console (SPEC §3.6): HTML pages rendered on the
+// server from the five services' REST APIs.
+func NewServer(log *slog.Logger, m *metrics.Metrics, checks map[string]pkgweb.ReadyCheck,
+	checker *tokens.Checker, client *api.Client) http.Handler {
+	s := newSite(log, checker, client)
+	r := pkgweb.NewRouter(log, m, checks)
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.notFound)
+	r.Handle("/static/*", handleStatic())
+	r.Get("/img/{id}", handleImage(s))
+	r.Group(func(r chi.Router) {
+		r.Use(s.securityHeaders, s.language, s.csrf, s.session)
+		addRoutes(r, s)
+	})
+	return r
+}
+
+// addRoutes lists every page. POSTs carry the form's CSRF token (checked by s.csrf).
+func addRoutes(r chi.Router, s *site) {
+	r.Get("/lang/{lang}", handleLanguage(s))
+
+	// Shopper: anyone may browse.
+	r.Get("/", handleCatalog(s))
+	r.Get("/articles/{id}", handleArticle(s))
+	r.Get("/signup", handleSignUpForm(s))
+	r.Post("/signup", handleSignUp(s))
+	r.Get("/signin", handleSignInForm(s))
+	r.Post("/signin", handleSignIn(s))
+
+	// Shopper: signed in.
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireUser)
+		r.Post("/signout", handleSignOut(s))
+		r.Get("/account/password", handlePasswordForm(s))
+		r.Post("/account/password", handlePasswordChange(s))
+		r.Get("/cart", handleCart(s))
+		r.Post("/cart/add", handleCartAdd(s))
+		r.Post("/cart/lines/{articleId}", handleCartLine(s))
+		r.Post("/cart/checkout", handleCheckout(s))
+		r.Get("/orders", handleOrders(s))
+		r.Get("/orders/{id}", handleOrder(s))
+		r.Get("/orders/{id}/live", handleOrderLive(s))
+		r.Post("/orders/{id}/payment", handlePayment(s))
+	})
+
+	// Admin console: users with the "admin" permission; others get a 403 page.
+	r.Route("/admin", func(r chi.Router) {
+		r.Use(s.requireUser, s.requireAdmin)
+		r.Get("/", http.RedirectHandler("/admin/articles", http.StatusSeeOther).ServeHTTP)
+		r.Get("/articles", handleAdminArticles(s))
+		r.Get("/articles/new", handleArticleForm(s))
+		r.Post("/articles/new", handleArticleCreate(s))
+		r.Get("/articles/{id}", handleArticleForm(s))
+		r.Post("/articles/{id}", handleArticleUpdate(s))
+		r.Post("/articles/{id}/disable", handleArticleDisable(s))
+		r.Get("/users", handleAdminUsers(s))
+		r.Post("/users/{id}/{action}", handleUserChange(s))
+		r.Get("/orders", handleAdminOrders(s))
+	})
+}

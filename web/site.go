@@ -1,0 +1,295 @@
+// Package web is the storefront and admin console (SPEC §3.6): HTML pages rendered on the server
+// from the five REST services, which it calls as any other client does (package api). It keeps
+// no data of its own; the visitor's token lives in an HttpOnly cookie, forms carry a CSRF token,
+// and every string shown comes from one English and Spanish message catalog.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/web/api"
+)
+
+// Cookie names. The token is only ever in sessionCookie (HttpOnly): never in a page, URL or script.
+const (
+	sessionCookie = "session"
+	csrfCookie    = "csrf"
+	langCookie    = "lang"
+	csrfField     = "csrf"
+	maxFormBytes  = 10 << 20 // an article's picture is the largest thing posted
+)
+
+// site is what every page handler needs.
+type site struct {
+	log     *slog.Logger
+	checker *tokens.Checker
+	api     *api.Client
+	listing *listingCache
+	pages   *pages
+}
+
+func newSite(log *slog.Logger, checker *tokens.Checker, client *api.Client) *site {
+	return &site{log: log, checker: checker, api: client, listing: newListingCache(client), pages: mustParsePages()}
+}
+
+// visit is what the middleware learned about the request: language, CSRF token, user.
+type visit struct {
+	lang     string
+	csrf     string
+	token    string
+	user     *tokens.User
+	authDown bool // auth did not answer: the person is shown as signed out, pages needing a user are 503
+}
+
+type visitKey struct{}
+
+func visitFrom(ctx context.Context) *visit {
+	if v, ok := ctx.Value(visitKey{}).(*visit); ok {
+		return v
+	}
+	return &visit{lang: "en"}
+}
+
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
+		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+// securityHeaders forbids inline scripts and styles, framing and outside sources: every asset
+// comes from this server.
+func (s *site) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; object-src 'none'; "+
+			"base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// language picks the page language: the lang cookie, else the Accept-Language header. It also
+// records the visitor's address for the services (see api.WithClientAddress).
+func (s *site) language(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := &visit{lang: preferredLanguage(r.Header.Get("Accept-Language"))}
+		if c, err := r.Cookie(langCookie); err == nil && supported(c.Value) {
+			v.lang = c.Value
+		}
+		ctx := context.WithValue(r.Context(), visitKey{}, v)
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = api.WithClientAddress(ctx, host)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// csrf gives each browser a random token in a cookie; every POST must send it back in its
+// form (double submit). A cross-site form cannot read the cookie, so cannot forge the field.
+func (s *site) csrf(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := visitFrom(r.Context())
+		if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+			v.csrf = c.Value
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			sent := r.PostFormValue(csrfField) // also parses multipart forms
+			if v.csrf == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(v.csrf)) != 1 {
+				s.renderError(w, r, http.StatusForbidden, "error.csrf")
+				return
+			}
+		}
+		if v.csrf == "" {
+			b := make([]byte, 32)
+			_, _ = rand.Read(b)
+			v.csrf = base64.RawURLEncoding.EncodeToString(b)
+			setCookie(w, r, csrfCookie, v.csrf, 365*24*time.Hour)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// session finds the signed-in user from the session cookie. A token auth refuses (signed out
+// elsewhere, user disabled) ends the session and sends the person to sign in again.
+func (s *site) session(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := visitFrom(r.Context())
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := s.checker.Check(r.Context(), c.Value)
+		switch {
+		case err == nil:
+			v.token, v.user = c.Value, &u
+		case errors.Is(err, errs.Unauthorized):
+			s.sessionEnded(w, r)
+			return
+		default:
+			s.log.WarnContext(r.Context(), "token check failed", "err", err)
+			v.authDown = true
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sessionEnded forgets the session and sends the person to the sign-in page with a message.
+func (s *site) sessionEnded(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.checker.Evict(c.Value)
+	}
+	clearCookie(w, r, sessionCookie)
+	http.Redirect(w, r, "/signin?m=session_ended&next="+url.QueryEscape(localPath(r.URL.RequestURI())), http.StatusSeeOther)
+}
+
+func (s *site) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := visitFrom(r.Context())
+		switch {
+		case v.user != nil:
+			next.ServeHTTP(w, r)
+		case v.authDown:
+			s.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable.auth")
+		default:
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(localPath(r.URL.RequestURI())), http.StatusSeeOther)
+		}
+	})
+}
+
+func (s *site) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := visitFrom(r.Context()).user; u == nil || !u.IsAdmin() {
+			s.renderError(w, r, http.StatusForbidden, "error.forbidden")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localPath returns p when it is a path of this site, else "/": redirects never leave the site.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/"
+	}
+	return p
+}
+
+// fail shows the page for an error of a service: 401 ends the session, 403, 404 and 429 get
+// their error pages, anything else a 503 page naming the service that is down.
+func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		return // the person left
+	case errors.Is(err, errs.Unauthorized):
+		s.sessionEnded(w, r)
+	case errors.Is(err, errs.Forbidden):
+		s.renderError(w, r, http.StatusForbidden, "error.forbidden")
+	case errors.Is(err, errs.NotFound), errors.Is(err, errs.Invalid):
+		// A form's 400 is shown on the form (formProblem); one that reaches here is about the
+		// address itself, such as a malformed article or order id: there is nothing there.
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+	case errors.Is(err, errs.RateLimited):
+		s.renderError(w, r, http.StatusTooManyRequests, "error.ratelimited")
+	default:
+		key := "error.unavailable"
+		if e, ok := api.AsError(err); ok && e.Service != "" {
+			key += "." + e.Service
+		}
+		s.log.WarnContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+		s.renderError(w, r, http.StatusServiceUnavailable, key)
+	}
+}
+
+func (s *site) notFound(w http.ResponseWriter, r *http.Request) {
+	s.securityHeaders(s.language(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+	}))).ServeHTTP(w, r)
+}
+
+func (s *site) renderError(w http.ResponseWriter, r *http.Request, status int, key string) {
+	s.render(w, r, status, "error", &view{Title: key + ".title", Data: key})
+}
+
+// render writes page with v, filled in with what the middleware learned about the request.
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+	vis := visitFrom(r.Context())
+	v.lang, v.CSRF, v.User, v.Path = vis.lang, vis.csrf, vis.user, r.URL.RequestURI()
+	if v.Flash == "" {
+		if m := r.URL.Query().Get("m"); m != "" && hasMessage("flash."+m) {
+			v.Flash = "flash." + m
+		}
+	}
+	var buf bytes.Buffer
+	if err := s.pages.execute(&buf, page, v); err != nil {
+		s.log.ErrorContext(r.Context(), "render failed", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// redirect answers a form post: see other page, with an optional flash message key.
+func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
+	if flash != "" {
+		sep := "?"
+		if strings.Contains(to, "?") {
+			sep = "&"
+		}
+		to += sep + "m=" + url.QueryEscape(flash)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// formProblem fills v from a service's validation error: the summary above the form and the
+// messages next to their fields. Other errors are not form problems: it returns false.
+func formProblem(v *view, err error) bool {
+	e, ok := api.AsError(err)
+	if !ok || (e.Status != http.StatusBadRequest && e.Status != http.StatusConflict && e.Status != http.StatusTooManyRequests && e.Status != http.StatusRequestEntityTooLarge) {
+		return false
+	}
+	v.ErrorText = e.Message
+	if v.ErrorText == "" {
+		v.ErrorText = fmt.Sprintf("%s answered %d", e.Service, e.Status)
+	}
+	if v.Fields == nil {
+		v.Fields = map[string]string{}
+	}
+	for _, f := range e.Fields {
+		v.Fields[f.Path] = f.Message
+	}
+	if len(e.Fields) > 0 && v.ErrorKey == "" {
+		v.ErrorKey = "form.fix"
+	}
+	return true
+}

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/web/api"
+)
+
+func TestMessagesHaveTheSameKeysInEveryLanguage(t *testing.T) {
+	en := slices.Sorted(maps.Keys(messages["en"]))
+	for _, lang := range languages {
+		assert.Equal(t, en, slices.Sorted(maps.Keys(messages[lang])), lang)
+	}
+}
+
+// Every literal message key in the templates and the Go code is in the catalog.
+func TestEveryKeyUsedIsInTheCatalog(t *testing.T) {
+	keyUse := regexp.MustCompile(`(?:\.T|Title:|ErrorKey =) "([a-z_.]+)"|"(form\.[a-z_.]+)"|redirect\(w, r, [^,]+, "([a-z_]+)"\)|renderError\(w, r, [^,]+, "([a-z_.]+)"\)`)
+	check := func(name string, text []byte) {
+		for _, m := range keyUse.FindAllSubmatch(text, -1) {
+			keys := []string{string(m[1]) + string(m[2])}
+			switch {
+			case len(m[3]) > 0:
+				keys = []string{"flash." + string(m[3])}
+			case len(m[4]) > 0: // an error page: its title and text
+				keys = []string{string(m[4]) + ".title", string(m[4]) + ".text"}
+			}
+			for _, key := range keys {
+				assert.True(t, hasMessage(key), "%s uses %q, which is not in the catalog", name, key)
+			}
+		}
+	}
+	require.NoError(t, fs.WalkDir(templateFS, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		text, err := fs.ReadFile(templateFS, path)
+		check(path, text)
+		return err
+	}))
+	goFiles, err := fs.Glob(os.DirFS("."), "*.go")
+	require.NoError(t, err)
+	for _, f := range goFiles {
+		text, err := os.ReadFile(f)
+		require.NoError(t, err)
+		check(f, text)
+	}
+	for _, status := range orderStatuses {
+		assert.True(t, hasMessage("status."+status), status)
+	}
+}
+
+func TestPreferredLanguage(t *testing.T) {
+	for header, want := range map[string]string{
+		"":                           "en",
+		"es":                         "es",
+		"es-ES,es;q=0.9,en;q=0.8":    "es",
+		"en-GB,en;q=0.9,es;q=0.8":    "en",
+		"fr-FR,fr;q=0.9,es;q=0.5":    "es",
+		"de, en;q=0.2, es;q=0.7":     "es",
+		"ES-mx":                      "es",
+		"fr":                         "en",
+		";;;,q=,es;q=nonsense":       "es",
+		"en;q=0.1, es;q=0.1, de;q=1": "en",
+	} {
+		assert.Equal(t, want, preferredLanguage(header), header)
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/cart": "/cart", "/orders/1?x=2": "/orders/1?x=2", "": "/", "//evil.example": "/",
+		"/\\evil.example": "/", "https://evil.example/": "/", "cart": "/",
+	} {
+		assert.Equal(t, want, localPath(in), in)
+	}
+}
+
+func TestParseMoney(t *testing.T) {
+	for in, want := range map[string]api.Money{"24.5": 2450, "24,50": 2450, " 1 024.00 ": 102400, "0": 0, "0.015": 2} {
+		got, err := api.ParseMoney(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "abc", "NaN", "1e400", "12.3.4"} {
+		_, err := api.ParseMoney(in)
+		assert.Error(t, err, in)
+	}
+	assert.Equal(t, "-3.05", api.Money(-305).Decimal())
+}
+
+// catalogView is the catalog page of 24 articles, as a visitor sees it.
+func catalogView(lang string) *view {
+	articles := make([]api.Article, catalogPageSize)
+	for i := range articles {
+		articles[i] = api.Article{ID: fmt.Sprintf("%024x", i), Name: fmt.Sprintf("Article number %d", i),
+			Description: "A good article.", Image: fmt.Sprintf("7c9e6679-7425-40de-944b-e07fc1f9%04d", i),
+			Price: api.Money(1250 + i), Stock: int64(i % 7), Enabled: true}
+	}
+	v := &view{lang: lang, CSRF: "csrf-token-of-the-visitor-0123456789abcdef", Path: "/",
+		User: &tokens.User{ID: "u1", Name: "Ana", Permissions: []string{"user"}}, Title: "catalog.title"}
+	v.Data = struct {
+		Query    string
+		Articles []api.Article
+		Total    int64
+		Pager    pager
+	}{"", articles, 100, newPager(1, 100, catalogPageSize, func(p int) string { return fmt.Sprint("/?page=", p) })}
+	return v
+}
+
+func TestCatalogPageRenders(t *testing.T) {
+	p := mustParsePages()
+	for _, lang := range languages {
+		var buf bytes.Buffer
+		require.NoError(t, p.execute(&buf, "catalog", catalogView(lang)))
+		html := buf.String()
+		assert.Contains(t, html, `<html lang="`+lang+`">`)
+		assert.Equal(t, catalogPageSize, bytes.Count(buf.Bytes(), []byte(`<li class="card">`)))
+		assert.Contains(t, html, `alt="Article number 23"`)
+		assert.Contains(t, html, `name="csrf" value="csrf-token-of-the-visitor-0123456789abcdef"`)
+		assert.Less(t, buf.Len(), 100_000, "the page stays under 100 kB before images")
+	}
+}
+
+// BenchmarkRenderCatalog is the template work of a catalog page of 24 articles (no services).
+func BenchmarkRenderCatalog(b *testing.B) {
+	p := mustParsePages()
+	v := catalogView("es")
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := p.execute(&buf, "catalog", v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "page-bytes")
+}
+
+func TestListingCache(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	c := &listingCache{ttl: 50 * time.Millisecond, entries: map[string]listingEntry{},
+		fetch: func(ctx context.Context, q string, page, size int) (api.ArticlePage, error) {
+			calls.Add(1)
+			<-release
+			return api.ArticlePage{Page: page, Total: int64(calls.Load())}, nil
+		}}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			p, err := c.Articles(context.Background(), "lamp", 2, 24)
+			assert.NoError(t, err)
+			assert.Equal(t, 2, p.Page)
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	assert.Equal(t, int32(1), calls.Load(), "concurrent misses make one call")
+
+	p, _ := c.Articles(context.Background(), "lamp", 2, 24)
+	assert.Equal(t, int64(1), p.Total, "served from the cache")
+	_, _ = c.Articles(context.Background(), "mug", 2, 24)
+	assert.Equal(t, int32(2), calls.Load(), "another search is another entry")
+	time.Sleep(60 * time.Millisecond)
+	p, _ = c.Articles(context.Background(), "lamp", 2, 24)
+	assert.Equal(t, int64(3), p.Total, "fetched again once expired")
+}
