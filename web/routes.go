@@ -1,23 +1,27 @@
 package web
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	pkgweb "github.com/ecommerce-go/ecommerce/pkg/web"
 	"github.com/ecommerce-go/ecommerce/web/api"
 )
 
+// Deps is what the storefront's HTTP server needs.
+type Deps struct {
+	pkgweb.Basics
+	Tokens *tokens.Checker
+	Client *api.Client // the five services' REST APIs
+}
+
 // NewServer returns the storefront and admin console (SPEC §3.6): HTML pages rendered on the
 // server from the five services' REST APIs.
-func NewServer(log *slog.Logger, m *metrics.Metrics, checks map[string]pkgweb.ReadyCheck,
-	checker *tokens.Checker, client *api.Client) http.Handler {
-	s := newSite(log, checker, client)
-	r := pkgweb.NewRouter(log, m, checks)
+func NewServer(d Deps) http.Handler {
+	s := newSite(d.Log, d.Tokens, d.Client)
+	r := pkgweb.NewRouter(d.Log, d.Metrics, d.Ready)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.notFound)
 	r.Handle("/static/*", handleStatic())
