@@ -106,7 +106,7 @@ func handleImage(s *site) http.HandlerFunc {
 				w.WriteHeader(pkgweb.StatusClientClosedRequest) // the browser left the page
 				return
 			}
-			w.WriteHeader(pkgStatus(err))
+			w.WriteHeader(apiStatus(err))
 			return
 		}
 		defer resp.Body.Close()
@@ -121,7 +121,8 @@ func handleImage(s *site) http.HandlerFunc {
 	}
 }
 
-func pkgStatus(err error) int {
+// apiStatus is the status a service answered with, 503 when it did not answer.
+func apiStatus(err error) int {
 	if e, ok := api.AsError(err); ok {
 		return e.Status
 	}
@@ -404,7 +405,7 @@ func handleOrderLive(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, err := s.loadOrder(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id"))
 		if err != nil {
-			w.WriteHeader(pkgStatus(err))
+			w.WriteHeader(apiStatus(err))
 			return
 		}
 		s.render(w, r, http.StatusOK, "order_live", &view{Data: d})
