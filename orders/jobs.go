@@ -37,6 +37,9 @@ func DefaultSchedules() []JobSchedule {
 	}
 }
 
+// enqueueTimeout bounds the claim and the send of one status job.
+const enqueueTimeout = 15 * time.Second
+
 // typeStatusJob is the type of a status job message. Orders alone sends and reads it, so it is
 // declared here; its queue is part of the shop's topology (pkg/contract).
 const typeStatusJob = "order_status_job"
@@ -74,12 +77,15 @@ func (s *Service) ScheduleJobs(ctx context.Context, schedules []JobSchedule) err
 func (s *Service) EnqueueJob(ctx context.Context, sc JobSchedule, now time.Time) (bool, error) {
 	start := now.Truncate(sc.Every)
 	slot := fmt.Sprintf("%s/%d", sc.Status, start.UnixMilli())
+	// A claim, once asked for, is seen through even if ctx ends meanwhile: a slot claimed (the
+	// store may have written it before ctx ended) but never sent would have no job at all.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
+	defer cancel()
 	claimed, err := s.store.ClaimSlot(ctx, slot, start)
 	if err != nil || !claimed {
 		return false, err
 	}
-	// The slot is claimed now: send even if ctx ends meanwhile, or no one would run its job.
-	ctx, _ = correlation.Ensure(context.WithoutCancel(ctx))
+	ctx, _ = correlation.Ensure(ctx)
 	err = bus.Send(ctx, s.bus, contract.ExchangeStatusJob, contract.QueueStatusJobs, typeStatusJob,
 		statusJob{Status: sc.Status, Slot: slot}, bus.WithPriority(sc.Priority))
 	return err == nil, err
