@@ -8,6 +8,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
@@ -165,7 +166,7 @@ func (s *sessions) broadcastUser(ctx context.Context, userID string) error {
 
 // broadcast publishes `logout` with the bare token on the auth fanout exchange (SPEC §4).
 func (s *sessions) broadcast(ctx context.Context, token string) error {
-	if err := bus.Send(ctx, s.pub, "auth", "", "logout", token); err != nil {
+	if err := bus.Send(ctx, s.pub, contract.ExchangeAuth, "", contract.TypeLogout, contract.Logout(token)); err != nil {
 		return fmt.Errorf("%w: %w", errs.Unavailable, err)
 	}
 	return nil

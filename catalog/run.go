@@ -56,11 +56,7 @@ func Run(ctx context.Context, opts app.Options) error {
 		return err
 	}
 	defer rt.Close()
-	db, err := rt.Mongo(ctx, cfg.MongoDB)
-	if err != nil {
-		return err
-	}
-	store, err := NewStore(ctx, db)
+	store, err := app.OpenStore(ctx, rt, cfg.MongoDB, NewStore)
 	if err != nil {
 		return err
 	}

@@ -118,9 +118,12 @@ type order struct {
 	TotalPayment float64 `json:"totalPayment"`
 	Articles     []struct {
 		ArticleID    string  `json:"articleId"`
+		ID           string  `json:"id"`
 		Quantity     int     `json:"quantity"`
 		IsValid      bool    `json:"isValid"`
+		Valid        bool    `json:"valid"`
 		IsValidated  bool    `json:"isValidated"`
+		Validated    bool    `json:"validated"`
 		UnitaryPrice float64 `json:"unitaryPrice"`
 	} `json:"articles"`
 	Payments []struct {

@@ -175,6 +175,19 @@ func story(t *testing.T, s *shop) {
 	})
 	assert.Equal(t, closed.ID, o.CartID)
 	assert.InDelta(t, 49.0, o.TotalPrice, 0.001)
+	require.Len(t, o.Articles, 1)
+	line := o.Articles[0]
+	assert.Equal(t, lamp.ID, line.ID, "the course's web client reads id, valid and validated")
+	assert.True(t, line.Valid && line.Validated && line.IsValid && line.IsValidated, "%+v", line)
+	assert.InDelta(t, 24.5, line.UnitaryPrice, 0.001)
+
+	// Every service serves its API document and the page the course's web client links to.
+	for _, svc := range []string{"auth", "image", "catalog", "cart", "orders"} {
+		assert.Equal(t, http.StatusOK, anon.call(http.MethodGet, svc, "/docs/index.html", nil, nil), svc)
+		var doc map[string]any
+		anon.must(http.MethodGet, svc, "/openapi.json", nil, &doc)
+		assert.Equal(t, "3.0.3", doc["openapi"], svc)
+	}
 	anon.must(http.MethodGet, "catalog", "/articles/"+lamp.ID, nil, &got)
 	assert.Equal(t, 3, got.Stock, "two lamps reserved")
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
-	"github.com/ecommerce-go/ecommerce/pkg/backoff"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
@@ -37,6 +36,9 @@ func DefaultSchedules() []JobSchedule {
 		{Status: StatusPaymentDefined, Every: 5 * time.Minute, Priority: 1},
 	}
 }
+
+// enqueueTimeout bounds the claim and the send of one status job.
+const enqueueTimeout = 15 * time.Second
 
 // typeStatusJob is the type of a status job message. Orders alone sends and reads it, so it is
 // declared here; its queue is part of the shop's topology (pkg/contract).
@@ -75,13 +77,15 @@ func (s *Service) ScheduleJobs(ctx context.Context, schedules []JobSchedule) err
 func (s *Service) EnqueueJob(ctx context.Context, sc JobSchedule, now time.Time) (bool, error) {
 	start := now.Truncate(sc.Every)
 	slot := fmt.Sprintf("%s/%d", sc.Status, start.UnixMilli())
-	// Claim and send even if ctx ends meanwhile: a slot claimed (perhaps just before the stop
-	// cut the answer off) whose job is never sent would be a job no one runs.
-	ctx, _ = correlation.Ensure(context.WithoutCancel(ctx))
+	// A claim, once asked for, is seen through even if ctx ends meanwhile: a slot claimed (the
+	// store may have written it before ctx ended) but never sent would have no job at all.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
+	defer cancel()
 	claimed, err := s.store.ClaimSlot(ctx, slot, start)
 	if err != nil || !claimed {
 		return false, err
 	}
+	ctx, _ = correlation.Ensure(ctx)
 	err = bus.Send(ctx, s.bus, contract.ExchangeStatusJob, contract.QueueStatusJobs, typeStatusJob,
 		statusJob{Status: sc.Status, Slot: slot}, bus.WithPriority(sc.Priority))
 	return err == nil, err
@@ -104,31 +108,13 @@ func handleStatusJob(svc *Service, stuckAfter time.Duration) bus.Handler {
 // statusBatch is how many Order_Status entries a job compares in one query.
 const statusBatch = 200
 
-// maxRepairGap bounds the backoff between two repairs of one stuck order.
-const maxRepairGap = 10 * time.Minute
-
 // RunStatusJob refreshes the Order_Status entries of the orders projected in status, writing
-// only those that changed. Placed orders older than stuckAfter are repaired first: each one
-// when it becomes stuck, then after 2, 4, 8… times stuckAfter, up to maxRepairGap
-// (pkg/backoff). A failure with one order is logged and the job goes on; a later job retries it.
+// only those that changed. Placed orders older than stuckAfter are repaired first. A failure
+// with one order is logged and the job goes on; the next job will retry it.
 func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter time.Duration) error {
 	list, err := s.store.OrdersWithStatus(ctx, status)
 	if err != nil {
 		return err
-	}
-	repair := map[string]bool{}
-	if status == StatusPlaced {
-		now := s.now()
-		var stuck []Order
-		for _, o := range list {
-			if now.Sub(o.Created) >= stuckAfter {
-				stuck = append(stuck, o)
-			}
-		}
-		s.repairs.First, s.repairs.Max = stuckAfter, max(stuckAfter, maxRepairGap)
-		for _, o := range backoff.Due(&s.repairs, stuck, func(o Order) string { return o.ID }, now) {
-			repair[o.ID] = true
-		}
 	}
 	for start := 0; start < len(list); start += statusBatch {
 		batch := list[start:min(start+statusBatch, len(list))]
@@ -141,7 +127,7 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 			return err
 		}
 		for _, o := range batch {
-			if repair[o.ID] {
+			if status == StatusPlaced && s.now().Sub(o.Created) >= stuckAfter {
 				if o, err = s.repairPlaced(ctx, o); err != nil {
 					s.logJobError(ctx, "stuck order not repaired", o.ID, err)
 					continue

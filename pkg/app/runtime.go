@@ -91,3 +91,14 @@ func (rt *Runtime) Close() {
 		rt.closers[i]()
 	}
 }
+
+// OpenStore connects to MONGO_URL (see Runtime.Mongo) and opens a service's store on its
+// database name with open (the service's NewStore).
+func OpenStore[S any](ctx context.Context, rt *Runtime, name string, open func(context.Context, *mongo.Database) (S, error)) (S, error) {
+	db, err := rt.Mongo(ctx, name)
+	if err != nil {
+		var zero S
+		return zero, err
+	}
+	return open(ctx, db)
+}

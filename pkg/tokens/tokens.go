@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -54,11 +55,11 @@ type Checker struct {
 	cache *expirable.LRU[string, User]
 	calls singleflight.Group
 
-	// listening is true while the logout subscription is up. epoch counts its changes, so that
-	// an answer asked for before a change is not cached after it.
-	mu        sync.Mutex
-	listening bool
-	epoch     uint64
+	// state is the subscription's epoch (how many times it came up or went down) times two,
+	// plus one while it is up: read without a lock on every check. An answer asked for in one
+	// epoch is cached only in that same epoch; mu orders those writes with the changes.
+	state atomic.Uint64
+	mu    sync.Mutex
 }
 
 // NewChecker checks tokens with the auth service at authURL, caching answers for ttl while it
@@ -77,8 +78,8 @@ func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 	if token == "" {
 		return User{}, errs.Newf(errs.Unauthorized, "missing bearer token")
 	}
-	listening, epoch := c.state()
-	if listening {
+	state := c.state.Load()
+	if listening(state) {
 		if u, ok := c.cache.Get(token); ok {
 			return u, nil
 		}
@@ -87,7 +88,7 @@ func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 	v, err, _ := c.calls.Do(token, func() (any, error) {
 		u, err := c.askAuth(context.WithoutCancel(ctx), token)
 		if err == nil {
-			c.store(token, u, epoch)
+			c.store(token, u, state)
 		}
 		return u, err
 	})
@@ -97,18 +98,14 @@ func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 	return v.(User), nil
 }
 
-// state tells whether the logout subscription is up, and its epoch.
-func (c *Checker) state() (listening bool, epoch uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.listening, c.epoch
-}
+// listening tells whether state is one of a subscription that is up.
+func listening(state uint64) bool { return state%2 == 1 }
 
-// store caches u for token, unless the subscription is down or changed since epoch.
-func (c *Checker) store(token string, u User, epoch uint64) {
+// store caches u for token, unless the subscription is down or changed since state.
+func (c *Checker) store(token string, u User, state uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.listening && c.epoch == epoch {
+	if listening(state) && c.state.Load() == state {
 		c.cache.Add(token, u)
 	}
 }
@@ -121,16 +118,16 @@ func (c *Checker) Evict(token string) { c.cache.Remove(token) }
 func (c *Checker) setListening(up bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.listening = up
-	c.epoch++
+	next := (c.state.Load()/2 + 1) * 2
+	if up {
+		next++
+	}
+	c.state.Store(next)
 	c.cache.Purge()
 }
 
 // Listening tells whether the logout subscription is up, i.e. whether the cache is in use.
-func (c *Checker) Listening() bool {
-	up, _ := c.state()
-	return up
-}
+func (c *Checker) Listening() bool { return listening(c.state.Load()) }
 
 // Ready is a readiness check (for /readyz): it fails while the logout subscription is down,
 // when every token check costs a call to auth.
