@@ -54,7 +54,7 @@ func history(ctx context.Context, s settings, f *benchkit.Fleet, sh *shop, rep *
 	if err := seed(ctx, f.MongoURL, sh, s.moves, s.orders); err != nil {
 		return err
 	}
-	rep.Seeded = map[string]int{"stockMoves": s.moves, "orders": s.orders, "carts": s.orders, "orderEvents": 2 * s.orders,
+	rep.Seeded = map[string]int{"stockMoves": s.moves, "orders": s.orders, "carts": s.orders, "orderEvents": 3 * s.orders,
 		"seedSeconds": int(time.Since(start).Seconds())}
 	later, err := measure()
 	if err != nil {
@@ -68,7 +68,7 @@ func history(ctx context.Context, s settings, f *benchkit.Fleet, sh *shop, rep *
 
 // seed writes history straight into the stores, in batches, in the documents' stored shapes
 // (catalog/ledger.go, orders/store.go and userorders.go, cart/store.go): moves spread over the
-// shop's articles, and orders of other users, each with its closed cart and two events.
+// shop's articles, and paid orders of other users, each with its closed cart and three events.
 func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) error {
 	client, err := mongox.Connect(ctx, mongoURL)
 	if err != nil {
@@ -116,14 +116,18 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 		cartID := fmt.Sprintf("%s:%d", user, n)
 		orderID := fmt.Sprintf("%024x", 0xbe0000+i)
 		lines := bson.A{bson.M{"articleId": sh.articles[i%len(sh.articles)], "quantity": 1}}
-		projections = append(projections, bson.M{"_id": orderID, "userId": user, "cartId": cartID, "status": "validated",
+		// Old orders are paid: payment_defined, the status whose batch job runs least often.
+		projections = append(projections, bson.M{"_id": orderID, "userId": user, "cartId": cartID, "status": "payment_defined",
 			"articles": bson.A{bson.M{"articleId": sh.articles[i%len(sh.articles)], "quantity": 1, "isValidated": true, "isValid": true, "unitaryPriceCents": 999}},
-			"payments": bson.A{}, "totalPriceCents": 999, "totalPaymentCents": 0, "created": now, "updated": now, "version": 2, "placedPublished": true})
+			"payments": bson.A{bson.M{"method": "CASH", "amountCents": 999}}, "totalPriceCents": 999, "totalPaymentCents": 999,
+			"created": now, "updated": now, "version": 3, "placedPublished": true})
 		events = append(events,
 			bson.M{"_id": orderID + "/placed/1", "orderId": orderID, "version": 1, "type": "placed", "at": now,
 				"data": bson.M{"cartId": cartID, "userId": user, "articles": lines}},
 			bson.M{"_id": orderID + "/article/" + sh.articles[i%len(sh.articles)], "orderId": orderID, "version": 2, "type": "article_validated", "at": now,
-				"data": bson.M{"articleId": sh.articles[i%len(sh.articles)], "valid": true, "priceCents": 999, "stock": 5}})
+				"data": bson.M{"articleId": sh.articles[i%len(sh.articles)], "valid": true, "priceCents": 999, "stock": 5}},
+			bson.M{"_id": orderID + "/payment_defined/3", "orderId": orderID, "version": 3, "type": "payment_defined", "at": now,
+				"data": bson.M{"method": "CASH", "amountCents": 999}})
 		lists = append(lists, bson.M{"_id": user + "/" + strconv.Itoa(n), "userId": user, "n": n, "orderId": orderID})
 		state := bson.M{"_id": cartID + "/1", "cartId": cartID, "userId": user, "gen": n, "version": 1, "orderId": orderID,
 			"articles": bson.A{bson.M{"articleId": sh.articles[i%len(sh.articles)], "quantity": 1, "valid": true, "validated": true}},
@@ -150,6 +154,10 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 }
 
 func insertBatches(ctx context.Context, coll *mongo.Collection, docs []any) error {
+	start, total := time.Now(), len(docs)
+	defer func() {
+		fmt.Printf("  seeded %d into %s in %s\n", total, coll.Name(), time.Since(start).Round(time.Millisecond))
+	}()
 	for len(docs) > 0 {
 		n := min(len(docs), 1000)
 		if _, err := coll.InsertMany(ctx, docs[:n], options.InsertMany().SetOrdered(false)); err != nil {
