@@ -3,7 +3,10 @@ package catalog
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // seedBenchArticles makes n articles through the API; every tenth is a "lamp".
@@ -43,6 +46,24 @@ func BenchmarkSearchArticles(b *testing.B) {
 		status, body := api.do("GET", "/articles/search/LAMP%20article", "", "")
 		if status != http.StatusOK {
 			b.Fatalf("status %d: %s", status, body)
+		}
+	}
+}
+
+// BenchmarkSearch10k measures a two-word search of the read model holding 10,000 articles with
+// descriptions of about 300 characters (no store: searches never ask it).
+func BenchmarkSearch10k(b *testing.B) {
+	v := newArticleView()
+	words := []string{"lamp", "chair", "table", "sofa", "desk", "shelf", "rug", "mirror", "clock", "vase"}
+	for i := range 10_000 {
+		doc := articleDoc{ID: bson.NewObjectID(), Enabled: true, Version: 1,
+			Name:        fmt.Sprintf("%s %s número %d", words[i%10], words[(i/10)%10], i),
+			Description: strings.Repeat(fmt.Sprintf("Hand-made %s in oak and brass, finished by hand. ", words[(i/100)%10]), 6)}
+		v.apply(change{ArticleID: doc.ID, Article: &doc, Stock: &stockLevel{Seq: 1, Balance: 5}})
+	}
+	for b.Loop() {
+		if got := v.search([]string{"LAMP", "Oak"}, maxSearchResult); len(got) == 0 {
+			b.Fatal("no hits")
 		}
 	}
 }

@@ -51,33 +51,39 @@ func handleArticleChanged(view *articleView) bus.Handler {
 	}
 }
 
-// keepViewCurrent reloads the view from the store each time reload receives and every interval,
-// until ctx is done. A failed reload is logged and tried again at the next occasion.
+// keepViewCurrent reloads the view from the store each time reload receives (the broadcast
+// subscription (re)started) and every interval, until ctx is done. A failed reload is logged and tried again at the next occasion.
 func keepViewCurrent(ctx context.Context, log *slog.Logger, store *Store, view *articleView, reload <-chan struct{}, interval time.Duration) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
+		lookPastHeads := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-reload:
+			lookPastHeads = true
 		case <-tick.C:
 		}
-		if err := loadView(ctx, store, view); err != nil && ctx.Err() == nil {
+		if err := loadView(ctx, store, view, lookPastHeads); err != nil && ctx.Err() == nil {
 			log.Warn("article read model not reloaded", "err", err)
 		}
 	}
 }
 
 // loadView fills view with every article of the store. A head can lag behind its ledger (see
-// ledger.go), so the move after each head is looked for too (one _id lookup per article, a few
-// at a time).
-func loadView(ctx context.Context, store *Store, view *articleView) error {
+// ledger.go), so with lookPastHeads the move after each head is looked for too (one _id lookup
+// per article, a few at a time): at start-up and when broadcasts may have been missed. The
+// periodic reload skips it; the broadcasts of moves carry their seq.
+func loadView(ctx context.Context, store *Store, view *articleView, lookPastHeads bool) error {
 	docs, heads, err := store.allArticles(ctx)
 	if err != nil {
 		return err
 	}
 	view.load(docs, heads)
+	if !lookPastHeads {
+		return nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	for _, h := range heads {

@@ -63,7 +63,7 @@ func Run(ctx context.Context, opts app.Options) error {
 
 	// The read model: filled before serving, then kept current (see articleView).
 	view := newArticleView()
-	if err := loadView(ctx, store, view); err != nil {
+	if err := loadView(ctx, store, view, true); err != nil {
 		return err
 	}
 	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeCatalogChanges, typeArticleChanged)

@@ -197,7 +197,7 @@ func TestLoadViewLooksPastLaggingHeads(t *testing.T) {
 	require.NoError(t, err)
 
 	v := newArticleView()
-	require.NoError(t, loadView(ctx, store, v))
+	require.NoError(t, loadView(ctx, store, v, true))
 	a, found := v.get(oid)
 	require.True(t, found)
 	assert.Equal(t, int64(9), a.Stock)

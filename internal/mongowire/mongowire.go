@@ -62,6 +62,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := waitListening(ctx, opts.Addr); err != nil {
 		return nil, err
 	}
+	if opts.PostgresURL == "" {
+		go keepIDLookupsIndexed(ctx, opts.SQLiteDir, 10*time.Second, func(err error) {
+			cfg.Logger.Warn("mongowire: _id lookups not indexed", "err", err)
+		})
+	}
 	return s, nil
 }
 
