@@ -79,7 +79,7 @@ func (s *stream) statusesSeen() map[string]int {
 func TestFaultBrokerKilled(t *testing.T) {
 	node := testkit.StartRabbitNode(t, 5698)
 	f := startInstances(t, fleetConfig{instances: pick(1, 2), rabbitURL: node.URL})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(3, 8), seed: 21})
+	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(5, 25), ordersEach: pick(3, 8), seed: 21})
 	s.runWith(t, func() {
 		s.waitProgress(t, 0.3)
 		node.Kill()
@@ -93,7 +93,7 @@ func TestFaultBrokerKilled(t *testing.T) {
 
 func TestFaultServiceKilled(t *testing.T) {
 	f := startInstances(t, fleetConfig{instances: pick(1, 2)})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(4, 8), seed: 22})
+	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(5, 25), ordersEach: pick(4, 8), seed: 22})
 	s.runWith(t, func() {
 		for i, service := range []string{"catalog", "cart", "orders"} {
 			s.waitProgress(t, 0.15+0.25*float64(i))
@@ -208,7 +208,7 @@ func TestFaultStoreStopped(t *testing.T) {
 	const serverWriteTimeout = 60 * time.Second // pkg/web's server
 	store := startMongowire(t)
 	f := startInstances(t, fleetConfig{instances: pick(1, 2), mongoURL: store.url})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 20), ordersEach: pick(3, 6), seed: 23})
+	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(5, 20), ordersEach: pick(3, 6), seed: 23})
 	prober := newClient(t, nil).as(s.shoppers[0].c.token)
 	prober.http = &http.Client{Timeout: 2 * serverWriteTimeout}
 	var mu sync.Mutex
@@ -331,7 +331,7 @@ func TestFaultNetwork(t *testing.T) {
 	proxies := []*faultProxy{amqpProxy, storeProxy}
 	f := startInstances(t, fleetConfig{instances: pick(1, 2),
 		rabbitURL: proxied(t, rabbitURL, amqpProxy), mongoURL: proxied(t, mongoURL, storeProxy)})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(4, 8), seed: 24})
+	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(5, 25), ordersEach: pick(4, 8), seed: 24})
 	s.runWith(t, func() {
 		s.waitProgress(t, 0.15)
 		for _, p := range proxies {

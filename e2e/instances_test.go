@@ -276,8 +276,8 @@ func startInstances(t *testing.T, cfg fleetConfig) *instances {
 	for k, v := range cfg.env {
 		common = append(common, k+"="+v)
 	}
-	t.Cleanup(func() { // last: after the processes stopped; kept for a look when the test failed
-		if t.Failed() {
+	t.Cleanup(func() { // last: after the processes stopped; E2E_KEEP=1 keeps them for a look
+		if os.Getenv("E2E_KEEP") == "1" {
 			t.Logf("databases *_%s kept on %s", f.dbSuffix, cfg.mongoURL)
 		} else {
 			dropDatabases(t, cfg.mongoURL, f.dbSuffix)
