@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,6 +150,9 @@ type stream struct {
 	ops      tally
 	negative []string // stock readings below zero seen while it ran
 	readings int      // stock readings taken while it ran
+	// faultsOn keeps the shoppers shopping past cfg.ordersEach (up to 4 times as many) while a
+	// fault test's faults still strike, so that they all strike mid-stream.
+	faultsOn atomic.Bool
 }
 
 // startStream prepares the articles and shoppers of a stream through urls.
@@ -185,7 +189,7 @@ func (s *stream) run(t *testing.T) {
 	for i, sh := range s.shoppers {
 		rng := rand.New(rand.NewPCG(s.cfg.seed, uint64(i)))
 		wg.Go(func() {
-			for range s.cfg.ordersEach {
+			for n := 0; n < s.cfg.ordersEach || (s.faultsOn.Load() && n < 4*s.cfg.ordersEach); n++ {
 				s.shop(sh, rng)
 			}
 		})
