@@ -150,7 +150,7 @@ type stream struct {
 	ops      tally
 	negative []string // stock readings below zero seen while it ran
 	readings int      // stock readings taken while it ran
-	// faultsOn keeps the shoppers shopping past cfg.ordersEach (up to 4 times as many) while a
+	// faultsOn keeps the shoppers shopping past cfg.ordersEach (up to 6 times as many) while a
 	// fault test's faults still strike, so that they all strike mid-stream.
 	faultsOn atomic.Bool
 }
@@ -189,7 +189,7 @@ func (s *stream) run(t *testing.T) {
 	for i, sh := range s.shoppers {
 		rng := rand.New(rand.NewPCG(s.cfg.seed, uint64(i)))
 		wg.Go(func() {
-			for n := 0; n < s.cfg.ordersEach || (s.faultsOn.Load() && n < 4*s.cfg.ordersEach); n++ {
+			for n := 0; n < s.cfg.ordersEach || (s.faultsOn.Load() && n < 6*s.cfg.ordersEach); n++ {
 				s.shop(sh, rng)
 			}
 		})
