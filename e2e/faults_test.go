@@ -120,7 +120,7 @@ func runFaults(t *testing.T, ff *faultFleet, seed uint64, what string, steps ...
 }
 
 // TestFaults strikes every fault below in turn during one stream through one fleet: the short
-// version `make test` runs. E2E_LONG=1 runs each fault alone, longer, on two instances.
+// version `make test` runs. E2E_LONG=1 runs each fault alone instead (TestFaultsAlone).
 func TestFaults(t *testing.T) {
 	if longRuns() {
 		t.Skip("E2E_LONG=1 runs each fault in a test of its own")
@@ -130,30 +130,25 @@ func TestFaults(t *testing.T) {
 		brokerKilled, servicesKilled, storeStopped, networkFaults)
 }
 
-func longFault(t *testing.T) {
+// TestFaultsAlone runs each fault alone, longer, on two instances of every service (E2E_LONG=1,
+// make faults).
+func TestFaultsAlone(t *testing.T) {
 	if !longRuns() {
 		t.Skip("E2E_LONG=1 (make faults) runs it; make test runs TestFaults")
 	}
-}
-
-func TestFaultBrokerKilled(t *testing.T) {
-	longFault(t)
-	runFaults(t, startFaultFleet(t, 2), 21, "RabbitMQ SIGKILLed mid-stream and restarted", brokerKilled)
-}
-
-func TestFaultServiceKilled(t *testing.T) {
-	longFault(t)
-	runFaults(t, startFaultFleet(t, 2), 22, "catalog, cart and orders SIGKILLed in turn mid-stream and restarted", servicesKilled)
-}
-
-func TestFaultStoreStopped(t *testing.T) {
-	longFault(t)
-	runFaults(t, startFaultFleet(t, 2), 23, "store stopped 10 s mid-stream", storeStopped)
-}
-
-func TestFaultNetwork(t *testing.T) {
-	longFault(t)
-	runFaults(t, startFaultFleet(t, 2), 24, "latency, cut connections and half-open links on AMQP and the store", networkFaults)
+	for i, fault := range []struct {
+		name, what string
+		step       faultStep
+	}{
+		{"broker killed", "RabbitMQ SIGKILLed mid-stream and restarted", brokerKilled},
+		{"services killed", "catalog, cart and orders SIGKILLed in turn mid-stream and restarted", servicesKilled},
+		{"store stopped", "store stopped 10 s mid-stream", storeStopped},
+		{"network", "latency, cut connections and half-open links on AMQP and the store", networkFaults},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			runFaults(t, startFaultFleet(t, 2), uint64(21+i), fault.what, fault.step)
+		})
+	}
 }
 
 // brokerKilled SIGKILLs RabbitMQ and starts it again on its data.
