@@ -92,11 +92,12 @@ type faultFleet struct {
 	amqpProxy, storeProxy *faultProxy
 }
 
-func startFaultFleet(t *testing.T, instances int) *faultFleet {
-	node := testkit.StartRabbitNode(t, 5698)
+// startFaultFleet starts a fleet of instances per service, its RabbitMQ node on rabbitPort.
+func startFaultFleet(t *testing.T, instances, rabbitPort int) *faultFleet {
+	node := testkit.StartRabbitNode(t, rabbitPort)
 	store := startMongowire(t)
 	ff := &faultFleet{node: node, store: store,
-		amqpProxy: startFaultProxy(t, "amqp", "127.0.0.1:5698"), storeProxy: startFaultProxy(t, "store", store.addr)}
+		amqpProxy: startFaultProxy(t, "amqp", fmt.Sprintf("127.0.0.1:%d", rabbitPort)), storeProxy: startFaultProxy(t, "store", store.addr)}
 	ff.instances = startInstances(t, fleetConfig{instances: instances,
 		rabbitURL: proxied(t, node.URL, ff.amqpProxy), mongoURL: proxied(t, store.url, ff.storeProxy)})
 	return ff
@@ -125,7 +126,7 @@ func TestFaults(t *testing.T) {
 	if longRuns() {
 		t.Skip("E2E_LONG=1 runs each fault in a test of its own")
 	}
-	runFaults(t, startFaultFleet(t, 1), 20,
+	runFaults(t, startFaultFleet(t, 1, 5698), 20,
 		"RabbitMQ SIGKILLed, catalog, cart and orders SIGKILLed, store stopped 10 s, network faults",
 		brokerKilled, servicesKilled, storeStopped, networkFaults)
 }
@@ -146,7 +147,7 @@ func TestFaultsAlone(t *testing.T) {
 		{"network", "latency, cut connections and half-open links on AMQP and the store", networkFaults},
 	} {
 		t.Run(fault.name, func(t *testing.T) {
-			runFaults(t, startFaultFleet(t, 2), uint64(21+i), fault.what, fault.step)
+			runFaults(t, startFaultFleet(t, 2, 5699), uint64(21+i), fault.what, fault.step)
 		})
 	}
 }
