@@ -57,3 +57,13 @@ func TestConflictPause(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, mongox.ConflictPause(ctx, 1), errs.Unavailable)
 }
+
+// A store that answers but cannot serve (FerretDB's InternalError when its PostgreSQL refuses
+// connections, seen in e2e TestFaults) is unavailable, 503; a command error is not.
+func TestUnavailableServerErrors(t *testing.T) {
+	down := mongo.CommandError{Code: 1, Name: "InternalError", Message: "too many clients already"}
+	assert.ErrorIs(t, mongox.Unavailable(down), errs.Unavailable)
+	bad := mongo.CommandError{Code: 2, Name: "BadValue"}
+	assert.NotErrorIs(t, mongox.Unavailable(bad), errs.Unavailable)
+	assert.Equal(t, error(bad), mongox.Unavailable(bad))
+}
