@@ -45,6 +45,9 @@ func (s *stream) checkoutsDone() int {
 // waitProgress waits until a fraction of the stream's checkouts have been answered.
 func (s *stream) waitProgress(t *testing.T, fraction float64) {
 	want := int(fraction * float64(s.cfg.shoppers*s.cfg.ordersEach))
+	if s.checkoutsDone() >= s.cfg.shoppers*s.cfg.ordersEach {
+		return // past the planned stream: it goes on while the faults strike
+	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for s.checkoutsDone() < want {
 		require.True(t, time.Now().Before(deadline), "the stream did not reach %d checkouts", want)
@@ -52,14 +55,18 @@ func (s *stream) waitProgress(t *testing.T, fraction float64) {
 	}
 }
 
-// runWith runs the stream with fault running beside it, in the test's goroutine.
+// runWith runs the stream with fault running beside it, in the test's goroutine; the stream
+// goes on until fault returns.
 func (s *stream) runWith(t *testing.T, fault func()) {
+	s.faultsOn.Store(true)
+	defer s.faultsOn.Store(false)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		s.run(t)
 	}()
 	fault()
+	s.faultsOn.Store(false)
 	<-done
 }
 
@@ -76,45 +83,104 @@ func (s *stream) statusesSeen() map[string]int {
 	return seen
 }
 
-func TestFaultBrokerKilled(t *testing.T) {
-	node := testkit.StartRabbitNode(t, 5698)
-	f := startInstances(t, fleetConfig{instances: pick(1, 2), rabbitURL: node.URL})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(3, 8), seed: 21})
-	s.runWith(t, func() {
-		s.waitProgress(t, 0.3)
-		node.Kill()
-		t.Logf("RabbitMQ SIGKILLed after %d checkouts", s.checkoutsDone())
-		time.Sleep(pick(2*time.Second, 5*time.Second))
-		node.Start()
-		t.Logf("RabbitMQ started again after %d checkouts", s.checkoutsDone())
-	})
-	s.verify(t, f, "RabbitMQ SIGKILLed mid-stream and restarted", 4*time.Minute)
+// faultFleet is a fleet on servers a test may break: a disposable RabbitMQ node and a
+// disposable FerretDB, each reached through a fault proxy.
+type faultFleet struct {
+	*instances
+	node                  *testkit.RabbitNode
+	store                 *mongowireServer
+	amqpProxy, storeProxy *faultProxy
 }
 
-func TestFaultServiceKilled(t *testing.T) {
-	f := startInstances(t, fleetConfig{instances: pick(1, 2)})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(4, 8), seed: 22})
+// startFaultFleet starts a fleet of instances per service, its RabbitMQ node on rabbitPort.
+func startFaultFleet(t *testing.T, instances, rabbitPort int) *faultFleet {
+	node := testkit.StartRabbitNode(t, rabbitPort)
+	store := startMongowire(t)
+	ff := &faultFleet{node: node, store: store,
+		amqpProxy: startFaultProxy(t, "amqp", fmt.Sprintf("127.0.0.1:%d", rabbitPort)), storeProxy: startFaultProxy(t, "store", store.addr)}
+	ff.instances = startInstances(t, fleetConfig{instances: instances,
+		rabbitURL: proxied(t, node.URL, ff.amqpProxy), mongoURL: proxied(t, store.url, ff.storeProxy)})
+	return ff
+}
+
+// faultStep strikes one fault while the stream s runs, once s has reached from of its
+// checkouts; it may check what it saw during the fault itself.
+type faultStep func(t *testing.T, ff *faultFleet, s *stream, from float64)
+
+// runFaults runs a checkout stream through ff with the steps striking in turn, then checks the
+// end state against the stream's accounting.
+func runFaults(t *testing.T, ff *faultFleet, seed uint64, what string, steps ...faultStep) {
+	s := startStream(t, ff.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(4, 8), seed: seed})
 	s.runWith(t, func() {
-		for i, service := range []string{"catalog", "cart", "orders"} {
-			s.waitProgress(t, 0.15+0.25*float64(i))
-			// Short: the one instance. Long: one of the two (the other keeps serving), and for
-			// orders both at once.
-			victims := f.procs[service][:1]
-			if longRuns() && service == "orders" {
-				victims = f.procs[service]
-			}
-			for _, p := range victims {
-				p.kill()
-			}
-			t.Logf("%d %s instance(s) SIGKILLed after %d checkouts", len(victims), service, s.checkoutsDone())
-			time.Sleep(time.Second)
-			for _, p := range victims {
-				p.start()
-			}
-			t.Logf("%s started again after %d checkouts", service, s.checkoutsDone())
+		for i, step := range steps {
+			step(t, ff, s, float64(i+1)/float64(len(steps)+2))
 		}
 	})
-	s.verify(t, f, "catalog, cart and orders SIGKILLed in turn mid-stream and restarted", 4*time.Minute)
+	s.verify(t, ff.instances, what, pick(4*time.Minute, 10*time.Minute))
+	assert.Zero(t, s.statusesSeen()["500"], "no 500 in the stream: %v", s.statusesSeen())
+}
+
+// TestFaults strikes every fault below in turn during one stream through one fleet: the short
+// version `make test` runs. E2E_LONG=1 runs each fault alone instead (TestFaultsAlone).
+func TestFaults(t *testing.T) {
+	if longRuns() {
+		t.Skip("E2E_LONG=1 runs each fault in a test of its own")
+	}
+	runFaults(t, startFaultFleet(t, 1, 5698), 20,
+		"RabbitMQ SIGKILLed, catalog, cart and orders SIGKILLed, store stopped 10 s, network faults",
+		brokerKilled, servicesKilled, storeStopped, networkFaults)
+}
+
+// TestFaultsAlone runs each fault alone, longer, on two instances of every service (E2E_LONG=1,
+// make faults).
+func TestFaultsAlone(t *testing.T) {
+	if !longRuns() {
+		t.Skip("E2E_LONG=1 (make faults) runs it; make test runs TestFaults")
+	}
+	for i, fault := range []struct {
+		name, what string
+		step       faultStep
+	}{
+		{"broker killed", "RabbitMQ SIGKILLed mid-stream and restarted", brokerKilled},
+		{"services killed", "catalog, cart and orders SIGKILLed in turn mid-stream and restarted", servicesKilled},
+		{"store stopped", "store stopped 10 s mid-stream", storeStopped},
+		{"network", "latency, cut connections and half-open links on AMQP and the store", networkFaults},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			runFaults(t, startFaultFleet(t, 2, 5699), uint64(21+i), fault.what, fault.step)
+		})
+	}
+}
+
+// brokerKilled SIGKILLs RabbitMQ and starts it again on its data.
+func brokerKilled(t *testing.T, ff *faultFleet, s *stream, from float64) {
+	s.waitProgress(t, from)
+	ff.node.Kill()
+	t.Logf("RabbitMQ SIGKILLed after %d checkouts", s.checkoutsDone())
+	time.Sleep(pick(2*time.Second, 5*time.Second))
+	ff.node.Start()
+	t.Logf("RabbitMQ started again after %d checkouts", s.checkoutsDone())
+}
+
+// servicesKilled SIGKILLs catalog, cart and orders in turn and starts them again: one instance
+// (with two, the other keeps serving); in long runs, both orders instances at once.
+func servicesKilled(t *testing.T, ff *faultFleet, s *stream, from float64) {
+	s.waitProgress(t, from)
+	for _, service := range []string{"catalog", "cart", "orders"} {
+		victims := ff.procs[service][:1]
+		if longRuns() && service == "orders" {
+			victims = ff.procs[service]
+		}
+		for _, p := range victims {
+			p.kill()
+		}
+		t.Logf("%d %s instance(s) SIGKILLed after %d checkouts", len(victims), service, s.checkoutsDone())
+		time.Sleep(time.Second)
+		for _, p := range victims {
+			p.start()
+		}
+		t.Logf("%s started again after %d checkouts", service, s.checkoutsDone())
+	}
 }
 
 // mongowireServer is a disposable MongoDB-wire server: the repository's cmd/mongowire (FerretDB)
@@ -206,14 +272,12 @@ var outageProbes = []struct {
 	{"orders", http.MethodGet, "/orders", false},
 }
 
-// TestFaultStoreStopped stops the MongoDB-wire server for 10 s in the middle of a stream:
-// requests that need it get 503 (never 500, never a hang past the server's write timeout),
-// /readyz is 503, and everything recovers without restarting a service.
-func TestFaultStoreStopped(t *testing.T) {
+// storeStopped stops the MongoDB-wire server for 10 s: requests that need it get 503 (never
+// 500, never a hang past the server's write timeout), /readyz is 503, and everything recovers
+// without restarting a service.
+func storeStopped(t *testing.T, ff *faultFleet, s *stream, from float64) {
 	const serverWriteTimeout = 60 * time.Second // pkg/web's server
-	store := startMongowire(t)
-	f := startInstances(t, fleetConfig{instances: pick(1, 2), mongoURL: store.url})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 20), ordersEach: pick(3, 6), seed: 23})
+	f, store := ff.instances, ff.store
 	prober := newClient(t, nil).as(s.shoppers[0].c.token)
 	prober.http = &http.Client{Timeout: 2 * serverWriteTimeout}
 	var mu sync.Mutex
@@ -237,8 +301,8 @@ func TestFaultStoreStopped(t *testing.T) {
 		}
 		statuses[inst.service][status]++
 	}
-	s.runWith(t, func() {
-		s.waitProgress(t, 0.3)
+	func() {
+		s.waitProgress(t, from)
 		store.kill()
 		t.Logf("store SIGKILLed after %d checkouts", s.checkoutsDone())
 		stopped := time.Now()
@@ -263,7 +327,7 @@ func TestFaultStoreStopped(t *testing.T) {
 			}
 		}
 		t.Logf("every instance ready again %s after the store was stopped, none restarted", time.Since(stopped).Round(time.Millisecond))
-	})
+	}()
 	for _, p := range outageProbes {
 		if p.readModel {
 			for status := range statuses[p.service] {
@@ -279,10 +343,8 @@ func TestFaultStoreStopped(t *testing.T) {
 		}
 	}
 	assert.Less(t, slowest, serverWriteTimeout, "no request hangs past the server's write timeout")
-	assert.Zero(t, s.statusesSeen()["500"], "no 500 in the stream: %v", s.statusesSeen())
 	t.Logf("during the 10 s outage: answers by service %v; slowest answer %s; /readyz 503 on %d instances",
 		statuses, slowest.Round(time.Millisecond), len(notReady))
-	s.verify(t, f, "store stopped 10 s mid-stream", 4*time.Minute)
 }
 
 // faultProxy is a TCP proxy (toxiproxy, in process) in front of a server, on a loopback port.
@@ -328,50 +390,33 @@ func proxied(t *testing.T, raw string, p *faultProxy) string {
 	return u.String()
 }
 
-// TestFaultNetwork puts a fault proxy between the services and both RabbitMQ and the store,
-// then, in turn and in the middle of a stream: adds latency, cuts every connection, and makes
-// the links half-open (open, but every byte dropped).
-func TestFaultNetwork(t *testing.T) {
-	rabbitURL, mongoURL := testkit.RabbitURL(t), testkit.MongoURL(t)
-	hostOf := func(raw string) string {
-		u, err := url.Parse(raw)
-		require.NoError(t, err)
-		return strings.Split(u.Host, ",")[0]
+// networkFaults disturbs the links between the services and both RabbitMQ and the store, in
+// turn: latency, every connection cut, then half-open links (open, but every byte dropped).
+func networkFaults(t *testing.T, ff *faultFleet, s *stream, from float64) {
+	proxies := []*faultProxy{ff.amqpProxy, ff.storeProxy}
+	s.waitProgress(t, from)
+	for _, p := range proxies {
+		p.add(t, "latency", `{"latency":100,"jitter":50}`)
 	}
-	amqpProxy := startFaultProxy(t, "amqp", hostOf(rabbitURL))
-	storeProxy := startFaultProxy(t, "store", hostOf(mongoURL))
-	proxies := []*faultProxy{amqpProxy, storeProxy}
-	f := startInstances(t, fleetConfig{instances: pick(1, 2),
-		rabbitURL: proxied(t, rabbitURL, amqpProxy), mongoURL: proxied(t, mongoURL, storeProxy)})
-	s := startStream(t, f.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(4, 8), seed: 24})
-	s.runWith(t, func() {
-		s.waitProgress(t, 0.15)
-		for _, p := range proxies {
-			p.add(t, "latency", `{"latency":100,"jitter":50}`)
-		}
-		t.Logf("latency 100±50 ms each way on AMQP and store links after %d checkouts", s.checkoutsDone())
-		time.Sleep(pick(4*time.Second, 15*time.Second))
-		for _, p := range proxies {
-			p.remove(t, "latency")
-		}
+	t.Logf("latency 100±50 ms each way on AMQP and store links after %d checkouts", s.checkoutsDone())
+	time.Sleep(pick(4*time.Second, 15*time.Second))
+	for _, p := range proxies {
+		p.remove(t, "latency")
+	}
 
-		s.waitProgress(t, 0.4)
-		for _, p := range proxies {
-			p.cut(t, 500*time.Millisecond)
-		}
-		t.Logf("every AMQP and store connection cut after %d checkouts", s.checkoutsDone())
+	for _, p := range proxies {
+		p.cut(t, 500*time.Millisecond)
+	}
+	t.Logf("every AMQP and store connection cut after %d checkouts", s.checkoutsDone())
+	time.Sleep(2 * time.Second) // reconnected, so the half-open links below hold live connections
 
-		s.waitProgress(t, 0.6)
-		for _, p := range proxies {
-			p.add(t, "timeout", `{"timeout":0}`)
-		}
-		t.Logf("AMQP and store links half-open (bytes dropped, connections kept) after %d checkouts", s.checkoutsDone())
-		time.Sleep(pick(6*time.Second, 20*time.Second))
-		for _, p := range proxies {
-			p.remove(t, "timeout")
-		}
-		t.Logf("links healed after %d checkouts", s.checkoutsDone())
-	})
-	s.verify(t, f, "latency, cut connections and half-open links on AMQP and the store", 4*time.Minute)
-	assert.Zero(t, s.statusesSeen()["500"], "no 500 in the stream: %v", s.statusesSeen())
+	for _, p := range proxies {
+		p.add(t, "timeout", `{"timeout":0}`)
+	}
+	t.Logf("AMQP and store links half-open (bytes dropped, connections kept) after %d checkouts", s.checkoutsDone())
+	time.Sleep(pick(6*time.Second, 20*time.Second))
+	for _, p := range proxies {
+		p.remove(t, "timeout")
+	}
+	t.Logf("links healed after %d checkouts", s.checkoutsDone())
 }

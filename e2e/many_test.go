@@ -38,12 +38,12 @@ func pick[T any](short, long T) T {
 func TestManyInstances(t *testing.T) {
 	f := startInstances(t, fleetConfig{instances: 2})
 	t.Run("sign-out fails the token on every instance", func(t *testing.T) {
-		signOutEverywhere(t, f, pick(40, 200))
+		signOutEverywhere(t, f, pick(20, 200))
 	})
 	t.Run("checkout stream across instances", func(t *testing.T) {
-		s := startStream(t, f.balanced(), streamConfig{shoppers: pick(20, 25), ordersEach: pick(3, 8), seed: 13})
+		s := startStream(t, f.balanced(), streamConfig{shoppers: pick(12, 25), ordersEach: pick(3, 8), seed: 13})
 		s.run(t)
-		statuses := s.verify(t, f, "checkout stream over 2 instances", 4*time.Minute)
+		statuses := s.verify(t, f, "checkout stream over 2 instances", pick(4*time.Minute, 10*time.Minute))
 		assert.Positive(t, statuses["invalid"], "the scarce articles ran out (otherwise nothing was scarce)")
 	})
 	t.Run("status jobs run once per schedule", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,13 +150,19 @@ type stream struct {
 	ops      tally
 	negative []string // stock readings below zero seen while it ran
 	readings int      // stock readings taken while it ran
+	// faultsOn keeps the shoppers shopping past cfg.ordersEach (up to 6 times as many) while a
+	// fault test's faults still strike, so that they all strike mid-stream.
+	faultsOn atomic.Bool
+	// stale lists the orders whose projection was behind their events when first read final
+	// (order id → what each said): rebuilt by GET /orders/{id}/update, repaired by no job.
+	stale map[string]string
 }
 
 // startStream prepares the articles and shoppers of a stream through urls.
 func startStream(t *testing.T, urls map[string]string, cfg streamConfig) *stream {
 	anon := newClient(t, urls)
 	admin := anon.as(anon.signIn(adminLogin, adminPassword))
-	s := &stream{cfg: cfg}
+	s := &stream{cfg: cfg, stale: map[string]string{}}
 	for _, a := range streamArticles {
 		var created article
 		admin.must(http.MethodPost, "catalog", "/articles", map[string]any{
@@ -185,7 +192,7 @@ func (s *stream) run(t *testing.T) {
 	for i, sh := range s.shoppers {
 		rng := rand.New(rand.NewPCG(s.cfg.seed, uint64(i)))
 		wg.Go(func() {
-			for range s.cfg.ordersEach {
+			for n := 0; n < s.cfg.ordersEach || (s.faultsOn.Load() && n < 6*s.cfg.ordersEach); n++ {
 				s.shop(sh, rng)
 			}
 		})
@@ -309,8 +316,9 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 		"  checked against: one order per acknowledged checkout (its cart's lines), at most one per unknown one, none for failed ones;\n"+
 		"    every order final; stock = initial − units of validated/paid orders, for each article (%s);\n"+
 		"    payments per order = acknowledged payments (+1 at most for an unknown one); events: %s;\n"+
-		"    %d stock readings during the stream, none below zero",
-		what, &s.ops, total, statuses, acked, unknownCheckouts, len(s.shoppers), stock, events, s.readings)
+		"    %d stock readings during the stream, none below zero\n"+
+		"  orders whose projection (GET /orders/{id}) was behind their events (checked as rebuilt): %d %v",
+		what, &s.ops, total, statuses, acked, unknownCheckouts, len(s.shoppers), stock, events, s.readings, len(s.stale), s.stale)
 	return statuses
 }
 
@@ -336,9 +344,19 @@ func (s *stream) pendingOrders(c *client, orders map[*shopperRun][]order) string
 			if !slices.Contains(finalStatuses, summary.Status) {
 				return fmt.Sprintf("order %s is %s", summary.ID, summary.Status)
 			}
-			var o order
-			if status, err := sh.c.withURLs(c.urls).tryCall(http.MethodGet, "orders", "/orders/"+summary.ID, nil, &o); status != http.StatusOK || err != nil {
-				return fmt.Sprintf("GET /orders/%s answered %d %v", summary.ID, status, err)
+			// The order as its events say (rebuilt), which the checks use, and as its projection
+			// says: a projection left behind its events is reported (see stale).
+			var o, projected order
+			for _, read := range []struct {
+				path string
+				out  *order
+			}{{"/orders/" + summary.ID, &projected}, {"/orders/" + summary.ID + "/update", &o}} { // projection first: update rewrites it
+				if status, err := sh.c.withURLs(c.urls).tryCall(http.MethodGet, "orders", read.path, nil, read.out); status != http.StatusOK || err != nil {
+					return fmt.Sprintf("GET %s answered %d %v", read.path, status, err)
+				}
+			}
+			if projected.Status != o.Status || len(projected.Payments) != len(o.Payments) {
+				s.stale[o.ID] = fmt.Sprintf("%s with %d payments, events say %s with %d", projected.Status, len(projected.Payments), o.Status, len(o.Payments))
 			}
 			full = append(full, o)
 		}

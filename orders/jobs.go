@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
-	"github.com/ecommerce-go/ecommerce/pkg/backoff"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
@@ -109,31 +108,13 @@ func handleStatusJob(svc *Service, stuckAfter time.Duration) bus.Handler {
 // statusBatch is how many Order_Status entries a job compares in one query.
 const statusBatch = 200
 
-// maxRepairGap bounds the backoff between two repairs of one stuck order.
-const maxRepairGap = 10 * time.Minute
-
 // RunStatusJob refreshes the Order_Status entries of the orders projected in status, writing
-// only those that changed. Placed orders older than stuckAfter are repaired first: each one
-// when it becomes stuck, then after 2, 4, 8… times stuckAfter, up to maxRepairGap
-// (pkg/backoff). A failure with one order is logged and the job goes on; a later job retries it.
+// only those that changed. Placed orders older than stuckAfter are repaired first. A failure
+// with one order is logged and the job goes on; the next job will retry it.
 func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter time.Duration) error {
 	list, err := s.store.OrdersWithStatus(ctx, status)
 	if err != nil {
 		return err
-	}
-	repair := map[string]bool{}
-	if status == StatusPlaced {
-		now := s.now()
-		var stuck []Order
-		for _, o := range list {
-			if now.Sub(o.Created) >= stuckAfter {
-				stuck = append(stuck, o)
-			}
-		}
-		s.repairs.First, s.repairs.Max = stuckAfter, max(stuckAfter, maxRepairGap)
-		for _, o := range backoff.Due(&s.repairs, stuck, func(o Order) string { return o.ID }, now) {
-			repair[o.ID] = true
-		}
 	}
 	for start := 0; start < len(list); start += statusBatch {
 		batch := list[start:min(start+statusBatch, len(list))]
@@ -146,7 +127,7 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 			return err
 		}
 		for _, o := range batch {
-			if repair[o.ID] {
+			if status == StatusPlaced && s.now().Sub(o.Created) >= stuckAfter {
 				if o, err = s.repairPlaced(ctx, o); err != nil {
 					s.logJobError(ctx, "stuck order not repaired", o.ID, err)
 					continue

@@ -78,51 +78,6 @@ func TestStuckOrderRepair(t *testing.T) {
 	assert.Len(t, mustEvents(t, store, o.ID), 4, "placed, published, A, B: repeated repairs stored nothing twice")
 }
 
-// TestStuckOrderRepairBacksOff: a stuck order is repaired when it becomes stuck, then after
-// twice as long each time — not at every job, which buried a slow catalog under copies of
-// order_placed when many orders were stuck (seen in e2e TestManyInstances).
-func TestStuckOrderRepairBacksOff(t *testing.T) {
-	sent := &countingPublisher{Publisher: testkit.Rabbit(t)}
-	svc, _ := newService(t, sent)
-	ctx := context.Background()
-	o := mustPlace(t, svc, "cart-slow", "u1", Line{"A", 1})
-
-	const stuckAfter = time.Minute
-	var repairedAt []int
-	for minute := range 16 {
-		svc.now = func() time.Time { return o.Created.Add(time.Duration(minute) * time.Minute) }
-		before := sent.count("order_placed")
-		require.NoError(t, svc.RunStatusJob(ctx, StatusPlaced, stuckAfter))
-		if sent.count("order_placed") > before {
-			repairedAt = append(repairedAt, minute)
-		}
-	}
-	assert.Equal(t, []int{1, 2, 4, 8}, repairedAt, "repaired after 1, 2, 4, 8 minutes (next at 16)")
-}
-
-// countingPublisher counts what it publishes, by type, before passing it on.
-type countingPublisher struct {
-	bus.Publisher
-	mu     sync.Mutex
-	byType map[string]int
-}
-
-func (p *countingPublisher) Publish(ctx context.Context, m bus.Message) error {
-	p.mu.Lock()
-	if p.byType == nil {
-		p.byType = map[string]int{}
-	}
-	p.byType[m.Envelope.Type]++
-	p.mu.Unlock()
-	return p.Publisher.Publish(ctx, m)
-}
-
-func (p *countingPublisher) count(msgType string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.byType[msgType]
-}
-
 // TestTwoWorkersShareJobs: two instances consume the job queue; every job is handled once, by
 // one of them, and both get work.
 func TestTwoWorkersShareJobs(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ecommerce-go/ecommerce/pkg/backoff"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -21,9 +20,6 @@ type Service struct {
 	bus   bus.Publisher
 	log   *slog.Logger
 	now   func() time.Time
-	// repairs spaces the repairs of each stuck order (jobs.go): republishing order_placed for
-	// every stuck order at every job buried a slow catalog under copies.
-	repairs backoff.Schedule
 }
 
 // NewService returns the service over store, publishing to b.

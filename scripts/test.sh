@@ -35,11 +35,11 @@ status=0
 for m in "${MODULES[@]}"; do
   echo "=== module $m"
   # shellcheck disable=SC2086 # the flags are words
-  (cd "$m" && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 10m} "$@" ./...) || status=1
+  (cd "$m" && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...) || status=1
 done
 # deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test uses
 # would otherwise raise shared dependencies of the services in workspace builds.
 echo "=== module deploy/k8s"
 # shellcheck disable=SC2086
-(cd deploy/k8s && GOWORK=off go vet ./... && GOWORK=off go test ${GO_TEST_FLAGS:--race -count=1 -timeout 10m} "$@" ./...) || status=1
+(cd deploy/k8s && GOWORK=off go vet ./... && GOWORK=off go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...) || status=1
 exit $status

@@ -77,8 +77,15 @@ func NotFound(err error, what string) error {
 	return Unavailable(err)
 }
 
-// Unavailable marks store errors that mean the store is not answering (timeouts, network) as
-// errs.Unavailable, so clients get 503 rather than 500; other errors pass through unchanged.
+// storeDownCodes are the server error codes that say the store cannot serve right now rather
+// than that the command was wrong: InternalError (FerretDB's answer when its PostgreSQL refuses
+// connections), host unreachable or not found, network timeout, time limit exceeded, shutting
+// down, primary stepped down or not writable.
+var storeDownCodes = []int{1, 6, 7, 50, 89, 91, 189, 262, 10107, 11600, 13436}
+
+// Unavailable marks store errors that mean the store is not answering (timeouts, network, the
+// codes of storeDownCodes) as errs.Unavailable, so clients get 503 rather than 500; other
+// errors pass through unchanged.
 func Unavailable(err error) error {
 	if err == nil {
 		return nil
@@ -88,6 +95,11 @@ func Unavailable(err error) error {
 	}
 	var se mongo.ServerError
 	if errors.As(err, &se) {
+		for _, code := range storeDownCodes {
+			if se.HasErrorCode(code) {
+				return fmt.Errorf("%w: %w", errs.Unavailable, err)
+			}
+		}
 		return err
 	}
 	if errors.Is(err, mongo.ErrClientDisconnected) {

@@ -80,3 +80,13 @@ func TestRetryOnConflict(t *testing.T) {
 	_, err = mongox.RetryOnConflict(cancelled, func() (int, error) { return 0, mongox.ErrLostRace })
 	assert.ErrorIs(t, err, errs.Unavailable, "a context that ends stops the retries")
 }
+
+// A store that answers but cannot serve (FerretDB's InternalError when its PostgreSQL refuses
+// connections, seen in e2e TestFaults) is unavailable, 503; a command error is not.
+func TestUnavailableServerErrors(t *testing.T) {
+	down := mongo.CommandError{Code: 1, Name: "InternalError", Message: "too many clients already"}
+	assert.ErrorIs(t, mongox.Unavailable(down), errs.Unavailable)
+	bad := mongo.CommandError{Code: 2, Name: "BadValue"}
+	assert.NotErrorIs(t, mongox.Unavailable(bad), errs.Unavailable)
+	assert.Equal(t, error(bad), mongox.Unavailable(bad))
+}
