@@ -125,6 +125,10 @@ func (s *Service) ResendPlaceOrders(ctx context.Context, now time.Time, interval
 	due := backoff.Due(&s.resends, carts, func(c Cart) string { return c.ID }, now)
 	for i, c := range due {
 		if err := s.sendPlaceOrder(ctx, c); err != nil {
+			// Not sent: these carts are due again next round, their gap not doubled.
+			for _, unsent := range due[i:] {
+				s.resends.Retry(unsent.ID)
+			}
 			return i, err
 		}
 	}

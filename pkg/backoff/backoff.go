@@ -52,3 +52,13 @@ func Due[T any](s *Schedule, items []T, key func(T) string, now time.Time) []T {
 	s.next = next
 	return out
 }
+
+// Retry makes the items of keys due again at the next call, with the first gap: their repeat
+// was due but could not be done (the broker was down), so it must not count as a repeat.
+func (s *Schedule) Retry(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.next, k)
+	}
+}

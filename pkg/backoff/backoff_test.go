@@ -33,3 +33,16 @@ func TestDueForgetsConfirmedItems(t *testing.T) {
 	assert.Equal(t, []string{"b"}, backoff.Due(s, []string{"a", "b"}, id, now.Add(3*time.Second)),
 		"b, seen again after it was forgotten, is due at once")
 }
+
+func TestRetryMakesAnItemDueAgainAtOnce(t *testing.T) {
+	s := &backoff.Schedule{First: time.Second, Max: time.Hour}
+	start := time.Unix(1000, 0)
+	id := func(s string) string { return s }
+	require := assert.New(t)
+	require.Len(backoff.Due(s, []string{"a"}, id, start), 1)
+	require.Len(backoff.Due(s, []string{"a"}, id, start.Add(time.Second)), 1, "due after the first gap")
+	s.Retry("a") // that repeat could not be done
+	require.Len(backoff.Due(s, []string{"a"}, id, start.Add(time.Second+time.Millisecond)), 1, "due again at once")
+	require.Empty(backoff.Due(s, []string{"a"}, id, start.Add(1500*time.Millisecond)), "then after the first gap again, not a doubled one")
+	require.Len(backoff.Due(s, []string{"a"}, id, start.Add(2001*time.Millisecond)), 1)
+}
