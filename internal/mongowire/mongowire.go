@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -41,7 +42,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	switch {
 	case opts.PostgresURL != "":
-		cfg.Handler, cfg.PostgreSQLURL = "postgresql", opts.PostgresURL
+		pgURL, err := withPoolLimit(opts.PostgresURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Handler, cfg.PostgreSQLURL = "postgresql", pgURL
 	case opts.SQLiteDir != "":
 		if err := os.MkdirAll(opts.SQLiteDir, 0o755); err != nil {
 			return nil, err
@@ -68,6 +73,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		})
 	}
 	return s, nil
+}
+
+// poolLimit is how many PostgreSQL connections one server opens at most, unless the URL says
+// (pool_max_conns). FerretDB's own default is 50: two busy servers, as a fault test runs beside
+// the test command's, would take all of a default PostgreSQL's 100.
+const poolLimit = "20"
+
+func withPoolLimit(pgURL string) (string, error) {
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		return "", fmt.Errorf("mongowire: PostgreSQL URL: %w", err)
+	}
+	q := u.Query()
+	if !q.Has("pool_max_conns") {
+		q.Set("pool_max_conns", poolLimit)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
 }
 
 // Done is closed once the server has stopped.

@@ -1,0 +1,22 @@
+package mongowire
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWithPoolLimit(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://postgres@127.0.0.1:5432/db":                   "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=20",
+		"postgres://postgres@127.0.0.1:5432/db?sslmode=disable":   "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=20&sslmode=disable",
+		"postgres://postgres@127.0.0.1:5432/db?pool_max_conns=80": "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=80",
+	} {
+		got, err := withPoolLimit(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, in)
+	}
+	_, err := withPoolLimit("postgres://[::1")
+	assert.Error(t, err)
+}
