@@ -59,7 +59,11 @@ type Checker struct {
 	// plus one while it is up: read without a lock on every check. An answer asked for in one
 	// epoch is cached only in that same epoch; mu orders those writes with the changes.
 	state atomic.Uint64
-	mu    sync.Mutex
+	// evictions counts the logouts heard. An answer asked for before a logout arrived may
+	// predate the revocation (auth said "valid" just before), so it is cached only if no
+	// logout came in meanwhile; mu orders that check with Evict.
+	evictions atomic.Uint64
+	mu        sync.Mutex
 }
 
 // NewChecker checks tokens with the auth service at authURL, caching answers for ttl while it
@@ -86,9 +90,10 @@ func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 	}
 	// Concurrent first requests with one token make one call to auth.
 	v, err, _ := c.calls.Do(token, func() (any, error) {
+		evictions := c.evictions.Load()
 		u, err := c.askAuth(context.WithoutCancel(ctx), token)
 		if err == nil {
-			c.store(token, u, state)
+			c.store(token, u, state, evictions)
 		}
 		return u, err
 	})
@@ -101,17 +106,23 @@ func (c *Checker) Check(ctx context.Context, token string) (User, error) {
 // listening tells whether state is one of a subscription that is up.
 func listening(state uint64) bool { return state%2 == 1 }
 
-// store caches u for token, unless the subscription is down or changed since state.
-func (c *Checker) store(token string, u User, state uint64) {
+// store caches u for token, unless the subscription is down or changed since state, or a
+// logout was heard since there were evictions (the answer may be older than that logout).
+func (c *Checker) store(token string, u User, state, evictions uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if listening(state) && c.state.Load() == state {
+	if listening(state) && c.state.Load() == state && c.evictions.Load() == evictions {
 		c.cache.Add(token, u)
 	}
 }
 
-// Evict drops token from the cache.
-func (c *Checker) Evict(token string) { c.cache.Remove(token) }
+// Evict drops token from the cache, and keeps answers already on their way from auth out of it.
+func (c *Checker) Evict(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cache.Remove(token)
+	c.evictions.Add(1)
+}
 
 // setListening records that the logout subscription came up or went down, and flushes the
 // cache either way: broadcasts sent while it was down are lost.

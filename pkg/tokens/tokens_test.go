@@ -273,3 +273,40 @@ func TestLostLogoutSubscription(t *testing.T) {
 	}
 	assert.Equal(t, before+1, auth.Calls(), "cached again once subscribed")
 }
+
+// A check that asked auth just before the token was revoked, and got its answer only after the
+// logout broadcast arrived, must not cache the (by then stale) "valid": the token would
+// otherwise keep working on this service until the entry expired.
+func TestLogoutDuringCheckIsNotUndone(t *testing.T) {
+	asked, answer := make(chan struct{}), make(chan struct{})
+	var calls sync.Mutex
+	n := 0
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Lock()
+		n++
+		first := n == 1
+		calls.Unlock()
+		if !first { // auth knows by now that the token is revoked
+			http.Error(w, `{"error":"invalid token"}`, http.StatusUnauthorized)
+			return
+		}
+		close(asked)
+		<-answer // auth decided "valid" before the revocation; the answer is slow to arrive
+		_ = json.NewEncoder(w).Encode(tokens.User{ID: "u1", Login: "u1", Permissions: []string{"user"}, Enabled: true})
+	}))
+	t.Cleanup(auth.Close)
+	c := listening(t, tokens.NewChecker(auth.URL, time.Hour))
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Check(context.Background(), "tok")
+		first <- err
+	}()
+	<-asked
+	c.Evict("tok") // the logout broadcast arrives while that answer is on its way
+	close(answer)
+	require.NoError(t, <-first, "the check that asked before the logout gets auth's answer")
+
+	_, err := c.Check(context.Background(), "tok")
+	assert.ErrorIs(t, err, errs.Unauthorized, "the token must not come back from the cache after its logout")
+}
