@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -40,6 +41,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// FerretDB is chatty at info level; its warnings and errors are enough here.
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
+	cfg.Logger = slog.New(quietDuplicates{cfg.Logger.Handler()})
 	switch {
 	case opts.PostgresURL != "":
 		pgURL, err := withPoolLimit(opts.PostgresURL)
@@ -91,6 +93,30 @@ func withPoolLimit(pgURL string) (string, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), nil
+}
+
+// quietDuplicates drops FerretDB's error logs of unique-index violations: the services rest
+// every "only once" rule on them, so they are expected answers, not errors of the server.
+type quietDuplicates struct{ slog.Handler }
+
+func (h quietDuplicates) Handle(ctx context.Context, r slog.Record) error {
+	duplicate := false
+	r.Attrs(func(a slog.Attr) bool {
+		duplicate = a.Key == "err" && strings.Contains(a.Value.String(), "SQLSTATE 23505")
+		return !duplicate
+	})
+	if duplicate {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h quietDuplicates) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quietDuplicates{h.Handler.WithAttrs(attrs)}
+}
+
+func (h quietDuplicates) WithGroup(name string) slog.Handler {
+	return quietDuplicates{h.Handler.WithGroup(name)}
 }
 
 // Done is closed once the server has stopped.

@@ -1,6 +1,9 @@
 package mongowire
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,4 +22,14 @@ func TestWithPoolLimit(t *testing.T) {
 	}
 	_, err := withPoolLimit("postgres://[::1")
 	assert.Error(t, err)
+}
+
+func TestQuietDuplicates(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(quietDuplicates{slog.NewTextHandler(&out, nil)})
+	log.Error("Query", "err", errors.New(`ERROR: duplicate key value violates unique constraint "x" (SQLSTATE 23505)`))
+	assert.Empty(t, out.String(), "a unique-index violation is an expected answer")
+	log.With("name", "postgresql").Error("Query", "err", errors.New("ERROR: too many connections (SQLSTATE 53300)"))
+	assert.Contains(t, out.String(), "SQLSTATE 53300")
+	assert.Contains(t, out.String(), "name=postgresql")
 }
