@@ -196,7 +196,11 @@ func (o Order) Article(articleID string) (OrderArticle, bool) {
 // Fold builds the order from its events, in version order. It is a pure function of the
 // events: folding them again, any number of times, gives the same order.
 func Fold(events []Event) Order {
-	var o Order
+	return Order{}.ApplyAll(events)
+}
+
+// ApplyAll returns o with events, the ones that follow it in version order, folded in.
+func (o Order) ApplyAll(events []Event) Order {
 	for _, e := range events {
 		o = o.Apply(e)
 	}

@@ -34,58 +34,102 @@ func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
 // nothing to do (the fact is already recorded, the message is stale…), or an error to refuse.
 type decision func(o Order) (*Event, error)
 
-// change is the one way an order changes: load its events, fold them, decide, append the new
-// event at the next version. Losing the race for that version (another writer appended first)
-// means reload and decide again on the newer state, so concurrent changes are serialised,
-// never lost, never doubled. It then refreshes the Order projection and returns the order.
+// change is the one way an order changes: read its projection (one lookup by _id), decide,
+// append the new event at the next version, project. See changeFrom.
 func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
+	o, err := s.projected(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	return s.changeFrom(ctx, orderID, o, decide)
+}
+
+// changeFrom changes the order starting from o, the state its caller believes is the latest (its
+// projection, or the result of the caller's previous change). o may be behind the events: a
+// writer that lost a race, or one that stopped between appending and projecting. That costs
+// nothing wrong: the new event goes at version o.Version+1, whose _id is taken when o is
+// behind, so the append fails; the events after o are then read by _id and folded in, and the
+// decision is made again on the newer state. Concurrent changes are so serialised, never lost,
+// never doubled. A decision to append nothing (a repeated message) or to refuse is only
+// trusted once one more lookup has shown no event follows o. The projection is refreshed when
+// the state changed; the order as it stands after the change is returned.
+func (s *Service) changeFrom(ctx context.Context, orderID string, o Order, decide decision) (Order, error) {
+	stored := o.Version // what the projection holds, as far as this call knows
 	return mongox.RetryOnConflict(ctx, func() (Order, error) {
-		events, err := s.store.Events(ctx, orderID)
-		if err != nil {
-			return Order{}, err
-		}
-		o := Fold(events)
-		e, err := decide(o)
-		if err != nil {
-			return o, err
-		}
+		e, refusal := decide(o)
 		if e == nil {
-			// Nothing new, typically a redelivered message. Its first delivery may have
-			// appended its event and then failed to project it, so project again (idempotent).
-			if o.Exists() {
-				return o, s.project(ctx, o)
+			later, err := s.store.EventsAfter(ctx, orderID, o.Version)
+			if err != nil {
+				return o, err
 			}
-			return o, nil
+			if len(later) > 0 { // o was behind: decide again on the latest state
+				o = o.ApplyAll(later)
+				return o, errVersionTaken
+			}
+			if o.Version > stored { // repair a projection left behind
+				if err := s.project(ctx, o); err != nil {
+					return o, err
+				}
+			}
+			return o, refusal
 		}
 		e.OrderID, e.Version, e.At = orderID, o.Version+1, s.now()
 		if err := s.store.Append(ctx, *e); err != nil {
-			return Order{}, err
+			if !errors.Is(err, errVersionTaken) {
+				return o, err
+			}
+			later, err := s.store.EventsAfter(ctx, orderID, o.Version)
+			if err != nil {
+				return o, err
+			}
+			o = o.ApplyAll(later)
+			return o, errVersionTaken
 		}
 		o = o.Apply(*e)
 		return o, s.project(ctx, o)
 	})
 }
 
-// project stores o as the Order projection. A writer that lost a race may store an older
-// version just after a newer one (conditional writes are not atomic on every MongoDB-wire
-// server), so when newer events exist by then, the projection is rebuilt from them. A few
-// rounds suffice: the writer of each newer event projects it too.
+// projected returns the order's stored projection; an order without one is the empty Order
+// (version 0), from which its events, if any, are found.
+func (s *Service) projected(ctx context.Context, orderID string) (Order, error) {
+	o, err := s.store.Order(ctx, orderID)
+	if errors.Is(err, errs.NotFound) {
+		return Order{}, nil
+	}
+	return o, err
+}
+
+// project stores o as the Order projection. A slower writer may store an older version just
+// after a newer one (conditional writes are not atomic on every MongoDB-wire server), so after
+// saving, one lookup by _id tells whether a newer event exists; if so, the projection is
+// caught up with it. The writer whose save lands last makes that check after it, so no
+// projection stays behind an event whose writer finished. A few rounds suffice: the writer of
+// each newer event projects it too.
 func (s *Service) project(ctx context.Context, o Order) error {
 	for range 5 {
 		if err := s.store.SaveOrder(ctx, o); err != nil {
 			return err
 		}
-		last, err := s.store.LastVersion(ctx, o.ID)
-		if err != nil || last <= o.Version {
+		later, err := s.store.EventsAfter(ctx, o.ID, o.Version)
+		if err != nil || len(later) == 0 {
 			return err
 		}
-		events, err := s.store.Events(ctx, o.ID)
-		if err != nil {
-			return err
-		}
-		o = Fold(events)
+		o = o.ApplyAll(later)
 	}
 	return nil
+}
+
+// latest returns o caught up with the events stored after it, and stores the projection when
+// it was behind (a writer stopped between appending an event and projecting it). It costs one
+// lookup by _id when o is current.
+func (s *Service) latest(ctx context.Context, orderID string, o Order) (Order, error) {
+	later, err := s.store.EventsAfter(ctx, orderID, o.Version)
+	if err != nil || len(later) == 0 {
+		return o, err
+	}
+	o = o.ApplyAll(later)
+	return o, s.project(ctx, o)
 }
 
 // Rebuild folds the order's events again and stores the result as its projection.
@@ -101,14 +145,21 @@ func (s *Service) Rebuild(ctx context.Context, orderID string) (Order, error) {
 	return o, s.project(ctx, o)
 }
 
-// Get returns the projection of an order, rebuilding it when it is missing (a crash between
-// appending an event and projecting it).
+// Get returns the order: its projection, caught up with any event stored after it (a writer
+// stopped between appending an event and projecting it), so a stale or missing projection is
+// repaired by the next read. Two lookups by _id when the projection is current.
 func (s *Service) Get(ctx context.Context, orderID string) (Order, error) {
-	o, err := s.store.Order(ctx, orderID)
-	if errors.Is(err, errs.NotFound) {
-		return s.Rebuild(ctx, orderID)
+	o, err := s.projected(ctx, orderID)
+	if err != nil {
+		return Order{}, err
 	}
-	return o, err
+	if o, err = s.latest(ctx, orderID, o); err != nil {
+		return Order{}, err
+	}
+	if !o.Exists() {
+		return Order{}, errNoOrder(orderID)
+	}
+	return o, nil
 }
 
 // canRead: the owner and admins may read an order. Anyone else is told it does not exist,
@@ -195,7 +246,9 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 		return Order{}, false, err
 	}
 	created := false // as the last decision saw it: that one's event was appended
-	o, err := s.change(ctx, orderID, func(o Order) (*Event, error) {
+	// Started from the empty order without reading: a new order is the usual case, and for a
+	// known one the placed event's _id (version 1) is taken, which makes changeFrom catch up.
+	o, err := s.changeFrom(ctx, orderID, Order{}, func(o Order) (*Event, error) {
 		created = !o.Exists()
 		if !created {
 			return nil, nil
@@ -226,7 +279,8 @@ func (s *Service) RecordArticleData(ctx context.Context, orderID string, a Artic
 }
 
 // PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order
-// queue, then records that it went out (once: the mark's key is unique).
+// queue, then records that it went out (once: the mark's key is unique). o is the order as its
+// caller just stored or read it: the mark is appended after it without reading it again.
 func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	msg := contract.OrderPlaced{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []contract.OrderLine{}}
 	for _, a := range o.Articles {
@@ -237,7 +291,7 @@ func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errs.Unavailable, err)
 	}
-	_, err = s.change(ctx, o.ID, func(o Order) (*Event, error) {
+	_, err = s.changeFrom(ctx, o.ID, o, func(o Order) (*Event, error) {
 		if o.PlacedPublished {
 			return nil, nil
 		}
