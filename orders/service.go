@@ -17,6 +17,7 @@ import (
 // Service is what the orders service does; HTTP handlers, message handlers and batch jobs call it.
 type Service struct {
 	store *Store
+	turns turns // the changes of one order in this instance take turns
 	bus   bus.Publisher
 	log   *slog.Logger
 	now   func() time.Time
@@ -34,18 +35,15 @@ func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
 // nothing to do (the fact is already recorded, the message is stale…), or an error to refuse.
 type decision func(o Order) (*Event, error)
 
-// change is the one way an order changes: read its projection (one lookup by _id), decide,
-// append the new event at the next version, project. See changeFrom.
+// change is the one way an order changes: start from the order's projection (one lookup by
+// _id), decide, append the new event at the next version, project. See changeFrom.
 func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
-	o, err := s.projected(ctx, orderID)
-	if err != nil {
-		return Order{}, err
-	}
-	return s.changeFrom(ctx, orderID, o, decide)
+	return s.changeFrom(ctx, orderID, nil, decide)
 }
 
-// changeFrom changes the order starting from o, the state its caller believes is the latest (its
-// projection, or the result of the caller's previous change). o may be behind the events: a
+// changeFrom changes the order starting from the state its caller believes is the latest: from,
+// when the caller has the order (it just stored or read it), else the state the previous change
+// of this instance left (see turns), else the projection. That state may be behind the events: a
 // writer that lost a race, or one that stopped between appending and projecting. That costs
 // nothing wrong: the new event goes at version o.Version+1, whose _id is taken when o is
 // behind, so the append fails; the events after o are then read by _id and folded in, and the
@@ -53,9 +51,26 @@ func (s *Service) change(ctx context.Context, orderID string, decide decision) (
 // never doubled. A decision to append nothing (a repeated message) or to refuse is only
 // trusted once one more lookup has shown no event follows o. The projection is refreshed when
 // the state changed; the order as it stands after the change is returned.
-func (s *Service) changeFrom(ctx context.Context, orderID string, o Order, decide decision) (Order, error) {
-	stored := o.Version // what the projection holds, as far as this call knows
-	return mongox.RetryOnConflict(ctx, func() (Order, error) {
+func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, decide decision) (Order, error) {
+	turn, err := s.turns.take(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	defer s.turns.give(orderID, turn)
+	var o Order
+	switch {
+	case turn.last != nil && (from == nil || turn.last.Version > from.Version):
+		o = *turn.last
+	case from != nil:
+		o = *from
+	default:
+		if o, err = s.projected(ctx, orderID); err != nil {
+			return Order{}, err
+		}
+	}
+	turn.last = nil
+	stored := o.Version // what the projection holds, as far as this change knows
+	o, err = mongox.RetryOnConflict(ctx, func() (Order, error) {
 		e, refusal := decide(o)
 		if e == nil {
 			later, err := s.store.EventsAfter(ctx, orderID, o.Version)
@@ -88,6 +103,10 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, o Order, decid
 		o = o.Apply(*e)
 		return o, s.project(ctx, o)
 	})
+	if err == nil {
+		turn.last = &o
+	}
+	return o, err
 }
 
 // projected returns the order's stored projection; an order without one is the empty Order
@@ -248,7 +267,7 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 	created := false // as the last decision saw it: that one's event was appended
 	// Started from the empty order without reading: a new order is the usual case, and for a
 	// known one the placed event's _id (version 1) is taken, which makes changeFrom catch up.
-	o, err := s.changeFrom(ctx, orderID, Order{}, func(o Order) (*Event, error) {
+	o, err := s.changeFrom(ctx, orderID, &Order{}, func(o Order) (*Event, error) {
 		created = !o.Exists()
 		if !created {
 			return nil, nil
@@ -261,21 +280,25 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 // RecordArticleData stores catalog's answer about one article of an order, once. Answers for
 // unknown orders or articles, and repeated answers, change nothing.
 func (s *Service) RecordArticleData(ctx context.Context, orderID string, a ArticleData) (Order, error) {
-	return s.change(ctx, orderID, func(o Order) (*Event, error) {
-		if !o.Exists() {
-			s.log.WarnContext(ctx, "article-data for an unknown order, ignored", "order_id", orderID, "article_id", a.ArticleID)
-			return nil, nil
-		}
+	o, err := s.change(ctx, orderID, func(o Order) (*Event, error) {
 		line, ok := o.Article(a.ArticleID)
-		if !ok {
-			s.log.WarnContext(ctx, "article-data for an article not in the order, ignored", "order_id", orderID, "article_id", a.ArticleID)
-			return nil, nil
-		}
-		if line.IsValidated {
-			return nil, nil // a redelivered or repeated answer
+		if !ok || line.IsValidated {
+			return nil, nil // unknown order or article, or a redelivered or repeated answer
 		}
 		return &Event{Type: EventArticleValidated, Article: &a}, nil
 	})
+	if err != nil {
+		return o, err
+	}
+	// Told once the order is known to be the latest (a first decision may see a stale one).
+	if _, ok := o.Article(a.ArticleID); !ok {
+		what := "article-data for an unknown order, ignored"
+		if o.Exists() {
+			what = "article-data for an article not in the order, ignored"
+		}
+		s.log.WarnContext(ctx, what, "order_id", orderID, "article_id", a.ArticleID)
+	}
+	return o, nil
 }
 
 // PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order
@@ -291,7 +314,7 @@ func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errs.Unavailable, err)
 	}
-	_, err = s.changeFrom(ctx, o.ID, o, func(o Order) (*Event, error) {
+	_, err = s.changeFrom(ctx, o.ID, &o, func(o Order) (*Event, error) {
 		if o.PlacedPublished {
 			return nil, nil
 		}
