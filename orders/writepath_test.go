@@ -108,6 +108,7 @@ func TestConcurrentAnswersTakeTurns(t *testing.T) {
 			}
 			wg.Wait()
 		})
+		t.Logf("3 concurrent answers: %d round trips", cost)
 		assert.LessOrEqual(t, cost, int64(3*4), "no more than one after the other: no lost races")
 		got, err := svc.Get(ctx, o.ID)
 		require.NoError(t, err)
