@@ -58,6 +58,7 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 	}
 	defer s.turns.give(orderID, turn)
 	var o Order
+	read := false // o is the projection, just read
 	switch {
 	case turn.last != nil && (from == nil || turn.last.Version > from.Version):
 		o = *turn.last
@@ -67,19 +68,36 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		if o, err = s.projected(ctx, orderID); err != nil {
 			return Order{}, err
 		}
+		read = true
 	}
 	turn.last = nil
 	stored := o.Version // what the projection holds, as far as this change knows
+	current := false    // o was just seen to be the latest: no event follows it
+	// catchUp folds in the events stored after o. A change that started from nothing without
+	// reading (Place guesses a new order) reads the projection first: the shorter way.
+	catchUp := func() error {
+		if o.Version == 0 && !read {
+			p, err := s.projected(ctx, orderID)
+			if err != nil {
+				return err
+			}
+			o, stored, read = p, p.Version, true
+		}
+		later, err := s.store.EventsAfter(ctx, orderID, o.Version)
+		o, current = o.ApplyAll(later), err == nil
+		return err
+	}
 	o, err = mongox.RetryOnConflict(ctx, func() (Order, error) {
 		e, refusal := decide(o)
 		if e == nil {
-			later, err := s.store.EventsAfter(ctx, orderID, o.Version)
-			if err != nil {
-				return o, err
-			}
-			if len(later) > 0 { // o was behind: decide again on the latest state
-				o = o.ApplyAll(later)
-				return o, errVersionTaken
+			if !current { // a decision to do nothing must rest on the latest state: look once more
+				v := o.Version
+				if err := catchUp(); err != nil {
+					return o, err
+				}
+				if o.Version != v {
+					return o, errVersionTaken // o was behind: decide again on the latest state
+				}
 			}
 			if o.Version > stored { // repair a projection left behind
 				if err := s.project(ctx, o); err != nil {
@@ -93,13 +111,12 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 			if !errors.Is(err, errVersionTaken) {
 				return o, err
 			}
-			later, err := s.store.EventsAfter(ctx, orderID, o.Version)
-			if err != nil {
+			if err := catchUp(); err != nil {
 				return o, err
 			}
-			o = o.ApplyAll(later)
-			return o, errVersionTaken
+			return o, errVersionTaken // decide again on the newer state
 		}
+		current = false
 		o = o.Apply(*e)
 		return o, s.project(ctx, o)
 	})

@@ -84,6 +84,14 @@ func TestChangeCostDoesNotGrowWithHistory(t *testing.T) {
 		})
 	}
 	assert.Equal(t, first.payment, payment, "a payment after 30 more events")
+	repeated := trips.During(func() {
+		_, created, err := svc.Place(ctx, Placed{CartID: "cart-0", UserID: "u1", Lines: []Line{{"A", 1}}})
+		require.NoError(t, err)
+		require.False(t, created)
+	})
+	// The list (head, a refused entry, a look at it), the placed event refused, the projection,
+	// a look for a next event: not a read of the order's 35 events.
+	assert.Equal(t, int64(3+3), repeated, "a repeated place_order")
 	again, _ := checkout("cart-1")
 	assert.Equal(t, first, again, "a checkout after 20 more orders")
 }
