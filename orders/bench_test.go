@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkPlace: one new order per op — the placed event appended at version 1 and the Order
-// projection written (load events, fold, insert, replace, version check).
+// projection written (the user's list, insert, replace, a look for a next event).
 func BenchmarkPlace(b *testing.B) {
 	svc, _ := newService(b, nil)
 	ctx := context.Background()

@@ -109,8 +109,12 @@ func handleStatusJob(svc *Service, stuckAfter time.Duration) bus.Handler {
 const statusBatch = 200
 
 // RunStatusJob refreshes the Order_Status entries of the orders projected in status, writing
-// only those that changed. Placed orders older than stuckAfter are repaired first. A failure
-// with one order is logged and the job goes on; the next job will retry it.
+// only those that changed. Each order is first caught up with any event stored after its
+// projection (one lookup by _id), so a projection left behind by a writer that stopped between
+// appending an event and projecting it (a payment, an answer of catalog) is repaired by the
+// next job; payment_defined orders are not looked at again, as no event a client sees can
+// follow them. Placed orders older than stuckAfter are then repaired. A failure with one order
+// is logged and the job goes on; the next job will retry it.
 func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter time.Duration) error {
 	list, err := s.store.OrdersWithStatus(ctx, status)
 	if err != nil {
@@ -127,8 +131,14 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 			return err
 		}
 		for _, o := range batch {
-			if status == StatusPlaced && s.now().Sub(o.Created) >= stuckAfter {
-				if o, err = s.repairPlaced(ctx, o); err != nil {
+			if status != StatusPaymentDefined {
+				if o, err = s.latest(ctx, o.ID, o); err != nil {
+					s.logJobError(ctx, "order not caught up with its events", o.ID, err)
+					continue
+				}
+			}
+			if o.Status == StatusPlaced && s.now().Sub(o.Created) >= stuckAfter {
+				if err := s.repairPlaced(ctx, o); err != nil {
 					s.logJobError(ctx, "stuck order not repaired", o.ID, err)
 					continue
 				}
@@ -145,9 +155,7 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 	return ctx.Err()
 }
 
-// repairPlaced looks at an order that has been placed for long, from its events (the
-// projection may be behind): a projection behind the events is rebuilt, and an order still
-// waiting for catalog gets its order_placed published (again).
+// repairPlaced publishes (again) the order_placed of an order that has been placed for long.
 //
 // Not a plain article-data request, although that would reach catalog too: catalog answers
 // article-data from the article alone (exists and enabled), while the answers to order_placed
@@ -155,23 +163,10 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 // saw order_placed (dead-lettered), article-data would answer "valid" and validate an order
 // with no stock reserved for it — overselling. Catalog reserves once per order and repeats its
 // answers for a repeated order_placed, and cart records the same order id again.
-func (s *Service) repairPlaced(ctx context.Context, projected Order) (Order, error) {
+func (s *Service) repairPlaced(ctx context.Context, o Order) error {
 	ctx, _ = correlation.Ensure(ctx)
-	events, err := s.store.Events(ctx, projected.ID)
-	if err != nil {
-		return projected, err
-	}
-	o := Fold(events)
-	if o.Version != projected.Version {
-		if err := s.project(ctx, o); err != nil {
-			return o, err
-		}
-	}
-	if o.Status != StatusPlaced {
-		return o, nil
-	}
 	s.log.InfoContext(ctx, "publishing order_placed of a stuck order", "order_id", o.ID, "again", o.PlacedPublished)
-	return o, s.PublishOrderPlaced(ctx, o)
+	return s.PublishOrderPlaced(ctx, o)
 }
 
 // logJobError logs a job's failure with one order; an interruption by shutdown is no warning.

@@ -4,16 +4,19 @@
 // order_placed published, one article validated by catalog, a payment), numbered 1, 2, 3… per
 // order. The order itself is what Fold computes from its events, in this file, with no I/O.
 //
-// Writes (service.go): load the events, fold them, decide whether a new event follows, and
-// append it with the next version. A unique index on (orderId, version) lets exactly one of
-// two racing writers take a version; the loser reloads and decides again. The event's _id
-// (Event.Key) is unique per fact, so a redelivered message can never store its fact twice.
-// Unique indexes are the only concurrency control: the MongoDB-wire server has no
-// transactions and its conditional updates are not atomic.
+// Writes (service.go): start from the order as last projected, decide whether a new event
+// follows, and append it with the next version. An event's _id is "<orderId>/<version>", so
+// exactly one of two racing writers takes a version; the loser reads the events after the state
+// it had (by _id) and decides again. Each event also carries its fact key (Event.Key), unique
+// too, so a redelivered message can never store its fact twice. Unique indexes are the only
+// concurrency control: the MongoDB-wire server has no transactions and its conditional updates
+// are not atomic.
 //
 // Reads: the folded order is also saved as the Order projection (store.go), a read model that
-// can be rebuilt from the events at any time (GET /orders/{id}/update). Batch jobs (jobs.go)
-// keep a second projection, Order_Status, and repair orders stuck in "placed".
+// can be rebuilt from the events at any time (GET /orders/{id}/update). Every change saves it;
+// a read of one order, a change and the batch jobs (jobs.go) also look for an event stored after
+// it (a writer stopped between its append and its save) and catch it up. The jobs keep a second
+// projection, Order_Status, and repair orders stuck in "placed".
 //
 // The flow: cart's place_order → placed event → order_placed to catalog (messages.go) →
 // catalog's article-data answers → article_validated events → validated or invalid → payments
@@ -196,7 +199,11 @@ func (o Order) Article(articleID string) (OrderArticle, bool) {
 // Fold builds the order from its events, in version order. It is a pure function of the
 // events: folding them again, any number of times, gives the same order.
 func Fold(events []Event) Order {
-	var o Order
+	return Order{}.ApplyAll(events)
+}
+
+// ApplyAll returns o with events, the ones that follow it in version order, folded in.
+func (o Order) ApplyAll(events []Event) Order {
 	for _, e := range events {
 		o = o.Apply(e)
 	}

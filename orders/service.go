@@ -17,6 +17,7 @@ import (
 // Service is what the orders service does; HTTP handlers, message handlers and batch jobs call it.
 type Service struct {
 	store *Store
+	turns turns // the changes of one order in this instance take turns
 	bus   bus.Publisher
 	log   *slog.Logger
 	now   func() time.Time
@@ -34,58 +35,137 @@ func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
 // nothing to do (the fact is already recorded, the message is stale…), or an error to refuse.
 type decision func(o Order) (*Event, error)
 
-// change is the one way an order changes: load its events, fold them, decide, append the new
-// event at the next version. Losing the race for that version (another writer appended first)
-// means reload and decide again on the newer state, so concurrent changes are serialised,
-// never lost, never doubled. It then refreshes the Order projection and returns the order.
+// change is the one way an order changes: start from the order's projection (one lookup by
+// _id), decide, append the new event at the next version, project. See changeFrom.
 func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
-	return mongox.RetryOnConflict(ctx, func() (Order, error) {
-		events, err := s.store.Events(ctx, orderID)
-		if err != nil {
+	return s.changeFrom(ctx, orderID, nil, decide)
+}
+
+// changeFrom changes the order starting from the state its caller believes is the latest: from,
+// when the caller has the order (it just stored or read it), else the state the previous change
+// of this instance left (see turns), else the projection. That state may be behind the events: a
+// writer that lost a race, or one that stopped between appending and projecting. That costs
+// nothing wrong: the new event goes at version o.Version+1, whose _id is taken when o is
+// behind, so the append fails; the events after o are then read by _id and folded in, and the
+// decision is made again on the newer state. Concurrent changes are so serialised, never lost,
+// never doubled. A decision to append nothing (a repeated message) or to refuse is only
+// trusted once one more lookup has shown no event follows o. The projection is refreshed when
+// the state changed; the order as it stands after the change is returned.
+func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, decide decision) (Order, error) {
+	turn, err := s.turns.take(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	defer s.turns.give(orderID, turn)
+	var o Order
+	read := false // o is the projection, just read
+	switch {
+	case turn.last != nil && (from == nil || turn.last.Version > from.Version):
+		o = *turn.last
+	case from != nil:
+		o = *from
+	default:
+		if o, err = s.projected(ctx, orderID); err != nil {
 			return Order{}, err
 		}
-		o := Fold(events)
-		e, err := decide(o)
-		if err != nil {
-			return o, err
-		}
-		if e == nil {
-			// Nothing new, typically a redelivered message. Its first delivery may have
-			// appended its event and then failed to project it, so project again (idempotent).
-			if o.Exists() {
-				return o, s.project(ctx, o)
+		read = true
+	}
+	turn.last = nil
+	stored := o.Version // what the projection holds, as far as this change knows
+	current := false    // o was just seen to be the latest: no event follows it
+	// catchUp folds in the events stored after o. A change that started from nothing without
+	// reading (Place guesses a new order) reads the projection first: the shorter way.
+	catchUp := func() error {
+		if o.Version == 0 && !read {
+			p, err := s.projected(ctx, orderID)
+			if err != nil {
+				return err
 			}
-			return o, nil
+			o, stored, read = p, p.Version, true
+		}
+		later, err := s.store.EventsAfter(ctx, orderID, o.Version)
+		o, current = o.ApplyAll(later), err == nil
+		return err
+	}
+	o, err = mongox.RetryOnConflict(ctx, func() (Order, error) {
+		e, refusal := decide(o)
+		if e == nil {
+			if !current { // a decision to do nothing must rest on the latest state: look once more
+				v := o.Version
+				if err := catchUp(); err != nil {
+					return o, err
+				}
+				if o.Version != v {
+					return o, errVersionTaken // o was behind: decide again on the latest state
+				}
+			}
+			if o.Version > stored { // repair a projection left behind
+				if err := s.project(ctx, o); err != nil {
+					return o, err
+				}
+			}
+			return o, refusal
 		}
 		e.OrderID, e.Version, e.At = orderID, o.Version+1, s.now()
 		if err := s.store.Append(ctx, *e); err != nil {
-			return Order{}, err
+			if !errors.Is(err, errVersionTaken) {
+				return o, err
+			}
+			if err := catchUp(); err != nil {
+				return o, err
+			}
+			return o, errVersionTaken // decide again on the newer state
 		}
+		current = false
 		o = o.Apply(*e)
 		return o, s.project(ctx, o)
 	})
+	if err == nil {
+		turn.last = &o
+	}
+	return o, err
 }
 
-// project stores o as the Order projection. A writer that lost a race may store an older
-// version just after a newer one (conditional writes are not atomic on every MongoDB-wire
-// server), so when newer events exist by then, the projection is rebuilt from them. A few
-// rounds suffice: the writer of each newer event projects it too.
+// projected returns the order's stored projection; an order without one is the empty Order
+// (version 0), from which its events, if any, are found.
+func (s *Service) projected(ctx context.Context, orderID string) (Order, error) {
+	o, err := s.store.Order(ctx, orderID)
+	if errors.Is(err, errs.NotFound) {
+		return Order{}, nil
+	}
+	return o, err
+}
+
+// project stores o as the Order projection. A slower writer may store an older version just
+// after a newer one (conditional writes are not atomic on every MongoDB-wire server), so after
+// saving, one lookup by _id tells whether a newer event exists; if so, the projection is
+// caught up with it. The writer whose save lands last makes that check after it, so no
+// projection stays behind an event whose writer finished. A few rounds suffice: the writer of
+// each newer event projects it too.
 func (s *Service) project(ctx context.Context, o Order) error {
 	for range 5 {
 		if err := s.store.SaveOrder(ctx, o); err != nil {
 			return err
 		}
-		last, err := s.store.LastVersion(ctx, o.ID)
-		if err != nil || last <= o.Version {
+		later, err := s.store.EventsAfter(ctx, o.ID, o.Version)
+		if err != nil || len(later) == 0 {
 			return err
 		}
-		events, err := s.store.Events(ctx, o.ID)
-		if err != nil {
-			return err
-		}
-		o = Fold(events)
+		o = o.ApplyAll(later)
 	}
 	return nil
+}
+
+// latest returns o caught up with the events stored after it, and stores the projection when
+// it was behind (a writer stopped between appending an event and projecting it). It costs one
+// lookup by _id when o is current.
+func (s *Service) latest(ctx context.Context, orderID string, o Order) (Order, error) {
+	later, err := s.store.EventsAfter(ctx, orderID, o.Version)
+	if err != nil || len(later) == 0 {
+		return o, err
+	}
+	o = o.ApplyAll(later)
+	return o, s.project(ctx, o)
 }
 
 // Rebuild folds the order's events again and stores the result as its projection.
@@ -101,14 +181,21 @@ func (s *Service) Rebuild(ctx context.Context, orderID string) (Order, error) {
 	return o, s.project(ctx, o)
 }
 
-// Get returns the projection of an order, rebuilding it when it is missing (a crash between
-// appending an event and projecting it).
+// Get returns the order: its projection, caught up with any event stored after it (a writer
+// stopped between appending an event and projecting it), so a stale or missing projection is
+// repaired by the next read. Two lookups by _id when the projection is current.
 func (s *Service) Get(ctx context.Context, orderID string) (Order, error) {
-	o, err := s.store.Order(ctx, orderID)
-	if errors.Is(err, errs.NotFound) {
-		return s.Rebuild(ctx, orderID)
+	o, err := s.projected(ctx, orderID)
+	if err != nil {
+		return Order{}, err
 	}
-	return o, err
+	if o, err = s.latest(ctx, orderID, o); err != nil {
+		return Order{}, err
+	}
+	if !o.Exists() {
+		return Order{}, errNoOrder(orderID)
+	}
+	return o, nil
 }
 
 // canRead: the owner and admins may read an order. Anyone else is told it does not exist,
@@ -195,7 +282,9 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 		return Order{}, false, err
 	}
 	created := false // as the last decision saw it: that one's event was appended
-	o, err := s.change(ctx, orderID, func(o Order) (*Event, error) {
+	// Started from the empty order without reading: a new order is the usual case, and for a
+	// known one the placed event's _id (version 1) is taken, which makes changeFrom catch up.
+	o, err := s.changeFrom(ctx, orderID, &Order{}, func(o Order) (*Event, error) {
 		created = !o.Exists()
 		if !created {
 			return nil, nil
@@ -208,25 +297,30 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 // RecordArticleData stores catalog's answer about one article of an order, once. Answers for
 // unknown orders or articles, and repeated answers, change nothing.
 func (s *Service) RecordArticleData(ctx context.Context, orderID string, a ArticleData) (Order, error) {
-	return s.change(ctx, orderID, func(o Order) (*Event, error) {
-		if !o.Exists() {
-			s.log.WarnContext(ctx, "article-data for an unknown order, ignored", "order_id", orderID, "article_id", a.ArticleID)
-			return nil, nil
-		}
+	o, err := s.change(ctx, orderID, func(o Order) (*Event, error) {
 		line, ok := o.Article(a.ArticleID)
-		if !ok {
-			s.log.WarnContext(ctx, "article-data for an article not in the order, ignored", "order_id", orderID, "article_id", a.ArticleID)
-			return nil, nil
-		}
-		if line.IsValidated {
-			return nil, nil // a redelivered or repeated answer
+		if !ok || line.IsValidated {
+			return nil, nil // unknown order or article, or a redelivered or repeated answer
 		}
 		return &Event{Type: EventArticleValidated, Article: &a}, nil
 	})
+	if err != nil {
+		return o, err
+	}
+	// Told once the order is known to be the latest (a first decision may see a stale one).
+	if _, ok := o.Article(a.ArticleID); !ok {
+		what := "article-data for an unknown order, ignored"
+		if o.Exists() {
+			what = "article-data for an article not in the order, ignored"
+		}
+		s.log.WarnContext(ctx, what, "order_id", orderID, "article_id", a.ArticleID)
+	}
+	return o, nil
 }
 
 // PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order
-// queue, then records that it went out (once: the mark's key is unique).
+// queue, then records that it went out (once: the mark's key is unique). o is the order as its
+// caller just stored or read it: the mark is appended after it without reading it again.
 func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	msg := contract.OrderPlaced{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []contract.OrderLine{}}
 	for _, a := range o.Articles {
@@ -237,7 +331,7 @@ func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errs.Unavailable, err)
 	}
-	_, err = s.change(ctx, o.ID, func(o Order) (*Event, error) {
+	_, err = s.changeFrom(ctx, o.ID, &o, func(o Order) (*Event, error) {
 		if o.PlacedPublished {
 			return nil, nil
 		}

@@ -25,6 +25,22 @@ func newService(t testing.TB, p bus.Publisher) (*Service, *Store) {
 	return NewService(store, p, testkit.Logger(t)), store
 }
 
+// newInstances returns n services over one fresh database, as n instances of orders would be:
+// each takes turns with itself only, so their concurrent changes race on the store's unique ids.
+func newInstances(t testing.TB, n int) ([]*Service, *Store) {
+	t.Helper()
+	db := testkit.Mongo(t)
+	services := make([]*Service, n)
+	var store *Store
+	for i := range services {
+		var err error
+		store, err = NewStore(context.Background(), db)
+		require.NoError(t, err)
+		services[i] = NewService(store, nil, testkit.Logger(t))
+	}
+	return services, store
+}
+
 // mustPlace places the order of cartID for userID.
 func mustPlace(t testing.TB, svc *Service, cartID, userID string, lines ...Line) Order {
 	t.Helper()
@@ -65,14 +81,14 @@ func TestPlaceTwiceCreatesOneOrder(t *testing.T) {
 }
 
 func TestConcurrentPlaceOfOneCart(t *testing.T) {
-	svc, store := newService(t, nil)
+	instances, store := newInstances(t, 2)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	created := 0
-	for range 8 {
+	for i := range 8 {
 		wg.Go(func() {
-			_, c, err := svc.Place(ctx, Placed{CartID: "cart-x", UserID: "u1", Lines: []Line{{"A", 1}}})
+			_, c, err := instances[i%2].Place(ctx, Placed{CartID: "cart-x", UserID: "u1", Lines: []Line{{"A", 1}}})
 			assert.NoError(t, err)
 			mu.Lock()
 			defer mu.Unlock()
@@ -89,16 +105,17 @@ func TestConcurrentPlaceOfOneCart(t *testing.T) {
 }
 
 func TestArticleDataIsRecordedOnce(t *testing.T) {
-	svc, store := newService(t, nil)
+	instances, store := newInstances(t, 2)
+	svc := instances[0]
 	ctx := context.Background()
 	o := mustPlace(t, svc, "cart-1", "u1", Line{"A", 2}, Line{"B", 1}, Line{"C", 3})
 
-	// Every answer three times, concurrently.
+	// Every answer three times, concurrently, to two instances.
 	var wg sync.WaitGroup
-	for range 3 {
+	for i := range 3 {
 		for _, id := range []string{"A", "B", "C"} {
 			wg.Go(func() {
-				_, err := svc.RecordArticleData(ctx, o.ID, ArticleData{ArticleID: id, Valid: true, Price: 250, Stock: 9})
+				_, err := instances[i%2].RecordArticleData(ctx, o.ID, ArticleData{ArticleID: id, Valid: true, Price: 250, Stock: 9})
 				assert.NoError(t, err)
 			})
 		}
@@ -125,15 +142,16 @@ func TestArticleDataIsRecordedOnce(t *testing.T) {
 }
 
 func TestConcurrentPaymentsAreAllRecorded(t *testing.T) {
-	svc, store := newService(t, nil)
+	instances, store := newInstances(t, 3)
+	svc := instances[0]
 	ctx := context.Background()
 	o := mustValidate(t, svc, mustPlace(t, svc, "cart-1", "u1", Line{"A", 10}), 1000) // total 100.00
 
-	const payers = 8
+	const payers = 8 // on three instances: taking turns within one, racing between them
 	var wg sync.WaitGroup
 	for i := range payers {
 		wg.Go(func() {
-			_, err := svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: money.Cents(100 + i)})
+			_, err := instances[i%3].Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: money.Cents(100 + i)})
 			assert.NoError(t, err)
 		})
 	}

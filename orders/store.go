@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,18 +17,22 @@ import (
 )
 
 // errVersionTaken means another writer appended an event to the order first (or the same fact
-// is stored already): reload and decide again.
+// is stored already): catch up and decide again.
 var errVersionTaken = fmt.Errorf("event version or key already taken: %w", mongox.ErrLostRace)
 
 // Store keeps the events (the source of truth) and the projections derived from them.
 //
-//	events        {_id: key, orderId, version, type, at, data}  unique (orderId, version)
-//	orders        the Order projection, _id = order id          rebuilt from events at will
+//	events        {_id: "<orderId>/<version>", key, orderId, version, type, at, data}  unique key
+//	orders        the Order projection, _id = order id, with its version   rebuilt from events at will
 //	order_status  the Order_Status projection, _id = order id   refreshed by the batch jobs
 //	job_slots     {_id: status/slot, at}                         one enqueued job per slot
 //
-// Every "only once" rule rests on a unique index (the event's _id key and (orderId, version)),
-// never on a conditional update: those are not atomic on every MongoDB-wire server.
+// An event's _id is its order and version, so two writers of one version collide on the _id,
+// and "the event after version v" is one exact _id lookup: no read of the events scans or sorts,
+// which matters on a MongoDB-wire server that answers only exact _id filters from an index
+// (FerretDB on SQLite, MONGO-WIRE.md). The key names the fact the event records (Event.Key), so
+// a fact is stored once. Every "only once" rule rests on these two unique indexes, never on a
+// conditional update: those are not atomic on every MongoDB-wire server.
 type Store struct {
 	events         *mongo.Collection
 	orders         *mongo.Collection
@@ -52,10 +57,6 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 		coll   *mongo.Collection
 		models []mongo.IndexModel
 	}{
-		{s.events, []mongo.IndexModel{{
-			Keys:    bson.D{{Key: "orderId", Value: 1}, {Key: "version", Value: 1}},
-			Options: options.Index().SetUnique(true).SetName("order_version"),
-		}}},
 		{s.orders, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "created", Value: -1}}, Options: options.Index().SetName("user_created")},
 			{Keys: bson.D{{Key: "status", Value: 1}}, Options: options.Index().SetName("status")},
@@ -75,6 +76,9 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 				return nil, mongox.Unavailable(err)
 			}
 		}
+	}
+	if err := s.ensureEvents(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.ensureUserOrders(ctx); err != nil {
 		return nil, err
@@ -103,7 +107,8 @@ type eventData struct {
 }
 
 type eventDoc struct {
-	Key     string    `bson:"_id"`
+	ID      string    `bson:"_id"` // eventID(OrderID, Version)
+	Key     string    `bson:"key"` // Event.Key: the fact it records
 	OrderID string    `bson:"orderId"`
 	Version int       `bson:"version"`
 	Type    string    `bson:"type"`
@@ -112,7 +117,7 @@ type eventDoc struct {
 }
 
 func toEventDoc(e Event) eventDoc {
-	d := eventDoc{Key: e.Key(), OrderID: e.OrderID, Version: e.Version, Type: string(e.Type), At: e.At}
+	d := eventDoc{ID: eventID(e.OrderID, e.Version), Key: e.Key(), OrderID: e.OrderID, Version: e.Version, Type: string(e.Type), At: e.At}
 	switch {
 	case e.Placed != nil:
 		d.Data.CartID, d.Data.UserID = e.Placed.CartID, e.Placed.UserID
@@ -145,22 +150,39 @@ func (d eventDoc) event() Event {
 	return e
 }
 
+// eventID is the _id of the order's event of version.
+func eventID(orderID string, version int) string { return orderID + "/" + strconv.Itoa(version) }
+
+// EventAt returns the order's event of version, if it is stored: one exact _id lookup.
+func (s *Store) EventAt(ctx context.Context, orderID string, version int) (Event, bool, error) {
+	var d eventDoc
+	err := s.events.FindOne(ctx, bson.D{{Key: "_id", Value: eventID(orderID, version)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Event{}, false, nil
+	}
+	if err != nil {
+		return Event{}, false, mongox.Unavailable(err)
+	}
+	return d.event(), true, nil
+}
+
+// EventsAfter returns the events of the order after version, in version order: the events of
+// version+1, version+2… read by _id until one is missing (that miss is the last round trip).
+// Versions have no gaps: an event is only ever appended right after the one before it.
+func (s *Store) EventsAfter(ctx context.Context, orderID string, version int) ([]Event, error) {
+	var events []Event
+	for v := version + 1; ; v++ {
+		e, found, err := s.EventAt(ctx, orderID, v)
+		if err != nil || !found {
+			return events, err
+		}
+		events = append(events, e)
+	}
+}
+
 // Events returns the events of an order in version order (none for an unknown order).
 func (s *Store) Events(ctx context.Context, orderID string) ([]Event, error) {
-	cur, err := s.events.Find(ctx, bson.D{{Key: "orderId", Value: orderID}},
-		options.Find().SetSort(bson.D{{Key: "version", Value: 1}}))
-	if err != nil {
-		return nil, mongox.Unavailable(err)
-	}
-	var docs []eventDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mongox.Unavailable(err)
-	}
-	events := make([]Event, len(docs))
-	for i, d := range docs {
-		events[i] = d.event()
-	}
-	return events, nil
+	return s.EventsAfter(ctx, orderID, 0)
 }
 
 // Append stores e. It fails with errVersionTaken when the order already has an event of that
@@ -173,17 +195,86 @@ func (s *Store) Append(ctx context.Context, e Event) error {
 	return mongox.Unavailable(err)
 }
 
-// LastVersion returns the version of the order's newest event (0 when it has none).
-func (s *Store) LastVersion(ctx context.Context, orderID string) (int, error) {
-	var d struct {
-		Version int `bson:"version"`
+// ensureEvents declares the unique fact key of the events. The first time (the key index does
+// not exist yet) it also moves the events of the layout before it, whose _id was the fact key
+// and whose versions were kept unique by an (orderId, version) index, to their version ids:
+// the old index is dropped (the copies repeat its keys), each old event is copied under its new
+// _id with its old _id as key, the originals are deleted, then the key index is created. Every
+// step can be repeated, so a start interrupted half way finishes the move at the next start.
+// Instances of the older code must be stopped first: they would write the old layout.
+func (s *Store) ensureEvents(ctx context.Context) error {
+	const keyIndex = "key"
+	specs, err := s.events.Indexes().ListSpecifications(ctx)
+	if err != nil && !isNamespaceNotFound(err) {
+		return mongox.Unavailable(err)
 	}
-	err := s.events.FindOne(ctx, bson.D{{Key: "orderId", Value: orderID}},
-		options.FindOne().SetSort(bson.D{{Key: "version", Value: -1}}).SetProjection(bson.D{{Key: "version", Value: 1}})).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
+	for _, spec := range specs {
+		if spec.Name == keyIndex {
+			return nil
+		}
 	}
-	return d.Version, mongox.Unavailable(err)
+	if err := s.migrateEvents(ctx); err != nil {
+		return err
+	}
+	return mongox.Unavailable(mongox.EnsureIndexes(ctx, s.events, mongo.IndexModel{
+		Keys: bson.D{{Key: "key", Value: 1}}, Options: options.Index().SetUnique(true).SetName(keyIndex),
+	}))
+}
+
+// migrateEvents moves the events without a key (the older layout) to their version ids.
+func (s *Store) migrateEvents(ctx context.Context) error {
+	cur, err := s.events.Find(ctx, bson.D{{Key: "key", Value: bson.D{{Key: "$exists", Value: false}}}})
+	if err != nil {
+		return mongox.Unavailable(err)
+	}
+	var old []eventDoc
+	if err := cur.All(ctx, &old); err != nil {
+		return mongox.Unavailable(err)
+	}
+	if err := s.events.Indexes().DropOne(ctx, "order_version"); err != nil && !isNamespaceNotFound(err) && !isIndexNotFound(err) {
+		return mongox.Unavailable(err)
+	}
+	const batch = 500
+	for start := 0; start < len(old); start += batch {
+		docs, ids := []any{}, []string{}
+		for _, d := range old[start:min(start+batch, len(old))] {
+			ids = append(ids, d.ID)
+			d.Key, d.ID = d.ID, eventID(d.OrderID, d.Version)
+			docs = append(docs, d)
+		}
+		_, err := s.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		if err != nil && !onlyDuplicates(err) { // a copy made by an interrupted start is kept
+			return mongox.Unavailable(err)
+		}
+		if _, err := s.events.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
+			return mongox.Unavailable(err)
+		}
+	}
+	return nil
+}
+
+// onlyDuplicates tells whether every write error of an insertMany is a duplicate key.
+func onlyDuplicates(err error) bool {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return false
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 {
+			return false
+		}
+	}
+	return true
+}
+
+func isNamespaceNotFound(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(26)
+}
+
+func isIndexNotFound(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(27)
 }
 
 // --- the Order projection ---

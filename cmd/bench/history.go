@@ -129,12 +129,14 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 			"articles": bson.A{bson.M{"articleId": sh.articles[i%len(sh.articles)], "quantity": 1, "isValidated": true, "isValid": true, "unitaryPriceCents": 999}},
 			"payments": bson.A{bson.M{"method": "CASH", "amountCents": 999}}, "totalPriceCents": 999, "totalPaymentCents": 999,
 			"created": now, "updated": now, "version": 3, "placedPublished": true})
+		article := sh.articles[i%len(sh.articles)]
+		// Events as orders stores them: _id "<orderId>/<version>", key the fact (orders/store.go).
 		events = append(events,
-			bson.M{"_id": orderID + "/placed/1", "orderId": orderID, "version": 1, "type": "placed", "at": now,
+			bson.M{"_id": orderID + "/1", "key": orderID + "/placed", "orderId": orderID, "version": 1, "type": "placed", "at": now,
 				"data": bson.M{"cartId": cartID, "userId": user, "articles": lines}},
-			bson.M{"_id": orderID + "/article/" + sh.articles[i%len(sh.articles)], "orderId": orderID, "version": 2, "type": "article_validated", "at": now,
-				"data": bson.M{"articleId": sh.articles[i%len(sh.articles)], "valid": true, "priceCents": 999, "stock": 5}},
-			bson.M{"_id": orderID + "/payment_defined/3", "orderId": orderID, "version": 3, "type": "payment_defined", "at": now,
+			bson.M{"_id": orderID + "/2", "key": orderID + "/article/" + article, "orderId": orderID, "version": 2, "type": "article_validated", "at": now,
+				"data": bson.M{"articleId": article, "valid": true, "priceCents": 999, "stock": 5}},
+			bson.M{"_id": orderID + "/3", "key": orderID + "/payment_defined/3", "orderId": orderID, "version": 3, "type": "payment_defined", "at": now,
 				"data": bson.M{"method": "CASH", "amountCents": 999}})
 		lists = append(lists, bson.M{"_id": user + "/" + strconv.Itoa(n), "userId": user, "n": n, "orderId": orderID})
 		state := bson.M{"_id": cartID + "/1", "cartId": cartID, "userId": user, "gen": n, "version": 1, "orderId": orderID,
