@@ -80,7 +80,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // poolLimit is how many PostgreSQL connections one server opens at most, unless the URL says
 // (pool_max_conns). FerretDB's own default is 50: two busy servers, as a fault test runs beside
 // the test command's, would take all of a default PostgreSQL's 100.
-const poolLimit = "20"
+const poolLimit = "40"
 
 func withPoolLimit(pgURL string) (string, error) {
 	u, err := url.Parse(pgURL)

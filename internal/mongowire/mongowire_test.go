@@ -12,8 +12,8 @@ import (
 
 func TestWithPoolLimit(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://postgres@127.0.0.1:5432/db":                   "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=20",
-		"postgres://postgres@127.0.0.1:5432/db?sslmode=disable":   "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=20&sslmode=disable",
+		"postgres://postgres@127.0.0.1:5432/db":                   "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=40",
+		"postgres://postgres@127.0.0.1:5432/db?sslmode=disable":   "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=40&sslmode=disable",
 		"postgres://postgres@127.0.0.1:5432/db?pool_max_conns=80": "postgres://postgres@127.0.0.1:5432/db?pool_max_conns=80",
 	} {
 		got, err := withPoolLimit(in)

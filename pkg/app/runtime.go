@@ -2,15 +2,17 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"log/slog"
-
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
@@ -93,12 +95,26 @@ func (rt *Runtime) Close() {
 }
 
 // OpenStore connects to MONGO_URL (see Runtime.Mongo) and opens a service's store on its
-// database name with open (the service's NewStore).
+// database name with open (the service's NewStore). While the store cannot serve (open fails
+// with errs.Unavailable: down, overloaded, timing out) it tries again, 0.5 s apart at first
+// and at most 5 s, until ctx is done: a service started while its store is away waits for it
+// instead of exiting.
 func OpenStore[S any](ctx context.Context, rt *Runtime, name string, open func(context.Context, *mongo.Database) (S, error)) (S, error) {
+	var zero S
 	db, err := rt.Mongo(ctx, name)
 	if err != nil {
-		var zero S
 		return zero, err
 	}
-	return open(ctx, db)
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		store, err := open(ctx, db)
+		if !errors.Is(err, errs.Unavailable) {
+			return store, err
+		}
+		rt.Log.WarnContext(ctx, "store not ready, trying again", "database", name, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return zero, err
+		case <-time.After(wait):
+		}
+	}
 }

@@ -87,8 +87,8 @@ var storeDownCodes = []int{1, 6, 7, 50, 89, 91, 189, 262, 10107, 11600, 13436}
 // codes of storeDownCodes) as errs.Unavailable, so clients get 503 rather than 500; other
 // errors pass through unchanged.
 func Unavailable(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, errs.Unavailable) {
+		return err
 	}
 	if mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %w", errs.Unavailable, err)
@@ -114,7 +114,7 @@ func Unavailable(err error) error {
 func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
 	for _, model := range models {
 		if _, err := coll.Indexes().CreateOne(ctx, model); err != nil {
-			return fmt.Errorf("indexes of %s: %w", coll.Name(), err)
+			return Unavailable(fmt.Errorf("indexes of %s: %w", coll.Name(), err))
 		}
 	}
 	return nil
