@@ -52,21 +52,31 @@ func handleArticleChanged(view *articleView) bus.Handler {
 }
 
 // keepViewCurrent reloads the view from the store each time reload receives (the broadcast
-// subscription (re)started) and every interval, until ctx is done. A failed reload is logged and tried again at the next occasion.
+// subscription (re)started) and every interval, until ctx is done. A reload that fails is
+// logged and tried again a second later; one that was to look past the heads (broadcasts may
+// have been missed) keeps that duty until it succeeds, since the periodic reload does not.
 func keepViewCurrent(ctx context.Context, log *slog.Logger, store *Store, view *articleView, reload <-chan struct{}, interval time.Duration) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	lookPastHeads := false
+	var retry <-chan time.Time
 	for {
-		lookPastHeads := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-reload:
 			lookPastHeads = true
 		case <-tick.C:
+		case <-retry:
 		}
-		if err := loadView(ctx, store, view, lookPastHeads); err != nil && ctx.Err() == nil {
-			log.Warn("article read model not reloaded", "err", err)
+		retry = nil
+		err := loadView(ctx, store, view, lookPastHeads)
+		switch {
+		case err == nil:
+			lookPastHeads = false
+		case ctx.Err() == nil:
+			log.Warn("article read model not reloaded, trying again", "err", err)
+			retry = time.After(time.Second)
 		}
 	}
 }

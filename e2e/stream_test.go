@@ -308,7 +308,7 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 		assert.LessOrEqual(t, len(list), ok+unknown, "%s: no order without a checkout", what)
 		s.checkPayments(t, what, sh, list)
 	}
-	stock := s.checkStock(t, c, what, held)
+	stock := s.checkStock(t, c, f, what, held)
 	events := s.checkEvents(t, f, what, orders)
 	assert.Empty(t, s.negative, "%s: stock read below zero while the stream ran", what)
 
@@ -410,16 +410,18 @@ func (s *stream) checkPayments(t *testing.T, what string, sh *shopperRun, list [
 	}
 }
 
-// checkStock compares every article's stock with its initial stock minus what the validated
-// and paid orders hold.
-func (s *stream) checkStock(t *testing.T, c *client, what string, held map[string]int) string {
+// checkStock compares every article's stock, as each catalog instance serves it (from its read
+// model), with its initial stock minus what the validated and paid orders hold.
+func (s *stream) checkStock(t *testing.T, c *client, f *instances, what string, held map[string]int) string {
 	var parts []string
 	for i, a := range s.articles {
-		var got article
-		c.must(http.MethodGet, "catalog", "/articles/"+a.ID, nil, &got)
 		want := streamArticles[i].stock - held[a.ID]
-		assert.Equal(t, want, got.Stock, "%s: stock of %s", what, a.Name)
-		assert.GreaterOrEqual(t, got.Stock, 0, "%s: stock of %s", what, a.Name)
+		var got article
+		for k := range f.procs["catalog"] {
+			c.withURLs(f.instance(k)).must(http.MethodGet, "catalog", "/articles/"+a.ID, nil, &got)
+			assert.Equal(t, want, got.Stock, "%s: stock of %s on catalog instance %d", what, a.Name, k)
+			assert.GreaterOrEqual(t, got.Stock, 0, "%s: stock of %s", what, a.Name)
+		}
 		parts = append(parts, fmt.Sprintf("%d−%d=%d", streamArticles[i].stock, held[a.ID], got.Stock))
 	}
 	return strings.Join(parts, ", ")
