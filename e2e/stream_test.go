@@ -308,7 +308,7 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 		assert.LessOrEqual(t, len(list), ok+unknown, "%s: no order without a checkout", what)
 		s.checkPayments(t, what, sh, list)
 	}
-	stock := s.checkStock(t, c, f, what, held)
+	stock := s.checkStock(t, c, f, what, held, orders)
 	events := s.checkEvents(t, f, what, orders)
 	assert.Empty(t, s.negative, "%s: stock read below zero while the stream ran", what)
 	assert.Empty(t, s.stale, "%s: GET /orders/{id} behind the order's events", what)
@@ -413,19 +413,73 @@ func (s *stream) checkPayments(t *testing.T, what string, sh *shopperRun, list [
 
 // checkStock compares every article's stock, as each catalog instance serves it (from its read
 // model), with its initial stock minus what the validated and paid orders hold.
-func (s *stream) checkStock(t *testing.T, c *client, f *instances, what string, held map[string]int) string {
+func (s *stream) checkStock(t *testing.T, c *client, f *instances, what string, held map[string]int, orders map[*shopperRun][]order) string {
 	var parts []string
 	for i, a := range s.articles {
 		want := streamArticles[i].stock - held[a.ID]
 		var got article
 		for k := range f.procs["catalog"] {
 			c.withURLs(f.instance(k)).must(http.MethodGet, "catalog", "/articles/"+a.ID, nil, &got)
-			assert.Equal(t, want, got.Stock, "%s: stock of %s on catalog instance %d", what, a.Name, k)
 			assert.GreaterOrEqual(t, got.Stock, 0, "%s: stock of %s", what, a.Name)
+			if !assert.Equal(t, want, got.Stock, "%s: stock of %s on catalog instance %d", what, a.Name, k) {
+				t.Logf("%s: %s", a.Name, explainStock(t, f, a.ID, orders))
+			}
 		}
 		parts = append(parts, fmt.Sprintf("%d−%d=%d", streamArticles[i].stock, held[a.ID], got.Stock))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// explainStock says, for an article whose stock is not what the orders hold, which orders the
+// catalog's ledger and the orders service disagree about: each order's net move in the ledger
+// against the quantity it holds by its status.
+func explainStock(t *testing.T, f *instances, articleID string, orders map[*shopperRun][]order) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, err := mongox.Connect(ctx, f.mongoURL)
+	require.NoError(t, err)
+	defer client.Disconnect(ctx)
+	id, err := bson.ObjectIDFromHex(articleID)
+	require.NoError(t, err)
+	catalogDB := client.Database("catalog_" + f.dbSuffix)
+	cur, err := catalogDB.Collection("stock_ledger").Find(ctx, bson.M{"articleId": id})
+	require.NoError(t, err)
+	var moves []struct {
+		Seq     int64  `bson:"seq"`
+		Delta   int64  `bson:"delta"`
+		Reason  string `bson:"reason"`
+		Key     string `bson:"key"`
+		OrderID string `bson:"orderId"`
+	}
+	require.NoError(t, cur.All(ctx, &moves))
+	net, seqs := map[string]int64{}, map[int64]int{}
+	for _, m := range moves {
+		net[m.OrderID] -= m.Delta
+		seqs[m.Seq]++
+	}
+	holds := map[string]string{}
+	for _, list := range orders {
+		for _, o := range list {
+			q := 0
+			for _, l := range o.Articles {
+				if l.ArticleID == articleID && (o.Status == "validated" || o.Status == "payment_defined") {
+					q += l.Quantity
+				}
+			}
+			holds[o.ID] = fmt.Sprintf("%s holding %d", o.Status, q)
+			if int64(q) != net[o.ID] {
+				var r bson.M
+				_ = catalogDB.Collection("reservations").FindOne(ctx, bson.M{"_id": o.ID}).Decode(&r)
+				return fmt.Sprintf("order %s is %s but the ledger has %d reserved for it; its reservation: %v", o.ID, holds[o.ID], net[o.ID], r)
+			}
+		}
+	}
+	for orderID, n := range net {
+		if _, known := holds[orderID]; !known && orderID != "" && n != 0 {
+			return fmt.Sprintf("the ledger has %d reserved for order %s, which no shopper has", n, orderID)
+		}
+	}
+	return fmt.Sprintf("%d moves, every order's net move matches; moves per seq: %v", len(moves), seqs)
 }
 
 // checkEvents reads the orders service's event log (its own database) for the stream's orders:
