@@ -24,6 +24,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/exec"
 	"os/signal"
@@ -49,6 +50,7 @@ type settings struct {
 	loadUsers    int
 	loadDuration time.Duration
 	out          string
+	pprof        string
 }
 
 func main() {
@@ -62,7 +64,11 @@ func main() {
 	flag.IntVar(&s.loadUsers, "load-users", 16, "shoppers of the load run (0 skips it)")
 	flag.DurationVar(&s.loadDuration, "load-duration", 30*time.Second, "length of the load run")
 	flag.StringVar(&s.out, "out", "bench", "folder for report.json and report.md")
+	flag.StringVar(&s.pprof, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) to profile the in-process fleet")
 	flag.Parse()
+	if s.pprof != "" {
+		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(s.pprof, nil)) }()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
 	"slices"
@@ -35,7 +36,11 @@ func main() {
 	external := flag.Bool("external", false, "use the running services at *_SERVICE_URL instead of starting a fleet")
 	admin := flag.String("admin", "", "login:password of an admin (with -external)")
 	jsonOut := flag.String("json", "", "also write the results to this file as JSON")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) to profile the in-process fleet")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
