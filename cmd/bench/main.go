@@ -51,6 +51,7 @@ type settings struct {
 	loadDuration time.Duration
 	out          string
 	pprof        string
+	backend      string
 }
 
 func main() {
@@ -63,7 +64,8 @@ func main() {
 	flag.IntVar(&s.samples, "samples", 200, "requests per endpoint for each median of the history table")
 	flag.IntVar(&s.loadUsers, "load-users", 16, "shoppers of the load run (0 skips it)")
 	flag.DurationVar(&s.loadDuration, "load-duration", 30*time.Second, "length of the load run")
-	flag.StringVar(&s.out, "out", "bench", "folder for report.json and report.md")
+	flag.StringVar(&s.out, "out", "bench", "folder for report.json and report.md (report-servers.* with -backend servers)")
+	flag.StringVar(&s.backend, "backend", benchkit.Embedded, "embedded (the all-in-one fleet's stand-ins) or servers (FerretDB on this machine's PostgreSQL, its RabbitMQ and Redis)")
 	flag.StringVar(&s.pprof, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) to profile the in-process fleet")
 	flag.Parse()
 	if s.pprof != "" {
@@ -81,6 +83,7 @@ func main() {
 // Report is everything one run measured.
 type Report struct {
 	Machine    Machine          `json:"machine"`
+	Backend    string           `json:"backend"`
 	Throughput []Throughput     `json:"throughput"`
 	Checkout   map[string]int64 `json:"checkoutRoundTrips"`
 	History    []HistoryRow     `json:"history"`
@@ -117,13 +120,13 @@ func run(ctx context.Context, s settings) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk is needed (apt-get install wrk): %w", err)
 	}
-	rep := &Report{Machine: machine(), Checkout: map[string]int64{}, Seeded: map[string]int{}}
+	rep := &Report{Machine: machine(), Backend: s.backend, Checkout: map[string]int64{}, Seeded: map[string]int{}}
 
 	ceilingURL, stopCeiling := startCeiling()
 	defer stopCeiling()
 
-	fmt.Println("bench: starting the all-in-one fleet")
-	f, err := benchkit.StartFleet(ctx)
+	fmt.Printf("bench: starting the all-in-one fleet on the %s backends\n", s.backend)
+	f, err := benchkit.StartFleetOn(ctx, s.backend)
 	if err != nil {
 		return err
 	}
@@ -186,7 +189,7 @@ func run(ctx context.Context, s settings) error {
 		tmp.Close()
 		defer os.Remove(tmp.Name())
 		cmd := exec.CommandContext(ctx, "go", "run", "./cmd/load", "-users", strconv.Itoa(s.loadUsers),
-			"-duration", s.loadDuration.String(), "-json", tmp.Name())
+			"-duration", s.loadDuration.String(), "-backend", s.backend, "-json", tmp.Name())
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("load run: %w", err)
@@ -411,8 +414,12 @@ func writeReport(s settings, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(s.out, "report.json"), body, 0o644); err != nil {
+	name := "report"
+	if s.backend != benchkit.Embedded {
+		name += "-" + s.backend
+	}
+	if err := os.WriteFile(filepath.Join(s.out, name+".json"), body, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(s.out, "report.md"), []byte(md), 0o644)
+	return os.WriteFile(filepath.Join(s.out, name+".md"), []byte(md), 0o644)
 }

@@ -18,8 +18,12 @@ func orderIDForCart(cartID string) string { return orders.OrderIDForCart(cartID)
 func markdown(rep *Report) string {
 	var b strings.Builder
 	m := rep.Machine
-	fmt.Fprintf(&b, "## Benchmark report (%s)\n\nMachine: %s, %d cores, %s, %s. Everything on this machine: the all-in-one fleet (embedded FerretDB/SQLite, Redis stand-in, in-process broker), wrk and the load tool.\n\n",
-		m.Date, m.CPU, m.Cores, m.OS, m.Go)
+	fleet := "the all-in-one fleet (embedded FerretDB/SQLite, Redis stand-in, in-process broker)"
+	if rep.Backend == "servers" {
+		fleet = "the all-in-one fleet's services on this machine's servers (FerretDB in the fleet's process on PostgreSQL, RabbitMQ, Redis)"
+	}
+	fmt.Fprintf(&b, "## Benchmark report (%s)\n\nMachine: %s, %d cores, %s, %s. Everything on this machine: %s, wrk and the load tool.\n\n",
+		m.Date, m.CPU, m.Cores, m.OS, m.Go, fleet)
 
 	b.WriteString("### Reads under wrk\n\n| endpoint | req/s | % of ceiling |\n|---|---:|---:|\n")
 	for _, t := range rep.Throughput {
@@ -38,11 +42,13 @@ func markdown(rep *Report) string {
 		fmt.Fprintf(&b, "| %s | %d |\n", s, rep.Checkout[s])
 	}
 
-	fmt.Fprintf(&b, "\n### History: median latency, fresh shop vs after seeding %d stock moves and %d orders (with carts and events) in %d s\n\n",
-		rep.Seeded["stockMoves"], rep.Seeded["orders"], rep.Seeded["seedSeconds"])
-	b.WriteString("| read | fresh p50 ms | history p50 ms | ratio |\n|---|---:|---:|---:|\n")
-	for _, h := range rep.History {
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f× |\n", h.Endpoint, h.FreshMs, h.HistoryMs, h.Ratio)
+	if len(rep.History) > 0 {
+		fmt.Fprintf(&b, "\n### History: median latency, fresh shop vs after seeding %d stock moves and %d orders (with carts and events) in %d s\n\n",
+			rep.Seeded["stockMoves"], rep.Seeded["orders"], rep.Seeded["seedSeconds"])
+		b.WriteString("| read | fresh p50 ms | history p50 ms | ratio |\n|---|---:|---:|---:|\n")
+		for _, h := range rep.History {
+			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f× |\n", h.Endpoint, h.FreshMs, h.HistoryMs, h.Ratio)
+		}
 	}
 
 	if len(rep.Load) > 0 {
