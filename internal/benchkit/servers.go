@@ -54,10 +54,15 @@ func startServers(ctx context.Context) (*servers, error) {
 		return nil, err
 	}
 
-	if err := run(ctx, "psql", pg.String(), "-qc", "CREATE DATABASE "+name); err != nil {
+	admin := pg.String()
+	if err := run(ctx, "psql", admin, "-qc", "CREATE DATABASE "+name); err != nil {
 		return fail(err)
 	}
-	undo = append(undo, func() { _ = run(context.Background(), "psql", pg.String(), "-qc", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	undo = append(undo, func() {
+		if err := run(context.Background(), "psql", admin, "-qc", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintln(os.Stderr, "benchkit:", err)
+		}
+	})
 	pg.Path = "/" + name
 	mongoCtx, stopMongo := context.WithCancel(context.WithoutCancel(ctx))
 	addr := FreeAddr()
