@@ -102,10 +102,17 @@ type Machine struct {
 }
 
 // Throughput is one endpoint under wrk.
+//
+// CPUus is the CPU time this process (the ceiling's server and the fleet, not wrk) spent per
+// request answered, in microseconds, and CPUCeiling the ceiling's CPU per request as a share of
+// it: unlike requests per second, that share hardly changes when other programs take the CPU
+// meanwhile. (With -backend servers, the servers' own CPU is not counted.)
 type Throughput struct {
-	Endpoint  string  `json:"endpoint"`
-	PerSecond float64 `json:"perSecond"`
-	Ceiling   float64 `json:"percentOfCeiling"`
+	Endpoint   string  `json:"endpoint"`
+	PerSecond  float64 `json:"perSecond"`
+	Ceiling    float64 `json:"percentOfCeiling"`
+	CPUus      float64 `json:"cpuMicrosPerRequest"`
+	CPUCeiling float64 `json:"percentOfCeilingByCPU"`
 }
 
 // HistoryRow is one read's median on a fresh shop and after the seeding.
@@ -147,24 +154,28 @@ func run(ctx context.Context, s settings) error {
 		{"GET /images/{id}/jpeg?Size=160 (cached)", f.URLs["image"] + "/images/" + shop.image + "/jpeg?Size=160", ""},
 		{"ceiling: bare net/http JSON", ceilingURL, ""},
 	}
-	var ceiling []float64
+	var ceiling []Throughput
 	for _, t := range targets {
-		rps, err := wrk(ctx, s, t.url, t.token)
+		cpuBefore := processCPU()
+		rps, n, err := wrk(ctx, s, t.url, t.token)
 		if err != nil {
 			f.Stop()
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
-		fmt.Printf("  %-45s %9.0f req/s\n", t.name, rps)
+		run := Throughput{Endpoint: t.name, PerSecond: rps, CPUus: float64((processCPU() - cpuBefore).Microseconds()) / float64(max(n, 1))}
+		fmt.Printf("  %-45s %9.0f req/s %7.1f µs CPU/req\n", t.name, rps, run.CPUus)
 		if strings.HasPrefix(t.name, "ceiling") {
-			ceiling = append(ceiling, rps)
+			ceiling = append(ceiling, run)
 			continue
 		}
-		rep.Throughput = append(rep.Throughput, Throughput{Endpoint: t.name, PerSecond: rps})
+		rep.Throughput = append(rep.Throughput, run)
 	}
-	ceil := (ceiling[0] + ceiling[1]) / 2
-	rep.Throughput = append([]Throughput{{Endpoint: "ceiling: bare net/http JSON (mean of first and last)", PerSecond: ceil, Ceiling: 100}}, rep.Throughput...)
+	ceil := Throughput{Endpoint: "ceiling: bare net/http JSON (mean of first and last)",
+		PerSecond: (ceiling[0].PerSecond + ceiling[1].PerSecond) / 2, CPUus: (ceiling[0].CPUus + ceiling[1].CPUus) / 2}
+	rep.Throughput = append([]Throughput{ceil}, rep.Throughput...)
 	for i := range rep.Throughput {
-		rep.Throughput[i].Ceiling = 100 * rep.Throughput[i].PerSecond / ceil
+		rep.Throughput[i].Ceiling = 100 * rep.Throughput[i].PerSecond / ceil.PerSecond
+		rep.Throughput[i].CPUCeiling = 100 * ceil.CPUus / rep.Throughput[i].CPUus
 	}
 
 	if err := checkoutRoundTrips(ctx, f, shop, rep); err != nil {
@@ -216,24 +227,41 @@ func startCeiling() (string, func()) {
 
 var requestsPerSec = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
-// wrk loads url for the run's duration and returns the requests per second it got answered.
-func wrk(ctx context.Context, s settings, url, token string) (float64, error) {
+// processCPU returns the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+var requestsDone = regexp.MustCompile(`([0-9]+) requests in`)
+
+// wrk loads url for the run's duration and returns the requests per second it got answered, and
+// how many.
+func wrk(ctx context.Context, s settings, url, token string) (float64, int, error) {
 	args := []string{"-t", strconv.Itoa(s.threads), "-c", strconv.Itoa(s.conns), "-d", s.duration.String()}
 	if token != "" {
 		args = append(args, "-H", "Authorization: Bearer "+token)
 	}
 	out, err := exec.CommandContext(ctx, "wrk", append(args, url)...).CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("wrk: %w: %s", err, out)
+		return 0, 0, fmt.Errorf("wrk: %w: %s", err, out)
 	}
 	if bytes.Contains(out, []byte("Non-2xx or 3xx responses")) {
-		return 0, fmt.Errorf("wrk got errors: %s", out)
+		return 0, 0, fmt.Errorf("wrk got errors: %s", out)
 	}
-	m := requestsPerSec.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("no Requests/sec in wrk output: %s", out)
+	m, done := requestsPerSec.FindSubmatch(out), requestsDone.FindSubmatch(out)
+	if m == nil || done == nil {
+		return 0, 0, fmt.Errorf("no Requests/sec in wrk output: %s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	rps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := strconv.Atoi(string(done[1]))
+	return rps, n, err
 }
 
 // shop is what the bench stocks before measuring.
