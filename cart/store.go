@@ -27,9 +27,15 @@ var errVersionTaken = fmt.Errorf("the cart changed meanwhile: %w", mongox.ErrLos
 // two writers' head writes landed out of order) but never runs ahead: Latest reads it, then
 // looks for the state after it by _id — the next version of an open cart, or the first version
 // of the next cart after a closed one — until one is missing, usually at once.
+//
+// A closed cart also has a pointer in cart_closed, {_id: cartId, userId, version}, written after
+// its closed state: order_placed names the cart, not the version, and the pointer lets the
+// order be recorded by _id instead of by a query on cartId (a scan on FerretDB/SQLite). A
+// pointer that is missing (its writer stopped after the state) is made up for by that query.
 type Store struct {
 	states *mongo.Collection
 	heads  *mongo.Collection
+	closed *mongo.Collection
 
 	// stored, when set, is told of every state stored, after it is stored.
 	stored func(Cart)
@@ -38,7 +44,7 @@ type Store struct {
 // NewStore returns the store of db, creating its indexes. None of them is unique: what makes
 // writers of one version collide is the _id of a state (see stateDoc).
 func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{states: db.Collection("cart_states"), heads: db.Collection("cart_heads")}
+	s := &Store{states: db.Collection("cart_states"), heads: db.Collection("cart_heads"), closed: db.Collection("cart_closed")}
 	err := mongox.EnsureIndexes(ctx, s.states,
 		mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "gen", Value: -1}, {Key: "version", Value: -1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "cartId", Value: 1}, {Key: "version", Value: -1}}},
@@ -130,6 +136,13 @@ func (d stateDoc) cart() Cart {
 	return c
 }
 
+// closedDoc points at the closed state of a cart: a cart closes once, in its last version.
+type closedDoc struct {
+	CartID  string `bson:"_id"`
+	UserID  string `bson:"userId"`
+	Version int    `bson:"version"`
+}
+
 // headDoc is a user's head: a copy of a recent state of their newest cart.
 type headDoc struct {
 	UserID string   `bson:"_id"`
@@ -192,8 +205,11 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 	case err != nil:
 		return mongox.Unavailable(fmt.Errorf("store cart %s: %w", c.ID, err))
 	}
-	// The head is only where Latest starts looking, so a failed write is left for the next
-	// writer to make up for (Latest looks past a lagging head).
+	// The pointer and the head only save queries, so a failed write is left to be made up for:
+	// RecordOrder falls back to a query, Latest looks past a lagging head.
+	if !c.Enabled {
+		_, _ = s.closed.InsertOne(ctx, closedDoc{CartID: c.ID, UserID: c.UserID, Version: c.Version})
+	}
 	_, _ = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: c.UserID}}, headDoc{UserID: c.UserID, State: d},
 		options.Replace().SetUpsert(true))
 	if s.stored != nil {
@@ -208,7 +224,43 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 // order_placed naming another user, or a second order, must not overwrite it. (This is a
 // conditional update, not atomic on FerretDB; that is safe because orders derives the order id
 // from the cart id, so racing order_placed messages for one cart all carry the same order.)
+//
+// The closed state is found from the cart's pointer (see Store) and updated by _id; without a
+// pointer, by the query recordOrderByQuery.
 func (s *Store) RecordOrder(ctx context.Context, id, userID, orderID string) (bool, error) {
+	var p closedDoc
+	err := s.closed.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return s.recordOrderByQuery(ctx, id, userID, orderID)
+	}
+	if err != nil {
+		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
+	}
+	var d stateDoc
+	err = s.states.FindOne(ctx, bson.D{{Key: "_id", Value: stateID(id, p.Version)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return s.recordOrderByQuery(ctx, id, userID, orderID)
+	}
+	if err != nil {
+		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
+	}
+	switch {
+	case d.UserID != userID || d.Enabled || (d.OrderID != "" && d.OrderID != orderID):
+		return false, nil
+	case d.OrderID == orderID:
+		return true, nil
+	}
+	res, err := s.states.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: orderID}}}})
+	if err != nil {
+		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// recordOrderByQuery is RecordOrder by a conditional update on the cart's states: for a closed
+// cart without a pointer.
+func (s *Store) recordOrderByQuery(ctx context.Context, id, userID, orderID string) (bool, error) {
 	res, err := s.states.UpdateOne(ctx,
 		bson.D{{Key: "cartId", Value: id}, {Key: "userId", Value: userID}, {Key: "enabled", Value: false},
 			{Key: "orderId", Value: bson.D{{Key: "$in", Value: bson.A{"", orderID}}}}},

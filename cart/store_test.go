@@ -65,3 +65,59 @@ func TestLatestByHead(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, second.Version, latest().Version)
 }
+
+// An order is recorded on the closed state found by _id from the cart's pointer; without the
+// pointer (its writer stopped after the state), by a query, with the same rules.
+func TestRecordOrderByPointerOrQuery(t *testing.T) {
+	ctx := context.Background()
+	db, trips := testkit.CountingMongo(t)
+	store, err := NewStore(ctx, db)
+	require.NoError(t, err)
+	closeCart := func(user string) Cart {
+		c := newCart(user, 1, time.Now().UTC()).next(time.Now().UTC())
+		require.NoError(t, store.Append(ctx, c))
+		c = c.next(time.Now().UTC())
+		c.Enabled = false
+		require.NoError(t, store.Append(ctx, c))
+		return c
+	}
+	orderOf := func(id string) string {
+		c, err := store.Get(ctx, id)
+		require.NoError(t, err)
+		return c.OrderID
+	}
+
+	byPointer := closeCart("u1")
+	var found bool
+	assert.Equal(t, int64(3), trips.During(func() {
+		found, err = store.RecordOrder(ctx, byPointer.ID, "u1", "order-1")
+	}), "the pointer, the closed state, the update: all by _id")
+	require.NoError(t, err)
+	assert.True(t, found)
+	assert.Equal(t, "order-1", orderOf(byPointer.ID))
+
+	byQuery := closeCart("u2")
+	_, err = store.closed.DeleteOne(ctx, bson.M{"_id": byQuery.ID})
+	require.NoError(t, err)
+	for name, c := range map[string]Cart{"pointer": byPointer, "query": byQuery} {
+		user := c.UserID
+		found, err = store.RecordOrder(ctx, c.ID, "someone-else", "order-x")
+		require.NoError(t, err)
+		assert.False(t, found, "%s: another user's cart", name)
+		found, err = store.RecordOrder(ctx, c.ID, user, "order-2")
+		require.NoError(t, err)
+		assert.Equal(t, name == "query", found, "%s: recorded unless another order is", name)
+		found, err = store.RecordOrder(ctx, c.ID, user, "order-2")
+		require.NoError(t, err)
+		assert.Equal(t, name == "query", found, "%s: again, harmless", name)
+	}
+	assert.Equal(t, "order-1", orderOf(byPointer.ID), "a second order does not replace the first")
+	assert.Equal(t, "order-2", orderOf(byQuery.ID))
+
+	// An open cart has no pointer and records nothing.
+	open := newCart("u3", 1, time.Now().UTC()).next(time.Now().UTC())
+	require.NoError(t, store.Append(ctx, open))
+	found, err = store.RecordOrder(ctx, open.ID, "u3", "order-3")
+	require.NoError(t, err)
+	assert.False(t, found)
+}

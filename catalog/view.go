@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/text/runes"
@@ -204,12 +205,24 @@ func normalizeWords(words []string) []string {
 // normalize folds s for search: lower case, accents removed ("Canción" → "cancion"). Words are
 // compared as plain text, so nothing in them is ever interpreted as a pattern.
 func normalize(s string) string {
+	if isASCII(s) { // no accents to remove: decomposing and recomposing would change nothing
+		return strings.ToLower(s)
+	}
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	folded, _, err := transform.String(t, s)
 	if err != nil {
 		folded = s
 	}
 	return strings.ToLower(folded)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // article returns the article with id: from the view, or from the store when the view does not

@@ -317,3 +317,12 @@ func TestConditionalGet(t *testing.T) {
 	assert.Equal(t, http.StatusOK, changed.Code, "a changed article is sent again")
 	assert.NotEqual(t, tag, changed.Header().Get("ETag"))
 }
+
+// normalize folds case and accents; plain ASCII takes a shortcut with the same result.
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"Reading LAMP": "reading lamp", "Canción": "cancion", "MÚSICA suave": "musica suave", "": "",
+	} {
+		assert.Equal(t, want, normalize(in), in)
+	}
+}

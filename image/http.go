@@ -2,7 +2,6 @@ package image
 
 import (
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -119,7 +118,7 @@ func imageRequest(r *http.Request) (id string, width int, err error) {
 // etag names one representation of one picture. Pictures never change and a variant is always
 // computed the same way, so the name identifies the bytes: the tag can be strong.
 func etag(id string, width int, representation string) string {
-	return fmt.Sprintf(`"%s-%d-%s"`, id, width, representation)
+	return `"` + id + "-" + strconv.Itoa(width) + "-" + representation + `"`
 }
 
 // notModified sets the caching headers of a download and answers 304 when the client holds tag.

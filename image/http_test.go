@@ -257,6 +257,13 @@ func TestVariantIsComputedOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, bodies[0], data)
 	assert.Zero(t, restarted.resized.Load(), "a new process resizes nothing already stored")
+
+	// Served variants are kept in memory: with Redis's copy gone, the bytes are still served.
+	require.NoError(t, s.redis.Del(t.Context(), s.prefix+id+":320").Err())
+	data, err = s.images.JPEG(t.Context(), id, 320)
+	require.NoError(t, err)
+	assert.Equal(t, bodies[0], data, "from the cache of variants")
+	assert.EqualValues(t, 1, s.images.resized.Load(), "not resized again")
 }
 
 func TestPNGAsJPEGIsConvertedOnce(t *testing.T) {

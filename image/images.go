@@ -22,6 +22,13 @@ import (
 // the process stays within about three times the budget (see the README's figures).
 const pixelBudget = MaxDecodeBytes
 
+// The bounds of the in-memory cache of variants: 16 MiB in all (a few thousand thumbnails),
+// none over 512 KiB (large variants are rarely asked for often; Redis serves them).
+const (
+	variantCacheBytes = 16 << 20
+	variantCacheEntry = 512 << 10
+)
+
 // Images uploads and serves pictures. Resized variants are computed on first request, once:
 // concurrent first requests in this process share one computation, and the result is stored so
 // later requests, here or on another instance, only read it back.
@@ -30,13 +37,15 @@ type Images struct {
 	log   *slog.Logger
 
 	variants singleflight.Group
+	cache    *variantCache       // recently served variants (see variantCache)
 	pixels   *semaphore.Weighted // bytes of pixelBudget held by running decodes and resizes
 	resized  atomic.Int64        // variants computed since start (tests count them)
 }
 
 // NewImages returns the image service on store.
 func NewImages(store *Store, log *slog.Logger) *Images {
-	return &Images{store: store, log: log, pixels: semaphore.NewWeighted(pixelBudget)}
+	return &Images{store: store, log: log, pixels: semaphore.NewWeighted(pixelBudget),
+		cache: newVariantCache(variantCacheBytes, variantCacheEntry)}
 }
 
 // Create checks an uploaded data URL and stores the picture under a new id. The bytes must be a
@@ -97,12 +106,18 @@ func (s *Images) JPEG(ctx context.Context, id string, width int) ([]byte, error)
 			return data, nil
 		}
 	}
+	key := s.store.variantKey(id, width)
+	if data, ok := s.cache.get(key); ok {
+		return data, nil
+	}
 	// Only a variant not stored yet is computed; a Redis failure is answered as it is.
 	data, err := s.store.Variant(ctx, id, width)
+	if err == nil {
+		s.cache.put(key, data)
+	}
 	if !errors.Is(err, errs.NotFound) {
 		return data, err
 	}
-	key := s.store.variantKey(id, width)
 	v, err, _ := s.variants.Do(key, func() (any, error) {
 		// The flight serves every waiting request, so it must outlive the one that started it.
 		return s.makeVariant(context.WithoutCancel(ctx), id, width)
@@ -110,6 +125,7 @@ func (s *Images) JPEG(ctx context.Context, id string, width int) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	s.cache.put(key, v.([]byte))
 	return v.([]byte), nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/exec"
 	"os/signal"
@@ -49,6 +50,8 @@ type settings struct {
 	loadUsers    int
 	loadDuration time.Duration
 	out          string
+	pprof        string
+	backend      string
 }
 
 func main() {
@@ -56,13 +59,18 @@ func main() {
 	flag.DurationVar(&s.duration, "duration", 5*time.Second, "length of each wrk run")
 	flag.IntVar(&s.conns, "conns", 32, "wrk connections")
 	flag.IntVar(&s.threads, "threads", 2, "wrk threads")
-	flag.IntVar(&s.moves, "moves", 100_000, "stock moves to seed for the history table")
+	flag.IntVar(&s.moves, "moves", 100_000, "stock moves to seed for the history table (with -orders 0 as well: no history table)")
 	flag.IntVar(&s.orders, "orders", 10_000, "orders (with carts and events) to seed for the history table")
 	flag.IntVar(&s.samples, "samples", 200, "requests per endpoint for each median of the history table")
 	flag.IntVar(&s.loadUsers, "load-users", 16, "shoppers of the load run (0 skips it)")
 	flag.DurationVar(&s.loadDuration, "load-duration", 30*time.Second, "length of the load run")
-	flag.StringVar(&s.out, "out", "bench", "folder for report.json and report.md")
+	flag.StringVar(&s.out, "out", "bench", "folder for report.json and report.md (report-servers.* with -backend servers)")
+	flag.StringVar(&s.backend, "backend", benchkit.Embedded, "embedded (the all-in-one fleet's stand-ins) or servers (FerretDB on this machine's PostgreSQL, its RabbitMQ and Redis)")
+	flag.StringVar(&s.pprof, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) to profile the in-process fleet")
 	flag.Parse()
+	if s.pprof != "" {
+		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(s.pprof, nil)) }()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,6 +83,7 @@ func main() {
 // Report is everything one run measured.
 type Report struct {
 	Machine    Machine          `json:"machine"`
+	Backend    string           `json:"backend"`
 	Throughput []Throughput     `json:"throughput"`
 	Checkout   map[string]int64 `json:"checkoutRoundTrips"`
 	History    []HistoryRow     `json:"history"`
@@ -93,10 +102,17 @@ type Machine struct {
 }
 
 // Throughput is one endpoint under wrk.
+//
+// CPUus is the CPU time this process (the ceiling's server and the fleet, not wrk) spent per
+// request answered, in microseconds, and CPUCeiling the ceiling's CPU per request as a share of
+// it: unlike requests per second, that share hardly changes when other programs take the CPU
+// meanwhile. (With -backend servers, the servers' own CPU is not counted.)
 type Throughput struct {
-	Endpoint  string  `json:"endpoint"`
-	PerSecond float64 `json:"perSecond"`
-	Ceiling   float64 `json:"percentOfCeiling"`
+	Endpoint   string  `json:"endpoint"`
+	PerSecond  float64 `json:"perSecond"`
+	Ceiling    float64 `json:"percentOfCeiling"`
+	CPUus      float64 `json:"cpuMicrosPerRequest"`
+	CPUCeiling float64 `json:"percentOfCeilingByCPU"`
 }
 
 // HistoryRow is one read's median on a fresh shop and after the seeding.
@@ -111,13 +127,13 @@ func run(ctx context.Context, s settings) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk is needed (apt-get install wrk): %w", err)
 	}
-	rep := &Report{Machine: machine(), Checkout: map[string]int64{}, Seeded: map[string]int{}}
+	rep := &Report{Machine: machine(), Backend: s.backend, Checkout: map[string]int64{}, Seeded: map[string]int{}}
 
 	ceilingURL, stopCeiling := startCeiling()
 	defer stopCeiling()
 
-	fmt.Println("bench: starting the all-in-one fleet")
-	f, err := benchkit.StartFleet(ctx)
+	fmt.Printf("bench: starting the all-in-one fleet on the %s backends\n", s.backend)
+	f, err := benchkit.StartFleetOn(ctx, s.backend)
 	if err != nil {
 		return err
 	}
@@ -138,24 +154,28 @@ func run(ctx context.Context, s settings) error {
 		{"GET /images/{id}/jpeg?Size=160 (cached)", f.URLs["image"] + "/images/" + shop.image + "/jpeg?Size=160", ""},
 		{"ceiling: bare net/http JSON", ceilingURL, ""},
 	}
-	var ceiling []float64
+	var ceiling []Throughput
 	for _, t := range targets {
-		rps, err := wrk(ctx, s, t.url, t.token)
+		cpuBefore := processCPU()
+		rps, n, err := wrk(ctx, s, t.url, t.token)
 		if err != nil {
 			f.Stop()
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
-		fmt.Printf("  %-45s %9.0f req/s\n", t.name, rps)
+		run := Throughput{Endpoint: t.name, PerSecond: rps, CPUus: float64((processCPU() - cpuBefore).Microseconds()) / float64(max(n, 1))}
+		fmt.Printf("  %-45s %9.0f req/s %7.1f µs CPU/req\n", t.name, rps, run.CPUus)
 		if strings.HasPrefix(t.name, "ceiling") {
-			ceiling = append(ceiling, rps)
+			ceiling = append(ceiling, run)
 			continue
 		}
-		rep.Throughput = append(rep.Throughput, Throughput{Endpoint: t.name, PerSecond: rps})
+		rep.Throughput = append(rep.Throughput, run)
 	}
-	ceil := (ceiling[0] + ceiling[1]) / 2
-	rep.Throughput = append([]Throughput{{Endpoint: "ceiling: bare net/http JSON (mean of first and last)", PerSecond: ceil, Ceiling: 100}}, rep.Throughput...)
+	ceil := Throughput{Endpoint: "ceiling: bare net/http JSON (mean of first and last)",
+		PerSecond: (ceiling[0].PerSecond + ceiling[1].PerSecond) / 2, CPUus: (ceiling[0].CPUus + ceiling[1].CPUus) / 2}
+	rep.Throughput = append([]Throughput{ceil}, rep.Throughput...)
 	for i := range rep.Throughput {
-		rep.Throughput[i].Ceiling = 100 * rep.Throughput[i].PerSecond / ceil
+		rep.Throughput[i].Ceiling = 100 * rep.Throughput[i].PerSecond / ceil.PerSecond
+		rep.Throughput[i].CPUCeiling = 100 * ceil.CPUus / rep.Throughput[i].CPUus
 	}
 
 	if err := checkoutRoundTrips(ctx, f, shop, rep); err != nil {
@@ -163,9 +183,11 @@ func run(ctx context.Context, s settings) error {
 		return fmt.Errorf("checkout round trips: %w", err)
 	}
 
-	if err := history(ctx, s, f, shop, rep); err != nil {
-		f.Stop()
-		return fmt.Errorf("history: %w", err)
+	if s.moves > 0 || s.orders > 0 {
+		if err := history(ctx, s, f, shop, rep); err != nil {
+			f.Stop()
+			return fmt.Errorf("history: %w", err)
+		}
 	}
 	f.Stop()
 
@@ -178,7 +200,7 @@ func run(ctx context.Context, s settings) error {
 		tmp.Close()
 		defer os.Remove(tmp.Name())
 		cmd := exec.CommandContext(ctx, "go", "run", "./cmd/load", "-users", strconv.Itoa(s.loadUsers),
-			"-duration", s.loadDuration.String(), "-json", tmp.Name())
+			"-duration", s.loadDuration.String(), "-backend", s.backend, "-json", tmp.Name())
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("load run: %w", err)
@@ -205,24 +227,41 @@ func startCeiling() (string, func()) {
 
 var requestsPerSec = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
-// wrk loads url for the run's duration and returns the requests per second it got answered.
-func wrk(ctx context.Context, s settings, url, token string) (float64, error) {
+// processCPU returns the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+var requestsDone = regexp.MustCompile(`([0-9]+) requests in`)
+
+// wrk loads url for the run's duration and returns the requests per second it got answered, and
+// how many.
+func wrk(ctx context.Context, s settings, url, token string) (float64, int, error) {
 	args := []string{"-t", strconv.Itoa(s.threads), "-c", strconv.Itoa(s.conns), "-d", s.duration.String()}
 	if token != "" {
 		args = append(args, "-H", "Authorization: Bearer "+token)
 	}
 	out, err := exec.CommandContext(ctx, "wrk", append(args, url)...).CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("wrk: %w: %s", err, out)
+		return 0, 0, fmt.Errorf("wrk: %w: %s", err, out)
 	}
 	if bytes.Contains(out, []byte("Non-2xx or 3xx responses")) {
-		return 0, fmt.Errorf("wrk got errors: %s", out)
+		return 0, 0, fmt.Errorf("wrk got errors: %s", out)
 	}
-	m := requestsPerSec.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("no Requests/sec in wrk output: %s", out)
+	m, done := requestsPerSec.FindSubmatch(out), requestsDone.FindSubmatch(out)
+	if m == nil || done == nil {
+		return 0, 0, fmt.Errorf("no Requests/sec in wrk output: %s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	rps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := strconv.Atoi(string(done[1]))
+	return rps, n, err
 }
 
 // shop is what the bench stocks before measuring.
@@ -403,8 +442,12 @@ func writeReport(s settings, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(s.out, "report.json"), body, 0o644); err != nil {
+	name := "report"
+	if s.backend != benchkit.Embedded {
+		name += "-" + s.backend
+	}
+	if err := os.WriteFile(filepath.Join(s.out, name+".json"), body, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(s.out, "report.md"), []byte(md), 0o644)
+	return os.WriteFile(filepath.Join(s.out, name+".md"), []byte(md), 0o644)
 }

@@ -18,12 +18,18 @@ func orderIDForCart(cartID string) string { return orders.OrderIDForCart(cartID)
 func markdown(rep *Report) string {
 	var b strings.Builder
 	m := rep.Machine
-	fmt.Fprintf(&b, "## Benchmark report (%s)\n\nMachine: %s, %d cores, %s, %s. Everything on this machine: the all-in-one fleet (embedded FerretDB/SQLite, Redis stand-in, in-process broker), wrk and the load tool.\n\n",
-		m.Date, m.CPU, m.Cores, m.OS, m.Go)
+	fleet := "the all-in-one fleet (embedded FerretDB/SQLite, Redis stand-in, in-process broker)"
+	if rep.Backend == "servers" {
+		fleet = "the all-in-one fleet's services on this machine's servers (FerretDB in the fleet's process on PostgreSQL, RabbitMQ, Redis)"
+	}
+	fmt.Fprintf(&b, "## Benchmark report (%s)\n\nMachine: %s, %d cores, %s, %s. Everything on this machine: %s, wrk and the load tool.\n\n",
+		m.Date, m.CPU, m.Cores, m.OS, m.Go, fleet)
 
-	b.WriteString("### Reads under wrk\n\n| endpoint | req/s | % of ceiling |\n|---|---:|---:|\n")
+	b.WriteString("### Reads under wrk\n\n" +
+		"CPU µs/req is what the bench's process (ceiling server and fleet, not wrk) spent per request; its share of the ceiling's hardly changes when other programs use the machine, unlike req/s.\n\n" +
+		"| endpoint | req/s | % of ceiling | CPU µs/req | % of ceiling by CPU |\n|---|---:|---:|---:|---:|\n")
 	for _, t := range rep.Throughput {
-		fmt.Fprintf(&b, "| %s | %.0f | %.1f %% |\n", t.Endpoint, t.PerSecond, t.Ceiling)
+		fmt.Fprintf(&b, "| %s | %.0f | %.1f %% | %.1f | %.1f %% |\n", t.Endpoint, t.PerSecond, t.Ceiling, t.CPUus, t.CPUCeiling)
 	}
 
 	b.WriteString("\n### Store round trips of one checkout (3 lines, POST /cart/checkout → order validated)\n\n| service | round trips |\n|---|---:|\n")
@@ -38,11 +44,13 @@ func markdown(rep *Report) string {
 		fmt.Fprintf(&b, "| %s | %d |\n", s, rep.Checkout[s])
 	}
 
-	fmt.Fprintf(&b, "\n### History: median latency, fresh shop vs after seeding %d stock moves and %d orders (with carts and events) in %d s\n\n",
-		rep.Seeded["stockMoves"], rep.Seeded["orders"], rep.Seeded["seedSeconds"])
-	b.WriteString("| read | fresh p50 ms | history p50 ms | ratio |\n|---|---:|---:|---:|\n")
-	for _, h := range rep.History {
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f× |\n", h.Endpoint, h.FreshMs, h.HistoryMs, h.Ratio)
+	if len(rep.History) > 0 {
+		fmt.Fprintf(&b, "\n### History: median latency, fresh shop vs after seeding %d stock moves and %d orders (with carts and events) in %d s\n\n",
+			rep.Seeded["stockMoves"], rep.Seeded["orders"], rep.Seeded["seedSeconds"])
+		b.WriteString("| read | fresh p50 ms | history p50 ms | ratio |\n|---|---:|---:|---:|\n")
+		for _, h := range rep.History {
+			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f× |\n", h.Endpoint, h.FreshMs, h.HistoryMs, h.Ratio)
+		}
 	}
 
 	if len(rep.Load) > 0 {

@@ -15,7 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
 	"slices"
@@ -33,19 +35,24 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long the shoppers shop")
 	articles := flag.Int("articles", 20, "articles to stock before the run")
 	external := flag.Bool("external", false, "use the running services at *_SERVICE_URL instead of starting a fleet")
+	backend := flag.String("backend", benchkit.Embedded, "the started fleet's backends: embedded (FerretDB/SQLite, Redis stand-in, in-process broker) or servers (FerretDB/PostgreSQL, RabbitMQ, Redis of this machine)")
 	admin := flag.String("admin", "", "login:password of an admin (with -external)")
 	jsonOut := flag.String("json", "", "also write the results to this file as JSON")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) to profile the in-process fleet")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *users, *duration, *articles, *external, *admin, *jsonOut); err != nil {
+	if err := run(ctx, *users, *duration, *articles, *external, *backend, *admin, *jsonOut); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, users int, duration time.Duration, articles int, external bool, admin, jsonOut string) error {
+func run(ctx context.Context, users int, duration time.Duration, articles int, external bool, backend, admin, jsonOut string) error {
 	urls := map[string]string{}
 	if external {
 		for _, s := range benchkit.Services {
@@ -54,7 +61,7 @@ func run(ctx context.Context, users int, duration time.Duration, articles int, e
 				"cart": "http://127.0.0.1:3003", "orders": "http://127.0.0.1:3004"}[s])
 		}
 	} else {
-		f, err := benchkit.StartFleet(ctx)
+		f, err := benchkit.StartFleetOn(ctx, backend)
 		if err != nil {
 			return err
 		}
@@ -89,11 +96,17 @@ func run(ctx context.Context, users int, duration time.Duration, articles int, e
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
+	shoppers := make([]*shopper, users)
 	for u := range users {
-		wg.Go(func() { shop(runCtx, c, rec, u, ids) })
+		shoppers[u] = &shopper{n: u}
+		wg.Go(func() { shoppers[u].shop(runCtx, c, rec, ids) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	for _, s := range shoppers {
+		wg.Go(func() { s.awaitOrders(ctx, c, rec, 15*time.Second) })
+	}
+	wg.Wait()
 	rec.report(os.Stdout, elapsed)
 	if jsonOut != "" {
 		body, err := json.MarshalIndent(rec.results(elapsed), "", "  ")
@@ -105,9 +118,18 @@ func run(ctx context.Context, users int, duration time.Duration, articles int, e
 	return nil
 }
 
+// shopper is one concurrent shopper, with the checkouts it made.
+type shopper struct {
+	n         int
+	token     string
+	checkouts map[string]time.Time // closed cart id → when its checkout was sent
+}
+
 // shop is one shopper's loop: sign up, then browse, search, fill the cart and check out, over
 // and over until ctx is done.
-func shop(ctx context.Context, c *client, rec *recorder, n int, ids []string) {
+func (s *shopper) shop(ctx context.Context, c *client, rec *recorder, ids []string) {
+	n := s.n
+	s.checkouts = map[string]time.Time{}
 	var out struct{ Token string }
 	login := fmt.Sprintf("load-%d-%d", n, time.Now().UnixNano())
 	if !rec.time("signup", func() error {
@@ -116,6 +138,7 @@ func shop(ctx context.Context, c *client, rec *recorder, n int, ids []string) {
 		return
 	}
 	token := out.Token
+	s.token = token
 	for i := 0; ctx.Err() == nil; i++ {
 		id := ids[(n+i)%len(ids)]
 		rec.time("list articles", func() error { return c.do(ctx, "", http.MethodGet, "catalog", "/articles?page=1&size=10", nil, nil) })
@@ -126,8 +149,54 @@ func shop(ctx context.Context, c *client, rec *recorder, n int, ids []string) {
 		})
 		rec.time("get cart", func() error { return c.do(ctx, token, http.MethodGet, "cart", "/cart", nil, nil) })
 		if i%3 == 2 {
-			rec.time("checkout", func() error { return c.do(ctx, token, http.MethodPost, "cart", "/cart/checkout", nil, nil) })
+			var closed struct {
+				ID string `json:"_id"`
+			}
+			sent := time.Now()
+			if rec.time("checkout", func() error { return c.do(ctx, token, http.MethodPost, "cart", "/cart/checkout", nil, &closed) }) {
+				s.checkouts[closed.ID] = sent
+			}
 			rec.time("list orders", func() error { return c.do(ctx, token, http.MethodGet, "orders", "/orders", nil, nil) })
+		}
+	}
+}
+
+// awaitOrders waits, at most wait, until the order of every checkout of the shopper is final,
+// and records each as "checkout → validated": its latency from the checkout sent to the order's
+// last update (the validation, as nobody pays), or an error when it ended otherwise or not in time.
+func (s *shopper) awaitOrders(ctx context.Context, c *client, rec *recorder, wait time.Duration) {
+	const op = "checkout → validated"
+	if len(s.checkouts) == 0 {
+		return
+	}
+	pending := maps.Clone(s.checkouts)
+	for deadline := time.Now().Add(wait); len(pending) > 0 && ctx.Err() == nil; time.Sleep(200 * time.Millisecond) {
+		var orders []struct {
+			CartID  string    `json:"cartId"`
+			Status  string    `json:"status"`
+			Updated time.Time `json:"updated"`
+		}
+		if err := c.do(ctx, s.token, http.MethodGet, "orders", "/orders", nil, &orders); err != nil {
+			rec.fail(op, err.Error())
+			return
+		}
+		for _, o := range orders {
+			sent, ok := pending[o.CartID]
+			switch {
+			case !ok || o.Status == "placed":
+				continue
+			case o.Status == "validated":
+				rec.add(op, o.Updated.Sub(sent))
+			default:
+				rec.fail(op, "order of cart "+o.CartID+" is "+o.Status)
+			}
+			delete(pending, o.CartID)
+		}
+		if time.Now().After(deadline) {
+			for id := range pending {
+				rec.fail(op, "order of cart "+id+" not final in time")
+			}
+			return
 		}
 	}
 }
@@ -204,26 +273,39 @@ func (r *recorder) time(name string, op func() error) bool {
 	return true
 }
 
+// add records a success of op that took took.
+func (r *recorder) add(op string, took time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.took[op] = append(r.took[op], took)
+}
+
+// fail records a failure of op.
+func (r *recorder) fail(op, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors[op]++
+	r.sample[op] = msg
+}
+
 func (r *recorder) report(w io.Writer, elapsed time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\tok\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\t")
-	names := make([]string, 0, len(r.took))
-	for name := range r.took {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	total := 0
-	for _, name := range names {
+	for _, name := range r.names() {
 		d := r.took[name]
 		slices.Sort(d)
-		total += len(d)
+		if !derived[name] {
+			total += len(d)
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", name, len(d), r.errors[name],
-			float64(len(d))/elapsed.Seconds(), ms(pct(d, 50)), ms(pct(d, 95)), ms(pct(d, 99)), ms(d[len(d)-1]))
+			float64(len(d))/elapsed.Seconds(), ms(pct(d, 50)), ms(pct(d, 95)), ms(pct(d, 99)), ms(pct(d, 100)))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "total: %d requests in %s (%.1f req/s)\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
+	fmt.Fprintf(w, "total: %d requests in %s (%.1f req/s; %q is not a request and not counted)\n",
+		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), "checkout → validated")
 	for name, msg := range r.sample {
 		fmt.Fprintf(w, "sample error of %s: %s\n", name, msg)
 	}
@@ -252,9 +334,12 @@ func (r *recorder) results(elapsed time.Duration) Results {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := Results{Seconds: elapsed.Seconds()}
-	for name, d := range r.took {
+	for _, name := range r.names() {
+		d := r.took[name]
 		slices.Sort(d)
-		out.Total += len(d)
+		if !derived[name] {
+			out.Total += len(d)
+		}
 		out.Operations = append(out.Operations, Result{Operation: name, OK: len(d), Errors: r.errors[name],
 			PerSecond: float64(len(d)) / elapsed.Seconds(), P50ms: ms(pct(d, 50)), P95ms: ms(pct(d, 95)), P99ms: ms(pct(d, 99))})
 	}
@@ -263,7 +348,27 @@ func (r *recorder) results(elapsed time.Duration) Results {
 	return out
 }
 
-func pct(sorted []time.Duration, p int) time.Duration { return sorted[(len(sorted)-1)*p/100] }
+// derived names the operations that are not requests: they are left out of the totals.
+var derived = map[string]bool{"checkout → validated": true}
+
+// names returns the operations recorded, sorted. Callers hold r.mu.
+func (r *recorder) names() []string {
+	names := slices.Collect(maps.Keys(r.took))
+	for name := range r.errors {
+		if _, ok := r.took[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[(len(sorted)-1)*p/100]
+}
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 

@@ -26,9 +26,23 @@ type Fleet struct {
 	stop     func()
 }
 
+// Backends say what the fleet keeps its data in and talks through.
+const (
+	// Embedded: the all-in-one defaults (FerretDB on SQLite, the Redis stand-in, the
+	// in-process broker).
+	Embedded = "embedded"
+	// Servers: the machine's servers, each part fresh for the run: FerretDB (in this process)
+	// on a new PostgreSQL database, a new RabbitMQ virtual host, and Redis keys under a new
+	// prefix. They are removed when the fleet stops.
+	Servers = "servers"
+)
+
 // StartFleet starts the all-in-one fleet in this process, on free loopback ports with a
-// temporary data folder, and waits until every service is ready.
-func StartFleet(ctx context.Context) (*Fleet, error) {
+// temporary data folder, on the embedded backends, and waits until every service is ready.
+func StartFleet(ctx context.Context) (*Fleet, error) { return StartFleetOn(ctx, Embedded) }
+
+// StartFleetOn starts the all-in-one fleet as StartFleet does, on backend (Embedded or Servers).
+func StartFleetOn(ctx context.Context, backend string) (*Fleet, error) {
 	dir, err := os.MkdirTemp("", "ecommerce-bench-")
 	if err != nil {
 		return nil, err
@@ -39,15 +53,31 @@ func StartFleet(ctx context.Context) (*Fleet, error) {
 		f.URLs[s] = "http://" + FreeAddr()
 		env[strings.ToUpper(s)+"_SERVICE_URL"] = f.URLs[s]
 	}
-	mongoAddr := FreeAddr()
-	f.MongoURL = "mongodb://" + mongoAddr + "/"
-	env["EMBEDDED_MONGO_ADDR"], env["EMBEDDED_REDIS_ADDR"] = mongoAddr, FreeAddr()
+	cleanup := func() {}
+	switch backend {
+	case Embedded:
+		mongoAddr := FreeAddr()
+		f.MongoURL = "mongodb://" + mongoAddr + "/"
+		env["EMBEDDED_MONGO_ADDR"], env["EMBEDDED_REDIS_ADDR"] = mongoAddr, FreeAddr()
+	case Servers:
+		s, err := startServers(ctx)
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		f.MongoURL, cleanup = s.mongoURL, s.stop
+		env["MONGO_URL"], env["RABBIT_URL"], env["REDIS_URL"], env["IMAGE_REDIS_PREFIX"] = s.mongoURL, s.rabbitURL, s.redisURL, s.redisPrefix
+	default:
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("unknown backend %q (%s or %s)", backend, Embedded, Servers)
+	}
 	fleetCtx, stopFleet := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- fleet.Run(fleetCtx, func(k string) string { return env[k] }, io.Discard) }()
 	f.stop = func() {
 		stopFleet()
 		<-done
+		cleanup()
 		_ = os.RemoveAll(dir)
 	}
 	if err := WaitReady(ctx, f.URLs); err != nil {

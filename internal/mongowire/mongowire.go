@@ -25,6 +25,15 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
+// sqlitePragmas are the settings of every SQLite connection, in the order they are applied
+// (FerretDB adds auto_vacuum(none) after them). They are FerretDB's own defaults plus
+// synchronous(normal): in WAL mode a commit then writes the WAL without waiting for the disk
+// (fsync happens at checkpoints), which SQLite documents as safe against corruption; a power
+// cut (not a crash of the process) may lose the last commits. That is the usual setting for
+// WAL, and it shortens every write transaction, during which all other writers of the file
+// wait (SQLite has one writer at a time per file, and its waiting writers sleep and retry).
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"
+
 // Server is a running FerretDB.
 type Server struct {
 	URI  string
@@ -53,7 +62,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err := os.MkdirAll(opts.SQLiteDir, 0o755); err != nil {
 			return nil, err
 		}
-		cfg.Handler, cfg.SQLiteURL = "sqlite", "file:"+opts.SQLiteDir+"/"
+		cfg.Handler, cfg.SQLiteURL = "sqlite", "file:"+opts.SQLiteDir+"/?"+sqlitePragmas
 	default:
 		return nil, errors.New("mongowire: set SQLiteDir or PostgresURL")
 	}
