@@ -8,12 +8,15 @@ run:
 test:
 	./scripts/test.sh
 
-# One report (cmd/bench): wrk against a bare net/http ceiling and each read endpoint, the store
-# round trips of a checkout, the history table (fresh vs 100k stock moves and 10k orders) and a
-# 30-second load run of 16 shoppers; printed, and written to bench/report.json and report.md.
-# Needs wrk (apt-get install wrk). `make bench-go` runs the Go benchmarks of every module.
+# One report per backend (cmd/bench): wrk against a bare net/http ceiling and each read endpoint,
+# the store round trips of a checkout, the history table (fresh vs 100k stock moves and 10k
+# orders) and a 30-second load run of 16 shoppers; printed, and written to bench/report.{json,md}
+# (the embedded default) and bench/report-servers.{json,md} (FerretDB on this machine's
+# PostgreSQL, its RabbitMQ and Redis). Needs wrk (apt-get install wrk). `make bench-go` runs the
+# Go benchmarks of every module.
 bench:
 	go run ./cmd/bench
+	go run ./cmd/bench -backend servers
 
 bench-go:
 	GO_TEST_FLAGS="-count=1 -run ^$$ -bench . -benchmem -benchtime 2s" ./scripts/test.sh
