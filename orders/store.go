@@ -338,13 +338,15 @@ func (d orderDoc) order() Order {
 	return o
 }
 
-// SaveOrder replaces the stored projection of o with o, unless a projection of a newer version
-// is stored already. It replaces the whole document, so saving twice changes nothing.
+// SaveOrder stores o as the order's projection, replacing the whole document (saving twice
+// changes nothing). The filter is the _id alone, the only filter every MongoDB-wire server
+// answers from an index (with a version condition FerretDB on SQLite scans every order). So a
+// slower writer may put back an older version just after a newer one; that is why every writer
+// looks for the event after the version it saved and catches up (Service.project).
 func (s *Store) SaveOrder(ctx context.Context, o Order) error {
-	filter := bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: bson.D{{Key: "$lte", Value: o.Version}}}}
-	_, err := s.orders.ReplaceOne(ctx, filter, toOrderDoc(o), options.Replace().SetUpsert(true))
+	_, err := s.orders.ReplaceOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, toOrderDoc(o), options.Replace().SetUpsert(true))
 	if mongox.IsDuplicate(err) {
-		return nil // the upsert found the order at a newer version: leave it
+		return nil // a concurrent upsert inserted it first; its writer looks for newer events too
 	}
 	return mongox.Unavailable(err)
 }
