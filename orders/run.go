@@ -69,7 +69,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	svc := NewService(store, rt.Bus, rt.Log)
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
 	return rt.Serve(ctx, srv,
-		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueOrder, Prefetch: 4}, handleOrderQueue(svc)),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueOrder, Prefetch: 16}, handleOrderQueue(svc)),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueStatusJobs, Prefetch: 1}, handleStatusJob(svc, cfg.StuckAfter)),
 		func(ctx context.Context) error { return svc.ScheduleJobs(ctx, cfg.Schedules) },
 	)
