@@ -259,6 +259,23 @@ func (o Order) Apply(e Event) Order {
 	return o
 }
 
+// settled tells whether no event can change what a client sees of o any more: it is paid
+// (payment_defined takes no more payments), or invalid with every article answered.
+func (o Order) settled() bool {
+	switch o.Status {
+	case StatusPaymentDefined:
+		return true
+	case StatusInvalid:
+		for _, a := range o.Articles {
+			if !a.IsValidated {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // status follows the seed: invalid as soon as one article is invalid, validated when every
 // article is confirmed, payment_defined once the payments cover the total.
 func (o Order) status() Status {

@@ -40,6 +40,7 @@ type Store struct {
 	slots          *mongo.Collection
 	userOrders     *mongo.Collection // each user's list of orders (userorders.go)
 	userOrderHeads *mongo.Collection
+	lists          listCache // what listings read again that never changes (userorders.go)
 }
 
 // NewStore uses db and makes sure its indexes exist.
@@ -52,6 +53,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 
 		userOrders:     db.Collection("user_orders"),
 		userOrderHeads: db.Collection("user_order_heads"),
+		lists:          newListCache(),
 	}
 	indexes := []struct {
 		coll   *mongo.Collection

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -117,37 +118,47 @@ func (s *Store) userOrderAt(ctx context.Context, userID string, n int) (userOrde
 	return d, err == nil, mongox.Unavailable(err)
 }
 
-// orderLookups bounds the concurrent order reads of one listing.
+// orderLookups bounds the concurrent reads of one listing.
 const orderLookups = 8
+
+// listCache holds what GET /orders reads again and again and that never changes once written,
+// so nothing has to keep it current: a user's list entries (entry n names the same order
+// forever, and entries are numbered without gaps) and the orders no event can change any more
+// (Order.settled). Both are bounded LRUs; what they miss is read from the store. A user's
+// listing then costs one look past the entries known, plus the orders still moving.
+type listCache struct {
+	entries *lru.Cache[string, []string] // user id → the order ids of entries 1, 2, …
+	settled *lru.Cache[string, Order]    // order id → the order, once settled
+}
+
+func newListCache() listCache {
+	return listCache{
+		entries: must(lru.New[string, []string](20_000)),
+		settled: must(lru.New[string, Order](20_000)),
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return v
+}
 
 // OrdersOfUser returns the user's orders, newest first. An order listed but without a
 // projection (its placing stopped before the order was stored), or placed by someone else (a
 // forged place_order), is left out.
 func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error) {
-	last, err := s.userOrderHead(ctx, userID)
+	ids, err := s.listedOrders(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	for { // past the head: look until an entry is missing
-		_, found, err := s.userOrderAt(ctx, userID, last+1)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			break
-		}
-		last++
-	}
-	found := make([]*Order, last)
+	found := make([]*Order, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(orderLookups)
-	for i := range last {
+	for i, id := range ids {
 		g.Go(func() error {
-			entry, ok, err := s.userOrderAt(gctx, userID, i+1)
-			if err != nil || !ok {
-				return err
-			}
-			o, err := s.Order(gctx, entry.OrderID)
+			o, err := s.listedOrder(gctx, id)
 			if errors.Is(err, errs.NotFound) || (err == nil && o.UserID != userID) {
 				return nil
 			}
@@ -168,4 +179,60 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error
 		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.ID, b.ID))
 	})
 	return list, nil
+}
+
+// listedOrders returns the ids of the orders in the user's list, entry 1 first: the entries
+// known from the cache, or else from the head (read a few at a time), then the entries after
+// them until one is missing.
+func (s *Store) listedOrders(ctx context.Context, userID string) ([]string, error) {
+	ids, known := s.lists.entries.Get(userID)
+	if !known {
+		head, err := s.userOrderHead(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		ids = make([]string, head)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(orderLookups)
+		for i := range ids {
+			g.Go(func() error {
+				entry, _, err := s.userOrderAt(gctx, userID, i+1)
+				ids[i] = entry.OrderID
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+	}
+	ids = slices.Clip(ids) // so that appending copies: the cached entries stay as they are
+	for {
+		entry, found, err := s.userOrderAt(ctx, userID, len(ids)+1)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			break
+		}
+		ids = append(ids, entry.OrderID)
+	}
+	if !slices.Contains(ids, "") { // every entry was there (there are no gaps, but never cache one)
+		s.lists.entries.Add(userID, ids)
+	}
+	return ids, nil
+}
+
+// listedOrder returns an order of a listing: from the cache once it is settled.
+func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) {
+	if orderID == "" {
+		return Order{}, errNoOrder(orderID)
+	}
+	if o, ok := s.lists.settled.Get(orderID); ok {
+		return o, nil
+	}
+	o, err := s.Order(ctx, orderID)
+	if err == nil && o.settled() {
+		s.lists.settled.Add(orderID, o)
+	}
+	return o, err
 }
