@@ -264,4 +264,3 @@ func roundTrips(ctx context.Context, f *benchkit.Fleet) (map[string]int64, error
 	}
 	return out, nil
 }
-
