@@ -177,10 +177,13 @@ func sameStatus(a, b OrderStatus) bool {
 	return a.OrderID == b.OrderID && a.UserID == b.UserID && a.Status == b.Status && a.Updated.Equal(b.Updated)
 }
 
-// saveStatusIfChanged writes o's Order_Status entry unless the stored one already shows it.
+// saveStatusIfChanged writes o's Order_Status entry unless the stored one already shows it or
+// shows a newer version (a faster job read the order later). Look and write are two steps, not
+// atomic: a slower job may still write an older entry just after a newer one; the look after
+// dropping an order from the work list (refreshStatus) puts it back on the list then.
 func (s *Service) saveStatusIfChanged(ctx context.Context, o Order) error {
 	st, version, found, err := s.store.Status(ctx, o.ID)
-	if err != nil || (found && version == o.Version && sameStatus(st, statusOf(o))) {
+	if err != nil || (found && (version > o.Version || version == o.Version && sameStatus(st, statusOf(o)))) {
 		return err
 	}
 	return s.store.SaveStatus(ctx, o)
