@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // BenchmarkPlace: one new order per op — the placed event appended at version 1 and the Order
@@ -67,5 +70,49 @@ func BenchmarkFold(b *testing.B) {
 	}
 	for b.Loop() {
 		_ = Fold(events)
+	}
+}
+
+// BenchmarkStatusJobs: one op is one run of each status job, with one open (placed) order and
+// history finished orders (paid, shown in Order_Status), stored directly as orders stores them.
+// The time should not grow with history (on FerretDB/SQLite a filter other than an exact _id
+// scans its collection). Run it on a SQLite-backed server to see what the embedded store does:
+// go run ./cmd/mongowire -sqlite DIR.
+func BenchmarkStatusJobs(b *testing.B) {
+	for _, history := range []int{0, 10_000} {
+		b.Run(fmt.Sprint("history=", history), func(b *testing.B) {
+			svc, store := newService(b, nil)
+			ctx := context.Background()
+			now := svc.now()
+			var orders, statuses, events []any
+			for i := range history {
+				id := fmt.Sprintf("%024x", 0xbe0000+i)
+				o := Order{ID: id, UserID: "old", CartID: "old:" + id, Status: StatusPaymentDefined,
+					Articles: []OrderArticle{{"A", 1, true, true, 100}}, Payments: []Payment{{Cash, 100}},
+					TotalPrice: 100, TotalPayment: 100, Created: now, Updated: now, Version: 3, PlacedPublished: true}
+				orders = append(orders, toOrderDoc(o))
+				statuses = append(statuses, statusDoc{OrderStatus: statusOf(o), Version: 3})
+				events = append(events, toEventDoc(Event{OrderID: id, Version: 1, Type: EventPlaced, At: now,
+					Placed: &Placed{CartID: o.CartID, UserID: "old", Lines: []Line{{"A", 1}}}}))
+			}
+			for coll, docs := range map[*mongo.Collection][]any{store.orders: orders, store.statuses: statuses, store.events: events} {
+				for start := 0; start < len(docs); start += 1000 {
+					_, err := coll.InsertMany(ctx, docs[start:min(start+1000, len(docs))])
+					require.NoError(b, err)
+				}
+			}
+			mustPlace(b, svc, "open", "u1", Line{"A", 1})
+			// The embedded server adds its _id expression index to new tables every 10 s
+			// (README, "FerretDB on SQLite did not use its _id index"); until then every
+			// lookup by _id reads the table. Measure after that.
+			time.Sleep(10 * time.Second)
+			for b.Loop() {
+				for _, st := range []Status{StatusPlaced, StatusValidated, StatusInvalid, StatusPaymentDefined} {
+					if err := svc.RunStatusJob(ctx, st, time.Hour); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }

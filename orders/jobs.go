@@ -105,54 +105,88 @@ func handleStatusJob(svc *Service, stuckAfter time.Duration) bus.Handler {
 	}
 }
 
-// statusBatch is how many Order_Status entries a job compares in one query.
-const statusBatch = 200
-
-// RunStatusJob refreshes the Order_Status entries of the orders projected in status, writing
-// only those that changed. Each order is first caught up with any event stored after its
-// projection (one lookup by _id), so a projection left behind by a writer that stopped between
-// appending an event and projecting it (a payment, an answer of catalog) is repaired by the
-// next job; payment_defined orders are not looked at again, as no event a client sees can
-// follow them. Placed orders older than stuckAfter are then repaired. A failure with one order
-// is logged and the job goes on; the next job will retry it.
+// RunStatusJob looks at the orders on the work list under status (statuswork.go): each is read
+// by _id and caught up with any event stored after its projection (a writer that stopped
+// between appending an event and projecting it is so repaired), its Order_Status entry is
+// written when it differs, and a placed order older than stuckAfter is repaired. Placed orders
+// stay on the list; the others leave it, their change now shown. The job so costs a few
+// lookups by _id per open or recently changed order, whatever the number of finished orders. A
+// failure with one order is logged and the job goes on; the order stays on the list, so the
+// next job retries it.
 func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter time.Duration) error {
-	list, err := s.store.OrdersWithStatus(ctx, status)
+	ids, err := s.store.WorkWithStatus(ctx, status)
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(list); start += statusBatch {
-		batch := list[start:min(start+statusBatch, len(list))]
-		ids := make([]string, len(batch))
-		for i, o := range batch {
-			ids[i] = o.ID
+	for _, id := range ids {
+		if err := s.refreshStatus(ctx, id, stuckAfter); err != nil {
+			s.logJobError(ctx, "order status not refreshed", id, err)
 		}
-		known, err := s.store.Statuses(ctx, ids)
-		if err != nil {
-			return err
-		}
-		for _, o := range batch {
-			if status != StatusPaymentDefined {
-				if o, err = s.latest(ctx, o.ID, o); err != nil {
-					s.logJobError(ctx, "order not caught up with its events", o.ID, err)
-					continue
-				}
-			}
-			if o.Status == StatusPlaced && s.now().Sub(o.Created) >= stuckAfter {
-				if err := s.repairPlaced(ctx, o); err != nil {
-					s.logJobError(ctx, "stuck order not repaired", o.ID, err)
-					continue
-				}
-			}
-			entry := OrderStatus{OrderID: o.ID, UserID: o.UserID, Status: o.Status, Updated: o.Updated}
-			if old, ok := known[o.ID]; ok && old.Status == entry.Status && old.Updated.Equal(entry.Updated) {
-				continue
-			}
-			if err := s.store.SaveStatus(ctx, entry); err != nil {
-				s.logJobError(ctx, "order status not refreshed", o.ID, err)
-			}
+		if ctx.Err() != nil {
+			break
 		}
 	}
 	return ctx.Err()
+}
+
+// refreshStatus brings one order of the work list into Order_Status.
+func (s *Service) refreshStatus(ctx context.Context, orderID string, stuckAfter time.Duration) error {
+	o, err := s.projected(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if o, err = s.latest(ctx, orderID, o); err != nil {
+		return err
+	}
+	if !o.Exists() { // listed by a change that never got stored: nothing to show
+		return s.store.DropWork(ctx, orderID)
+	}
+	if o.Status == StatusPlaced && s.now().Sub(o.Created) >= stuckAfter {
+		if err := s.repairPlaced(ctx, o); err != nil {
+			return fmt.Errorf("stuck order not repaired: %w", err)
+		}
+	}
+	if err := s.saveStatusIfChanged(ctx, o); err != nil {
+		return err
+	}
+	if o.Status == StatusPlaced {
+		return nil // placed orders stay on the list until they leave placed
+	}
+	// Off the list. Deleting is not conditional (that would not be atomic on every server), so
+	// look after it: a change appended meanwhile (its writer may have listed the order again
+	// just before the delete), or an older entry saved meanwhile by a slower job, puts the
+	// order back on the list.
+	if err := s.store.DropWork(ctx, orderID); err != nil {
+		return err
+	}
+	_, later, err := s.store.EventAt(ctx, orderID, o.Version+1)
+	if err != nil {
+		return err
+	}
+	st, version, found, err := s.store.Status(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if later || !found || version != o.Version || !sameStatus(st, statusOf(o)) {
+		return s.store.AddWork(ctx, orderID, o.Status, s.now())
+	}
+	return nil
+}
+
+func sameStatus(a, b OrderStatus) bool {
+	return a.OrderID == b.OrderID && a.UserID == b.UserID && a.Status == b.Status && a.Updated.Equal(b.Updated)
+}
+
+// saveStatusIfChanged writes o's Order_Status entry unless the stored one already shows it or
+// shows a newer version (a faster job read the order later). Look and write are two steps, not
+// atomic: a slower job may still write an older entry just after a newer one; the look after
+// dropping an order from the work list (refreshStatus) puts it back on the list then.
+func (s *Service) saveStatusIfChanged(ctx context.Context, o Order) error {
+	st, version, found, err := s.store.Status(ctx, o.ID)
+	if err != nil || (found && (version > o.Version || version == o.Version && sameStatus(st, statusOf(o)))) {
+		return err
+	}
+	return s.store.SaveStatus(ctx, o)
 }
 
 // repairPlaced publishes (again) the order_placed of an order that has been placed for long.

@@ -100,6 +100,10 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 				}
 			}
 			if o.Version > stored { // repair a projection left behind
+				// Its writer may have stopped before listing the order for the status jobs.
+				if err := s.store.AddWork(ctx, orderID, o.Status, o.Updated); err != nil {
+					return o, err
+				}
 				if err := s.project(ctx, o); err != nil {
 					return o, err
 				}
@@ -117,13 +121,26 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 			return o, errVersionTaken // decide again on the newer state
 		}
 		current = false
+		before := o
 		o = o.Apply(*e)
+		if forStatusJobs(before, *e, o) { // listed before projected: see statuswork.go
+			if err := s.store.AddWork(ctx, orderID, o.Status, e.At); err != nil {
+				return o, err
+			}
+		}
 		return o, s.project(ctx, o)
 	})
 	if err == nil {
 		turn.last = &o
 	}
 	return o, err
+}
+
+// forStatusJobs tells whether e, which turned before into after, is a change the status jobs
+// must copy into Order_Status: one a client sees, unless the order was and stays placed
+// (placed orders are on the work list already).
+func forStatusJobs(before Order, e Event, after Order) bool {
+	return e.Type != EventOrderPlacedPublished && (before.Status != StatusPlaced || after.Status != StatusPlaced)
 }
 
 // projected returns the order's stored projection; an order without one is the empty Order
@@ -165,6 +182,10 @@ func (s *Service) latest(ctx context.Context, orderID string, o Order) (Order, e
 		return o, err
 	}
 	o = o.ApplyAll(later)
+	// The writer of those events may have stopped before listing the order for the status jobs.
+	if err := s.store.AddWork(ctx, orderID, o.Status, o.Updated); err != nil {
+		return o, err
+	}
 	return o, s.project(ctx, o)
 }
 

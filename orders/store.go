@@ -24,7 +24,8 @@ var errVersionTaken = fmt.Errorf("event version or key already taken: %w", mongo
 //
 //	events        {_id: "<orderId>/<version>", key, orderId, version, type, at, data}  unique key
 //	orders        the Order projection, _id = order id, with its version   rebuilt from events at will
-//	order_status  the Order_Status projection, _id = order id   refreshed by the batch jobs
+//	order_status  the Order_Status projection, _id = order id, with the version it shows
+//	              refreshed by the batch jobs from the work list (statuswork.go)
 //	job_slots     {_id: status/slot, at}                         one enqueued job per slot
 //
 // An event's _id is its order and version, so two writers of one version collide on the _id,
@@ -38,6 +39,8 @@ type Store struct {
 	orders         *mongo.Collection
 	statuses       *mongo.Collection
 	slots          *mongo.Collection
+	work           *mongo.Collection // the orders the status jobs must look at (statuswork.go)
+	marks          *mongo.Collection
 	userOrders     *mongo.Collection // each user's list of orders (userorders.go)
 	userOrderHeads *mongo.Collection
 	lists          listCache // what listings read again that never changes (userorders.go)
@@ -50,6 +53,8 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 		orders:   db.Collection("orders"),
 		statuses: db.Collection("order_status"),
 		slots:    db.Collection("job_slots"),
+		work:     db.Collection("status_work"),
+		marks:    db.Collection("store_marks"),
 
 		userOrders:     db.Collection("user_orders"),
 		userOrderHeads: db.Collection("user_order_heads"),
@@ -83,6 +88,9 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 		return nil, err
 	}
 	if err := s.ensureUserOrders(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.ensureStatusWork(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -362,11 +370,6 @@ func (s *Store) Order(ctx context.Context, orderID string) (Order, error) {
 	return d.order(), nil
 }
 
-// OrdersWithStatus returns the projected orders in status.
-func (s *Store) OrdersWithStatus(ctx context.Context, status Status) ([]Order, error) {
-	return s.findOrders(ctx, bson.D{{Key: "status", Value: string(status)}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-}
-
 func (s *Store) findOrders(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]Order, error) {
 	cur, err := s.orders.Find(ctx, filter, opts)
 	if err != nil {
@@ -393,31 +396,41 @@ type OrderStatus struct {
 	Updated time.Time `bson:"updated" json:"updated"`
 }
 
-// SaveStatus writes an Order_Status entry (a whole-document replace: idempotent).
-func (s *Store) SaveStatus(ctx context.Context, st OrderStatus) error {
-	_, err := s.statuses.ReplaceOne(ctx, bson.D{{Key: "_id", Value: st.OrderID}}, st, options.Replace().SetUpsert(true))
+// statusDoc is an Order_Status entry as stored: with the version of the order it shows.
+type statusDoc struct {
+	OrderStatus `bson:",inline"`
+	Version     int `bson:"version"`
+}
+
+// SaveStatus writes the Order_Status entry of o: a whole-document replace by exact _id (a filter
+// with anything next to the _id would scan the collection on FerretDB/SQLite), so idempotent.
+// Not replacing a newer entry is the caller's look before (Service.saveStatusIfChanged).
+func (s *Store) SaveStatus(ctx context.Context, o Order) error {
+	doc := statusDoc{OrderStatus: statusOf(o), Version: o.Version}
+	_, err := s.statuses.ReplaceOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, doc, options.Replace().SetUpsert(true))
 	if mongox.IsDuplicate(err) {
 		return nil // a concurrent upsert of the same entry won
 	}
 	return mongox.Unavailable(err)
 }
 
-// Statuses returns the entries whose ids are in ids, by order id.
-func (s *Store) Statuses(ctx context.Context, ids []string) (map[string]OrderStatus, error) {
-	cur, err := s.statuses.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+// statusOf is o's Order_Status entry.
+func statusOf(o Order) OrderStatus {
+	return OrderStatus{OrderID: o.ID, UserID: o.UserID, Status: o.Status, Updated: o.Updated}
+}
+
+// Status returns the order's Order_Status entry and the version it shows, if there is one.
+func (s *Store) Status(ctx context.Context, orderID string) (OrderStatus, int, bool, error) {
+	var d statusDoc
+	err := s.statuses.FindOne(ctx, bson.D{{Key: "_id", Value: orderID}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return OrderStatus{}, 0, false, nil
+	}
 	if err != nil {
-		return nil, mongox.Unavailable(err)
+		return OrderStatus{}, 0, false, mongox.Unavailable(err)
 	}
-	var list []OrderStatus
-	if err := cur.All(ctx, &list); err != nil {
-		return nil, mongox.Unavailable(err)
-	}
-	byID := make(map[string]OrderStatus, len(list))
-	for _, st := range list {
-		st.Updated = st.Updated.UTC()
-		byID[st.OrderID] = st
-	}
-	return byID, nil
+	d.Updated = d.Updated.UTC()
+	return d.OrderStatus, d.Version, true, nil
 }
 
 // StatusPage returns one page (from 1) of the Order_Status projection, most recently updated

@@ -76,7 +76,8 @@ func history(ctx context.Context, s settings, f *benchkit.Fleet, sh *shop, rep *
 
 // seed writes history straight into the stores, in batches, in the documents' stored shapes
 // (catalog/ledger.go, orders/store.go and userorders.go, cart/store.go): moves spread over the
-// shop's articles, and paid orders of other users, each with its closed cart and three events.
+// shop's articles, and paid orders of other users, each with its closed cart, three events and
+// its Order_Status entry.
 func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) error {
 	client, err := mongox.Connect(ctx, mongoURL)
 	if err != nil {
@@ -116,7 +117,7 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 	}
 
 	ordersDB, cartDB := client.Database("orders"), client.Database("cart")
-	var projections, events, lists, heads, states, cartHeads []any
+	var projections, statuses, events, lists, heads, states, cartHeads []any
 	const users = 500
 	for i := range orders {
 		user := fmt.Sprintf("bench-user-%03d", i%users)
@@ -129,6 +130,8 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 			"articles": bson.A{bson.M{"articleId": sh.articles[i%len(sh.articles)], "quantity": 1, "isValidated": true, "isValid": true, "unitaryPriceCents": 999}},
 			"payments": bson.A{bson.M{"method": "CASH", "amountCents": 999}}, "totalPriceCents": 999, "totalPaymentCents": 999,
 			"created": now, "updated": now, "version": 3, "placedPublished": true})
+		// Shown in Order_Status by the status jobs long ago: off their work list (orders/statuswork.go).
+		statuses = append(statuses, bson.M{"_id": orderID, "userId": user, "status": "payment_defined", "updated": now, "version": 3})
 		article := sh.articles[i%len(sh.articles)]
 		// Events as orders stores them: _id "<orderId>/<version>", key the fact (orders/store.go).
 		events = append(events,
@@ -152,7 +155,7 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 		coll *mongo.Collection
 		docs []any
 	}{
-		{ordersDB.Collection("orders"), projections}, {ordersDB.Collection("events"), events},
+		{ordersDB.Collection("orders"), projections}, {ordersDB.Collection("order_status"), statuses}, {ordersDB.Collection("events"), events},
 		{ordersDB.Collection("user_orders"), lists}, {ordersDB.Collection("user_order_heads"), heads},
 		{cartDB.Collection("cart_states"), states}, {cartDB.Collection("cart_heads"), cartHeads},
 	} {
