@@ -53,6 +53,7 @@ func StartFleetOn(ctx context.Context, backend string) (*Fleet, error) {
 		f.URLs[s] = "http://" + FreeAddr()
 		env[strings.ToUpper(s)+"_SERVICE_URL"] = f.URLs[s]
 	}
+	env["WEB_SERVICE_URL"] = "http://" + FreeAddr() // not measured, but not on :8080 either
 	cleanup := func() {}
 	switch backend {
 	case Embedded:
