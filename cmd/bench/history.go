@@ -64,6 +64,9 @@ func history(ctx context.Context, s settings, f *benchkit.Fleet, sh *shop, rep *
 	}
 	rep.Seeded = map[string]int{"stockMoves": s.moves, "orders": s.orders, "carts": s.orders, "orderEvents": 3 * s.orders,
 		"seedSeconds": int(time.Since(start).Seconds())}
+	if err := f.Settle(ctx); err != nil {
+		return err
+	}
 	later, err := measure()
 	if err != nil {
 		return err

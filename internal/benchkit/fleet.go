@@ -24,6 +24,17 @@ type Fleet struct {
 	MongoURL string            // the embedded MongoDB-wire server
 	Admin    string            // login:password of its admin
 	stop     func()
+	analyze  func(context.Context) error // refreshes PostgreSQL's planner statistics (servers)
+}
+
+// Settle is for after a bulk load: on the servers backend it refreshes PostgreSQL's planner
+// statistics, as autovacuum would within a minute or so. Measured before that, PostgreSQL
+// still plans for the tiny tables it last saw and scans instead of using the _id indexes.
+func (f *Fleet) Settle(ctx context.Context) error {
+	if f.analyze == nil {
+		return nil
+	}
+	return f.analyze(ctx)
 }
 
 // Backends say what the fleet keeps its data in and talks through.
@@ -66,7 +77,7 @@ func StartFleetOn(ctx context.Context, backend string) (*Fleet, error) {
 			_ = os.RemoveAll(dir)
 			return nil, err
 		}
-		f.MongoURL, cleanup = s.mongoURL, s.stop
+		f.MongoURL, cleanup, f.analyze = s.mongoURL, s.stop, s.analyze
 		env["MONGO_URL"], env["RABBIT_URL"], env["REDIS_URL"], env["IMAGE_REDIS_PREFIX"] = s.mongoURL, s.rabbitURL, s.redisURL, s.redisPrefix
 	default:
 		_ = os.RemoveAll(dir)

@@ -19,6 +19,7 @@ import (
 type servers struct {
 	mongoURL, rabbitURL, redisURL, redisPrefix string
 	stop                                       func()
+	analyze                                    func(context.Context) error
 }
 
 // Where the machine's servers are, as the test command expects them (README): PostgreSQL for
@@ -64,6 +65,8 @@ func startServers(ctx context.Context) (*servers, error) {
 		}
 	})
 	pg.Path = "/" + name
+	db := pg.String()
+	s.analyze = func(ctx context.Context) error { return run(ctx, "psql", db, "-qc", "ANALYZE") }
 	mongoCtx, stopMongo := context.WithCancel(context.WithoutCancel(ctx))
 	addr := FreeAddr()
 	srv, err := mongowire.Start(mongoCtx, mongowire.Options{Addr: addr, PostgresURL: pg.String()})
