@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses
 )
 
@@ -60,13 +62,45 @@ func indexFile(ctx context.Context, file string) error {
 	return nil
 }
 
-// keepIDLookupsIndexed indexes the tables of dir now and every interval (collections are made as
-// services first write to them), until ctx is done. Failures are logged and tried again.
-func keepIDLookupsIndexed(ctx context.Context, dir string, interval time.Duration, log func(error)) {
+// FerretDB v1.24.2 on PostgreSQL turns a {_id: …} filter into `WHERE _jsonb->$1 @> $2`, but
+// indexes _id with a btree on `_jsonb->'_id'`, which cannot answer the containment operator
+// `@>`: every lookup by _id reads the whole table (measured at 20,000 documents: 6 ms a lookup,
+// 0.03 ms with an index that can). indexPostgresIDLookups adds, to every collection table, a
+// GIN index on `_jsonb->'_id'`, which answers `@>`. FerretDB does not know of it (it is not in
+// its metadata) and PostgreSQL drops it with its table.
+func indexPostgresIDLookups(ctx context.Context, pool *pgxpool.Pool) error {
+	rows, err := pool.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		AND n.nspname NOT LIKE 'pg\_%' AND c.relname NOT LIKE '\_ferretdb\_%'`)
+	if err != nil {
+		return fmt.Errorf("tables: %w", err)
+	}
+	type table struct{ schema, name string }
+	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
+		var t table
+		return t, r.Scan(&t.schema, &t.name)
+	})
+	if err != nil {
+		return fmt.Errorf("tables: %w", err)
+	}
+	for _, t := range tables {
+		stmt := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s USING gin ((_jsonb->'_id'))`,
+			pgx.Identifier{t.name + "_id_lookup"}.Sanitize(), pgx.Identifier{t.schema, t.name}.Sanitize())
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("index %s.%s: %w", t.schema, t.name, err)
+		}
+	}
+	return nil
+}
+
+// keepIndexed runs index now and every interval until ctx is done (collections are made as
+// services first write to them). Failures are logged and tried again.
+func keepIndexed(ctx context.Context, interval time.Duration, index func(context.Context) error, log func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := indexIDLookups(ctx, dir); err != nil && ctx.Err() == nil {
+		if err := index(ctx); err != nil && ctx.Err() == nil {
 			log(err)
 		}
 		select {

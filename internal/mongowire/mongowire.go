@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Options says where the server listens and which backend keeps its data.
@@ -78,10 +79,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := waitListening(ctx, opts.Addr); err != nil {
 		return nil, err
 	}
+	// FerretDB's own _id indexes answer none of its lookups by _id (idindex.go): add ones that do.
+	logIndexErr := func(err error) { cfg.Logger.Warn("mongowire: _id lookups not indexed", "err", err) }
 	if opts.PostgresURL == "" {
-		go keepIDLookupsIndexed(ctx, opts.SQLiteDir, 10*time.Second, func(err error) {
-			cfg.Logger.Warn("mongowire: _id lookups not indexed", "err", err)
-		})
+		go keepIndexed(ctx, 10*time.Second, func(ctx context.Context) error { return indexIDLookups(ctx, opts.SQLiteDir) }, logIndexErr)
+	} else {
+		pool, err := indexingPool(ctx, opts.PostgresURL)
+		if err != nil {
+			return nil, err
+		}
+		go func() {
+			defer pool.Close()
+			keepIndexed(ctx, 10*time.Second, func(ctx context.Context) error { return indexPostgresIDLookups(ctx, pool) }, logIndexErr)
+		}()
 	}
 	return s, nil
 }
@@ -102,6 +112,20 @@ func withPoolLimit(pgURL string) (string, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), nil
+}
+
+// indexingPool is the one PostgreSQL connection that adds the _id lookup indexes.
+func indexingPool(ctx context.Context, pgURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(pgURL)
+	if err != nil {
+		return nil, fmt.Errorf("mongowire: PostgreSQL URL: %w", err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mongowire: %w", err)
+	}
+	return pool, nil
 }
 
 // quietDuplicates drops FerretDB's error logs of unique-index violations: the services rest

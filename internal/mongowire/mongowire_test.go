@@ -5,11 +5,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -70,4 +76,61 @@ func TestQuietDuplicates(t *testing.T) {
 	log.With("name", "postgresql").Error("Query", "err", errors.New("ERROR: too many connections (SQLSTATE 53300)"))
 	assert.Contains(t, out.String(), "SQLSTATE 53300")
 	assert.Contains(t, out.String(), "name=postgresql")
+}
+
+// The PostgreSQL backend gets an index that answers FerretDB's lookups by _id (idindex.go):
+// the plan of FerretDB's query for {_id: …} uses it.
+func TestPostgresIDLookupsIndexed(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	admin := os.Getenv("POSTGRES_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres"
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		if os.Getenv("TEST_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("PostgreSQL at %s: %v", admin, err)
+		}
+		t.Skipf("PostgreSQL at %s does not answer: %v", admin, err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("mongowire_probe_%d", time.Now().UnixNano())
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+name)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	u, err := url.Parse(admin)
+	require.NoError(t, err)
+	u.Path = "/" + name
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	srvCtx, stop := context.WithCancel(ctx)
+	srv, err := Start(srvCtx, Options{Addr: addr, PostgresURL: u.String()})
+	require.NoError(t, err)
+	t.Cleanup(func() { stop(); <-srv.Done() })
+	client, err := mongox.Connect(ctx, srv.URI)
+	require.NoError(t, err)
+	defer client.Disconnect(ctx)
+	_, err = client.Database("probe").Collection("docs").InsertOne(ctx, bson.M{"_id": "a/1", "n": 1})
+	require.NoError(t, err)
+
+	db, err := pgx.Connect(ctx, u.String())
+	require.NoError(t, err)
+	defer db.Close(ctx)
+	var table string
+	require.Eventually(t, func() bool {
+		err := db.QueryRow(ctx, `SELECT tablename FROM pg_indexes WHERE schemaname = 'probe' AND indexname LIKE '%\_id\_lookup'`).Scan(&table)
+		return err == nil
+	}, 30*time.Second, 100*time.Millisecond, "the _id lookup index is added within the indexing interval")
+	_, err = db.Exec(ctx, "SET enable_seqscan = off") // a one-row table: show whether the index can answer at all
+	require.NoError(t, err)
+	rows, err := db.Query(ctx, fmt.Sprintf(`EXPLAIN SELECT _jsonb FROM %s WHERE _jsonb->'_id' @> '"a/1"'`,
+		pgx.Identifier{"probe", table}.Sanitize()))
+	require.NoError(t, err)
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(plan, "\n"), "_id_lookup", "FerretDB's lookup by _id is answered from the index")
 }
