@@ -199,7 +199,7 @@ func (s *Service) saveStatusIfChanged(ctx context.Context, o Order) error {
 // answers for a repeated order_placed, and cart records the same order id again.
 func (s *Service) repairPlaced(ctx context.Context, o Order) error {
 	ctx, _ = correlation.Ensure(ctx)
-	s.log.InfoContext(ctx, "publishing order_placed of a stuck order", "order_id", o.ID, "again", o.PlacedPublished)
+	s.log.InfoContext(ctx, "publishing order_placed of a stuck order", "order_id", o.ID)
 	return s.PublishOrderPlaced(ctx, o)
 }
 

@@ -1,8 +1,7 @@
 // Package orders is the orders service (SPEC §3.5), written as event sourcing with CQRS.
 //
-// An order is never updated in place. What happens to it is appended as an Event (placed,
-// order_placed published, one article validated by catalog, a payment), numbered 1, 2, 3… per
-// order. The order itself is what Fold computes from its events, in this file, with no I/O.
+// An order is never updated in place. What happens to it is appended as an Event (placed, one
+// article validated by catalog, a payment), numbered 1, 2, 3… per order. The order itself is what Fold computes from its events, in this file, with no I/O.
 //
 // Writes (service.go): start from the order as last projected, decide whether a new event
 // follows, and append it with the next version. An event's _id is "<orderId>/<version>", so
@@ -63,8 +62,9 @@ type EventType string
 const (
 	// EventPlaced: cart's place_order was received. Always version 1.
 	EventPlaced EventType = "placed"
-	// EventOrderPlacedPublished: order_placed went out on sell_flow (the outbox mark the batch
-	// repair looks at; it changes nothing a client sees).
+	// EventOrderPlacedPublished: order_placed went out on sell_flow. No longer written (see
+	// Service.PublishOrderPlaced); stores written before hold it, and it changes nothing a
+	// client sees.
 	EventOrderPlacedPublished EventType = "order_placed_published"
 	// EventArticleValidated: catalog answered article-data for one article of the order.
 	EventArticleValidated EventType = "article_validated"
@@ -128,8 +128,8 @@ type Event struct {
 }
 
 // Key identifies the fact an event records, so the same fact is never stored twice: there is
-// one placed event per order, one publication mark, one answer per article. Every payment is a
-// fact of its own, keyed by its version. Keys are unique in the store.
+// one placed event per order, one answer per article (and, in older stores, one publication
+// mark). Every payment is a fact of its own, keyed by its version. Keys are unique in the store.
 func (e Event) Key() string {
 	switch e.Type {
 	case EventPlaced, EventOrderPlacedPublished:
@@ -180,7 +180,7 @@ type Order struct {
 	Created         time.Time
 	Updated         time.Time
 	Version         int  // version of the last event folded in; 0 for an order with no events
-	PlacedPublished bool // order_placed went out on sell_flow
+	PlacedPublished bool // an older store recorded that order_placed went out (no longer written)
 }
 
 // Exists tells whether the order has been placed.

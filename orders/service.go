@@ -340,8 +340,10 @@ func (s *Service) RecordArticleData(ctx context.Context, orderID string, a Artic
 }
 
 // PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order
-// queue, then records that it went out (once: the mark's key is unique). o is the order as its
-// caller just stored or read it: the mark is appended after it without reading it again.
+// queue. Nothing records that it went out: the placed job publishes it again for every order
+// still placed after stuckAfter, whether the first one went out or not, and catalog reserves
+// once per order however often it comes. (Stores written before kept an order_placed_published
+// mark event; it is still folded, and changes nothing.)
 func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	msg := contract.OrderPlaced{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []contract.OrderLine{}}
 	for _, a := range o.Articles {
@@ -352,11 +354,5 @@ func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errs.Unavailable, err)
 	}
-	_, err = s.changeFrom(ctx, o.ID, &o, func(o Order) (*Event, error) {
-		if o.PlacedPublished {
-			return nil, nil
-		}
-		return &Event{Type: EventOrderPlacedPublished}, nil
-	})
-	return err
+	return nil
 }

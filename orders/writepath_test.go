@@ -68,7 +68,7 @@ func TestChangeCostDoesNotGrowWithHistory(t *testing.T) {
 		// The user's list (head, entry, head), then insert placed, list for the status jobs,
 		// save (a replace by _id), look for a next event.
 		place:   3 + 4,
-		publish: 3, // insert the mark after the order Place returned, save, look
+		publish: 0, // a message, no store
 		// The projection, insert, save, look; the answer that validates the order lists it for
 		// the status jobs too.
 		answers: [3]int64{4, 4, 5},
