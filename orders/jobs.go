@@ -131,11 +131,8 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 
 // refreshStatus brings one order of the work list into Order_Status.
 func (s *Service) refreshStatus(ctx context.Context, orderID string, stuckAfter time.Duration) error {
-	o, err := s.projected(ctx, orderID)
+	o, err := s.current(ctx, orderID)
 	if err != nil {
-		return err
-	}
-	if o, err = s.latest(ctx, orderID, o); err != nil {
 		return err
 	}
 	if !o.Exists() { // listed by a change that never got stored: nothing to show

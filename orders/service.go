@@ -99,12 +99,8 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 					return o, errVersionTaken // o was behind: decide again on the latest state
 				}
 			}
-			if o.Version > stored { // repair a projection left behind
-				// Its writer may have stopped before listing the order for the status jobs.
-				if err := s.store.AddWork(ctx, orderID, o.Status, o.Updated); err != nil {
-					return o, err
-				}
-				if err := s.project(ctx, o); err != nil {
+			if o.Version > stored { // a projection left behind
+				if err := s.repair(ctx, o); err != nil {
 					return o, err
 				}
 			}
@@ -123,7 +119,7 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		current = false
 		before := o
 		o = o.Apply(*e)
-		if forStatusJobs(before, *e, o) { // listed before projected: see statuswork.go
+		if forStatusJobs(before, o) { // listed before projected: see statuswork.go
 			if err := s.store.AddWork(ctx, orderID, o.Status, e.At); err != nil {
 				return o, err
 			}
@@ -136,11 +132,11 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 	return o, err
 }
 
-// forStatusJobs tells whether e, which turned before into after, is a change the status jobs
-// must copy into Order_Status: one a client sees, unless the order was and stays placed
-// (placed orders are on the work list already).
-func forStatusJobs(before Order, e Event, after Order) bool {
-	return e.Type != EventOrderPlacedPublished && (before.Status != StatusPlaced || after.Status != StatusPlaced)
+// forStatusJobs tells whether a change that turned before into after is one the status jobs
+// must copy into Order_Status: every change is one a client sees, but an order that was and
+// stays placed is on the work list already.
+func forStatusJobs(before, after Order) bool {
+	return before.Status != StatusPlaced || after.Status != StatusPlaced
 }
 
 // projected returns the order's stored projection; an order without one is the empty Order
@@ -173,20 +169,30 @@ func (s *Service) project(ctx context.Context, o Order) error {
 	return nil
 }
 
-// latest returns o caught up with the events stored after it, and stores the projection when
-// it was behind (a writer stopped between appending an event and projecting it). It costs one
-// lookup by _id when o is current.
-func (s *Service) latest(ctx context.Context, orderID string, o Order) (Order, error) {
+// current returns the order as its events say: its projection, caught up with any event stored
+// after it, and the projection repaired when it was behind (a writer stopped between appending
+// an event and projecting it). Two lookups by _id when the projection is current; an unknown
+// order is the empty Order.
+func (s *Service) current(ctx context.Context, orderID string) (Order, error) {
+	o, err := s.projected(ctx, orderID)
+	if err != nil {
+		return o, err
+	}
 	later, err := s.store.EventsAfter(ctx, orderID, o.Version)
 	if err != nil || len(later) == 0 {
 		return o, err
 	}
 	o = o.ApplyAll(later)
-	// The writer of those events may have stopped before listing the order for the status jobs.
-	if err := s.store.AddWork(ctx, orderID, o.Status, o.Updated); err != nil {
-		return o, err
+	return o, s.repair(ctx, o)
+}
+
+// repair stores o, found ahead of its projection. The writer of the events the projection
+// misses may also have stopped before listing the order for the status jobs: list it too.
+func (s *Service) repair(ctx context.Context, o Order) error {
+	if err := s.store.AddWork(ctx, o.ID, o.Status, o.Updated); err != nil {
+		return err
 	}
-	return o, s.project(ctx, o)
+	return s.project(ctx, o)
 }
 
 // Rebuild folds the order's events again and stores the result as its projection.
@@ -206,11 +212,8 @@ func (s *Service) Rebuild(ctx context.Context, orderID string) (Order, error) {
 // stopped between appending an event and projecting it), so a stale or missing projection is
 // repaired by the next read. Two lookups by _id when the projection is current.
 func (s *Service) Get(ctx context.Context, orderID string) (Order, error) {
-	o, err := s.projected(ctx, orderID)
+	o, err := s.current(ctx, orderID)
 	if err != nil {
-		return Order{}, err
-	}
-	if o, err = s.latest(ctx, orderID, o); err != nil {
 		return Order{}, err
 	}
 	if !o.Exists() {
