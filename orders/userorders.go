@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -127,22 +127,15 @@ const orderLookups = 8
 // (Order.settled). Both are bounded LRUs; what they miss is read from the store. A user's
 // listing then costs one look past the entries known, plus the orders still moving.
 type listCache struct {
-	entries *lru.Cache[string, []string] // user id → the order ids of entries 1, 2, …
-	settled *lru.Cache[string, Order]    // order id → the order, once settled
+	entries *expirable.LRU[string, []string] // user id → the order ids of entries 1, 2, …
+	settled *expirable.LRU[string, Order]    // order id → the order, once settled
 }
 
 func newListCache() listCache {
-	return listCache{
-		entries: must(lru.New[string, []string](20_000)),
-		settled: must(lru.New[string, Order](20_000)),
+	return listCache{ // a TTL of 0: nothing expires, entries only leave when the LRU is full
+		entries: expirable.NewLRU[string, []string](20_000, nil, 0),
+		settled: expirable.NewLRU[string, Order](20_000, nil, 0),
 	}
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err) // only for a size below 1
-	}
-	return v
 }
 
 // OrdersOfUser returns the user's orders, newest first. An order listed but without a
