@@ -32,8 +32,9 @@ func broadcast(feed *bus.Feed, c change) {
 	feed.Add(articleChanged{ArticleID: c.ArticleID.Hex(), Article: c.Article, Stock: c.Stock})
 }
 
-// handleArticleChanged applies a broadcast change to the view.
-func handleArticleChanged(view *articleView) bus.Handler {
+// handleArticleChanged applies a broadcast change to the view, and tells the store of the
+// stock moves it announces (where its appends start, see knownMoves).
+func handleArticleChanged(view *articleView, store *Store) bus.Handler {
 	return func(_ context.Context, d bus.Delivery) error {
 		if d.Type != typeArticleChanged {
 			return bus.Permanent(fmt.Errorf("catalog_changes: unexpected message type %q", d.Type))
@@ -47,6 +48,9 @@ func handleArticleChanged(view *articleView) bus.Handler {
 			return bus.Permanent(fmt.Errorf("article-changed: bad article id %q", msg.ArticleID))
 		}
 		view.apply(change{ArticleID: id, Article: msg.Article, Stock: msg.Stock})
+		if msg.Stock != nil {
+			store.learn(id, *msg.Stock)
+		}
 		return nil
 	}
 }

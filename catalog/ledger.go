@@ -3,7 +3,9 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -112,6 +114,7 @@ func (s *Store) headMove(ctx context.Context, articleID bson.ObjectID) (stockMov
 	if err != nil {
 		return stockMove{}, mongox.Unavailable(fmt.Errorf("read stock head of %s: %w", articleID.Hex(), err))
 	}
+	s.learn(articleID, stockLevel{Seq: h.Seq, Balance: h.Balance})
 	return stockMove{ArticleID: articleID, Seq: h.Seq, Balance: h.Balance}, nil
 }
 
@@ -135,59 +138,143 @@ func (s *Store) findMove(ctx context.Context, filter bson.M) (stockMove, bool, e
 	if err != nil {
 		return m, false, mongox.Unavailable(fmt.Errorf("read stock move %v: %w", filter, err))
 	}
+	s.learn(m.ArticleID, stockLevel{Seq: m.Seq, Balance: m.Balance})
 	return m, true, nil
 }
 
 // moveDecision says what a move does given the balance it is appended to.
 type moveDecision func(balance int64) (delta int64, reason, note string)
 
-// appendMove appends the move recording decision key to the article's ledger, its delta decided
-// on the latest balance. If the ledger holds key already (a retry of work done before), that
-// move is returned instead and nothing is appended.
+// moveRequest asks for a move recording decision key of an article, decided on its latest
+// balance.
+type moveRequest struct {
+	articleID bson.ObjectID
+	key       string
+	orderID   string
+	decide    moveDecision
+}
+
+// after returns the move that req appends right after last.
+func (req moveRequest) after(last stockMove) (stockMove, error) {
+	delta, reason, note := req.decide(last.Balance)
+	seq := last.Seq + 1
+	m := stockMove{
+		ID: moveID(req.articleID, seq), Key: req.key, ArticleID: req.articleID, Seq: seq, Delta: delta,
+		Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: req.orderID, At: time.Now().UTC(),
+	}
+	if m.Balance < 0 { // a decision must never do this; refuse rather than store a broken ledger
+		return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", req.key, m.Balance)
+	}
+	return m, nil
+}
+
+// start returns the move an append of the article starts from: the latest one this store knows
+// of (see knownMoves), else its head.
+func (s *Store) start(ctx context.Context, articleID bson.ObjectID) (last stockMove, guessed bool, err error) {
+	if m, ok := s.known.latestOf(articleID); ok {
+		return m, true, nil
+	}
+	last, err = s.headMove(ctx, articleID)
+	return last, false, err
+}
+
+// appendMove appends the move req asks for. If the ledger holds its key already (a retry of work
+// done before), that move is returned instead and nothing is appended.
 //
-// It starts from the head and tries the next seq at once: when the head is current (the usual
-// case) that is one read and one insert. A duplicate key means the seq is taken — the move there
-// is the new latest, try the next — or that key is in the ledger already.
-func (s *Store) appendMove(ctx context.Context, articleID bson.ObjectID, key, orderID string, decide moveDecision) (stockMove, error) {
-	last, err := s.headMove(ctx, articleID)
+// It starts from the latest move it knows of (see start) and tries the next seq at once: when
+// that move is the latest (the usual case) that is one insert, and the head written after it. A
+// duplicate key means the seq is taken — the move there, or the head if that start was a guess
+// from memory, is the new starting point — or that the key is in the ledger already.
+func (s *Store) appendMove(ctx context.Context, req moveRequest) (stockMove, error) {
+	last, guessed, err := s.start(ctx, req.articleID)
 	if err != nil {
 		return stockMove{}, err
 	}
 	return mongox.RetryOnConflict(ctx, func() (stockMove, error) {
-		delta, reason, note := decide(last.Balance)
-		seq := last.Seq + 1
-		m := stockMove{
-			ID: moveID(articleID, seq), Key: key, ArticleID: articleID, Seq: seq, Delta: delta,
-			Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: orderID, At: time.Now().UTC(),
+		m, err := req.after(last)
+		if err != nil {
+			return stockMove{}, err
 		}
-		if m.Balance < 0 { // a decision must never do this; refuse rather than store a broken ledger
-			return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", key, m.Balance)
+		taken, err := s.insertMoves(ctx, m)
+		if err != nil {
+			return stockMove{}, err
 		}
-		if s.beforeMove != nil {
-			if err := s.beforeMove(key); err != nil {
-				return stockMove{}, err
-			}
-		}
-		_, err := s.moves.InsertOne(ctx, m)
-		if err == nil {
-			s.moveHead(ctx, m)
+		if len(taken) == 0 {
+			s.moveHeads(ctx, m)
 			return m, nil
 		}
-		if !mongox.IsDuplicate(err) {
-			return stockMove{}, mongox.Unavailable(fmt.Errorf("append stock move %s: %w", key, err))
-		}
-		taken, found, err := s.moveAt(ctx, articleID, seq)
+		other, found, err := s.moveAt(ctx, req.articleID, m.Seq)
 		switch {
 		case err != nil:
 			return stockMove{}, err
-		case found && taken.Key == key: // this very decision won the seq before
-			return taken, nil
+		case found && other.Key == req.key: // this very decision won the seq before
+			return other, nil
 		case !found: // the seq is free, so the key was the duplicate: the decision was made earlier
-			return s.moveByKey(ctx, key)
+			return s.moveByKey(ctx, req.key)
 		}
-		last = taken // the move that took seq is the latest now: decide again on its balance
-		return stockMove{}, fmt.Errorf("stock of article %s: %w", articleID.Hex(), mongox.ErrLostRace)
+		last = other // the move that took seq is newer: decide again on its balance, or on the head's
+		if guessed {
+			guessed = false
+			head, err := s.headMove(ctx, req.articleID)
+			if err != nil {
+				return stockMove{}, err
+			}
+			if head.Seq > last.Seq {
+				last = head
+			}
+		}
+		return stockMove{}, fmt.Errorf("stock of article %s: %w", req.articleID.Hex(), mongox.ErrLostRace)
 	})
+}
+
+// appendAtOnce appends the moves reqs ask for, each decided on the latest move this store knows
+// of its article, in one insert. It returns the moves and the indexes of the requests whose
+// insert was refused (their seq or their key was taken: a stale start, or a decision made
+// before); those moves are not stored, and the caller finishes them with appendMove. At most one
+// request per article.
+func (s *Store) appendAtOnce(ctx context.Context, reqs []moveRequest) (moves []stockMove, refused []int, err error) {
+	moves = make([]stockMove, len(reqs))
+	for i, req := range reqs {
+		last, _, err := s.start(ctx, req.articleID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if moves[i], err = req.after(last); err != nil {
+			return nil, nil, err
+		}
+	}
+	refused, err = s.insertMoves(ctx, moves...)
+	if err != nil {
+		return nil, nil, err
+	}
+	stored := make([]stockMove, 0, len(moves))
+	for i, m := range moves {
+		if !slices.Contains(refused, i) {
+			stored = append(stored, m)
+		}
+	}
+	s.moveHeads(ctx, stored...)
+	return moves, refused, nil
+}
+
+// insertMoves inserts moves in one round trip and returns the indexes of those a unique index
+// refused.
+func (s *Store) insertMoves(ctx context.Context, moves ...stockMove) (refused []int, err error) {
+	docs := make([]any, 0, len(moves))
+	var crash error
+	for _, m := range moves {
+		if s.beforeMove != nil {
+			if crash = s.beforeMove(m.Key); crash != nil {
+				break // the moves before it are stored, as a crash at this point would leave them
+			}
+		}
+		docs = append(docs, m)
+	}
+	refused, err = mongox.InsertAll(ctx, s.moves, docs)
+	if err != nil {
+		return nil, fmt.Errorf("append stock moves: %w", err)
+	}
+	return refused, crash
 }
 
 // moveByKey returns the move that recorded decision key. It is needed only when a decision is
@@ -202,21 +289,57 @@ func (s *Store) moveByKey(ctx context.Context, key string) (stockMove, error) {
 	return m, err
 }
 
-// moveHead records m in its article's head, and tells the store's observer. The head is only a
-// starting point for finding the latest move, so a failed write is left for the next writer to
-// make up for (readers probe past a lagging head).
-func (s *Store) moveHead(ctx context.Context, m stockMove) {
-	_, _ = s.heads.UpdateOne(ctx, bson.M{"_id": m.ArticleID.Hex()},
-		bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}, options.UpdateOne().SetUpsert(true))
-	s.notify(change{ArticleID: m.ArticleID, Stock: &stockLevel{Seq: m.Seq, Balance: m.Balance}})
+// moveHeads records each of moves (one per article) in its article's head, in one round trip,
+// and tells the store's observer. A head is only a starting point for finding the latest move, so
+// a failed write is left for the next writer to make up for (readers probe past a lagging head).
+func (s *Store) moveHeads(ctx context.Context, moves ...stockMove) {
+	if len(moves) == 0 {
+		return
+	}
+	writes := make([]mongo.WriteModel, len(moves))
+	for i, m := range moves {
+		writes[i] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": m.ArticleID.Hex()}).
+			SetUpdate(bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}).SetUpsert(true)
+	}
+	_, _ = s.heads.BulkWrite(ctx, writes, options.BulkWrite().SetOrdered(false))
+	for _, m := range moves {
+		s.notify(change{ArticleID: m.ArticleID, Stock: &stockLevel{Seq: m.Seq, Balance: m.Balance}})
+	}
+}
+
+// knownMoves is the latest move of each article that this store has seen: appended, read, or
+// heard of from another instance (Store.learn). Appends start from it, as a guess that costs no
+// read, never as a decision: a move goes to seq+1 of the move it was decided on, and that _id is
+// free only if no move followed, so a move decided on a stale guess is refused by the store and
+// decided again on the ledger (appendMove). It holds one entry per article.
+type knownMoves struct {
+	mu     sync.Mutex
+	latest map[bson.ObjectID]stockLevel
+}
+
+func (k *knownMoves) learn(articleID bson.ObjectID, l stockLevel) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.latest == nil {
+		k.latest = map[bson.ObjectID]stockLevel{}
+	}
+	if old, ok := k.latest[articleID]; !ok || l.Seq > old.Seq {
+		k.latest[articleID] = l
+	}
+}
+
+func (k *knownMoves) latestOf(articleID bson.ObjectID) (stockMove, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l, ok := k.latest[articleID]
+	return stockMove{ArticleID: articleID, Seq: l.Seq, Balance: l.Balance}, ok
 }
 
 // SetStock sets the article's stock to stock, with a move of the difference, and returns the new
 // balance.
 func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int64) (int64, error) {
-	m, err := s.appendMove(ctx, articleID, "set/"+bson.NewObjectID().Hex(), "", func(balance int64) (int64, string, string) {
-		return stock - balance, moveSet, ""
-	})
+	m, err := s.appendMove(ctx, moveRequest{articleID: articleID, key: "set/" + bson.NewObjectID().Hex(),
+		decide: func(balance int64) (int64, string, string) { return stock - balance, moveSet, "" }})
 	return m.Balance, err
 }
 

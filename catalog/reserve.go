@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
@@ -17,19 +19,22 @@ import (
 // Reserving the stock of an order (SPEC §4, order_placed): all of its articles or none, once
 // per order however often the message comes and wherever a previous try stopped.
 //
-//   - The order's reservation record (_id = order id) is written first, as pending, with the
-//     order's lines; a retry works on those lines.
 //   - Each line is decided by one move with the deterministic key "<order>/<article>/reserve":
 //     a "reserve" move (−quantity) when the balance allows it, else a "refuse" move (delta 0).
-//     Whoever appends that id first decides the line for good; a retry, or a second consumer
+//     Whoever appends that key first decides the line for good; a retry, or a second consumer
 //     racing on a redelivery, finds the move and takes its outcome.
 //   - If a line is refused, every reserved line is given back by a "release" move with the key
 //     "<order>/<article>/release", appended at most once for the same reason.
-//   - Then the record is marked reserved or rejected. A retry of a marked order only replies.
-
+//   - Then the order's reservation record (_id = order id) is written, reserved or rejected. A
+//     retry of a recorded order only replies.
+//
+// The moves of all lines go in one insert, decided on the latest moves this instance knows of
+// (see knownMoves); only lines whose insert is refused (a stale start, or a decision made by an
+// earlier try) are done one by one. So a usual order costs a read of each article, one insert of
+// its moves, one write of their heads and one of the record.
 // Reservation states.
 const (
-	statePending  = "pending"
+	statePending  = "pending" // written by stores before the record came last; read as not recorded
 	stateReserved = "reserved"
 	stateRejected = "rejected"
 )
@@ -85,60 +90,133 @@ func normalizeLines(lines []OrderLine) []ReservedLine {
 
 // ReserveOrder reserves the stock of every line of the order, or of none. It is idempotent:
 // calling it again for the same order (after success, or after an error at any point) finishes
-// the same reservation without reserving anything twice; lines given on later calls are ignored.
+// the same reservation without reserving anything twice. A recorded order keeps its lines; one
+// stopped before its record is finished with the lines given again (orders sends the same).
 func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderLine) (Reservation, error) {
 	if orderID == "" {
 		return Reservation{}, errs.Newf(errs.Invalid, "order without id")
 	}
-	r, err := s.startReservation(ctx, orderID, lines)
-	if err != nil || r.State != statePending {
+	now := time.Now().UTC()
+	r := Reservation{OrderID: orderID, Lines: normalizeLines(lines), Created: now, Updated: now}
+	docs, err := s.lineArticles(ctx, r.Lines)
+	if err != nil {
 		return r, err
 	}
 
-	allReserved := true
+	var reqs []moveRequest
+	var reqLines []*ReservedLine
 	for i := range r.Lines {
-		if err := s.reserveLine(ctx, orderID, &r.Lines[i]); err != nil {
-			return r, err
+		if line := &r.Lines[i]; docs[i] != nil {
+			reqs = append(reqs, reserveRequest(orderID, line, docs[i]))
+			reqLines = append(reqLines, line)
 		}
-		allReserved = allReserved && r.Lines[i].Reserved
 	}
+	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
+	if err != nil || done != nil {
+		return deref(done, r), err
+	}
+	allReserved := true
+	for i, m := range moves {
+		line := reqLines[i]
+		line.Reserved, line.Stock = m.Reason == moveReserve, m.Balance
+		if !line.Reserved {
+			line.Refusal = m.Note
+		}
+	}
+	for _, line := range r.Lines {
+		allReserved = allReserved && line.Reserved
+	}
+
 	r.State = stateReserved
 	if !allReserved {
+		r.State = stateRejected
+		reqs, reqLines = reqs[:0], reqLines[:0]
 		for i := range r.Lines {
-			if err := s.releaseLine(ctx, orderID, &r.Lines[i]); err != nil {
-				return r, err
+			if line := &r.Lines[i]; line.Reserved {
+				reqs = append(reqs, releaseRequest(orderID, *line))
+				reqLines = append(reqLines, line)
 			}
 		}
-		r.State = stateRejected
+		moves, _, err := s.appendOrderMoves(ctx, "", reqs)
+		if err != nil {
+			return r, err
+		}
+		for i, m := range moves {
+			reqLines[i].Stock = m.Balance
+		}
 	}
 
 	r.Updated = time.Now().UTC()
-	_, err = s.reservations.UpdateOne(ctx, bson.M{"_id": orderID},
-		bson.M{"$set": bson.M{"state": r.State, "lines": r.Lines, "updated": r.Updated}})
-	if err != nil {
-		return r, mongox.Unavailable(fmt.Errorf("mark reservation %s: %w", orderID, err))
+	// Replaced rather than inserted, since a store written before kept a pending record. A
+	// duplicate is a consumer that decided the same lines at the same time and upserted first.
+	_, err = s.reservations.ReplaceOne(ctx, bson.M{"_id": orderID}, r, options.Replace().SetUpsert(true))
+	if err != nil && !mongox.IsDuplicate(err) {
+		return r, mongox.Unavailable(fmt.Errorf("record reservation %s: %w", orderID, err))
 	}
 	return r, nil
 }
 
-// startReservation returns the order's reservation record, writing it as pending the first time.
-func (s *Store) startReservation(ctx context.Context, orderID string, lines []OrderLine) (Reservation, error) {
-	now := time.Now().UTC()
-	r := Reservation{OrderID: orderID, State: statePending, Lines: normalizeLines(lines), Created: now, Updated: now}
-	_, err := s.reservations.InsertOne(ctx, r)
-	if mongox.IsDuplicate(err) {
-		// The order was seen before (a redelivery, or another consumer at the same moment):
-		// continue with its record.
-		r, _, err = s.reservation(ctx, orderID)
-		return r, err
+func deref(r *Reservation, otherwise Reservation) Reservation {
+	if r == nil {
+		return otherwise
 	}
-	if err != nil {
-		return r, mongox.Unavailable(fmt.Errorf("start reservation %s: %w", orderID, err))
-	}
-	return r, nil
+	return *r
 }
 
-// reservation returns the order's reservation record, if it was started.
+// appendOrderMoves appends the moves reqs ask for, all at once, then one by one those refused.
+// With orderID set, a refused one may mean the order was reserved before: its record, if
+// written, is returned as done and nothing more is appended.
+func (s *Store) appendOrderMoves(ctx context.Context, orderID string, reqs []moveRequest) (moves []stockMove, done *Reservation, err error) {
+	moves, refused, err := s.appendAtOnce(ctx, reqs)
+	if err != nil || len(refused) == 0 {
+		return moves, nil, err
+	}
+	if orderID != "" {
+		r, found, err := s.reservation(ctx, orderID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if found && r.State != statePending {
+			return nil, &r, nil
+		}
+	}
+	for _, i := range refused {
+		if moves[i], err = s.appendMove(ctx, reqs[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return moves, nil, nil
+}
+
+// lineArticles reads the article of each line, at the same time, and refuses the lines that
+// cannot be reserved whatever the stock: a quantity below 1, an unknown article. It returns nil
+// for those.
+func (s *Store) lineArticles(ctx context.Context, lines []ReservedLine) ([]*articleDoc, error) {
+	docs := make([]*articleDoc, len(lines))
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range lines {
+		line := &lines[i]
+		if line.Quantity < 1 {
+			line.Refusal = refusedQuantity
+			continue
+		}
+		g.Go(func() error {
+			doc, err := s.findArticleDoc(gctx, line.ArticleID)
+			switch {
+			case isUnknownArticle(err):
+				line.Refusal = refusedUnknown
+				return nil
+			case err != nil:
+				return err
+			}
+			line.Price, docs[i] = money.Cents(doc.Price), &doc
+			return nil
+		})
+	}
+	return docs, g.Wait()
+}
+
+// reservation returns the order's reservation record, if it was written.
 func (s *Store) reservation(ctx context.Context, orderID string) (Reservation, bool, error) {
 	var r Reservation
 	err := s.reservations.FindOne(ctx, bson.M{"_id": orderID}).Decode(&r)
@@ -155,24 +233,10 @@ func (s *Store) reservation(ctx context.Context, orderID string) (Reservation, b
 func reserveMoveKey(orderID, articleID string) string { return orderID + "/" + articleID + "/reserve" }
 func releaseMoveKey(orderID, articleID string) string { return orderID + "/" + articleID + "/release" }
 
-// reserveLine decides line, by appending its reserve move or finding the one appended before.
-func (s *Store) reserveLine(ctx context.Context, orderID string, line *ReservedLine) error {
-	line.Reserved, line.Refusal = false, ""
-	if line.Quantity < 1 {
-		line.Refusal = refusedQuantity
-		return nil
-	}
-	doc, err := s.findArticleDoc(ctx, line.ArticleID)
-	if isUnknownArticle(err) {
-		line.Refusal = refusedUnknown
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	line.Price = money.Cents(doc.Price)
-	m, err := s.appendMove(ctx, doc.ID, reserveMoveKey(orderID, line.ArticleID), orderID,
-		func(balance int64) (int64, string, string) {
+// reserveRequest asks for the move deciding line of the order, on its article doc.
+func reserveRequest(orderID string, line *ReservedLine, doc *articleDoc) moveRequest {
+	return moveRequest{articleID: doc.ID, key: reserveMoveKey(orderID, line.ArticleID), orderID: orderID,
+		decide: func(balance int64) (int64, string, string) {
 			switch {
 			case !doc.Enabled:
 				return 0, moveRefuse, refusedDisabled
@@ -180,30 +244,13 @@ func (s *Store) reserveLine(ctx context.Context, orderID string, line *ReservedL
 				return 0, moveRefuse, refusedInsufficient
 			}
 			return -line.Quantity, moveReserve, ""
-		})
-	if err != nil {
-		return err
-	}
-	line.Reserved = m.Reason == moveReserve
-	line.Stock = m.Balance
-	if !line.Reserved {
-		line.Refusal = m.Note
-	}
-	return nil
+		}}
 }
 
-// releaseLine gives back what line reserved, if it reserved anything: the reserve move took
+// releaseRequest asks for the move giving back what line reserved: its reserve move took
 // exactly its quantity.
-func (s *Store) releaseLine(ctx context.Context, orderID string, line *ReservedLine) error {
-	if !line.Reserved {
-		return nil
-	}
-	oid, err := parseArticleID(line.ArticleID)
-	if err != nil {
-		return err
-	}
-	m, err := s.appendMove(ctx, oid, releaseMoveKey(orderID, line.ArticleID), orderID,
-		func(int64) (int64, string, string) { return line.Quantity, moveRelease, "" })
-	line.Stock = m.Balance
-	return err
+func releaseRequest(orderID string, line ReservedLine) moveRequest {
+	oid, _ := parseArticleID(line.ArticleID) // a reserved line's id was read as an article's
+	return moveRequest{articleID: oid, key: releaseMoveKey(orderID, line.ArticleID), orderID: orderID,
+		decide: func(int64) (int64, string, string) { return line.Quantity, moveRelease, "" }}
 }

@@ -83,7 +83,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Store: store, View: view})
 	return rt.Serve(ctx, srv,
 		feed.Run,
-		app.Consume(rt.Bus, changes, handleArticleChanged(view)),
+		app.Consume(rt.Bus, changes, handleArticleChanged(view, store)),
 		func(ctx context.Context) error {
 			return keepViewCurrent(ctx, rt.Log, store, view, reload, cfg.ViewReload)
 		},

@@ -26,6 +26,8 @@ type Store struct {
 	// observe, when set, is told of every change the store writes, after it is stored.
 	observe func(change)
 
+	known knownMoves // where appends start (see knownMoves)
+
 	// beforeMove, when set (tests only), runs before each stock move is written; an error
 	// stops there, as a crash at that point would.
 	beforeMove func(moveKey string) error
@@ -64,6 +66,9 @@ type stockLevel struct {
 }
 
 func (s *Store) notify(c change) {
+	if c.Stock != nil {
+		s.learn(c.ArticleID, *c.Stock)
+	}
 	if s.observe != nil {
 		s.observe(c)
 	}
@@ -239,8 +244,17 @@ func (s *Store) allArticles(ctx context.Context) ([]articleDoc, []stockHead, err
 			return nil, nil, mongox.Unavailable(fmt.Errorf("read %s: %w", q.coll.Name(), err))
 		}
 	}
+	for _, h := range heads {
+		if id, err := bson.ObjectIDFromHex(h.ArticleID); err == nil {
+			s.learn(id, stockLevel{Seq: h.Seq, Balance: h.Balance})
+		}
+	}
 	return docs, heads, nil
 }
+
+// learn records that the article's ledger has reached l: a move this store saw, or one another
+// instance broadcast.
+func (s *Store) learn(articleID bson.ObjectID, l stockLevel) { s.known.learn(articleID, l) }
 
 // isNoDocuments tells whether err says a lookup found nothing.
 func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }

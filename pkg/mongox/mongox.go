@@ -167,3 +167,27 @@ func conflictPause(ctx context.Context, attempt int) error {
 		return nil
 	}
 }
+
+// InsertAll inserts docs in one round trip, each on its own (unordered: one failing stops no
+// other), and returns the indexes in docs of those refused by a unique index. Any other failure
+// is returned as the error.
+func InsertAll(ctx context.Context, coll *mongo.Collection, docs []any) (duplicates []int, err error) {
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	_, err = coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if err == nil || !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return nil, Unavailable(err)
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != duplicateKeyCode {
+			return nil, Unavailable(err)
+		}
+		duplicates = append(duplicates, we.Index)
+	}
+	return duplicates, nil
+}
+
+// duplicateKeyCode is the server's error code for a unique index violation.
+const duplicateKeyCode = 11000
