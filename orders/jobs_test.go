@@ -57,15 +57,15 @@ func TestStuckOrderRepair(t *testing.T) {
 	}
 	assert.Empty(t, catalogQ.all(), "no article-data request: catalog would answer it without the reservation")
 
-	projected, err := store.Order(ctx, o.ID)
+	got, err := svc.Get(ctx, o.ID)
 	require.NoError(t, err)
-	a, _ := projected.Article("A")
-	assert.True(t, a.IsValidated, "the projection caught up with the events")
+	a, _ := got.Article("A")
+	assert.True(t, a.IsValidated, "read with the answer the projection misses")
 
 	page, total, err := store.StatusPage(ctx, StatusPlaced, 1, 10)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, total)
-	assert.Equal(t, OrderStatus{OrderID: o.ID, UserID: "u1", Status: StatusPlaced, Updated: projected.Updated}, page[0])
+	assert.Equal(t, OrderStatus{OrderID: o.ID, UserID: "u1", Status: StatusPlaced, Updated: got.Updated}, page[0])
 
 	// Once validated, the validated job moves its Order_Status entry.
 	_, err = svc.RecordArticleData(ctx, o.ID, ArticleData{ArticleID: "B", Valid: true, Price: 50})

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -16,41 +18,48 @@ import (
 
 // Service is what the orders service does; HTTP handlers, message handlers and batch jobs call it.
 type Service struct {
-	store *Store
-	turns turns // the changes of one order in this instance take turns
-	bus   bus.Publisher
-	log   *slog.Logger
-	now   func() time.Time
+	store  *Store
+	turns  turns                         // the changes of one order in this instance take turns
+	recent *expirable.LRU[string, Order] // where changes start (see changeFrom)
+	bus    bus.Publisher
+	log    *slog.Logger
+	now    func() time.Time
 }
+
+// recentOrders bounds how many orders a Service remembers as its changes left them.
+const recentOrders = 10_000
 
 // NewService returns the service over store, publishing to b.
 func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
 	// Event times are kept to the millisecond, as MongoDB stores them, so an order folded from
 	// events just appended equals the same order folded from the events read back.
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-	return &Service{store: store, bus: b, log: log, now: now}
+	recent := expirable.NewLRU[string, Order](recentOrders, nil, 0) // a TTL of 0: only the LRU bound
+	return &Service{store: store, recent: recent, bus: b, log: log, now: now}
 }
 
 // decision looks at the current order and returns the event to append, or nil when there is
 // nothing to do (the fact is already recorded, the message is stale…), or an error to refuse.
 type decision func(o Order) (*Event, error)
 
-// change is the one way an order changes: start from the order's projection (one lookup by
-// _id), decide, append the new event at the next version, project. See changeFrom.
+// change is the one way an order changes: start from the order as this instance last left it,
+// or else its projection (one lookup by _id), decide, append the new event at the next version,
+// and project when a client would see the difference. See changeFrom.
 func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
 	return s.changeFrom(ctx, orderID, nil, decide)
 }
 
-// changeFrom changes the order starting from the state its caller believes is the latest: from,
-// when the caller has the order (it just stored or read it), else the state the previous change
-// of this instance left (see turns), else the projection. That state may be behind the events: a
-// writer that lost a race, or one that stopped between appending and projecting. That costs
-// nothing wrong: the new event goes at version o.Version+1, whose _id is taken when o is
+// changeFrom changes the order starting from the state its caller believes is the latest: the
+// order as the last change of this instance left it (Service.recent: an order folded up to a
+// version never changes, so nothing has to keep that memory current), else from, when the
+// caller has the order, else the projection. That state may be behind the events: another
+// instance changed the order, a writer lost a race, or the projection lags (see project). That
+// costs nothing wrong: the new event goes at version o.Version+1, whose _id is taken when o is
 // behind, so the append fails; the events after o are then read by _id and folded in, and the
 // decision is made again on the newer state. Concurrent changes are so serialised, never lost,
 // never doubled. A decision to append nothing (a repeated message) or to refuse is only
-// trusted once one more lookup has shown no event follows o. The projection is refreshed when
-// the state changed; the order as it stands after the change is returned.
+// trusted once one more lookup has shown no event follows o. The order as it stands after the
+// change is returned.
 func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, decide decision) (Order, error) {
 	turn, err := s.turns.take(ctx, orderID)
 	if err != nil {
@@ -59,9 +68,10 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 	defer s.turns.give(orderID, turn)
 	var o Order
 	read := false // o is the projection, just read
+	last, remembered := s.recent.Get(orderID)
 	switch {
-	case turn.last != nil && (from == nil || turn.last.Version > from.Version):
-		o = *turn.last
+	case remembered && (from == nil || last.Version > from.Version):
+		o = last
 	case from != nil:
 		o = *from
 	default:
@@ -70,9 +80,8 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		}
 		read = true
 	}
-	turn.last = nil
-	stored := o.Version // what the projection holds, as far as this change knows
-	current := false    // o was just seen to be the latest: no event follows it
+	start := o
+	current := false // o was just seen to be the latest: no event follows it
 	// catchUp folds in the events stored after o. A change that started from nothing without
 	// reading (Place guesses a new order) reads the projection first: the shorter way.
 	catchUp := func() error {
@@ -81,7 +90,7 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 			if err != nil {
 				return err
 			}
-			o, stored, read = p, p.Version, true
+			o, read = p, true
 		}
 		later, err := s.store.EventsAfter(ctx, orderID, o.Version)
 		o, current = o.ApplyAll(later), err == nil
@@ -99,7 +108,9 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 					return o, errVersionTaken // o was behind: decide again on the latest state
 				}
 			}
-			if o.Version > stored { // a projection left behind
+			if o.Version > start.Version && forStatusJobs(start, o) {
+				// The events this change caught up with hid a change a client sees: the writer
+				// of them may have stopped before projecting it.
 				if err := s.repair(ctx, o); err != nil {
 					return o, err
 				}
@@ -119,15 +130,17 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		current = false
 		before := o
 		o = o.Apply(*e)
-		if forStatusJobs(before, o) { // listed before projected: see statuswork.go
-			if err := s.store.AddWork(ctx, orderID, o.Status, e.At); err != nil {
-				return o, err
-			}
+		if !forStatusJobs(before, o) {
+			return o, nil // not projected: see project
+		}
+		// Listed before projected: see statuswork.go.
+		if err := s.store.AddWork(ctx, orderID, o.Status, e.At); err != nil {
+			return o, err
 		}
 		return o, s.project(ctx, o)
 	})
 	if err == nil {
-		turn.last = &o
+		s.recent.Add(orderID, o)
 	}
 	return o, err
 }
@@ -149,40 +162,33 @@ func (s *Service) projected(ctx context.Context, orderID string) (Order, error) 
 	return o, err
 }
 
-// project stores o as the Order projection. A slower writer may store an older version just
-// after a newer one (conditional writes are not atomic on every MongoDB-wire server), so after
-// saving, one lookup by _id tells whether a newer event exists; if so, the projection is
-// caught up with it. The writer whose save lands last makes that check after it, so no
-// projection stays behind an event whose writer finished. A few rounds suffice: the writer of
-// each newer event projects it too.
+// project stores o as the Order projection. The projection is a starting point, not the truth:
+// every read folds in the events stored after it (current), so it may lag. It is written when
+// a change is one a client sees in a listing — a new order, a status change, a payment — and
+// not for the answers about single articles that leave an order placed. A slower writer may also
+// store an older version just after a newer one (conditional writes are not atomic on every
+// MongoDB-wire server); the next read that finds the projection hiding such a change repairs it.
 func (s *Service) project(ctx context.Context, o Order) error {
-	for range 5 {
-		if err := s.store.SaveOrder(ctx, o); err != nil {
-			return err
-		}
-		later, err := s.store.EventsAfter(ctx, o.ID, o.Version)
-		if err != nil || len(later) == 0 {
-			return err
-		}
-		o = o.ApplyAll(later)
-	}
-	return nil
+	return s.store.SaveOrder(ctx, o)
 }
 
 // current returns the order as its events say: its projection, caught up with any event stored
-// after it, and the projection repaired when it was behind (a writer stopped between appending
-// an event and projecting it). Two lookups by _id when the projection is current; an unknown
-// order is the empty Order.
+// after it, and the projection repaired when it hid a change a client sees (a writer stopped
+// between appending an event and projecting it, or a slower writer's older save landed last).
+// Two lookups by _id when the projection is current; an unknown order is the empty Order.
 func (s *Service) current(ctx context.Context, orderID string) (Order, error) {
-	o, err := s.projected(ctx, orderID)
+	p, err := s.projected(ctx, orderID)
 	if err != nil {
-		return o, err
+		return p, err
 	}
-	later, err := s.store.EventsAfter(ctx, orderID, o.Version)
+	later, err := s.store.EventsAfter(ctx, orderID, p.Version)
 	if err != nil || len(later) == 0 {
-		return o, err
+		return p, err
 	}
-	o = o.ApplyAll(later)
+	o := p.ApplyAll(later)
+	if !forStatusJobs(p, o) {
+		return o, nil // only answers that leave the order placed: a lag by design
+	}
 	return o, s.repair(ctx, o)
 }
 

@@ -252,29 +252,15 @@ func (s *Store) migrateEvents(ctx context.Context) error {
 			d.Key, d.ID = d.ID, eventID(d.OrderID, d.Version)
 			docs = append(docs, d)
 		}
-		_, err := s.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-		if err != nil && !onlyDuplicates(err) { // a copy made by an interrupted start is kept
-			return mongox.Unavailable(err)
+		// A duplicate is a copy made by an interrupted start: it is kept.
+		if _, err := mongox.InsertAll(ctx, s.events, docs); err != nil {
+			return err
 		}
 		if _, err := s.events.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
 			return mongox.Unavailable(err)
 		}
 	}
 	return nil
-}
-
-// onlyDuplicates tells whether every write error of an insertMany is a duplicate key.
-func onlyDuplicates(err error) bool {
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
-		return false
-	}
-	for _, we := range bwe.WriteErrors {
-		if we.Code != 11000 {
-			return false
-		}
-	}
-	return true
 }
 
 func isNamespaceNotFound(err error) bool {
@@ -351,8 +337,8 @@ func (d orderDoc) order() Order {
 // SaveOrder stores o as the order's projection, replacing the whole document (saving twice
 // changes nothing). The filter is the _id alone, the only filter every MongoDB-wire server
 // answers from an index (with a version condition FerretDB on SQLite scans every order). So a
-// slower writer may put back an older version just after a newer one; that is why every writer
-// looks for the event after the version it saved and catches up (Service.project).
+// slower writer may put back an older version just after a newer one; that is why every read
+// folds in the events after the projection (Service.current, Store.listedOrder).
 func (s *Store) SaveOrder(ctx context.Context, o Order) error {
 	_, err := s.orders.ReplaceOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, toOrderDoc(o), options.Replace().SetUpsert(true))
 	if mongox.IsDuplicate(err) {

@@ -8,13 +8,12 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// turns lets the changes of one order within this instance take turns, and hands each one the
-// order as the previous one left it. Catalog's answers about an order arrive together: without
-// turns they would race for the same version, and all but one would lose, catch up and try
-// again. Changes made by other instances are still settled by the unique event ids: a handed
-// state is only where a change starts, checked like any other (see changeFrom). An order's
-// entry lives while changes of it hold or wait for the turn, so memory does not grow with the
-// orders.
+// turns lets the changes of one order within this instance take turns, each starting from the
+// order as the previous one left it (Service.recent). Catalog's answers about an order arrive
+// together: without turns they would race for the same version, and all but one would lose,
+// catch up and try again. Changes made by other instances are still settled by the unique event
+// ids (see changeFrom). An order's entry lives while changes of it hold or wait for the turn,
+// so memory does not grow with the orders.
 type turns struct {
 	mu     sync.Mutex
 	orders map[string]*turn
@@ -23,7 +22,6 @@ type turns struct {
 type turn struct {
 	token chan struct{} // holds a token while a change has the turn
 	users int           // changes holding or waiting for the turn; guarded by turns.mu
-	last  *Order        // the order as the last change left it (nil: unknown); guarded by token
 }
 
 // take waits for the order's turn, or for ctx to end.

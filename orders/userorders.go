@@ -25,7 +25,7 @@ import (
 // deterministic ids:
 //
 //	user_orders       {_id: "<userId>/<n>", userId, n, orderId}   unique (orderId, userId)
-//	user_order_heads  {_id: userId, n}                            a recent n, never ahead
+//	user_order_heads  {_id: userId, n}                            an n at most headEvery behind
 //
 // Listing an order appends the user's next n; of two racing writers only one gets each n (the
 // _id), and an order is listed once per user (the unique index). Reading the list is the head, the
@@ -67,19 +67,38 @@ func (s *Store) ensureUserOrders(ctx context.Context) error {
 	return nil
 }
 
-// ListOrder adds orderID to the user's list, once however often it is called.
+// ListOrder adds orderID to the user's list, once however often it is called. It starts after
+// the entries this instance knows (listCache), else after the head: a guess, since a taken n is
+// refused by its _id and the next one tried. The head is written every headEvery entries only:
+// readers look past it, so it saves them lookups, and writing it each time would cost a round
+// trip per order.
 func (s *Store) ListOrder(ctx context.Context, userID, orderID string) error {
-	n, err := s.userOrderHead(ctx, userID)
-	if err != nil {
-		return err
+	known, cached := s.lists.entries.Get(userID)
+	if slices.Contains(known, orderID) {
+		return nil
 	}
-	_, err = mongox.RetryOnConflict(ctx, func() (struct{}, error) {
+	n, counted := s.lists.ends.Get(userID)
+	switch {
+	case cached && len(known) > n:
+		n = len(known)
+	case !counted && !cached:
+		var err error
+		if n, err = s.userOrderHead(ctx, userID); err != nil {
+			return err
+		}
+	}
+	_, err := mongox.RetryOnConflict(ctx, func() (struct{}, error) {
 		n++
 		_, err := s.userOrders.InsertOne(ctx, userOrderDoc{ID: userOrderID(userID, n), UserID: userID, N: n, OrderID: orderID})
 		if err == nil {
-			// Only where readers start looking: a failed write is made up for by the next one.
-			_, _ = s.userOrderHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}},
-				bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: n}}}}, options.UpdateOne().SetUpsert(true))
+			if cached && n == len(known)+1 { // entries never change, so the known ones and this are the list
+				s.lists.entries.Add(userID, append(slices.Clip(known), orderID))
+			}
+			s.lists.ends.Add(userID, n)
+			if n%headEvery == 0 { // a failed write is made up for by a later one
+				_, _ = s.userOrderHeads.UpdateOne(ctx, bson.D{{Key: "_id", Value: userID}},
+					bson.D{{Key: "$max", Value: bson.D{{Key: "n", Value: n}}}}, options.UpdateOne().SetUpsert(true))
+			}
 			return struct{}{}, nil
 		}
 		if !mongox.IsDuplicate(err) {
@@ -96,6 +115,9 @@ func (s *Store) ListOrder(ctx context.Context, userID, orderID string) error {
 	})
 	return err
 }
+
+// headEvery is how many entries of a user's list go by between two writes of its head.
+const headEvery = 8
 
 // userOrderHead returns the n the user's head records (0 when none).
 func (s *Store) userOrderHead(ctx context.Context, userID string) (int, error) {
@@ -124,16 +146,19 @@ const orderLookups = 8
 // listCache holds what GET /orders reads again and again and that never changes once written,
 // so nothing has to keep it current: a user's list entries (entry n names the same order
 // forever, and entries are numbered without gaps) and the orders no event can change any more
-// (Order.settled). Both are bounded LRUs; what they miss is read from the store. A user's
-// listing then costs one look past the entries known, plus the orders still moving.
+// (Order.settled). Bounded LRUs; what they miss is read from the store. A user's listing then
+// costs one look past the entries known, plus the orders still moving. ListOrder also starts
+// after the last entry this instance listed (ends): a guess that a taken _id corrects.
 type listCache struct {
 	entries *expirable.LRU[string, []string] // user id → the order ids of entries 1, 2, …
+	ends    *expirable.LRU[string, int]      // user id → the last entry this instance listed
 	settled *expirable.LRU[string, Order]    // order id → the order, once settled
 }
 
 func newListCache() listCache {
 	return listCache{ // a TTL of 0: nothing expires, entries only leave when the LRU is full
 		entries: expirable.NewLRU[string, []string](20_000, nil, 0),
+		ends:    expirable.NewLRU[string, int](20_000, nil, 0),
 		settled: expirable.NewLRU[string, Order](20_000, nil, 0),
 	}
 }
@@ -224,8 +249,18 @@ func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) 
 		return o, nil
 	}
 	o, err := s.Order(ctx, orderID)
-	if err == nil && o.settled() {
+	if err != nil {
+		return o, err
+	}
+	if o.Status == StatusPlaced { // catalog's answers about single articles are not projected
+		later, err := s.EventsAfter(ctx, orderID, o.Version)
+		if err != nil {
+			return o, err
+		}
+		o = o.ApplyAll(later)
+	}
+	if o.settled() {
 		s.lists.settled.Add(orderID, o)
 	}
-	return o, err
+	return o, nil
 }
