@@ -10,7 +10,11 @@ import (
 )
 
 // cartCache holds the latest known open cart of recently seen users, so GET /cart is answered
-// without the store. Only reads use it: every change reads the store.
+// without the store, and a change (a line change, a checkout) starts from it without reading
+// the store. A stale start is safe: states are immutable and a change inserts version+1 under a
+// unique _id, so if the cached state was not the latest, that version exists, the insert fails
+// as a duplicate, and the change starts over from the store (only its first attempt uses the
+// cache). An edit that changes nothing answers from the cached state, as GET /cart would.
 //
 // What keeps it current, and how stale it may be: this instance's own writes are recorded as
 // soon as they are stored, so the next read here sees them; every instance broadcasts the

@@ -39,8 +39,8 @@ func TestCartCacheKeepsTheNewestState(t *testing.T) {
 	assert.False(t, ok, "entries expire")
 }
 
-// A change made through one instance is seen through another within a second, although the
-// other answers GET /cart from its cache (the cart_changes broadcast).
+// A change made through one instance, and a checkout, are seen through another within a
+// second, although the other answers GET /cart from its cache (the cart_changes broadcast).
 func TestOtherInstanceSeesCartChangeWithinOneSecond(t *testing.T) {
 	db := testkit.Mongo(t)
 	rabbitURL := testkit.RabbitURL(t)
@@ -62,6 +62,25 @@ func TestOtherInstanceSeesCartChangeWithinOneSecond(t *testing.T) {
 			break
 		}
 		require.Less(t, time.Since(changed), time.Second, "the other instance did not see the change within 1 s")
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A checkout through one instance: GET /cart there is at once a new, empty cart, and on the
+	// other within a second.
+	closed := first.cart("POST", "/cart/checkout", "tok", nil)
+	next := first.cart("GET", "/cart", "tok", nil)
+	assert.NotEqual(t, closed.ID, next.ID)
+	assert.True(t, next.Enabled)
+	assert.Empty(t, next.Articles)
+	changed = time.Now()
+	for {
+		c := second.cart("GET", "/cart", "tok", nil)
+		if c.ID != closed.ID {
+			assert.Equal(t, next.ID, c.ID)
+			assert.Empty(t, c.Articles)
+			break
+		}
+		require.Less(t, time.Since(changed), time.Second, "the other instance did not see the checkout within 1 s")
 		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -17,8 +17,8 @@
 //     loop re-sends `place_order` for closed carts without an orderId until `order_placed` comes
 //     back, so a crash between closing and publishing delays the order but never loses it.
 //
-// The one write in place is that orderId, set on the closed state once (Store.RecordOrder):
-// nothing appends after a closed state, so there is no version to race for.
+// The one write in place is that orderId, set once on the closed cart's pointer in cart_closed
+// (Store.RecordOrder): nothing appends after a closed state, so there is no version to race for.
 //
 // Superseded states are pruned once they are older than any request can be (see Store.Prune).
 package cart

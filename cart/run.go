@@ -45,6 +45,11 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	return c, nil
 }
 
+// pointerRepairWindow is how far back the periodic AddMissingPointers looks. A pointer goes
+// missing only when a process stops between two inserts, so the cart was closed moments before
+// the process stopped; any instance running within this window after that repairs it.
+const pointerRepairWindow = time.Hour
+
 // Run runs the cart service until ctx is done: HTTP API, consumers of the `cart` and
 // `cart_order_placed` queues and of logouts, and the re-validation and re-send loops.
 func Run(ctx context.Context, opts app.Options) error {
@@ -81,12 +86,19 @@ func Run(ctx context.Context, opts app.Options) error {
 			}
 			return err
 		}),
-		// Pruning rides on the re-validation loop: both are slow-paced housekeeping of stored states.
-		app.Every(log, "re-validate open carts, prune superseded states", cfg.ValidateInterval, func(ctx context.Context) error {
+		// Pruning and pointer repair ride on the re-validation loop: all are slow-paced
+		// housekeeping of stored states.
+		app.Every(log, "re-validate open carts, prune superseded states, add missing pointers", cfg.ValidateInterval, func(ctx context.Context) error {
 			if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
 				return err
 			}
-			_, err := store.Prune(ctx, time.Now().Add(-cfg.PruneAfter))
+			if _, err := store.Prune(ctx, time.Now().Add(-cfg.PruneAfter)); err != nil {
+				return err
+			}
+			n, err := store.AddMissingPointers(ctx, time.Now().Add(-pointerRepairWindow))
+			if n > 0 {
+				log.Warn("closed carts without pointer found, pointers added", "carts", n)
+			}
 			return err
 		}),
 	)

@@ -21,7 +21,7 @@ type Service struct {
 	bus     bus.Publisher
 	catalog articleSource
 	log     *slog.Logger
-	cache   *cartCache // for reads only (see cartCache)
+	cache   *cartCache // for reads, and to start changes from (see cartCache)
 
 	// broadcast, when set, tells the other instances of every state stored (cart_changes).
 	broadcast func(msg any)
@@ -61,6 +61,18 @@ func (s *Service) current(ctx context.Context, userID string) (Cart, error) {
 		return newCart(userID, latest.Gen+1, now()), nil
 	}
 	return latest, nil
+}
+
+// start returns the state a change starts from: on its first attempt, the user's open cart from
+// the cache when it holds it; on every retry (the cached state was not the latest), or without
+// one, from the store, as current does.
+func (s *Service) start(ctx context.Context, userID string, attempt int) (Cart, error) {
+	if attempt == 1 {
+		if c, ok := s.cache.open(userID); ok {
+			return c, nil
+		}
+	}
+	return s.current(ctx, userID)
 }
 
 // Open returns the user's open cart, creating it empty when there is none.
@@ -103,13 +115,16 @@ func (s *Service) Remove(ctx context.Context, userID, articleID string) (Cart, e
 }
 
 // change applies edit to a copy of the user's open cart and stores it as the cart's next
-// version when edit says it changed something. When a concurrent request stored that version
-// first, it starts over from the new state.
+// version when edit says it changed something. When that version exists already (a concurrent
+// request stored it first, or the cached state it started from was not the latest), it starts
+// over from the store's latest state.
 func (s *Service) change(ctx context.Context, userID string, edit func(*Cart) (bool, error)) (Cart, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
+	attempt := 0
 	return mongox.RetryOnConflict(ctx, func() (Cart, error) {
-		cur, err := s.current(ctx, userID)
+		attempt++
+		cur, err := s.start(ctx, userID, attempt)
 		if err != nil {
 			return Cart{}, err
 		}
@@ -140,8 +155,10 @@ func (s *Service) Validate(ctx context.Context, userID string) (Report, error) {
 func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
+	attempt := 0
 	return mongox.RetryOnConflict(ctx, func() (Cart, error) {
-		cur, err := s.current(ctx, userID)
+		attempt++
+		cur, err := s.start(ctx, userID, attempt)
 		if err != nil {
 			return Cart{}, err
 		}
@@ -162,7 +179,8 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 			s.tryPlaceOrder(ctx, closed)
 			return closed, nil
 		}
-		// Someone stored the next version first: a line change (check again), or another checkout.
+		// The next version exists: a line change (check again), another checkout, or a stale
+		// cached start (check again, from the store).
 		if errors.Is(err, errVersionTaken) {
 			if latest, getErr := s.store.Latest(ctx, userID); getErr == nil && (latest.ID != cur.ID || !latest.Enabled) {
 				return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out")

@@ -1,6 +1,7 @@
 package cart
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,16 +23,19 @@ var errVersionTaken = fmt.Errorf("the cart changed meanwhile: %w", mongox.ErrLos
 //
 // A user's latest state must be found at a cost that does not grow with the carts ever stored,
 // and the one query every MongoDB-wire server answers from an index is an exact _id (see
-// MONGO-WIRE.md). So each user has a head document in cart_heads, a copy of a recent state of
-// their newest cart written after the state. It may lag (a writer stopped after its state, or
-// two writers' head writes landed out of order) but never runs ahead: Latest reads it, then
-// looks for the state after it by _id — the next version of an open cart, or the first version
-// of the next cart after a closed one — until one is missing, usually at once.
+// MONGO-WIRE.md). So each user has a head document in cart_heads, a copy of a recent open state
+// of their newest cart written after the state. It may lag (a writer stopped after its state,
+// two writers' head writes landed out of order, and a closed state is never copied there) but
+// never runs ahead: Latest reads it, then looks for the state after it by _id — the next
+// version of an open cart, or the first version of the next cart after a closed one — until
+// one is missing, usually at once.
 //
-// A closed cart also has a pointer in cart_closed, {_id: cartId, userId, version}, written after
-// its closed state: order_placed names the cart, not the version, and the pointer lets the
-// order be recorded by _id instead of by a query on cartId (a scan on FerretDB/SQLite). A
-// pointer that is missing (its writer stopped after the state) is made up for by that query.
+// A closed cart also has a pointer in cart_closed, {_id: cartId, userId, version, orderId,
+// closed}, written after its closed state. It is the record of the cart's order: order_placed
+// names the cart, not the version, and RecordOrder sets orderId on the pointer by _id in one
+// write; the pointers still awaiting their order ("") are the place_order outbox that
+// AwaitingOrder reads. A pointer that is missing (its writer stopped after the state) is made
+// up for by RecordOrder (a query on cartId) and by AddMissingPointers (a periodic scan).
 type Store struct {
 	states *mongo.Collection
 	heads  *mongo.Collection
@@ -53,7 +57,15 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	err = mongox.EnsureIndexes(ctx, s.closed,
+		mongo.IndexModel{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "closed", Value: 1}}})
+	if err != nil {
+		return nil, err
+	}
 	if err := s.addMissingHeads(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.upgradeOldPointers(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -88,6 +100,47 @@ func (s *Store) addMissingHeads(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// upgradeOldPointers completes the pointers written before pointers recorded the order (they
+// have no closed time, and the order, if any, is on the closed state): each gets its state's
+// order and time, so that AwaitingOrder sees those still awaiting their order. Then, once, it
+// adds the missing pointers of all closed carts, for a store written before pointers existed.
+// A store with pointers, none of the old kind, costs one query of cart_closed and no more.
+func (s *Store) upgradeOldPointers(ctx context.Context) error {
+	n, err := s.closed.EstimatedDocumentCount(ctx)
+	if err != nil {
+		return mongox.Unavailable(fmt.Errorf("count closed carts: %w", err))
+	}
+	cur, err := s.closed.Find(ctx, bson.D{{Key: "closed", Value: bson.D{{Key: "$exists", Value: false}}}})
+	if err != nil {
+		return mongox.Unavailable(fmt.Errorf("read old closed cart pointers: %w", err))
+	}
+	var old []closedDoc
+	if err := cur.All(ctx, &old); err != nil {
+		return mongox.Unavailable(fmt.Errorf("read old closed cart pointers: %w", err))
+	}
+	if n > 0 && len(old) == 0 {
+		return nil
+	}
+	for _, p := range old {
+		var d stateDoc
+		err := s.states.FindOne(ctx, bson.D{{Key: "_id", Value: stateID(p.CartID, p.Version)}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue // a pointer with no state: nothing to re-send, nothing to record
+		}
+		if err != nil {
+			return mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", p.CartID, err))
+		}
+		_, err = s.closed.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: p.CartID}, {Key: "closed", Value: bson.D{{Key: "$exists", Value: false}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: d.OrderID}, {Key: "closed", Value: d.Updated}}}})
+		if err != nil {
+			return mongox.Unavailable(fmt.Errorf("upgrade closed cart pointer %s: %w", p.CartID, err))
+		}
+	}
+	_, err = s.AddMissingPointers(ctx, time.Time{})
+	return err
 }
 
 // stateDoc is one stored state of a cart. Its _id "<cartId>/<version>" is what makes
@@ -136,11 +189,18 @@ func (d stateDoc) cart() Cart {
 	return c
 }
 
-// closedDoc points at the closed state of a cart: a cart closes once, in its last version.
+// closedDoc points at the closed state of a cart (a cart closes once, in its last version) and
+// records the cart's order: OrderID is "" until order_placed comes back.
 type closedDoc struct {
-	CartID  string `bson:"_id"`
-	UserID  string `bson:"userId"`
-	Version int    `bson:"version"`
+	CartID  string    `bson:"_id"`
+	UserID  string    `bson:"userId"`
+	Version int       `bson:"version"`
+	OrderID string    `bson:"orderId"`
+	Closed  time.Time `bson:"closed"`
+}
+
+func pointerOf(c Cart) closedDoc {
+	return closedDoc{CartID: c.ID, UserID: c.UserID, Version: c.Version, OrderID: c.OrderID, Closed: c.Updated}
 }
 
 // headDoc is a user's head: a copy of a recent state of their newest cart.
@@ -150,7 +210,8 @@ type headDoc struct {
 }
 
 // Latest returns the latest state of the user's newest cart (open or closed), or NotFound when
-// the user never had one: the head, then the states after it (see Store).
+// the user never had one: the head, then the states after it (see Store). A closed cart's order
+// is not in it but in its pointer (see Get).
 func (s *Store) Latest(ctx context.Context, userID string) (Cart, error) {
 	var h headDoc
 	err := s.heads.FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&h)
@@ -182,9 +243,28 @@ func (s *Store) Latest(ctx context.Context, userID string) (Cart, error) {
 	}
 }
 
-// Get returns the latest state of cart id, or NotFound. It queries by cart id and sorts, which
-// only MongoDB answers from an index: it serves maintenance (Prune) and tests, never a request.
+// Get returns the latest state of cart id, with the order recorded on its pointer when it is
+// closed, or NotFound. It queries by cart id and sorts, which only MongoDB answers from an
+// index: it serves tests, never a request.
 func (s *Store) Get(ctx context.Context, id string) (Cart, error) {
+	c, err := s.latestOf(ctx, id)
+	if err != nil || c.Enabled {
+		return c, err
+	}
+	var p closedDoc
+	err = s.closed.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments): // no pointer: an order, if any, is on the state
+	case err != nil:
+		return Cart{}, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
+	case p.OrderID != "": // (an old pointer without one leaves the state's)
+		c.OrderID = p.OrderID
+	}
+	return c, nil
+}
+
+// latestOf returns the latest stored state of cart id, or NotFound, by a query on cartId.
+func (s *Store) latestOf(ctx context.Context, id string) (Cart, error) {
 	var d stateDoc
 	err := s.states.FindOne(ctx, bson.D{{Key: "cartId", Value: id}},
 		options.FindOne().SetSort(bson.D{{Key: "version", Value: -1}})).Decode(&d)
@@ -194,8 +274,12 @@ func (s *Store) Get(ctx context.Context, id string) (Cart, error) {
 	return d.cart(), nil
 }
 
-// Append stores c as a new state, then as its user's head. It fails with errVersionTaken when
-// that version of the cart exists already: a concurrent writer got there first.
+// Append stores c as a new state, then either as its user's head (an open state) or as the
+// cart's pointer (the closed state). It fails with errVersionTaken when that version of the
+// cart exists already: a concurrent writer got there first.
+//
+// A closed state is not written to the head: Latest finds it one lookup past the head, and the
+// next cart's first state replaces the head anyway.
 func (s *Store) Append(ctx context.Context, c Cart) error {
 	d := toDoc(c)
 	_, err := s.states.InsertOne(ctx, d)
@@ -205,13 +289,14 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 	case err != nil:
 		return mongox.Unavailable(fmt.Errorf("store cart %s: %w", c.ID, err))
 	}
-	// The pointer and the head only save queries, so a failed write is left to be made up for:
-	// RecordOrder falls back to a query, Latest looks past a lagging head.
-	if !c.Enabled {
-		_, _ = s.closed.InsertOne(ctx, closedDoc{CartID: c.ID, UserID: c.UserID, Version: c.Version})
+	// A failed write here is left to be made up for: Latest looks past a lagging head; a
+	// missing pointer is written by RecordOrder (a query) or AddMissingPointers (a scan).
+	if c.Enabled {
+		_, _ = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: c.UserID}}, headDoc{UserID: c.UserID, State: d},
+			options.Replace().SetUpsert(true))
+	} else {
+		_, _ = s.closed.InsertOne(ctx, pointerOf(c))
 	}
-	_, _ = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: c.UserID}}, headDoc{UserID: c.UserID, State: d},
-		options.Replace().SetUpsert(true))
 	if s.stored != nil {
 		s.stored(c)
 	}
@@ -225,44 +310,20 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 // conditional update, not atomic on FerretDB; that is safe because orders derives the order id
 // from the cart id, so racing order_placed messages for one cart all carry the same order.)
 //
-// The closed state is found from the cart's pointer (see Store) and updated by _id; without a
-// pointer, by the query recordOrderByQuery.
+// It is one update of the cart's pointer, by _id; recordOrderSlowly handles what it misses.
 func (s *Store) RecordOrder(ctx context.Context, id, userID, orderID string) (bool, error) {
-	var p closedDoc
-	err := s.closed.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return s.recordOrderByQuery(ctx, id, userID, orderID)
+	found, err := s.setPointerOrder(ctx, id, userID, orderID)
+	if err != nil || found {
+		return found, err
 	}
-	if err != nil {
-		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
-	}
-	var d stateDoc
-	err = s.states.FindOne(ctx, bson.D{{Key: "_id", Value: stateID(id, p.Version)}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return s.recordOrderByQuery(ctx, id, userID, orderID)
-	}
-	if err != nil {
-		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
-	}
-	switch {
-	case d.UserID != userID || d.Enabled || (d.OrderID != "" && d.OrderID != orderID):
-		return false, nil
-	case d.OrderID == orderID:
-		return true, nil
-	}
-	res, err := s.states.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: orderID}}}})
-	if err != nil {
-		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))
-	}
-	return res.MatchedCount > 0, nil
+	return s.recordOrderSlowly(ctx, id, userID, orderID)
 }
 
-// recordOrderByQuery is RecordOrder by a conditional update on the cart's states: for a closed
-// cart without a pointer.
-func (s *Store) recordOrderByQuery(ctx context.Context, id, userID, orderID string) (bool, error) {
-	res, err := s.states.UpdateOne(ctx,
-		bson.D{{Key: "cartId", Value: id}, {Key: "userId", Value: userID}, {Key: "enabled", Value: false},
+// setPointerOrder sets orderID on the pointer of cart id if it is userID's and records no other
+// order.
+func (s *Store) setPointerOrder(ctx context.Context, id, userID, orderID string) (bool, error) {
+	res, err := s.closed.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "userId", Value: userID},
 			{Key: "orderId", Value: bson.D{{Key: "$in", Value: bson.A{"", orderID}}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: orderID}}}})
 	if err != nil {
@@ -271,12 +332,140 @@ func (s *Store) recordOrderByQuery(ctx context.Context, id, userID, orderID stri
 	return res.MatchedCount > 0, nil
 }
 
+// recordOrderSlowly is RecordOrder when the pointer's update matched nothing: the pointer is
+// another user's or has another order (nothing to record), or it is missing (its writer stopped
+// after the closed state), or it is an old one, written before pointers recorded the order.
+func (s *Store) recordOrderSlowly(ctx context.Context, id, userID, orderID string) (bool, error) {
+	var p closedDoc
+	err := s.closed.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return s.recordOrderWithoutPointer(ctx, id, userID, orderID)
+	case err != nil:
+		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
+	case p.UserID != userID:
+		return false, nil
+	case !p.Closed.IsZero(): // not an old pointer: it has another order (or, raced, this one)
+		return p.OrderID == orderID, nil
+	}
+	// An old pointer: the order, if recorded, is on the closed state.
+	var d stateDoc
+	err = s.states.FindOne(ctx, bson.D{{Key: "_id", Value: stateID(id, p.Version)}}).Decode(&d)
+	if err != nil {
+		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
+	}
+	if d.OrderID != "" {
+		return d.OrderID == orderID, nil
+	}
+	res, err := s.closed.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "closed", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: orderID}, {Key: "closed", Value: d.Updated}}}})
+	if err != nil {
+		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))
+	}
+	return res.MatchedCount > 0, nil
+}
+
+// recordOrderWithoutPointer is RecordOrder for a closed cart without a pointer: it finds the
+// closed state by a query on cartId and writes the pointer, with the order. (In a store written
+// before pointers existed, the state may hold its order already.)
+func (s *Store) recordOrderWithoutPointer(ctx context.Context, id, userID, orderID string) (bool, error) {
+	var d stateDoc
+	err := s.states.FindOne(ctx, bson.D{{Key: "cartId", Value: id}, {Key: "enabled", Value: false}}).Decode(&d)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return false, nil
+	case err != nil:
+		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
+	case d.UserID != userID:
+		return false, nil
+	}
+	p := pointerOf(d.cart())
+	p.OrderID = cmp.Or(d.OrderID, orderID)
+	_, err = s.closed.InsertOne(ctx, p)
+	switch {
+	case mongox.IsDuplicate(err): // written meanwhile: record on it
+		return s.setPointerOrder(ctx, id, userID, orderID)
+	case err != nil:
+		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))
+	}
+	return p.OrderID == orderID, nil
+}
+
 // AwaitingOrder returns up to limit closed carts, closed before `before`, whose order has not
-// been confirmed yet: their `place_order` must be sent again.
+// been confirmed yet: their `place_order` must be sent again. They are the pointers without an
+// order, each read with its closed state by _id.
 func (s *Store) AwaitingOrder(ctx context.Context, before time.Time, limit int) ([]Cart, error) {
-	filter := bson.D{{Key: "enabled", Value: false}, {Key: "orderId", Value: ""},
-		{Key: "updated", Value: bson.D{{Key: "$lt", Value: before}}}}
-	return s.find(ctx, filter, options.Find().SetSort(bson.D{{Key: "updated", Value: 1}}).SetLimit(int64(limit)))
+	cur, err := s.closed.Find(ctx, bson.D{{Key: "orderId", Value: ""}, {Key: "closed", Value: bson.D{{Key: "$lt", Value: before}}}},
+		options.Find().SetSort(bson.D{{Key: "closed", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, mongox.Unavailable(fmt.Errorf("find closed carts: %w", err))
+	}
+	var pointers []closedDoc
+	if err := cur.All(ctx, &pointers); err != nil {
+		return nil, mongox.Unavailable(fmt.Errorf("read closed carts: %w", err))
+	}
+	carts := make([]Cart, 0, len(pointers))
+	for _, p := range pointers {
+		var d stateDoc
+		err := s.states.FindOne(ctx, bson.D{{Key: "_id", Value: stateID(p.CartID, p.Version)}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue // a pointer with no state: nothing to send
+		}
+		if err != nil {
+			return nil, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", p.CartID, err))
+		}
+		carts = append(carts, d.cart())
+	}
+	return carts, nil
+}
+
+// AddMissingPointers writes the missing pointers of the carts closed since `since`, and reports
+// how many it wrote. A pointer goes missing when its writer stops between the closed state and
+// the pointer; AwaitingOrder would never see that cart. Finding them means scanning closed
+// states (on FerretDB, every state), so this runs rarely, over a recent window (see Run).
+func (s *Store) AddMissingPointers(ctx context.Context, since time.Time) (int, error) {
+	// Closed states carry no order since pointers record it (older ones may, and are done).
+	closed, err := s.find(ctx, bson.D{{Key: "enabled", Value: false}, {Key: "orderId", Value: ""},
+		{Key: "updated", Value: bson.D{{Key: "$gte", Value: since}}}},
+		options.Find().SetProjection(bson.D{{Key: "articles", Value: 0}}))
+	if err != nil || len(closed) == 0 {
+		return 0, err
+	}
+	ids := make(bson.A, len(closed))
+	for i, c := range closed {
+		ids[i] = c.ID
+	}
+	cur, err := s.closed.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return 0, mongox.Unavailable(fmt.Errorf("find closed cart pointers: %w", err))
+	}
+	var have []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &have); err != nil {
+		return 0, mongox.Unavailable(fmt.Errorf("read closed cart pointers: %w", err))
+	}
+	written := map[string]bool{}
+	for _, p := range have {
+		written[p.ID] = true
+	}
+	added := 0
+	for _, c := range closed {
+		if written[c.ID] {
+			continue
+		}
+		_, err := s.closed.InsertOne(ctx, pointerOf(c))
+		switch {
+		case mongox.IsDuplicate(err): // written meanwhile
+		case err != nil:
+			return added, mongox.Unavailable(fmt.Errorf("write pointer of closed cart %s: %w", c.ID, err))
+		default:
+			added++
+		}
+	}
+	return added, nil
 }
 
 // RecentOpen returns the latest states of up to limit open carts, the most recently changed
@@ -324,8 +513,9 @@ func (s *Store) find(ctx context.Context, filter bson.D, opts *options.FindOptio
 
 // Prune deletes states that a later version of their cart supersedes and that were written
 // before `before`, and reports how many. Only superseded states go, so every cart keeps its
-// latest one. Callers pass a time older than any request can be: a writer that read version v
-// still finds v+1 in place if a rival stored it, and so cannot store a stale v+1 itself.
+// latest one. Callers pass a time older than any request can be, cacheTTL included (a change
+// may start from a state cached that long before): a writer that read version v still finds
+// v+1 in place if a rival stored it, and so cannot store a stale v+1 itself.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	cur, err := s.states.Aggregate(ctx, mongo.Pipeline{
 		{{Key: "$group", Value: bson.D{
@@ -347,7 +537,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	pruned := 0
 	for _, c := range carts {
 		// ($max is not an accumulator FerretDB implements, so the latest version is read here.)
-		latest, err := s.Get(ctx, c.ID)
+		latest, err := s.latestOf(ctx, c.ID)
 		if err != nil {
 			return pruned, err
 		}

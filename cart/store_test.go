@@ -2,6 +2,7 @@ package cart
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
@@ -38,6 +41,11 @@ func TestLatestByHead(t *testing.T) {
 	c = c.next(time.Now().UTC())
 	c.Enabled = false
 	require.NoError(t, store.Append(ctx, c))
+	var closed Cart
+	assert.Equal(t, int64(3), trips.During(func() { closed = latest() }),
+		"the head (still the last open state), the closed state after it, one miss")
+	assert.Equal(t, c.ID, closed.ID)
+	assert.False(t, closed.Enabled)
 	second := newCart("u1", 2, time.Now().UTC()).next(time.Now().UTC())
 	require.NoError(t, store.Append(ctx, second))
 
@@ -66,8 +74,9 @@ func TestLatestByHead(t *testing.T) {
 	assert.Equal(t, second.Version, latest().Version)
 }
 
-// An order is recorded on the closed state found by _id from the cart's pointer; without the
-// pointer (its writer stopped after the state), by a query, with the same rules.
+// An order is recorded on the closed cart's pointer, by _id, in one write; without the pointer
+// (its writer stopped after the state), the closed state is found by a query and the pointer
+// written, with the same rules.
 func TestRecordOrderByPointerOrQuery(t *testing.T) {
 	ctx := context.Background()
 	db, trips := testkit.CountingMongo(t)
@@ -89,9 +98,9 @@ func TestRecordOrderByPointerOrQuery(t *testing.T) {
 
 	byPointer := closeCart("u1")
 	var found bool
-	assert.Equal(t, int64(3), trips.During(func() {
+	assert.Equal(t, int64(1), trips.During(func() {
 		found, err = store.RecordOrder(ctx, byPointer.ID, "u1", "order-1")
-	}), "the pointer, the closed state, the update: all by _id")
+	}), "one update of the pointer, by _id")
 	require.NoError(t, err)
 	assert.True(t, found)
 	assert.Equal(t, "order-1", orderOf(byPointer.ID))
@@ -113,6 +122,9 @@ func TestRecordOrderByPointerOrQuery(t *testing.T) {
 	}
 	assert.Equal(t, "order-1", orderOf(byPointer.ID), "a second order does not replace the first")
 	assert.Equal(t, "order-2", orderOf(byQuery.ID))
+	n, err := store.closed.CountDocuments(ctx, bson.M{"_id": byQuery.ID, "orderId": "order-2"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "the query wrote the missing pointer, with the order")
 
 	// An open cart has no pointer and records nothing.
 	open := newCart("u3", 1, time.Now().UTC()).next(time.Now().UTC())
@@ -120,4 +132,181 @@ func TestRecordOrderByPointerOrQuery(t *testing.T) {
 	found, err = store.RecordOrder(ctx, open.ID, "u3", "order-3")
 	require.NoError(t, err)
 	assert.False(t, found)
+}
+
+// A checkout costs the cart service three round trips to the store: from a warm cache, the
+// closed state and its pointer; on order_placed, the order set on the pointer. A line change
+// from a warm cache costs its state and the head.
+func TestCheckoutRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	db, trips := testkit.CountingMongo(t)
+	store, err := NewStore(ctx, db)
+	require.NoError(t, err)
+	svc := NewService(store, testkit.Rabbit(t), newCatalogClient(newFakeCatalog(t).URL), testkit.Logger(t))
+
+	_, err = svc.Add(ctx, "u1", articleA, 1) // cold: reads the store first
+	require.NoError(t, err)
+	var c Cart
+	assert.Equal(t, int64(2), trips.During(func() { c, err = svc.Add(ctx, "u1", articleB, 1) }),
+		"warm: the state and the head")
+	require.NoError(t, err)
+	assert.Len(t, c.Articles, 2)
+
+	var closed Cart
+	checkout := trips.During(func() { closed, err = svc.Checkout(ctx, "u1") })
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), checkout, "the closed state and its pointer")
+	assert.Equal(t, c.Articles, closed.Articles)
+	placed, err := json.Marshal(contract.OrderPlaced{OrderID: "order-1", CartID: closed.ID, UserID: "u1", Articles: []contract.OrderLine{}})
+	require.NoError(t, err)
+	delivery := bus.Delivery{Envelope: bus.Envelope{Type: contract.TypeOrderPlaced, Message: placed}}
+	recorded := trips.During(func() { err = svc.HandleOrderPlaced(ctx, delivery) })
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), recorded, "the order set on the pointer")
+	assert.Equal(t, int64(3), checkout+recorded, "a checkout costs 3 round trips")
+
+	got, err := store.Get(ctx, closed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "order-1", got.OrderID)
+	awaiting, err := store.AwaitingOrder(ctx, time.Now().Add(time.Hour), 10)
+	require.NoError(t, err)
+	assert.Empty(t, awaiting)
+	next, err := svc.Current(ctx, "u1")
+	require.NoError(t, err)
+	assert.Equal(t, cartID("u1", 2), next.ID, "after checkout, a new cart")
+	assert.Empty(t, next.Articles)
+}
+
+// A change that starts from a cached state that is no longer the latest (another instance
+// changed the cart, its broadcast not arrived) fails on the duplicate version and starts over
+// from the store: nothing is lost, and a checkout closes the cart as it is.
+func TestStaleCachedStartIsCaught(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.Mongo(t)
+	b, catalog := testkit.Rabbit(t), newFakeCatalog(t)
+	instance := func() *Service {
+		store, err := NewStore(ctx, db)
+		require.NoError(t, err)
+		return NewService(store, b, newCatalogClient(catalog.URL), testkit.Logger(t))
+	}
+	one, other := instance(), instance() // without broadcasts between them
+
+	_, err := one.Add(ctx, "u1", articleA, 1) // cached by one
+	require.NoError(t, err)
+	_, err = other.Add(ctx, "u1", articleB, 1)
+	require.NoError(t, err)
+	c, err := one.ChangeBy(ctx, "u1", articleA, 1) // from one's stale cache first
+	require.NoError(t, err)
+	assert.Equal(t, []Line{{ArticleID: articleA, Quantity: 2}, {ArticleID: articleB, Quantity: 1}}, c.Articles)
+	assert.Equal(t, 3, c.Version)
+
+	_, err = other.Remove(ctx, "u1", articleB) // other's cache is stale too: caught the same way
+	require.NoError(t, err)
+	closed, err := one.Checkout(ctx, "u1")
+	require.NoError(t, err)
+	assert.Equal(t, []Line{{ArticleID: articleA, Quantity: 2}}, closed.Articles, "the latest lines are checked out")
+	_, err = other.Checkout(ctx, "u1") // other's cache holds the open cart: caught, and refused
+	assert.ErrorIs(t, err, errs.Conflict)
+}
+
+// Stores written before the pointer recorded the order keep working: old pointers (no order, no
+// closed time), orders recorded on closed states, closed states without a pointer.
+func TestOldPointersKeepWorking(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.Mongo(t)
+	closeOld := func(user, orderID string, pointer bool) Cart {
+		c := newCart(user, 1, now()).next(now())
+		c.Articles = []Line{{ArticleID: articleA, Quantity: 1}}
+		c.Enabled, c.OrderID = false, orderID
+		_, err := db.Collection("cart_states").InsertOne(ctx, toDoc(c))
+		require.NoError(t, err)
+		if pointer { // as the code before wrote it
+			_, err = db.Collection("cart_closed").InsertOne(ctx, bson.M{"_id": c.ID, "userId": user, "version": c.Version})
+			require.NoError(t, err)
+		}
+		return c
+	}
+	ids := func(carts []Cart) []string {
+		var ids []string
+		for _, c := range carts {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	confirmed := closeOld("u1", "order-1", true)
+	awaiting := closeOld("u2", "", true)
+	noPointer := closeOld("u3", "", false)
+	confirmedNoPointer := closeOld("u4", "order-4", false)
+
+	store, err := NewStore(ctx, db) // upgrades them
+	require.NoError(t, err)
+	before := time.Now().Add(time.Hour)
+	due, err := store.AwaitingOrder(ctx, before, 10)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{awaiting.ID, noPointer.ID}, ids(due))
+	for c, order := range map[string]string{confirmed.ID: "order-1", confirmedNoPointer.ID: "order-4"} {
+		got, err := store.Get(ctx, c)
+		require.NoError(t, err)
+		assert.Equal(t, order, got.OrderID, c)
+		found, err := store.RecordOrder(ctx, c, userOfCart(c), "order-x")
+		require.NoError(t, err)
+		assert.False(t, found, "%s: another order is recorded", c)
+		found, err = store.RecordOrder(ctx, c, userOfCart(c), order)
+		require.NoError(t, err)
+		assert.True(t, found, "%s: the same order again is harmless", c)
+	}
+	for _, c := range []Cart{awaiting, noPointer} {
+		found, err := store.RecordOrder(ctx, c.ID, c.UserID, "order-"+c.UserID)
+		require.NoError(t, err)
+		assert.True(t, found, c.ID)
+	}
+	due, err = store.AwaitingOrder(ctx, before, 10)
+	require.NoError(t, err)
+	assert.Empty(t, due)
+
+	// An old pointer written after the start (an instance of the older code still running).
+	lateConfirmed := closeOld("u5", "order-5", true)
+	lateAwaiting := closeOld("u6", "", true)
+	found, err := store.RecordOrder(ctx, lateConfirmed.ID, "u5", "order-x")
+	require.NoError(t, err)
+	assert.False(t, found)
+	got, err := store.Get(ctx, lateConfirmed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "order-5", got.OrderID)
+	found, err = store.RecordOrder(ctx, lateAwaiting.ID, "u6", "order-6")
+	require.NoError(t, err)
+	assert.True(t, found)
+	got, err = store.Get(ctx, lateAwaiting.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "order-6", got.OrderID)
+}
+
+// A closed cart whose pointer was never written (its writer stopped after the state) is given
+// one by AddMissingPointers, and is then awaiting its order like any other.
+func TestAddMissingPointers(t *testing.T) {
+	ctx := context.Background()
+	store, err := NewStore(ctx, testkit.Mongo(t))
+	require.NoError(t, err)
+	c := newCart("u1", 1, now()).next(now())
+	require.NoError(t, store.Append(ctx, c))
+	c = c.next(now())
+	c.Enabled = false
+	require.NoError(t, store.Append(ctx, c))
+	_, err = store.closed.DeleteOne(ctx, bson.M{"_id": c.ID})
+	require.NoError(t, err)
+	before := time.Now().Add(time.Hour)
+	due, err := store.AwaitingOrder(ctx, before, 10)
+	require.NoError(t, err)
+	assert.Empty(t, due)
+
+	n, err := store.AddMissingPointers(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	due, err = store.AwaitingOrder(ctx, before, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, c, due[0])
+	n, err = store.AddMissingPointers(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing missing any more")
 }
