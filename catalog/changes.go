@@ -88,7 +88,8 @@ func keepViewCurrent(ctx context.Context, log *slog.Logger, store *Store, view *
 // loadView fills view with every article of the store. A head can lag behind its ledger (see
 // ledger.go), so with lookPastHeads the move after each head is looked for too (one _id lookup
 // per article, a few at a time): at start-up and when broadcasts may have been missed. The
-// periodic reload skips it; the broadcasts of moves carry their seq.
+// periodic reload skips it; the broadcasts of moves carry their seq. Then the ledger is brought
+// up to each article's sale state (Store.reconcile).
 func loadView(ctx context.Context, store *Store, view *articleView, lookPastHeads bool) error {
 	docs, heads, err := store.allArticles(ctx)
 	if err != nil {
@@ -96,7 +97,7 @@ func loadView(ctx context.Context, store *Store, view *articleView, lookPastHead
 	}
 	view.load(docs, heads)
 	if !lookPastHeads {
-		return nil
+		return store.reconcile(ctx, docs)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
@@ -106,12 +107,16 @@ func loadView(ctx context.Context, store *Store, view *articleView, lookPastHead
 			continue
 		}
 		g.Go(func() error {
-			m, err := store.latestFrom(gctx, stockMove{ArticleID: id, Seq: h.Seq, Balance: h.Balance})
+			m, err := store.latestFrom(gctx, h.move(id))
 			if err == nil && m.Seq > h.Seq {
-				view.apply(change{ArticleID: id, Stock: &stockLevel{Seq: m.Seq, Balance: m.Balance}})
+				level := m.level()
+				view.apply(change{ArticleID: id, Stock: &level})
 			}
 			return err
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return store.reconcile(ctx, docs)
 }

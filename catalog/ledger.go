@@ -12,6 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
@@ -34,6 +36,13 @@ import (
 // Each move also has a key: the deterministic id of the decision it records (for orders,
 // "<order>/<article>/reserve", see reserve.go; a random id for an admin's set). A unique index on
 // key makes each decision appended at most once, whatever the seq it raced for.
+//
+// And each move carries the article's sale state (sellState: enabled, price) it was decided
+// with. An admin's change of price or a disable appends a "revise" move (delta 0) with the new
+// state, so the ledger alone orders every fact a reservation decides on: a reservation decided on
+// the latest move needs no read of the article, and is refused by the seq's _id if anything
+// about the article changed meanwhile. The article document is written first and its revise
+// move after; a writer stopped in between is made up for when a read model reloads (reconcile).
 
 // Reasons of stock moves.
 const (
@@ -41,7 +50,30 @@ const (
 	moveReserve = "reserve" // an order took stock
 	moveRefuse  = "refuse"  // an order could not take stock (delta 0; records the decision)
 	moveRelease = "release" // stock an order had taken came back
+	moveRevise  = "revise"  // the article's price or enabled changed (delta 0)
 )
+
+// sellState is what a reservation needs of an article besides its stock: whether it is for
+// sale, and at what price (cents), as of the article's version.
+type sellState struct {
+	Enabled bool  `bson:"enabled" json:"enabled"`
+	Price   int64 `bson:"price" json:"price"`
+	Version int64 `bson:"version" json:"version"`
+}
+
+// stateOf returns the sale state of the article doc.
+func stateOf(d articleDoc) *sellState {
+	return &sellState{Enabled: d.Enabled, Price: d.Price, Version: d.Version}
+}
+
+// newer returns whichever of a and b copies the later article version (a when equal); nil
+// only when both are.
+func newer(a, b *sellState) *sellState {
+	if a == nil || (b != nil && b.Version > a.Version) {
+		return b
+	}
+	return a
+}
 
 // stockMove is one entry of an article's ledger.
 type stockMove struct {
@@ -54,14 +86,27 @@ type stockMove struct {
 	Reason    string        `bson:"reason"`
 	Note      string        `bson:"note,omitempty"`
 	OrderID   string        `bson:"orderId,omitempty"`
+	State     *sellState    `bson:"state,omitempty"` // nil in ledgers written before it
 	At        time.Time     `bson:"at"`
 }
 
-// stockHead is the head document of an article's ledger: the seq and balance of a recent move.
+// level returns how far m takes its article's ledger.
+func (m stockMove) level() stockLevel {
+	return stockLevel{Seq: m.Seq, Balance: m.Balance, State: m.State}
+}
+
+// stockHead is the head document of an article's ledger: the seq, balance and state of a
+// recent move.
 type stockHead struct {
-	ArticleID string `bson:"_id"`
-	Seq       int64  `bson:"seq"`
-	Balance   int64  `bson:"balance"`
+	ArticleID string     `bson:"_id"`
+	Seq       int64      `bson:"seq"`
+	Balance   int64      `bson:"balance"`
+	State     *sellState `bson:"state,omitempty"`
+}
+
+// move returns what the head says of the article's latest move.
+func (h stockHead) move(articleID bson.ObjectID) stockMove {
+	return stockMove{ArticleID: articleID, Seq: h.Seq, Balance: h.Balance, State: h.State}
 }
 
 // moveID is the _id of the article's move number seq.
@@ -114,8 +159,9 @@ func (s *Store) headMove(ctx context.Context, articleID bson.ObjectID) (stockMov
 	if err != nil {
 		return stockMove{}, mongox.Unavailable(fmt.Errorf("read stock head of %s: %w", articleID.Hex(), err))
 	}
-	s.learn(articleID, stockLevel{Seq: h.Seq, Balance: h.Balance})
-	return stockMove{ArticleID: articleID, Seq: h.Seq, Balance: h.Balance}, nil
+	m := h.move(articleID)
+	s.learn(articleID, m.level())
+	return m, nil
 }
 
 // Balance returns the article's current stock: the balance of its latest move.
@@ -138,29 +184,37 @@ func (s *Store) findMove(ctx context.Context, filter bson.M) (stockMove, bool, e
 	if err != nil {
 		return m, false, mongox.Unavailable(fmt.Errorf("read stock move %v: %w", filter, err))
 	}
-	s.learn(m.ArticleID, stockLevel{Seq: m.Seq, Balance: m.Balance})
+	s.learn(m.ArticleID, m.level())
 	return m, true, nil
 }
 
-// moveDecision says what a move does given the balance it is appended to.
-type moveDecision func(balance int64) (delta int64, reason, note string)
+// moveDecision says what a move does given the balance and the article's state it is appended
+// to.
+type moveDecision func(balance int64, st sellState) (delta int64, reason, note string)
 
 // moveRequest asks for a move recording decision key of an article, decided on its latest
-// balance.
+// balance and state.
 type moveRequest struct {
 	articleID bson.ObjectID
 	key       string
 	orderID   string
+	state     *sellState // a newer state of the article, read from it; nil: the latest move's
 	decide    moveDecision
 }
 
-// after returns the move that req appends right after last.
+// after returns the move that req appends right after last. Its state is the newer of req's and
+// last's (a revise written late never brings back an older price); req must have one when last
+// has none (see withState).
 func (req moveRequest) after(last stockMove) (stockMove, error) {
-	delta, reason, note := req.decide(last.Balance)
+	st := newer(req.state, last.State)
+	if st == nil {
+		return stockMove{}, fmt.Errorf("stock move %s: no state of article %s", req.key, req.articleID.Hex())
+	}
+	delta, reason, note := req.decide(last.Balance, *st)
 	seq := last.Seq + 1
 	m := stockMove{
 		ID: moveID(req.articleID, seq), Key: req.key, ArticleID: req.articleID, Seq: seq, Delta: delta,
-		Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: req.orderID, At: time.Now().UTC(),
+		Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: req.orderID, State: st, At: time.Now().UTC(),
 	}
 	if m.Balance < 0 { // a decision must never do this; refuse rather than store a broken ledger
 		return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", req.key, m.Balance)
@@ -178,6 +232,20 @@ func (s *Store) start(ctx context.Context, articleID bson.ObjectID) (last stockM
 	return last, false, err
 }
 
+// withState gives req the article's state, read from the article, when last has none (a ledger
+// written before moves had one, or an article without moves).
+func (s *Store) withState(ctx context.Context, req *moveRequest, last stockMove) error {
+	if req.state != nil || last.State != nil {
+		return nil
+	}
+	doc, err := s.articleDoc(ctx, req.articleID)
+	if err != nil {
+		return err
+	}
+	req.state = stateOf(doc)
+	return nil
+}
+
 // appendMove appends the move req asks for. If the ledger holds its key already (a retry of work
 // done before), that move is returned instead and nothing is appended.
 //
@@ -191,6 +259,9 @@ func (s *Store) appendMove(ctx context.Context, req moveRequest) (stockMove, err
 		return stockMove{}, err
 	}
 	return mongox.RetryOnConflict(ctx, func() (stockMove, error) {
+		if err := s.withState(ctx, &req, last); err != nil {
+			return stockMove{}, err
+		}
 		m, err := req.after(last)
 		if err != nil {
 			return stockMove{}, err
@@ -234,12 +305,15 @@ func (s *Store) appendMove(ctx context.Context, req moveRequest) (stockMove, err
 // request per article.
 func (s *Store) appendAtOnce(ctx context.Context, reqs []moveRequest) (moves []stockMove, refused []int, err error) {
 	moves = make([]stockMove, len(reqs))
-	for i, req := range reqs {
-		last, _, err := s.start(ctx, req.articleID)
+	for i := range reqs {
+		last, _, err := s.start(ctx, reqs[i].articleID)
+		if err == nil {
+			err = s.withState(ctx, &reqs[i], last)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
-		if moves[i], err = req.after(last); err != nil {
+		if moves[i], err = reqs[i].after(last); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -298,12 +372,13 @@ func (s *Store) moveHeads(ctx context.Context, moves ...stockMove) {
 	}
 	writes := make([]mongo.WriteModel, len(moves))
 	for i, m := range moves {
-		writes[i] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": m.ArticleID.Hex()}).
-			SetUpdate(bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}).SetUpsert(true)
+		writes[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": m.ArticleID.Hex()}).
+			SetReplacement(stockHead{ArticleID: m.ArticleID.Hex(), Seq: m.Seq, Balance: m.Balance, State: m.State}).SetUpsert(true)
 	}
 	_, _ = s.heads.BulkWrite(ctx, writes, options.BulkWrite().SetOrdered(false))
 	for _, m := range moves {
-		s.notify(change{ArticleID: m.ArticleID, Stock: &stockLevel{Seq: m.Seq, Balance: m.Balance}})
+		level := m.level()
+		s.notify(change{ArticleID: m.ArticleID, Stock: &level})
 	}
 }
 
@@ -323,7 +398,7 @@ func (k *knownMoves) learn(articleID bson.ObjectID, l stockLevel) {
 	if k.latest == nil {
 		k.latest = map[bson.ObjectID]stockLevel{}
 	}
-	if old, ok := k.latest[articleID]; !ok || l.Seq > old.Seq {
+	if old, ok := k.latest[articleID]; !ok || l.Seq > old.Seq || (l.Seq == old.Seq && old.State == nil) {
 		k.latest[articleID] = l
 	}
 }
@@ -332,15 +407,44 @@ func (k *knownMoves) latestOf(articleID bson.ObjectID) (stockMove, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	l, ok := k.latest[articleID]
-	return stockMove{ArticleID: articleID, Seq: l.Seq, Balance: l.Balance}, ok
+	return stockMove{ArticleID: articleID, Seq: l.Seq, Balance: l.Balance, State: l.State}, ok
 }
 
 // SetStock sets the article's stock to stock, with a move of the difference, and returns the new
-// balance.
-func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int64) (int64, error) {
-	m, err := s.appendMove(ctx, moveRequest{articleID: articleID, key: "set/" + bson.NewObjectID().Hex(),
-		decide: func(balance int64) (int64, string, string) { return stock - balance, moveSet, "" }})
+// balance. state, when not nil, is the article's state just written (see sellState).
+func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int64, state *sellState) (int64, error) {
+	m, err := s.appendMove(ctx, moveRequest{articleID: articleID, key: "set/" + bson.NewObjectID().Hex(), state: state,
+		decide: func(balance int64, _ sellState) (int64, string, string) { return stock - balance, moveSet, "" }})
 	return m.Balance, err
+}
+
+// revise appends a move recording the article's new state (see sellState) and returns the
+// balance.
+func (s *Store) revise(ctx context.Context, doc articleDoc) (int64, error) {
+	m, err := s.appendMove(ctx, moveRequest{articleID: doc.ID, key: "revise/" + bson.NewObjectID().Hex(), state: stateOf(doc),
+		decide: func(int64, sellState) (int64, string, string) { return 0, moveRevise, "" }})
+	return m.Balance, err
+}
+
+// reconcile appends a revise move for each article whose state in the ledger, as far as this
+// store knows, is older than the article (a writer stopped between the article and its revise
+// move, or a ledger written before moves had states). Run when a read model loads, so the
+// ledger catches up within a reload interval; a revise of a state the ledger had already is
+// harmless (it repeats it).
+func (s *Store) reconcile(ctx context.Context, docs []articleDoc) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, doc := range docs {
+		last, known := s.known.latestOf(doc.ID)
+		if known && last.State != nil && last.State.Version >= doc.Version {
+			continue
+		}
+		g.Go(func() error {
+			_, err := s.revise(gctx, doc)
+			return err
+		})
+	}
+	return g.Wait()
 }
 
 // moveOldLedger copies the ledger of a store written before moves had _ids by seq (collection

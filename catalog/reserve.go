@@ -3,6 +3,7 @@ package catalog
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -98,18 +99,9 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 	}
 	now := time.Now().UTC()
 	r := Reservation{OrderID: orderID, Lines: normalizeLines(lines), Created: now, Updated: now}
-	docs, err := s.lineArticles(ctx, r.Lines)
+	reqs, reqLines, err := s.reserveRequests(ctx, orderID, r.Lines)
 	if err != nil {
 		return r, err
-	}
-
-	var reqs []moveRequest
-	var reqLines []*ReservedLine
-	for i := range r.Lines {
-		if line := &r.Lines[i]; docs[i] != nil {
-			reqs = append(reqs, reserveRequest(orderID, line, docs[i]))
-			reqLines = append(reqLines, line)
-		}
 	}
 	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
 	if err != nil || done != nil {
@@ -121,6 +113,9 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 		line.Reserved, line.Stock = m.Reason == moveReserve, m.Balance
 		if !line.Reserved {
 			line.Refusal = m.Note
+		}
+		if err := s.priceLine(ctx, line, m); err != nil {
+			return r, err
 		}
 	}
 	for _, line := range r.Lines {
@@ -188,32 +183,67 @@ func (s *Store) appendOrderMoves(ctx context.Context, orderID string, reqs []mov
 	return moves, nil, nil
 }
 
-// lineArticles reads the article of each line, at the same time, and refuses the lines that
-// cannot be reserved whatever the stock: a quantity below 1, an unknown article. It returns nil
-// for those.
-func (s *Store) lineArticles(ctx context.Context, lines []ReservedLine) ([]*articleDoc, error) {
-	docs := make([]*articleDoc, len(lines))
+// reserveRequests returns the moves that decide the lines of the order, and their lines. Lines
+// that cannot be reserved whatever the stock are refused here, with no move: a quantity below 1,
+// an unknown article. An article is read only when this store knows no state of it from the
+// ledger (see sellState), those reads at the same time.
+func (s *Store) reserveRequests(ctx context.Context, orderID string, lines []ReservedLine) ([]moveRequest, []*ReservedLine, error) {
+	reqs := make([]*moveRequest, len(lines))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range lines {
 		line := &lines[i]
-		if line.Quantity < 1 {
+		oid, err := parseArticleID(line.ArticleID)
+		switch {
+		case line.Quantity < 1:
 			line.Refusal = refusedQuantity
+			continue
+		case err != nil:
+			line.Refusal = refusedUnknown
+			continue
+		}
+		if last, ok := s.known.latestOf(oid); ok && last.State != nil {
+			reqs[i] = reserveRequest(orderID, line, oid, nil)
 			continue
 		}
 		g.Go(func() error {
-			doc, err := s.findArticleDoc(gctx, line.ArticleID)
+			doc, err := s.articleDoc(gctx, oid)
 			switch {
-			case isUnknownArticle(err):
+			case errors.Is(err, errs.NotFound):
 				line.Refusal = refusedUnknown
 				return nil
 			case err != nil:
 				return err
 			}
-			line.Price, docs[i] = money.Cents(doc.Price), &doc
+			reqs[i] = reserveRequest(orderID, line, oid, stateOf(doc))
 			return nil
 		})
 	}
-	return docs, g.Wait()
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var out []moveRequest
+	var outLines []*ReservedLine
+	for i, req := range reqs {
+		if req != nil {
+			out, outLines = append(out, *req), append(outLines, &lines[i])
+		}
+	}
+	return out, outLines, nil
+}
+
+// priceLine sets the line's price from the state its move was decided with, or from the
+// article for a move of a ledger written before moves had states.
+func (s *Store) priceLine(ctx context.Context, line *ReservedLine, m stockMove) error {
+	st := m.State
+	if st == nil {
+		doc, err := s.articleDoc(ctx, m.ArticleID)
+		if err != nil {
+			return err
+		}
+		st = stateOf(doc)
+	}
+	line.Price = money.Cents(st.Price)
+	return nil
 }
 
 // reservation returns the order's reservation record, if it was written.
@@ -233,12 +263,13 @@ func (s *Store) reservation(ctx context.Context, orderID string) (Reservation, b
 func reserveMoveKey(orderID, articleID string) string { return orderID + "/" + articleID + "/reserve" }
 func releaseMoveKey(orderID, articleID string) string { return orderID + "/" + articleID + "/release" }
 
-// reserveRequest asks for the move deciding line of the order, on its article doc.
-func reserveRequest(orderID string, line *ReservedLine, doc *articleDoc) moveRequest {
-	return moveRequest{articleID: doc.ID, key: reserveMoveKey(orderID, line.ArticleID), orderID: orderID,
-		decide: func(balance int64) (int64, string, string) {
+// reserveRequest asks for the move deciding line of the order, on the latest balance and state
+// of its article (state: one just read from the article, or nil).
+func reserveRequest(orderID string, line *ReservedLine, articleID bson.ObjectID, state *sellState) *moveRequest {
+	return &moveRequest{articleID: articleID, key: reserveMoveKey(orderID, line.ArticleID), orderID: orderID, state: state,
+		decide: func(balance int64, st sellState) (int64, string, string) {
 			switch {
-			case !doc.Enabled:
+			case !st.Enabled:
 				return 0, moveRefuse, refusedDisabled
 			case balance < line.Quantity:
 				return 0, moveRefuse, refusedInsufficient
@@ -252,5 +283,5 @@ func reserveRequest(orderID string, line *ReservedLine, doc *articleDoc) moveReq
 func releaseRequest(orderID string, line ReservedLine) moveRequest {
 	oid, _ := parseArticleID(line.ArticleID) // a reserved line's id was read as an article's
 	return moveRequest{articleID: oid, key: releaseMoveKey(orderID, line.ArticleID), orderID: orderID,
-		decide: func(int64) (int64, string, string) { return line.Quantity, moveRelease, "" }}
+		decide: func(int64, sellState) (int64, string, string) { return line.Quantity, moveRelease, "" }}
 }

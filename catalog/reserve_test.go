@@ -130,6 +130,86 @@ func TestTwoInstancesStartingFromStaleMovesNeverOversell(t *testing.T) {
 	assert.Equal(t, int64(0), requireConsistentLedger(t, stores[1], b))
 }
 
+// Reservations decide on the article's state the ledger carries, not on a read of the article:
+// an admin's disable or price change on one instance is a move, so another instance that starts
+// from what it knew is refused by the seq's _id and decides on the change.
+func TestReservationsSeeArticleChangesOfOtherInstances(t *testing.T) {
+	ctx := context.Background()
+	db, trips := testkit.CountingMongo(t)
+	var admin, orders *Store
+	for _, s := range []**Store{&admin, &orders} {
+		var err error
+		*s, err = NewStore(ctx, db)
+		require.NoError(t, err)
+	}
+	a := newArticle(t, admin, "A", 10)
+	b := newArticle(t, admin, "B", 10)
+	_, _, err := orders.allArticles(ctx) // what the orders instance knew when it loaded
+	require.NoError(t, err)
+
+	newPrice := money.Cents(250)
+	_, err = admin.UpdateArticle(ctx, a, articleChanges{Price: &newPrice})
+	require.NoError(t, err)
+	require.NoError(t, admin.DisableArticle(ctx, b))
+
+	r, err := orders.ReserveOrder(ctx, "order-1", []OrderLine{{a, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, stateReserved, r.State)
+	assert.Equal(t, []ReservedLine{{a, 1, true, "", 250, 9}}, r.Lines, "the new price")
+	r, err = orders.ReserveOrder(ctx, "order-2", []OrderLine{{a, 1}, {b, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, stateRejected, r.State)
+	assert.Equal(t, ReservedLine{b, 1, false, refusedDisabled, 100, 10}, sortedLines(r.Lines, b)[0])
+	assert.Equal(t, int64(9), requireConsistentLedger(t, admin, a), "order-2's unit of A given back")
+
+	// Now that it knows, a reservation reads no article.
+	cost := trips.During(func() {
+		r, err = orders.ReserveOrder(ctx, "order-3", []OrderLine{{a, 2}})
+		require.NoError(t, err)
+	})
+	assert.Equal(t, stateReserved, r.State)
+	assert.Equal(t, int64(3), cost, "the move, its head, the record")
+}
+
+// An article written without its revise move (a writer stopped in between), and a ledger
+// written before moves carried states, are brought up to the article when a read model loads;
+// until then a reservation reads the article.
+func TestLedgerIsReconciledWithArticles(t *testing.T) {
+	ctx := context.Background()
+	store := newTestStore(t)
+	a := newArticle(t, store, "A", 10)
+	b := newArticle(t, store, "B", 10)
+	aid, _ := parseArticleID(a)
+	bid, _ := parseArticleID(b)
+	// A's price written, its revise move not; B's ledger from before states.
+	_, err := store.articles.UpdateOne(ctx, bson.M{"_id": aid}, bson.M{"$set": bson.M{"price": 300}, "$inc": bson.M{"version": 1}})
+	require.NoError(t, err)
+	_, err = store.moves.UpdateMany(ctx, bson.M{"articleId": bid}, bson.M{"$unset": bson.M{"state": ""}})
+	require.NoError(t, err)
+	_, err = store.heads.UpdateOne(ctx, bson.M{"_id": b}, bson.M{"$unset": bson.M{"state": ""}})
+	require.NoError(t, err)
+
+	restarted, err := NewStore(ctx, store.articles.Database())
+	require.NoError(t, err)
+	r, err := restarted.ReserveOrder(ctx, "order-1", []OrderLine{{b, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, []ReservedLine{{b, 1, true, "", 100, 9}}, r.Lines, "the article read for its state")
+
+	require.NoError(t, loadView(ctx, restarted, newArticleView(), true))
+	r, err = restarted.ReserveOrder(ctx, "order-2", []OrderLine{{a, 1}, {b, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, []ReservedLine{{a, 1, true, "", 300, 9}, {b, 1, true, "", 100, 8}}, sortedLines(r.Lines, a, b))
+	for _, id := range []string{a, b} {
+		moves := ledger(t, restarted, id)
+		last := moves[len(moves)-1]
+		require.NotNil(t, last.State)
+		assert.Equal(t, last.State.Version, map[string]int64{a: 2, b: 1}[id], "%s's moves carry its state", id)
+	}
+	n := len(ledger(t, restarted, a))
+	require.NoError(t, loadView(ctx, restarted, newArticleView(), true))
+	assert.Len(t, ledger(t, restarted, a), n, "a reload with nothing to reconcile appends nothing")
+}
+
 func TestAdminStockChangesRaceWithOrders(t *testing.T) {
 	store := newTestStore(t)
 	article := newArticle(t, store, "Busy", 5)
@@ -146,7 +226,7 @@ func TestAdminStockChangesRaceWithOrders(t *testing.T) {
 		})
 	}
 	wg.Go(func() {
-		_, err := store.SetStock(context.Background(), oid, 7)
+		_, err := store.SetStock(context.Background(), oid, 7, nil)
 		assert.NoError(t, err)
 	})
 	wg.Wait()
@@ -326,7 +406,7 @@ func TestRejectedOrderRollsBackAfterCrash(t *testing.T) {
 
 	// Meanwhile c got stock: the order stays rejected, since c was refused for good.
 	cid, _ := parseArticleID(c)
-	_, err = store.SetStock(ctx, cid, 200)
+	_, err = store.SetStock(ctx, cid, 200, nil)
 	require.NoError(t, err)
 
 	store.beforeMove = nil

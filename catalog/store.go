@@ -59,10 +59,11 @@ type change struct {
 	Stock     *stockLevel
 }
 
-// stockLevel is an article's stock as of one move of its ledger.
+// stockLevel is an article's stock, and its sale state, as of one move of its ledger.
 type stockLevel struct {
-	Seq     int64 `json:"seq"`
-	Balance int64 `json:"balance"`
+	Seq     int64      `json:"seq"`
+	Balance int64      `json:"balance"`
+	State   *sellState `json:"state,omitempty"`
 }
 
 func (s *Store) notify(c change) {
@@ -119,7 +120,7 @@ func (s *Store) CreateArticle(ctx context.Context, ch articleChanges) (Article, 
 	if ch.Stock != nil {
 		stock = *ch.Stock
 	}
-	balance, err := s.SetStock(ctx, doc.ID, stock)
+	balance, err := s.SetStock(ctx, doc.ID, stock, stateOf(doc))
 	if err != nil {
 		return Article{}, err
 	}
@@ -162,9 +163,14 @@ func (s *Store) findArticleDoc(ctx context.Context, id string) (articleDoc, erro
 	if err != nil {
 		return articleDoc{}, err
 	}
+	return s.articleDoc(ctx, oid)
+}
+
+// articleDoc returns the stored article with id: errs.NotFound for an unknown one.
+func (s *Store) articleDoc(ctx context.Context, id bson.ObjectID) (articleDoc, error) {
 	var doc articleDoc
-	if err := s.articles.FindOne(ctx, bson.M{"_id": oid}).Decode(&doc); err != nil {
-		return doc, mongox.NotFound(err, "article "+id)
+	if err := s.articles.FindOne(ctx, bson.M{"_id": id}).Decode(&doc); err != nil {
+		return doc, mongox.NotFound(err, "article "+id.Hex())
 	}
 	return doc, nil
 }
@@ -197,10 +203,15 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges)
 		return Article{}, mongox.NotFound(err, "article "+id)
 	}
 	s.notify(change{ArticleID: doc.ID, Article: &doc})
+	// The ledger records the new state with the stock move, or with a revise move of its own
+	// when the price may have changed (see sellState).
 	var stock int64
-	if ch.Stock != nil {
-		stock, err = s.SetStock(ctx, doc.ID, *ch.Stock)
-	} else {
+	switch {
+	case ch.Stock != nil:
+		stock, err = s.SetStock(ctx, doc.ID, *ch.Stock, stateOf(doc))
+	case ch.Price != nil:
+		stock, err = s.revise(ctx, doc)
+	default:
 		stock, err = s.Balance(ctx, doc.ID)
 	}
 	if err != nil {
@@ -224,7 +235,8 @@ func (s *Store) DisableArticle(ctx context.Context, id string) error {
 		return mongox.NotFound(err, "article "+id)
 	}
 	s.notify(change{ArticleID: doc.ID, Article: &doc})
-	return nil
+	_, err = s.revise(ctx, doc) // reservations read the ledger: see sellState
+	return err
 }
 
 // allArticles returns every article and every stock head, to fill a read model. Its cost grows
@@ -246,7 +258,7 @@ func (s *Store) allArticles(ctx context.Context) ([]articleDoc, []stockHead, err
 	}
 	for _, h := range heads {
 		if id, err := bson.ObjectIDFromHex(h.ArticleID); err == nil {
-			s.learn(id, stockLevel{Seq: h.Seq, Balance: h.Balance})
+			s.learn(id, h.move(id).level())
 		}
 	}
 	return docs, heads, nil

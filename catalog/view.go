@@ -89,7 +89,8 @@ func (v *articleView) load(docs []articleDoc, heads []stockHead) {
 	}
 	for _, h := range heads {
 		if id, err := bson.ObjectIDFromHex(h.ArticleID); err == nil {
-			v.applyLocked(change{ArticleID: id, Stock: &stockLevel{Seq: h.Seq, Balance: h.Balance}})
+			level := h.move(id).level()
+			v.applyLocked(change{ArticleID: id, Stock: &level})
 		}
 	}
 }
@@ -244,6 +245,7 @@ func (v *articleView) article(ctx context.Context, store *Store, id string) (Art
 	if err != nil {
 		return Article{}, err
 	}
-	v.apply(change{ArticleID: doc.ID, Article: &doc, Stock: &stockLevel{Seq: m.Seq, Balance: m.Balance}})
+	level := m.level()
+	v.apply(change{ArticleID: doc.ID, Article: &doc, Stock: &level})
 	return doc.article(m.Balance), nil
 }

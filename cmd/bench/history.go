@@ -97,8 +97,9 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 			return err
 		}
 		var head struct {
-			Seq     int64 `bson:"seq"`
-			Balance int64 `bson:"balance"`
+			Seq     int64    `bson:"seq"`
+			Balance int64    `bson:"balance"`
+			State   bson.Raw `bson:"state"` // the article's sale state, which every move carries
 		}
 		if err := catalog.Collection("stock_heads").FindOne(ctx, bson.M{"_id": id}).Decode(&head); err != nil {
 			return fmt.Errorf("stock head of %s: %w", id, err)
@@ -107,7 +108,7 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 		for i := range int64(perArticle) {
 			seq := head.Seq + 1 + i
 			batch = append(batch, bson.M{"_id": id + "/" + strconv.FormatInt(seq, 10), "key": "bench/" + id + "/" + strconv.FormatInt(seq, 10),
-				"articleId": oid, "seq": seq, "delta": 0, "balance": head.Balance, "reason": "set", "at": now})
+				"articleId": oid, "seq": seq, "delta": 0, "balance": head.Balance, "reason": "set", "state": head.State, "at": now})
 		}
 		if err := insertBatches(ctx, catalog.Collection("stock_ledger"), batch); err != nil {
 			return err
@@ -120,7 +121,7 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 	}
 
 	ordersDB, cartDB := client.Database("orders"), client.Database("cart")
-	var projections, statuses, events, lists, heads, states, cartHeads []any
+	var projections, statuses, events, lists, heads, states, cartHeads, pointers []any
 	const users = 500
 	for i := range orders {
 		user := fmt.Sprintf("bench-user-%03d", i%users)
@@ -149,6 +150,7 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 			"articles": bson.A{bson.M{"articleId": sh.articles[i%len(sh.articles)], "quantity": 1, "valid": true, "validated": true}},
 			"enabled":  false, "created": now, "updated": now}
 		states = append(states, state)
+		pointers = append(pointers, bson.M{"_id": cartID, "userId": user, "version": 1, "orderId": orderID, "closed": now})
 		if i+users >= orders { // the user's last order
 			heads = append(heads, bson.M{"_id": user, "n": n})
 			cartHeads = append(cartHeads, bson.M{"_id": user, "state": state})
@@ -160,7 +162,7 @@ func seed(ctx context.Context, mongoURL string, sh *shop, moves, orders int) err
 	}{
 		{ordersDB.Collection("orders"), projections}, {ordersDB.Collection("order_status"), statuses}, {ordersDB.Collection("events"), events},
 		{ordersDB.Collection("user_orders"), lists}, {ordersDB.Collection("user_order_heads"), heads},
-		{cartDB.Collection("cart_states"), states}, {cartDB.Collection("cart_heads"), cartHeads},
+		{cartDB.Collection("cart_states"), states}, {cartDB.Collection("cart_heads"), cartHeads}, {cartDB.Collection("cart_closed"), pointers},
 	} {
 		if err := insertBatches(ctx, w.coll, w.docs); err != nil {
 			return err
