@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
@@ -201,4 +202,39 @@ func TestStatusListAPI(t *testing.T) {
 	status, body = a.call(t, "GET", "/orders/status?status=payment_defined", "tr", "")
 	require.Equal(t, 200, status)
 	assert.Equal(t, []any{}, field(body, "items"))
+}
+
+// A placed order has no projection: GET /orders lists it and GET /orders/{id} shows it, folded
+// from its events, answers included.
+func TestPlacedOrderIsReadBeforeAnyProjection(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	placed := mustPlace(t, a.svc, "cart-1", "alice", Line{"A", 1}, Line{"B", 2})
+	answered, err := a.svc.RecordArticleData(ctx, placed.ID, ArticleData{ArticleID: "A", Valid: true, Price: 250})
+	require.NoError(t, err)
+	require.Equal(t, StatusPlaced, answered.Status)
+	_, err = a.store.Order(ctx, placed.ID)
+	require.ErrorIs(t, err, errs.NotFound, "no projection while placed")
+
+	status, body := a.call(t, "GET", "/orders", "ta", "")
+	require.Equal(t, 200, status)
+	require.Len(t, body, 1)
+	item := body.([]any)[0]
+	assert.Equal(t, placed.ID, field(item, "id"))
+	assert.Equal(t, "placed", field(item, "status"))
+	assert.Equal(t, "cart-1", field(item, "cartId"))
+	assert.Equal(t, 2.0, field(item, "articles"))
+	assert.Equal(t, 2.5, field(item, "totalPrice"), "the answer the projection would miss")
+
+	status, body = a.call(t, "GET", "/orders/"+placed.ID, "ta", "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, "placed", field(body, "status"))
+	line := field(body, "articles").([]any)[0]
+	assert.Equal(t, true, field(line, "validated"))
+	assert.Equal(t, 2.5, field(line, "unitaryPrice"))
+	status, _ = a.call(t, "GET", "/orders/"+placed.ID, "tb", "")
+	assert.Equal(t, 404, status, "not bob's")
+
+	_, err = a.store.Order(ctx, placed.ID)
+	assert.ErrorIs(t, err, errs.NotFound, "reading a placed order writes no projection")
 }

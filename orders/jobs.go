@@ -109,7 +109,9 @@ func handleStatusJob(svc *Service, stuckAfter time.Duration) bus.Handler {
 // by _id and caught up with any event stored after its projection (a writer that stopped
 // between appending an event and projecting it is so repaired), its Order_Status entry is
 // written when it differs, and a placed order older than stuckAfter is repaired. Placed orders
-// stay on the list; the others leave it, their change now shown. The job so costs a few
+// stay on the list; the others leave it, their change now shown. An order that left placed is
+// still listed under placed (the change that validated or invalidated it does not list it
+// again), so it is the placed job that brings it into Order_Status. The job so costs a few
 // lookups by _id per open or recently changed order, whatever the number of finished orders. A
 // failure with one order is logged and the job goes on; the order stays on the list, so the
 // next job retries it.

@@ -67,14 +67,20 @@ func TestStuckOrderRepair(t *testing.T) {
 	require.EqualValues(t, 1, total)
 	assert.Equal(t, OrderStatus{OrderID: o.ID, UserID: "u1", Status: StatusPlaced, Updated: got.Updated}, page[0])
 
-	// Once validated, the validated job moves its Order_Status entry.
+	// Once validated, its Order_Status entry moves: by the placed job, since the answer that
+	// validated it did not list it again (it is on the work list under placed until a job
+	// sees it leave placed), and it is then off the work list.
 	_, err = svc.RecordArticleData(ctx, o.ID, ArticleData{ArticleID: "B", Valid: true, Price: 50})
 	require.NoError(t, err)
 	require.NoError(t, svc.RunStatusJob(ctx, StatusValidated, 0))
+	require.NoError(t, svc.RunStatusJob(ctx, StatusPlaced, time.Hour))
 	page, _, err = store.StatusPage(ctx, "", 1, 10)
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 	assert.Equal(t, StatusValidated, page[0].Status)
+	n, err := store.work.CountDocuments(ctx, bson.D{})
+	require.NoError(t, err)
+	assert.Zero(t, n, "off the work list once shown")
 	assert.Len(t, mustEvents(t, store, o.ID), 3, "placed, A, B: repeated repairs stored nothing twice")
 }
 

@@ -89,7 +89,8 @@ func placedFrom(m contract.PlaceOrder) (Placed, error) {
 	return p, nil
 }
 
-// handleArticleData stores catalog's answer about one article of an order.
+// handleArticleData stores catalog's answer about one article of an order, with the other
+// answers of the order handled at the same time (answers.go); it returns once it is stored.
 func handleArticleData(ctx context.Context, svc *Service, d bus.Delivery) error {
 	var m contract.ArticleData
 	if err := d.Decode(&m); err != nil {

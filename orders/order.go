@@ -11,14 +11,17 @@
 // concurrency control: the MongoDB-wire server has no transactions and its conditional updates
 // are not atomic.
 //
-// Reads: the folded order is also saved as the Order projection (store.go), a read model that
-// can be rebuilt from the events at any time (GET /orders/{id}/update). Every change saves it;
-// a read of one order, a change and the batch jobs (jobs.go) also look for an event stored after
-// it (a writer stopped between its append and its save) and catch it up. The jobs keep a second
+// Reads: once an order has left placed, the folded order is also saved as the Order projection
+// (store.go), a read model that can be rebuilt from the events at any time (GET
+// /orders/{id}/update). Every change of such an order saves it; a placed order has none and is
+// folded from its few events. A read of one order, a change and the batch jobs (jobs.go) also
+// look for an event stored after the projection (a writer stopped between its append and its
+// save) and catch it up. The jobs keep a second
 // projection, Order_Status, and repair orders stuck in "placed".
 //
 // The flow: cart's place_order → placed event → order_placed to catalog (messages.go) →
-// catalog's article-data answers → article_validated events → validated or invalid → payments
+// catalog's article-data answers → article_validated events (an order's answers arriving
+// together in one insert, answers.go) → validated or invalid → payments
 // (http.go) → payment_defined.
 package orders
 

@@ -18,12 +18,13 @@ import (
 
 // Service is what the orders service does; HTTP handlers, message handlers and batch jobs call it.
 type Service struct {
-	store  *Store
-	turns  turns                         // the changes of one order in this instance take turns
-	recent *expirable.LRU[string, Order] // where changes start (see changeFrom)
-	bus    bus.Publisher
-	log    *slog.Logger
-	now    func() time.Time
+	store   *Store
+	turns   turns                         // the changes of one order in this instance take turns
+	recent  *expirable.LRU[string, Order] // where changes start (see changeFrom)
+	answers answerBatches                 // catalog's answers of one order, stored together (answers.go)
+	bus     bus.Publisher
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 // recentOrders bounds how many orders a Service remembers as its changes left them.
@@ -38,13 +39,14 @@ func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
 	return &Service{store: store, recent: recent, bus: b, log: log, now: now}
 }
 
-// decision looks at the current order and returns the event to append, or nil when there is
-// nothing to do (the fact is already recorded, the message is stale…), or an error to refuse.
-type decision func(o Order) (*Event, error)
+// decision looks at the current order and returns the events to append, in order (usually
+// one), or none when there is nothing to do (the fact is already recorded, the message is
+// stale…), or an error to refuse.
+type decision func(o Order) ([]Event, error)
 
 // change is the one way an order changes: start from the order as this instance last left it,
-// or else its projection (one lookup by _id), decide, append the new event at the next version,
-// and project when a client would see the difference. See changeFrom.
+// or else its projection (one lookup by _id), decide, append the new events at the next
+// versions, and project when a client would see the difference. See changeFrom.
 func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
 	return s.changeFrom(ctx, orderID, nil, decide)
 }
@@ -53,11 +55,12 @@ func (s *Service) change(ctx context.Context, orderID string, decide decision) (
 // order as the last change of this instance left it (Service.recent: an order folded up to a
 // version never changes, so nothing has to keep that memory current), else from, when the
 // caller has the order, else the projection. That state may be behind the events: another
-// instance changed the order, a writer lost a race, or the projection lags (see project). That
-// costs nothing wrong: the new event goes at version o.Version+1, whose _id is taken when o is
-// behind, so the append fails; the events after o are then read by _id and folded in, and the
-// decision is made again on the newer state. Concurrent changes are so serialised, never lost,
-// never doubled. A decision to append nothing (a repeated message) or to refuse is only
+// instance changed the order, a writer lost a race, or the projection lags or is missing (see
+// project). That costs nothing wrong: the new events go at versions o.Version+1, +2…, in one
+// ordered insert, and the _id of the first is taken when o is behind, so the append fails;
+// the events after o are then read by _id and folded in (with any of this insert's stored
+// before a refusal), and the decision is made again on the newer state. Concurrent changes are
+// so serialised, never lost, never doubled. A decision to append nothing (a repeated message) or to refuse is only
 // trusted once one more lookup has shown no event follows o. The order as it stands after the
 // change is returned.
 func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, decide decision) (Order, error) {
@@ -97,8 +100,8 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		return err
 	}
 	o, err = mongox.RetryOnConflict(ctx, func() (Order, error) {
-		e, refusal := decide(o)
-		if e == nil {
+		events, refusal := decide(o)
+		if len(events) == 0 {
 			if !current { // a decision to do nothing must rest on the latest state: look once more
 				v := o.Version
 				if err := catchUp(); err != nil {
@@ -110,15 +113,20 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 			}
 			if o.Version > start.Version && forStatusJobs(start, o) {
 				// The events this change caught up with hid a change a client sees: the writer
-				// of them may have stopped before projecting it.
+				// of them may have stopped before listing or projecting it. (From the empty
+				// order, that includes a placed event appended by a place_order that stopped
+				// before listing the order for the status jobs: its redelivery lists it here.)
 				if err := s.repair(ctx, o); err != nil {
 					return o, err
 				}
 			}
 			return o, refusal
 		}
-		e.OrderID, e.Version, e.At = orderID, o.Version+1, s.now()
-		if err := s.store.Append(ctx, *e); err != nil {
+		at := s.now()
+		for i := range events {
+			events[i].OrderID, events[i].Version, events[i].At = orderID, o.Version+1+i, at
+		}
+		if err := s.store.AppendAll(ctx, events); err != nil {
 			if !errors.Is(err, errVersionTaken) {
 				return o, err
 			}
@@ -129,13 +137,17 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		}
 		current = false
 		before := o
-		o = o.Apply(*e)
-		if !forStatusJobs(before, o) {
-			return o, nil // not projected: see project
+		o = o.ApplyAll(events)
+		// Listed before projected: see statuswork.go. A placed order is on the work list from
+		// its placed event until a job sees it leave placed, so only a change of an order
+		// that had left placed (or the placed event itself) lists it.
+		if before.Status != StatusPlaced {
+			if err := s.store.AddWork(ctx, orderID, o.Status, at); err != nil {
+				return o, err
+			}
 		}
-		// Listed before projected: see statuswork.go.
-		if err := s.store.AddWork(ctx, orderID, o.Status, e.At); err != nil {
-			return o, err
+		if !projectable(o) {
+			return o, nil // not projected: see project
 		}
 		return o, s.project(ctx, o)
 	})
@@ -152,6 +164,10 @@ func forStatusJobs(before, after Order) bool {
 	return before.Status != StatusPlaced || after.Status != StatusPlaced
 }
 
+// projectable tells whether o is stored as the Order projection: only once it has left placed.
+// Every change of an order that has left placed is one a client sees (see project).
+func projectable(o Order) bool { return o.Status != StatusPlaced }
+
 // projected returns the order's stored projection; an order without one is the empty Order
 // (version 0), from which its events, if any, are found.
 func (s *Service) projected(ctx context.Context, orderID string) (Order, error) {
@@ -163,19 +179,23 @@ func (s *Service) projected(ctx context.Context, orderID string) (Order, error) 
 }
 
 // project stores o as the Order projection. The projection is a starting point, not the truth:
-// every read folds in the events stored after it (current), so it may lag. It is written when
-// a change is one a client sees in a listing — a new order, a status change, a payment — and
-// not for the answers about single articles that leave an order placed. A slower writer may also
-// store an older version just after a newer one (conditional writes are not atomic on every
-// MongoDB-wire server); the next read that finds the projection hiding such a change repairs it.
+// every read folds in the events stored after it (current), so it may lag or be missing. It is
+// written only once the order has left placed — for a status change, a payment, a late answer
+// on an invalid order — and neither for the placed event nor for the answers that leave the
+// order placed: a placed order is folded from its few events by every read (current,
+// Store.listedOrder), which saves a write per checkout. A slower writer may also store an older
+// version just after a newer one (conditional writes are not atomic on every MongoDB-wire
+// server); the next read that finds the projection hiding such a change repairs it.
 func (s *Service) project(ctx context.Context, o Order) error {
 	return s.store.SaveOrder(ctx, o)
 }
 
-// current returns the order as its events say: its projection, caught up with any event stored
-// after it, and the projection repaired when it hid a change a client sees (a writer stopped
-// between appending an event and projecting it, or a slower writer's older save landed last).
-// Two lookups by _id when the projection is current; an unknown order is the empty Order.
+// current returns the order as its events say: its projection (or, for a placed order, which
+// has none, the empty order), caught up with any event stored after it, and the projection
+// repaired when it hid a change a client sees (a writer stopped between appending an event
+// and projecting it, or a slower writer's older save landed last). Two lookups by _id when the
+// projection is current; a placed order costs a miss and its events. An unknown order is the
+// empty Order.
 func (s *Service) current(ctx context.Context, orderID string) (Order, error) {
 	p, err := s.projected(ctx, orderID)
 	if err != nil {
@@ -186,17 +206,21 @@ func (s *Service) current(ctx context.Context, orderID string) (Order, error) {
 		return p, err
 	}
 	o := p.ApplyAll(later)
-	if !forStatusJobs(p, o) {
-		return o, nil // only answers that leave the order placed: a lag by design
+	if !projectable(o) {
+		return o, nil // still placed: not projected by design, and on the work list already
 	}
 	return o, s.repair(ctx, o)
 }
 
-// repair stores o, found ahead of its projection. The writer of the events the projection
-// misses may also have stopped before listing the order for the status jobs: list it too.
+// repair stores o, found ahead of its projection, unless it is placed (never projected). The
+// writer of the events the projection misses may also have stopped before listing the order
+// for the status jobs: list it too.
 func (s *Service) repair(ctx context.Context, o Order) error {
 	if err := s.store.AddWork(ctx, o.ID, o.Status, o.Updated); err != nil {
 		return err
+	}
+	if !projectable(o) {
+		return nil
 	}
 	return s.project(ctx, o)
 }
@@ -214,9 +238,10 @@ func (s *Service) Rebuild(ctx context.Context, orderID string) (Order, error) {
 	return o, s.project(ctx, o)
 }
 
-// Get returns the order: its projection, caught up with any event stored after it (a writer
-// stopped between appending an event and projecting it), so a stale or missing projection is
-// repaired by the next read. Two lookups by _id when the projection is current.
+// Get returns the order: its projection, caught up with any event stored after it (a placed
+// order has no projection; a writer may have stopped between appending an event and projecting
+// it), so a stale or missing projection is repaired by the next read. Two lookups by _id when
+// the projection is current.
 func (s *Service) Get(ctx context.Context, orderID string) (Order, error) {
 	o, err := s.current(ctx, orderID)
 	if err != nil {
@@ -283,7 +308,7 @@ func (s *Service) StatusPage(ctx context.Context, status Status, page, size int)
 // payments do not yet cover the total; the one that makes them cover it moves the order to
 // payment_defined. Concurrent payments are all recorded (serialised by the event versions).
 func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Payment) (Order, error) {
-	return s.change(ctx, orderID, func(o Order) (*Event, error) {
+	return s.change(ctx, orderID, func(o Order) ([]Event, error) {
 		if !o.Exists() {
 			return nil, errNoOrder(orderID)
 		}
@@ -298,7 +323,7 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 		case StatusPaymentDefined:
 			return nil, errs.Newf(errs.Conflict, "the payments already cover the order's total")
 		}
-		return &Event{Type: EventPaymentDefined, Payment: &p}, nil
+		return []Event{{Type: EventPaymentDefined, Payment: &p}}, nil
 	})
 }
 
@@ -314,38 +339,14 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 	created := false // as the last decision saw it: that one's event was appended
 	// Started from the empty order without reading: a new order is the usual case, and for a
 	// known one the placed event's _id (version 1) is taken, which makes changeFrom catch up.
-	o, err := s.changeFrom(ctx, orderID, &Order{}, func(o Order) (*Event, error) {
+	o, err := s.changeFrom(ctx, orderID, &Order{}, func(o Order) ([]Event, error) {
 		created = !o.Exists()
 		if !created {
 			return nil, nil
 		}
-		return &Event{Type: EventPlaced, Placed: &p}, nil
+		return []Event{{Type: EventPlaced, Placed: &p}}, nil
 	})
 	return o, created && err == nil, err
-}
-
-// RecordArticleData stores catalog's answer about one article of an order, once. Answers for
-// unknown orders or articles, and repeated answers, change nothing.
-func (s *Service) RecordArticleData(ctx context.Context, orderID string, a ArticleData) (Order, error) {
-	o, err := s.change(ctx, orderID, func(o Order) (*Event, error) {
-		line, ok := o.Article(a.ArticleID)
-		if !ok || line.IsValidated {
-			return nil, nil // unknown order or article, or a redelivered or repeated answer
-		}
-		return &Event{Type: EventArticleValidated, Article: &a}, nil
-	})
-	if err != nil {
-		return o, err
-	}
-	// Told once the order is known to be the latest (a first decision may see a stale one).
-	if _, ok := o.Article(a.ArticleID); !ok {
-		what := "article-data for an unknown order, ignored"
-		if o.Exists() {
-			what = "article-data for an article not in the order, ignored"
-		}
-		s.log.WarnContext(ctx, what, "order_id", orderID, "article_id", a.ArticleID)
-	}
-	return o, nil
 }
 
 // PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order

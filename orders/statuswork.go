@@ -19,15 +19,17 @@ import (
 //	status_work   {_id: orderId, status, at}   the orders a status job must look at
 //	store_marks   {_id: name, at}              one-time steps of this store that are done
 //
-// An order is in the work list while it is placed (the placed job repairs it if it gets
-// stuck), and from each change a client sees that leaves it elsewhere (a status change, a
-// payment, a late answer on an invalid order) until a job has copied that change into
-// Order_Status. A job reads the entries of its status — a scan of the work list, which holds
-// the open and the recently changed orders only, never the finished history — and then each
-// order by _id. Who writes an entry: changeFrom (after appending the event, before projecting
-// it), any repair of a projection left behind (a writer that stopped in between), the seeding
-// of a store written before the list existed, and a job that finds an order moved on while
-// it was dropping its entry.
+// An order is in the work list from its placed event for as long as it is placed (the placed
+// job repairs it if it gets stuck) and until a job sees it leave placed and copies that into
+// Order_Status: the change that validates or invalidates it does not list it again. After
+// that, each change a client sees (a payment, a late answer on an invalid order) lists it
+// until a job has copied that change into Order_Status. A job reads the entries of its
+// status — a scan of the work list, which holds the open and the recently changed orders
+// only, never the finished history — and then each order by _id. Who writes an entry:
+// changeFrom (after appending the placed event, or a change of an order that had left placed,
+// before projecting it), any repair of an order left behind (a writer that stopped in
+// between), the seeding of a store written before the list existed, and a job that finds an
+// order moved on while it was dropping its entry.
 
 // workDoc is one entry of the work list: the order's status when it was added, which says
 // which job looks at it (any job handles any order correctly: it reads the order itself).

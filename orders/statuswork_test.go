@@ -139,8 +139,11 @@ func TestStatusJobCostDoesNotGrowWithHistory(t *testing.T) {
 	after := cost()
 	assert.Equal(t, before, after, "the same after 30 more finished orders")
 	assert.Equal(t, map[Status]int{
-		StatusPlaced:         1 + 3,     // the list; the open order, a look for a next event, its entry
-		StatusValidated:      1 + 3 + 4, // the list; the order, a look, its entry, save it, drop it, look again (event, entry)
+		// The list; the open order (no projection, its placed event, a look for a next event),
+		// its entry; the just validated order, still listed under placed (the order, a look,
+		// its entry, save it, drop it, look again: event, entry).
+		StatusPlaced:         1 + 4 + 7,
+		StatusValidated:      1, // the list: nothing on it
 		StatusInvalid:        1,
 		StatusPaymentDefined: 1,
 	}, after)
@@ -277,7 +280,9 @@ func TestWorkListIsSeededOnce(t *testing.T) {
 	shown := mustValidate(t, svc, mustPlace(t, svc, "cart-shown", "u1", Line{"A", 1}), 100)
 	unshown := mustValidate(t, svc, mustPlace(t, svc, "cart-unshown", "u1", Line{"A", 1}), 100)
 	require.NoError(t, store.SaveStatus(ctx, shown))
-	// As the older code left it: no list, no mark.
+	// As the older code left it: no list, no mark, and a projection of every order, placed
+	// ones too (the older code projected the placed event).
+	require.NoError(t, store.SaveOrder(ctx, placed))
 	require.NoError(t, store.work.Drop(ctx))
 	require.NoError(t, store.marks.Drop(ctx))
 

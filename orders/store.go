@@ -198,7 +198,22 @@ func (s *Store) Events(ctx context.Context, orderID string) ([]Event, error) {
 // Append stores e. It fails with errVersionTaken when the order already has an event of that
 // version, or the fact e records is stored already.
 func (s *Store) Append(ctx context.Context, e Event) error {
-	_, err := s.events.InsertOne(ctx, toEventDoc(e))
+	return s.AppendAll(ctx, []Event{e})
+}
+
+// AppendAll stores events, an order's consecutive versions, in one ordered insert: the server
+// inserts them in turn and stops at the first refused, so what is stored is always the first
+// few, never one after a gap. It fails with errVersionTaken when one of them is refused (its
+// version or its fact is taken); the ones before it are stored then, and are found by reading
+// the events after the version the caller started from. (mongox.InsertAll inserts unordered
+// on purpose, keeping what it can: here a later version must not be stored without the one
+// before.)
+func (s *Store) AppendAll(ctx context.Context, events []Event) error {
+	docs := make([]any, len(events))
+	for i, e := range events {
+		docs[i] = toEventDoc(e)
+	}
+	_, err := s.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
 	if mongox.IsDuplicate(err) {
 		return errVersionTaken
 	}

@@ -9,10 +9,10 @@ import (
 )
 
 // turns lets the changes of one order within this instance take turns, each starting from the
-// order as the previous one left it (Service.recent). Catalog's answers about an order arrive
-// together: without turns they would race for the same version, and all but one would lose,
-// catch up and try again. Changes made by other instances are still settled by the unique event
-// ids (see changeFrom). An order's entry lives while changes of it hold or wait for the turn,
+// order as the previous one left it (Service.recent). Concurrent payments, or a batch of
+// catalog's answers (answers.go) next to a late one: without turns they would race for the
+// same version, and all but one would lose, catch up and try again. Changes made by other
+// instances are still settled by the unique event ids (see changeFrom). An order's entry lives while changes of it hold or wait for the turn,
 // so memory does not grow with the orders.
 type turns struct {
 	mu     sync.Mutex

@@ -163,9 +163,9 @@ func newListCache() listCache {
 	}
 }
 
-// OrdersOfUser returns the user's orders, newest first. An order listed but without a
-// projection (its placing stopped before the order was stored), or placed by someone else (a
-// forged place_order), is left out.
+// OrdersOfUser returns the user's orders, newest first. An order listed but never stored (its
+// placing stopped before the placed event), or placed by someone else (a forged place_order),
+// is left out.
 func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error) {
 	ids, err := s.listedOrders(ctx, userID)
 	if err != nil {
@@ -240,7 +240,11 @@ func (s *Store) listedOrders(ctx context.Context, userID string) ([]string, erro
 	return ids, nil
 }
 
-// listedOrder returns an order of a listing: from the cache once it is settled.
+// listedOrder returns an order of a listing: from the cache once it is settled, else its
+// projection caught up with its events. A placed order has no projection (see
+// Service.project) and is folded from its few events; a placed projection (written by older
+// code, or by a rebuild) is caught up with the answers after it. Only an order never stored
+// (a placing that stopped after listing it) is NotFound.
 func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) {
 	if orderID == "" {
 		return Order{}, errNoOrder(orderID)
@@ -249,15 +253,21 @@ func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) 
 		return o, nil
 	}
 	o, err := s.Order(ctx, orderID)
-	if err != nil {
+	switch {
+	case errors.Is(err, errs.NotFound):
+		o = Order{} // placed, or never stored: its events say which
+	case err != nil:
 		return o, err
 	}
-	if o.Status == StatusPlaced { // catalog's answers about single articles are not projected
+	if o.Status == StatusPlaced || !o.Exists() {
 		later, err := s.EventsAfter(ctx, orderID, o.Version)
 		if err != nil {
 			return o, err
 		}
 		o = o.ApplyAll(later)
+	}
+	if !o.Exists() {
+		return o, errNoOrder(orderID)
 	}
 	if o.settled() {
 		s.lists.settled.Add(orderID, o)
