@@ -15,6 +15,7 @@ test:
 # PostgreSQL, its RabbitMQ and Redis). Needs wrk (apt-get install wrk). `make bench-go` runs the
 # Go benchmarks of every module.
 bench:
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	go run ./cmd/bench
 	go run ./cmd/bench -backend servers
 
