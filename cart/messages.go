@@ -68,25 +68,39 @@ func (s *Service) HandleCartQueue(ctx context.Context, d bus.Delivery) error {
 
 // recordValidation marks the line validated with catalog's answer. An answer about a cart that
 // is closed or unknown, or a line no longer there, changes nothing; so does a repeated answer.
+// Like a change, its first attempt starts from the cache of open carts (a stale start is refused
+// by the version's _id); a decision to change nothing is only trusted from the store.
 func (s *Service) recordValidation(ctx context.Context, reply contract.ArticleValid) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
+	user := userOfCart(reply.ReferenceID)
+	attempt := 0
 	_, err := mongox.RetryOnConflict(ctx, func() (struct{}, error) {
-		cur, err := s.store.Latest(ctx, userOfCart(reply.ReferenceID))
-		if errors.Is(err, errs.NotFound) {
-			return struct{}{}, nil
-		}
-		if err != nil {
-			return struct{}{}, err
+		attempt++
+		cur, cached := s.cache.open(user)
+		if attempt > 1 || !cached {
+			var err error
+			if cur, err = s.store.Latest(ctx, user); errors.Is(err, errs.NotFound) {
+				return struct{}{}, nil
+			} else if err != nil {
+				return struct{}{}, err
+			}
+			cached = false
 		}
 		next := cur.next(now())
 		if cur.ID != reply.ReferenceID || !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
+			if cached {
+				return struct{}{}, errRecheck
+			}
 			return struct{}{}, nil
 		}
 		return struct{}{}, s.store.Append(ctx, next)
 	})
 	return err
 }
+
+// errRecheck makes a decision taken on a cached cart be taken again on the store's.
+var errRecheck = fmt.Errorf("check the cart in the store: %w", mongox.ErrLostRace)
 
 // HandleOrderPlaced consumes `cart_order_placed`: orders has placed the order of a closed cart,
 // so its orderId is recorded there and `place_order` is no longer re-sent.

@@ -3,6 +3,7 @@ package cart
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,6 +152,17 @@ func TestCheckoutRoundTrips(t *testing.T) {
 		"warm: the state and the head")
 	require.NoError(t, err)
 	assert.Len(t, c.Articles, 2)
+	// Catalog's answer about the line: from the cache too. A repeated one changes nothing, which
+	// is only trusted once the store has the same cart.
+	valid := contract.ArticleValid{ReferenceID: c.ID, ArticleID: articleB, Valid: true}
+	assert.Equal(t, int64(2), trips.During(func() { require.NoError(t, svc.recordValidation(ctx, valid)) }),
+		"warm: the state and the head")
+	assert.Equal(t, int64(2), trips.During(func() { require.NoError(t, svc.recordValidation(ctx, valid)) }),
+		"a repeat: the head and a miss after it")
+	c, err = svc.Current(ctx, "u1")
+	require.NoError(t, err)
+	line := c.Articles[slices.IndexFunc(c.Articles, func(l Line) bool { return l.ArticleID == articleB })]
+	assert.True(t, line.Validated && line.Valid)
 
 	var closed Cart
 	checkout := trips.During(func() { closed, err = svc.Checkout(ctx, "u1") })
