@@ -50,7 +50,8 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 }
 
 // Run runs the orders service until ctx is done: the REST API, the consumer of the order queue,
-// the status job scheduler and worker, and the logout listener of its token cache.
+// the status job scheduler and worker, the order_changes feed and listener of its listings'
+// cache, and the logout listener of its token cache.
 func Run(ctx context.Context, opts app.Options) error {
 	cfg, err := LoadConfig(opts.Getenv)
 	if err != nil {
@@ -67,8 +68,13 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 
 	svc := NewService(store, rt.Bus, rt.Log)
+	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeOrderChanges, typeOrderChanged)
+	svc.broadcast = feed.Add
+	changes := bus.Subscription{Exchange: contract.ExchangeOrderChanges, OnStart: store.lists.orders.flush}
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
 	return rt.Serve(ctx, srv,
+		feed.Run,
+		app.Consume(rt.Bus, changes, handleOrderChanged(store.lists.orders)),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueOrder, Prefetch: 16}, handleOrderQueue(svc)),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueStatusJobs, Prefetch: 1}, handleStatusJob(svc, cfg.StuckAfter)),
 		func(ctx context.Context) error { return svc.ScheduleJobs(ctx, cfg.Schedules) },

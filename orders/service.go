@@ -25,6 +25,9 @@ type Service struct {
 	bus     bus.Publisher
 	log     *slog.Logger
 	now     func() time.Time
+	// broadcast, when set, tells the other instances of every order version stored
+	// (order_changes), so their listings drop what they cached of it (orderCache).
+	broadcast func(msg any)
 }
 
 // recentOrders bounds how many orders a Service remembers as its changes left them.
@@ -37,6 +40,15 @@ func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 	recent := expirable.NewLRU[string, Order](recentOrders, nil, 0) // a TTL of 0: only the LRU bound
 	return &Service{store: store, recent: recent, bus: b, log: log, now: now}
+}
+
+// stored records that version of the order was stored: an older cached copy is dropped here,
+// and every instance is told.
+func (s *Service) stored(orderID string, version int) {
+	s.store.lists.orders.heard(orderID, version)
+	if s.broadcast != nil {
+		s.broadcast(orderChanged{OrderID: orderID, Version: version})
+	}
 }
 
 // decision looks at the current order and returns the events to append, in order (usually
@@ -84,6 +96,7 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		read = true
 	}
 	start := o
+	appended := 0    // the newest version stored since this change began inserting (see stored)
 	current := false // o was just seen to be the latest: no event follows it
 	// catchUp folds in the events stored after o. A change that started from nothing without
 	// reading (Place guesses a new order) reads the projection first: the shorter way.
@@ -133,11 +146,15 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 			if err := catchUp(); err != nil {
 				return o, err
 			}
+			// An ordered insert stores the events before the refused one: they are among those
+			// caught up (telling of another writer's too is harmless).
+			appended = max(appended, o.Version)
 			return o, errVersionTaken // decide again on the newer state
 		}
 		current = false
 		before := o
 		o = o.ApplyAll(events)
+		appended = o.Version
 		// Listed before projected: see statuswork.go. A placed order is on the work list from
 		// its placed event until a job sees it leave placed, so only a change of an order
 		// that had left placed (or the placed event itself) lists it.
@@ -151,8 +168,12 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		}
 		return o, s.project(ctx, o)
 	})
+	if appended > 0 { // even when listing or projecting it failed after: the events are stored
+		s.stored(orderID, appended)
+	}
 	if err == nil {
 		s.recent.Add(orderID, o)
+		s.store.lists.orders.put(o) // folded: a placed order as listings show it
 	}
 	return o, err
 }
@@ -214,15 +235,19 @@ func (s *Service) current(ctx context.Context, orderID string) (Order, error) {
 
 // repair stores o, found ahead of its projection, unless it is placed (never projected). The
 // writer of the events the projection misses may also have stopped before listing the order
-// for the status jobs: list it too.
+// for the status jobs, or before broadcasting them: list it too, and tell every instance.
 func (s *Service) repair(ctx context.Context, o Order) error {
 	if err := s.store.AddWork(ctx, o.ID, o.Status, o.Updated); err != nil {
 		return err
 	}
-	if !projectable(o) {
-		return nil
+	if projectable(o) {
+		if err := s.project(ctx, o); err != nil {
+			return err
+		}
 	}
-	return s.project(ctx, o)
+	s.stored(o.ID, o.Version)
+	s.store.lists.orders.put(o)
+	return nil
 }
 
 // Rebuild folds the order's events again and stores the result as its projection.
@@ -235,13 +260,19 @@ func (s *Service) Rebuild(ctx context.Context, orderID string) (Order, error) {
 		return Order{}, errNoOrder(orderID)
 	}
 	o := Fold(events)
-	return o, s.project(ctx, o)
+	if err := s.project(ctx, o); err != nil {
+		return o, err
+	}
+	s.stored(o.ID, o.Version)
+	s.store.lists.orders.put(o)
+	return o, nil
 }
 
 // Get returns the order: its projection, caught up with any event stored after it (a placed
 // order has no projection; a writer may have stopped between appending an event and projecting
 // it), so a stale or missing projection is repaired by the next read. Two lookups by _id when
-// the projection is current.
+// the projection is current. It does not read the listings' orderCache: one order is cheap to
+// read from the store, and so GET /orders/{id} is never stale.
 func (s *Service) Get(ctx context.Context, orderID string) (Order, error) {
 	o, err := s.current(ctx, orderID)
 	if err != nil {

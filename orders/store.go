@@ -43,7 +43,7 @@ type Store struct {
 	marks          *mongo.Collection
 	userOrders     *mongo.Collection // each user's list of orders (userorders.go)
 	userOrderHeads *mongo.Collection
-	lists          listCache // what listings read again that never changes (userorders.go)
+	lists          listCache // what listings read again (userorders.go)
 }
 
 // NewStore uses db and makes sure its indexes exist.

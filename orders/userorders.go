@@ -143,23 +143,24 @@ func (s *Store) userOrderAt(ctx context.Context, userID string, n int) (userOrde
 // orderLookups bounds the concurrent reads of one listing.
 const orderLookups = 8
 
-// listCache holds what GET /orders reads again and again and that never changes once written,
-// so nothing has to keep it current: a user's list entries (entry n names the same order
-// forever, and entries are numbered without gaps) and the orders no event can change any more
-// (Order.settled). Bounded LRUs; what they miss is read from the store. A user's listing then
-// costs one look past the entries known, plus the orders still moving. ListOrder also starts
-// after the last entry this instance listed (ends): a guess that a taken _id corrects.
+// listCache holds what GET /orders reads again and again: a user's list entries, which never
+// change once written, so nothing has to keep them current (entry n names the same order
+// forever, and entries are numbered without gaps), and the listed orders as this instance last
+// knew them (orderCache, which says what keeps it current). Bounded LRUs; what they miss is
+// read from the store. A user's listing then costs one look past the entries known, plus the
+// orders changed since this instance last saw them. ListOrder also starts after the last entry
+// this instance listed (ends): a guess that a taken _id corrects.
 type listCache struct {
 	entries *expirable.LRU[string, []string] // user id → the order ids of entries 1, 2, …
 	ends    *expirable.LRU[string, int]      // user id → the last entry this instance listed
-	settled *expirable.LRU[string, Order]    // order id → the order, once settled
+	orders  *orderCache                      // order id → the order (ordercache.go)
 }
 
 func newListCache() listCache {
 	return listCache{ // a TTL of 0: nothing expires, entries only leave when the LRU is full
 		entries: expirable.NewLRU[string, []string](20_000, nil, 0),
 		ends:    expirable.NewLRU[string, int](20_000, nil, 0),
-		settled: expirable.NewLRU[string, Order](20_000, nil, 0),
+		orders:  newOrderCache(orderCacheTTL),
 	}
 }
 
@@ -240,16 +241,17 @@ func (s *Store) listedOrders(ctx context.Context, userID string) ([]string, erro
 	return ids, nil
 }
 
-// listedOrder returns an order of a listing: from the cache once it is settled, else its
-// projection caught up with its events. A placed order has no projection (see
-// Service.project) and is folded from its few events; a placed projection (written by older
-// code, or by a rebuild) is caught up with the answers after it. Only an order never stored
-// (a placing that stopped after listing it) is NotFound.
+// listedOrder returns an order of a listing: from the cache when it holds it (orderCache),
+// else its projection, caught up with its events when it is placed. A placed order has no
+// projection (see Service.project) and is folded from its few events; a placed projection
+// (written by older code, or by a rebuild) is caught up with the answers after it. What is
+// read is cached. Only an order never stored (a placing that stopped after listing it) is
+// NotFound.
 func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) {
 	if orderID == "" {
 		return Order{}, errNoOrder(orderID)
 	}
-	if o, ok := s.lists.settled.Get(orderID); ok {
+	if o, ok := s.lists.orders.get(orderID); ok {
 		return o, nil
 	}
 	o, err := s.Order(ctx, orderID)
@@ -269,8 +271,6 @@ func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) 
 	if !o.Exists() {
 		return o, errNoOrder(orderID)
 	}
-	if o.settled() {
-		s.lists.settled.Add(orderID, o)
-	}
+	s.lists.orders.put(o)
 	return o, nil
 }

@@ -21,6 +21,7 @@ const (
 	// reads them, so their messages are declared by the service.
 	ExchangeCatalogChanges = "catalog_changes" // fanout: article changes, to every catalog instance
 	ExchangeCartChanges    = "cart_changes"    // fanout: cart changes, to every cart instance
+	ExchangeOrderChanges   = "order_changes"   // fanout: order changes, to every orders instance
 )
 
 // Durable queues of SPEC §4. Each is bound to the exchange of the same name with its own name
@@ -48,6 +49,7 @@ var Topology = bus.Topology{
 		{Name: ExchangeStatusJob, Kind: bus.Direct},
 		{Name: ExchangeCatalogChanges, Kind: bus.Fanout},
 		{Name: ExchangeCartChanges, Kind: bus.Fanout},
+		{Name: ExchangeOrderChanges, Kind: bus.Fanout},
 	},
 	Queues: []bus.Queue{
 		{Name: QueueCatalog, Exchange: ExchangeCatalog, Key: QueueCatalog},
