@@ -1,8 +1,6 @@
 package cart
 
 import (
-	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -107,15 +105,8 @@ type cartChanged struct {
 
 // handleCartChanged records a broadcast state in the cache.
 func handleCartChanged(cc *cartCache) bus.Handler {
-	return func(_ context.Context, d bus.Delivery) error {
-		if d.Type != typeCartChanged {
-			return bus.Permanent(fmt.Errorf("cart_changes: unexpected message type %q", d.Type))
-		}
-		var msg cartChanged
-		if err := d.Decode(&msg); err != nil {
-			return err
-		}
+	return bus.Receive(typeCartChanged, func(msg cartChanged) error {
 		cc.heard(msg.UserID, msg.Gen, msg.Version)
 		return nil
-	}
+	})
 }

@@ -35,14 +35,7 @@ func broadcast(feed *bus.Feed, c change) {
 // handleArticleChanged applies a broadcast change to the view, and tells the store of the
 // stock moves it announces (where its appends start, see knownMoves).
 func handleArticleChanged(view *articleView, store *Store) bus.Handler {
-	return func(_ context.Context, d bus.Delivery) error {
-		if d.Type != typeArticleChanged {
-			return bus.Permanent(fmt.Errorf("catalog_changes: unexpected message type %q", d.Type))
-		}
-		var msg articleChanged
-		if err := d.Decode(&msg); err != nil {
-			return err
-		}
+	return bus.Receive(typeArticleChanged, func(msg articleChanged) error {
 		id, err := bson.ObjectIDFromHex(msg.ArticleID)
 		if err != nil || (msg.Article != nil && msg.Article.ID != id) {
 			return bus.Permanent(fmt.Errorf("article-changed: bad article id %q", msg.ArticleID))
@@ -52,7 +45,7 @@ func handleArticleChanged(view *articleView, store *Store) bus.Handler {
 			store.learn(id, *msg.Stock)
 		}
 		return nil
-	}
+	})
 }
 
 // keepViewCurrent reloads the view from the store each time reload receives (the broadcast

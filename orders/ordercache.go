@@ -1,8 +1,6 @@
 package orders
 
 import (
-	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -100,15 +98,8 @@ type orderChanged struct {
 
 // handleOrderChanged records a broadcast version in the cache.
 func handleOrderChanged(c *orderCache) bus.Handler {
-	return func(_ context.Context, d bus.Delivery) error {
-		if d.Type != typeOrderChanged {
-			return bus.Permanent(fmt.Errorf("order_changes: unexpected message type %q", d.Type))
-		}
-		var msg orderChanged
-		if err := d.Decode(&msg); err != nil {
-			return err
-		}
+	return bus.Receive(typeOrderChanged, func(msg orderChanged) error {
 		c.heard(msg.OrderID, msg.Version)
 		return nil
-	}
+	})
 }

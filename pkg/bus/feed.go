@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -49,5 +50,20 @@ func (f *Feed) Run(ctx context.Context) error {
 				f.log.Warn("change not broadcast", "exchange", f.exchange, "err", err)
 			}
 		}
+	}
+}
+
+// Receive returns the handler of a feed's broadcasts of msgType: each message is decoded into a T
+// and given to apply. A message of another type is refused for good.
+func Receive[T any](msgType string, apply func(T) error) Handler {
+	return func(_ context.Context, d Delivery) error {
+		if d.Type != msgType {
+			return Permanent(fmt.Errorf("%s broadcasts: unexpected message type %q", msgType, d.Type))
+		}
+		var msg T
+		if err := d.Decode(&msg); err != nil {
+			return err
+		}
+		return apply(msg)
 	}
 }
