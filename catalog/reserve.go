@@ -104,10 +104,12 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 		return r, err
 	}
 	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
-	if err != nil || done != nil {
-		return deref(done, r), err
+	switch {
+	case err != nil:
+		return r, err
+	case done != nil: // recorded by an earlier try: only reply
+		return *done, nil
 	}
-	allReserved := true
 	for i, m := range moves {
 		line := reqLines[i]
 		line.Reserved, line.Stock = m.Reason == moveReserve, m.Balance
@@ -118,6 +120,7 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 			return r, err
 		}
 	}
+	allReserved := true
 	for _, line := range r.Lines {
 		allReserved = allReserved && line.Reserved
 	}
@@ -149,13 +152,6 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 		return r, mongox.Unavailable(fmt.Errorf("record reservation %s: %w", orderID, err))
 	}
 	return r, nil
-}
-
-func deref(r *Reservation, otherwise Reservation) Reservation {
-	if r == nil {
-		return otherwise
-	}
-	return *r
 }
 
 // appendOrderMoves appends the moves reqs ask for, all at once, then one by one those refused.
