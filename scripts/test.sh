@@ -16,18 +16,39 @@ mongowire_pid=""
 cleanup() { [ -n "$mongowire_pid" ] && kill "$mongowire_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
+# start_mongowire starts the test's MongoDB-wire server on port $1 and succeeds once it answers;
+# it fails, showing the server's log, when the server exits (the port is taken) or never answers.
+start_mongowire() {
+  ./bin/mongowire -addr "127.0.0.1:$1" -postgres "$pg" > .mongowire.log 2>&1 &
+  mongowire_pid=$!
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$mongowire_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill "$mongowire_pid" 2>/dev/null || true
+  mongowire_pid=""
+  cat .mongowire.log >&2
+  return 1
+}
+
+# The server's port is below the kernel's ephemeral range (usually 32768–60999), so an outgoing
+# connection cannot be holding it; should it be taken all the same, the next ports are tried. A
+# server already answering on the first port (a previous run's) is used as it is.
 if [ -z "${MONGO_URL:-}" ]; then
-  export MONGO_URL="mongodb://127.0.0.1:37018/"
-  if ! (exec 3<>/dev/tcp/127.0.0.1/37018) 2>/dev/null; then
+  port=29018
+  if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     pg="postgres://postgres@127.0.0.1:5432/ferretdb_test"
     psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb_test'" | grep -q 1 \
       || createdb -h 127.0.0.1 -U postgres ferretdb_test
     mkdir -p bin
     go build -o bin/mongowire ./cmd/mongowire
-    ./bin/mongowire -addr 127.0.0.1:37018 -postgres "$pg" > .mongowire.log 2>&1 &
-    mongowire_pid=$!
-    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/37018) 2>/dev/null && break; sleep 0.2; done
+    until start_mongowire "$port"; do
+      port=$((port + 1))
+      [ "$port" -le 29028 ] || { echo "no port for the MongoDB-wire server" >&2; exit 1; }
+    done
   fi
+  export MONGO_URL="mongodb://127.0.0.1:$port/"
 fi
 echo "MongoDB-wire server: $MONGO_URL"
 

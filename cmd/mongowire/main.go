@@ -1,7 +1,7 @@
 // Command mongowire runs a MongoDB-wire server (embedded FerretDB) until interrupted. The test
 // command starts it on the machine's PostgreSQL when no MongoDB answers at MONGO_URL.
 //
-//	go run ./cmd/mongowire -addr 127.0.0.1:37018 -postgres postgres://postgres@127.0.0.1:5432/ferretdb_test
+//	go run ./cmd/mongowire -addr 127.0.0.1:29018 -postgres postgres://postgres@127.0.0.1:5432/ferretdb_test
 package main
 
 import (
@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:37018", "listen address (loopback)")
+	addr := flag.String("addr", "127.0.0.1:29018", "listen address (loopback)")
 	postgres := flag.String("postgres", "", "PostgreSQL URL of the backend")
 	sqlite := flag.String("sqlite", "", "folder of the SQLite backend (when -postgres is empty)")
 	flag.Parse()

@@ -27,7 +27,7 @@ import (
 
 // Default server addresses; MONGO_URL, RABBIT_URL and REDIS_URL override them.
 const (
-	DefaultMongoURL  = "mongodb://127.0.0.1:37018/"
+	DefaultMongoURL  = "mongodb://127.0.0.1:29018/"
 	DefaultRabbitURL = "amqp://guest:guest@127.0.0.1:5672/"
 	DefaultRedisURL  = "redis://127.0.0.1:6379/0"
 )
