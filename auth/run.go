@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
@@ -108,7 +107,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	return rt.Serve(ctx, srv)
 }
 
-func openStore(ctx context.Context, cfg Config) (*mongo.Client, *Store, error) {
+func openStore(ctx context.Context, cfg Config) (*mongox.Client, *Store, error) {
 	client, err := mongox.Connect(ctx, cfg.MongoURL)
 	if err != nil {
 		return nil, nil, err

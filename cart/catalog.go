@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
@@ -62,17 +64,32 @@ func (c *catalogClient) Article(ctx context.Context, id string) (article, error)
 	return a, nil
 }
 
-// validateLines checks every line against the catalog: an unknown or disabled article is an
-// error, a stock below the quantity a warning. It fails only when the catalog does not answer.
+// validateLines checks every line against the catalog, a few lines at a time
+// (catalogLookups): an unknown or disabled article is an error, a stock below the quantity a
+// warning, each in the order of the lines. It fails only when the catalog does not answer.
 func validateLines(ctx context.Context, catalog articleSource, lines []Line) (Report, error) {
+	found := make([]article, len(lines))
+	lookupErrs := make([]error, len(lines))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(catalogLookups)
+	for i, l := range lines {
+		g.Go(func() error {
+			found[i], lookupErrs[i] = catalog.Article(gctx, l.ArticleID)
+			if lookupErrs[i] != nil && !errors.Is(lookupErrs[i], errs.NotFound) {
+				return lookupErrs[i]
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Report{}, err
+	}
 	r := Report{Errors: []Problem{}, Warnings: []Problem{}}
-	for _, l := range lines {
-		a, err := catalog.Article(ctx, l.ArticleID)
+	for i, l := range lines {
+		a, err := found[i], lookupErrs[i]
 		switch {
-		case errors.Is(err, errs.NotFound):
+		case err != nil: // errs.NotFound
 			r.Errors = append(r.Errors, Problem{l.ArticleID, "article not found"})
-		case err != nil:
-			return Report{}, err
 		case !a.Enabled:
 			r.Errors = append(r.Errors, Problem{l.ArticleID, "article disabled"})
 		case a.Stock < l.Quantity:
@@ -81,3 +98,6 @@ func validateLines(ctx context.Context, catalog articleSource, lines []Line) (Re
 	}
 	return r, nil
 }
+
+// catalogLookups is how many articles one validation asks catalog for at once.
+const catalogLookups = 8

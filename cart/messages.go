@@ -149,19 +149,26 @@ func (s *Service) ResendPlaceOrders(ctx context.Context, now time.Time, interval
 	return len(due), nil
 }
 
+// revalidateLinesPerCart is the lines per cart a re-validation round asks about on average.
+const revalidateLinesPerCart = 5
+
 // maxResendGap bounds the backoff between two re-sends of one cart's place_order.
 const maxResendGap = 10 * time.Minute
 
 // Revalidate asks catalog again about every line of up to limit of the most recently changed open
-// carts, so that catalog changes (an article disabled or deleted) show up in them. It reports how
-// many requests it sent.
+// carts, so that catalog changes (an article disabled or deleted) show up in them, and about
+// revalidateLinesPerCart*limit lines at most: a round's work does not grow with the size of
+// the carts (every answer is a change of its cart). It reports how many requests it sent.
 func (s *Service) Revalidate(ctx context.Context, limit int) (int, error) {
 	carts, err := s.store.RecentOpen(ctx, limit)
 	if err != nil {
 		return 0, err
 	}
-	sent := 0
+	sent, budget := 0, revalidateLinesPerCart*limit
 	for _, c := range carts {
+		if sent+len(c.Articles) > budget && sent > 0 {
+			break
+		}
 		for _, l := range c.Articles {
 			if err := s.sendArticleValid(ctx, c.ID, l.ArticleID); err != nil {
 				return sent, err

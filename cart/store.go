@@ -432,20 +432,15 @@ func (s *Store) AddMissingPointers(ctx context.Context, since time.Time) (int, e
 	if err != nil || len(closed) == 0 {
 		return 0, err
 	}
-	ids := make(bson.A, len(closed))
+	ids := make([]any, len(closed))
 	for i, c := range closed {
 		ids[i] = c.ID
 	}
-	cur, err := s.closed.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return 0, mongox.Unavailable(fmt.Errorf("find closed cart pointers: %w", err))
-	}
-	var have []struct {
+	have, err := mongox.FindIn[struct {
 		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &have); err != nil {
-		return 0, mongox.Unavailable(fmt.Errorf("read closed cart pointers: %w", err))
+	}](ctx, s.closed, "_id", ids, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("find closed cart pointers: %w", err)
 	}
 	written := map[string]bool{}
 	for _, p := range have {

@@ -9,7 +9,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
 // Keeping the read models of every catalog instance current (see articleView): each instance
@@ -67,7 +69,7 @@ func keepViewCurrent(ctx context.Context, log *slog.Logger, store *Store, view *
 		case <-retry:
 		}
 		retry = nil
-		err := loadView(ctx, store, view, lookPastHeads)
+		err := app.RunJob(ctx, interval, func(ctx context.Context) error { return loadView(ctx, store, view, lookPastHeads) })
 		switch {
 		case err == nil:
 			lookPastHeads = false
@@ -93,7 +95,7 @@ func loadView(ctx context.Context, store *Store, view *articleView, lookPastHead
 		return store.reconcile(ctx, docs)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(mongox.MaxParallel)
 	for _, h := range heads {
 		id, err := bson.ObjectIDFromHex(h.ArticleID)
 		if err != nil {

@@ -363,9 +363,10 @@ func (s *Store) moveByKey(ctx context.Context, key string) (stockMove, error) {
 	return m, err
 }
 
-// moveHeads records each of moves (one per article) in its article's head, in one round trip,
-// and tells the store's observer. A head is only a starting point for finding the latest move, so
-// a failed write is left for the next writer to make up for (readers probe past a lagging head).
+// moveHeads records each of moves (one per article) in its article's head, in one round trip
+// per mongox.MaxBatch moves, and tells the store's observer. A head is only a starting point for
+// finding the latest move, so a failed write is left for the next writer to make up for (readers
+// probe past a lagging head).
 func (s *Store) moveHeads(ctx context.Context, moves ...stockMove) {
 	if len(moves) == 0 {
 		return
@@ -375,7 +376,7 @@ func (s *Store) moveHeads(ctx context.Context, moves ...stockMove) {
 		writes[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": m.ArticleID.Hex()}).
 			SetReplacement(stockHead{ArticleID: m.ArticleID.Hex(), Seq: m.Seq, Balance: m.Balance, State: m.State}).SetUpsert(true)
 	}
-	_, _ = s.heads.BulkWrite(ctx, writes, options.BulkWrite().SetOrdered(false))
+	_ = s.headWrites.Write(ctx, s.heads, writes)
 	for _, m := range moves {
 		level := m.level()
 		s.notify(change{ArticleID: m.ArticleID, Stock: &level})
@@ -410,10 +411,32 @@ func (k *knownMoves) latestOf(articleID bson.ObjectID) (stockMove, bool) {
 	return stockMove{ArticleID: articleID, Seq: l.Seq, Balance: l.Balance, State: l.State}, ok
 }
 
+// takeTurns waits for the turn of the articles of reqs (see turns.Turns): the moves of one
+// article are appended by one operation of this instance at a time, each starting from the move
+// the one before it appended. Without turns, eight orders of the same hundred articles race for
+// every seq, and most of their moves are refused and appended again one by one.
+func (s *Store) takeTurns(ctx context.Context, reqs []moveRequest) (give func(), err error) {
+	keys := make([]string, len(reqs))
+	for i, req := range reqs {
+		keys[i] = req.articleID.Hex()
+	}
+	return s.turns.Take(ctx, keys...)
+}
+
+// appendAlone appends the move req asks for, in the article's turn.
+func (s *Store) appendAlone(ctx context.Context, req moveRequest) (stockMove, error) {
+	give, err := s.takeTurns(ctx, []moveRequest{req})
+	if err != nil {
+		return stockMove{}, err
+	}
+	defer give()
+	return s.appendMove(ctx, req)
+}
+
 // SetStock sets the article's stock to stock, with a move of the difference, and returns the new
 // balance. state, when not nil, is the article's state just written (see sellState).
 func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int64, state *sellState) (int64, error) {
-	m, err := s.appendMove(ctx, moveRequest{articleID: articleID, key: "set/" + bson.NewObjectID().Hex(), state: state,
+	m, err := s.appendAlone(ctx, moveRequest{articleID: articleID, key: "set/" + bson.NewObjectID().Hex(), state: state,
 		decide: func(balance int64, _ sellState) (int64, string, string) { return stock - balance, moveSet, "" }})
 	return m.Balance, err
 }
@@ -421,7 +444,7 @@ func (s *Store) SetStock(ctx context.Context, articleID bson.ObjectID, stock int
 // revise appends a move recording the article's new state (see sellState) and returns the
 // balance.
 func (s *Store) revise(ctx context.Context, doc articleDoc) (int64, error) {
-	m, err := s.appendMove(ctx, moveRequest{articleID: doc.ID, key: "revise/" + bson.NewObjectID().Hex(), state: stateOf(doc),
+	m, err := s.appendAlone(ctx, moveRequest{articleID: doc.ID, key: "revise/" + bson.NewObjectID().Hex(), state: stateOf(doc),
 		decide: func(int64, sellState) (int64, string, string) { return 0, moveRevise, "" }})
 	return m.Balance, err
 }
@@ -433,7 +456,7 @@ func (s *Store) revise(ctx context.Context, doc articleDoc) (int64, error) {
 // harmless (it repeats it).
 func (s *Store) reconcile(ctx context.Context, docs []articleDoc) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(mongox.MaxParallel)
 	for _, doc := range docs {
 		last, known := s.known.latestOf(doc.ID)
 		if known && last.State != nil && last.State.Version >= doc.Version {

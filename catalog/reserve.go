@@ -103,6 +103,11 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 	if err != nil {
 		return r, err
 	}
+	give, err := s.takeTurns(ctx, reqs)
+	if err != nil {
+		return r, err
+	}
+	defer give()
 	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
 	switch {
 	case err != nil:
@@ -182,10 +187,11 @@ func (s *Store) appendOrderMoves(ctx context.Context, orderID string, reqs []mov
 // reserveRequests returns the moves that decide the lines of the order, and their lines. Lines
 // that cannot be reserved whatever the stock are refused here, with no move: a quantity below 1,
 // an unknown article. An article is read only when this store knows no state of it from the
-// ledger (see sellState), those reads at the same time.
+// ledger (see sellState), those reads a few at a time.
 func (s *Store) reserveRequests(ctx context.Context, orderID string, lines []ReservedLine) ([]moveRequest, []*ReservedLine, error) {
 	reqs := make([]*moveRequest, len(lines))
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(mongox.MaxParallel)
 	for i := range lines {
 		line := &lines[i]
 		oid, err := parseArticleID(line.ArticleID)

@@ -13,6 +13,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/turns"
 )
 
 // Store keeps articles, their stock ledger and the reservations of orders in MongoDB. Every
@@ -22,11 +23,13 @@ type Store struct {
 	moves        *mongo.Collection
 	heads        *mongo.Collection
 	reservations *mongo.Collection
+	headWrites   *mongox.BulkWriter // the heads of an order's moves, a few at a time
 
 	// observe, when set, is told of every change the store writes, after it is stored.
 	observe func(change)
 
-	known knownMoves // where appends start (see knownMoves)
+	known knownMoves  // where appends start (see knownMoves)
+	turns turns.Turns // an article's moves are appended by one operation at a time (see takeTurns)
 
 	// beforeMove, when set (tests only), runs before each stock move is written; an error
 	// stops there, as a crash at that point would.
@@ -41,6 +44,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 		moves:        db.Collection("stock_ledger"),
 		heads:        db.Collection("stock_heads"),
 		reservations: db.Collection("reservations"),
+		headWrites:   mongox.NewBulkWriter(),
 	}
 	if err := s.ensureLedgerIndexes(ctx); err != nil {
 		return nil, err

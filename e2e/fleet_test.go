@@ -33,6 +33,7 @@ const adminLogin, adminPassword = "shopadmin", "admin-password-e2e"
 var fastTimers = map[string]string{
 	"CART_RESEND_INTERVAL":             "1s",
 	"CART_VALIDATE_INTERVAL":           "2s",
+	"CART_VALIDATE_BATCH":              "20",
 	"ORDERS_STUCK_AFTER":               "3s",
 	"ORDERS_JOB_PLACED_EVERY":          "1s",
 	"ORDERS_JOB_VALIDATED_EVERY":       "5s",

@@ -14,12 +14,13 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
+	"github.com/ecommerce-go/ecommerce/pkg/turns"
 )
 
 // Service is what the orders service does; HTTP handlers, message handlers and batch jobs call it.
 type Service struct {
 	store   *Store
-	turns   turns                         // the changes of one order in this instance take turns
+	turns   turns.Turns                   // the changes of one order in this instance take turns
 	recent  *expirable.LRU[string, Order] // where changes start (see changeFrom)
 	answers answerBatches                 // catalog's answers of one order, stored together (answers.go)
 	bus     bus.Publisher
@@ -76,11 +77,11 @@ func (s *Service) change(ctx context.Context, orderID string, decide decision) (
 // trusted once one more lookup has shown no event follows o. The order as it stands after the
 // change is returned.
 func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, decide decision) (Order, error) {
-	turn, err := s.turns.take(ctx, orderID)
+	give, err := s.turns.Take(ctx, orderID)
 	if err != nil {
 		return Order{}, err
 	}
-	defer s.turns.give(orderID, turn)
+	defer give()
 	var o Order
 	read := false // o is the projection, just read
 	last, remembered := s.recent.Get(orderID)

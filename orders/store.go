@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -201,19 +202,17 @@ func (s *Store) Append(ctx context.Context, e Event) error {
 	return s.AppendAll(ctx, []Event{e})
 }
 
-// AppendAll stores events, an order's consecutive versions, in one ordered insert: the server
-// inserts them in turn and stops at the first refused, so what is stored is always the first
-// few, never one after a gap. It fails with errVersionTaken when one of them is refused (its
-// version or its fact is taken); the ones before it are stored then, and are found by reading
-// the events after the version the caller started from. (mongox.InsertAll inserts unordered
-// on purpose, keeping what it can: here a later version must not be stored without the one
-// before.)
+// AppendAll stores events, an order's consecutive versions, in turn (mongox.InsertInOrder: one
+// round trip per mongox.MaxBatch events), stopping at the first refused, so what is stored is
+// always the first few, never one after a gap. It fails with errVersionTaken when one of them is
+// refused (its version or its fact is taken); the ones before it are stored then, and are found
+// by reading the events after the version the caller started from.
 func (s *Store) AppendAll(ctx context.Context, events []Event) error {
 	docs := make([]any, len(events))
 	for i, e := range events {
 		docs[i] = toEventDoc(e)
 	}
-	_, err := s.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	err := mongox.InsertInOrder(ctx, s.events, docs)
 	if mongox.IsDuplicate(err) {
 		return errVersionTaken
 	}
@@ -259,10 +258,9 @@ func (s *Store) migrateEvents(ctx context.Context) error {
 	if err := s.events.Indexes().DropOne(ctx, "order_version"); err != nil && !isNamespaceNotFound(err) && !isIndexNotFound(err) {
 		return mongox.Unavailable(err)
 	}
-	const batch = 500
-	for start := 0; start < len(old); start += batch {
+	for batch := range slices.Chunk(old, mongox.MaxBatch) {
 		docs, ids := []any{}, []string{}
-		for _, d := range old[start:min(start+batch, len(old))] {
+		for _, d := range batch {
 			ids = append(ids, d.ID)
 			d.Key, d.ID = d.ID, eventID(d.OrderID, d.Version)
 			docs = append(docs, d)

@@ -140,9 +140,6 @@ func (s *Store) userOrderAt(ctx context.Context, userID string, n int) (userOrde
 	return d, err == nil, mongox.Unavailable(err)
 }
 
-// orderLookups bounds the concurrent reads of one listing.
-const orderLookups = 8
-
 // listCache holds what GET /orders reads again and again: a user's list entries, which never
 // change once written, so nothing has to keep them current (entry n names the same order
 // forever, and entries are numbered without gaps), and the listed orders as this instance last
@@ -174,7 +171,7 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error
 	}
 	found := make([]*Order, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(orderLookups)
+	g.SetLimit(mongox.MaxParallel)
 	for i, id := range ids {
 		g.Go(func() error {
 			o, err := s.listedOrder(gctx, id)
@@ -212,7 +209,7 @@ func (s *Store) listedOrders(ctx context.Context, userID string) ([]string, erro
 		}
 		ids = make([]string, head)
 		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(orderLookups)
+		g.SetLimit(mongox.MaxParallel)
 		for i := range ids {
 			g.Go(func() error {
 				entry, _, err := s.userOrderAt(gctx, userID, i+1)

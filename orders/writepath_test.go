@@ -157,7 +157,7 @@ func TestConcurrentAnswersAreOneInsert(t *testing.T) {
 			assert.Equal(t, got, r, "each caller gets the order the batch left")
 		}
 	}
-	assert.Empty(t, svc.turns.orders, "no turn is kept once its changes are done")
+	assert.Zero(t, svc.turns.Len(), "no turn is kept once its changes are done")
 	assert.Empty(t, svc.answers.open, "no batch is kept once stored")
 }
 

@@ -113,8 +113,13 @@ func Serve(ctx context.Context, log *slog.Logger, addr string, handler http.Hand
 	return err
 }
 
-// Every is the worker that runs job every interval until its context is done. A failure is
-// logged under name, and the next tick tries again.
+// JobTimeout is how long one run of a periodic job may take, or its interval when that is
+// shorter: a run held up by a stuck store gives way to the next instead of stopping the job for
+// good.
+const JobTimeout = time.Minute
+
+// Every is the worker that runs job every interval until its context is done, each run within
+// its deadline (JobTimeout). A failure is logged under name, and the next tick tries again.
 func Every(log *slog.Logger, name string, interval time.Duration, job func(context.Context) error) Worker {
 	return func(ctx context.Context) error {
 		t := time.NewTicker(interval)
@@ -124,10 +129,17 @@ func Every(log *slog.Logger, name string, interval time.Duration, job func(conte
 			case <-ctx.Done():
 				return nil
 			case <-t.C:
-				if err := job(ctx); err != nil && ctx.Err() == nil {
+				if err := RunJob(ctx, interval, job); err != nil && ctx.Err() == nil {
 					log.WarnContext(ctx, "periodic job failed", "job", name, "err", err)
 				}
 			}
 		}
 	}
+}
+
+// RunJob runs one run of a periodic job of interval within its deadline (see JobTimeout).
+func RunJob(ctx context.Context, interval time.Duration, job func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, min(interval, JobTimeout))
+	defer cancel()
+	return job(ctx)
 }

@@ -55,7 +55,7 @@ func (rt *Runtime) Mongo(ctx context.Context, name string) (*mongo.Database, err
 		return nil, err
 	}
 	rt.closers = append(rt.closers, func() { _ = client.Disconnect(context.WithoutCancel(ctx)) })
-	rt.Ready("mongo", mongox.Ping(client))
+	rt.Ready("mongo", client.Ready)
 	return client.Database(name), nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 )
@@ -105,10 +106,17 @@ type Subscription struct {
 	// OnDeadLetter, when set, is called for each message moved to the queue's dead-letter
 	// queue, with its type ("" when it was not even an envelope), so it can be counted.
 	OnDeadLetter func(msgType string)
+	// Timeout is each handler call's deadline; 0 means HandlerTimeout.
+	Timeout time.Duration
 }
 
 // MaxAttempts is how many times a failing message is tried before it is dead-lettered.
 const MaxAttempts = 5
+
+// HandlerTimeout is how long one handler call may take by default. Past it the call's context
+// ends, and the message is retried and then dead-lettered like any failure, so a store that
+// stopped answering cannot hold a consumer, and the queue behind it, for good.
+const HandlerTimeout = 30 * time.Second
 
 // Publisher publishes messages. Publish returns once the broker has taken responsibility for
 // the message (publisher confirm), or with an error.

@@ -85,15 +85,25 @@ func retryDelay(attempt int) time.Duration {
 	return 20 * time.Millisecond << min(attempt-1, 6)
 }
 
-// callHandler runs h, turning a panic into an error so that one bad message cannot take the
-// whole service down; it is retried and dead-lettered like any failure.
-func callHandler(ctx context.Context, h Handler, d Delivery) (err error) {
+// callHandler runs h within timeout (HandlerTimeout when 0), turning a panic into an error so
+// that one bad message cannot take the whole service down; it is retried and dead-lettered like
+// any failure, as is a call that ran out of time.
+func callHandler(ctx context.Context, timeout time.Duration, h Handler, d Delivery) (err error) {
+	if timeout <= 0 {
+		timeout = HandlerTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("handler panicked: %v", p)
 		}
 	}()
-	return h(ctx, d)
+	err = h(ctx, d)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("handler ran past its deadline (%s): %w", timeout, err)
+	}
+	return err
 }
 
 // sleep waits for d or until ctx is done, and tells whether the whole delay passed.

@@ -228,7 +228,7 @@ func (m *Memory) Consume(ctx context.Context, s Subscription, h Handler) error {
 				if !ok {
 					return
 				}
-				m.deliver(ctx, q, msg, h, s.OnDeadLetter)
+				m.deliver(ctx, q, msg, h, s)
 			}
 		})
 	}
@@ -283,7 +283,7 @@ func (m *Memory) take(ctx context.Context, q *memQueue) (memMessage, bool) {
 }
 
 // deliver runs h on msg and then acknowledges, requeues, retries or dead-letters it.
-func (m *Memory) deliver(ctx context.Context, q *memQueue, msg memMessage, h Handler, onDeadLetter func(string)) {
+func (m *Memory) deliver(ctx context.Context, q *memQueue, msg memMessage, h Handler, s Subscription) {
 	env, err := ParseEnvelope(msg.body)
 	if err == nil {
 		d := Delivery{
@@ -293,7 +293,7 @@ func (m *Memory) deliver(ctx context.Context, q *memQueue, msg memMessage, h Han
 			Redelivered: msg.redelivered,
 			Attempt:     msg.attempt,
 		}
-		err = callHandler(handlerContext(ctx, env), h, d)
+		err = callHandler(handlerContext(ctx, env), s.Timeout, h, d)
 	}
 	switch decide(ctx, err, msg.attempt) {
 	case ack:
@@ -316,8 +316,8 @@ func (m *Memory) deliver(ctx context.Context, q *memQueue, msg memMessage, h Han
 		defer m.mu.Unlock()
 		if dlq, ok := m.topology.deadLetterFor(q.name); ok {
 			m.queues[dlq].push(memMessage{body: msg.body, routingKey: msg.routingKey, attempt: 1})
-			if onDeadLetter != nil {
-				onDeadLetter(env.Type)
+			if s.OnDeadLetter != nil {
+				s.OnDeadLetter(env.Type)
 			}
 		}
 	}

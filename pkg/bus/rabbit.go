@@ -380,7 +380,7 @@ func (r *Rabbit) consumeOnce(ctx context.Context, sess *session, s Subscription,
 					if !ok {
 						return // channel or connection closed
 					}
-					r.deliver(ctx, ch, queue, d, h, s.OnDeadLetter)
+					r.deliver(ctx, ch, queue, d, h, s)
 				}
 			}
 		})
@@ -390,8 +390,8 @@ func (r *Rabbit) consumeOnce(ctx context.Context, sess *session, s Subscription,
 }
 
 // deliver runs h on one delivery and then acknowledges, requeues, retries or dead-letters it
-// (telling onDeadLetter, when set).
-func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d amqp.Delivery, h Handler, onDeadLetter func(string)) {
+// (telling s.OnDeadLetter, when set).
+func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d amqp.Delivery, h Handler, s Subscription) {
 	if ctx.Err() != nil { // picked up while stopping: leave it for the next consumer
 		_ = d.Nack(false, true)
 		return
@@ -400,7 +400,7 @@ func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d 
 	routingKey := headerString(d.Headers, headerRoutingKey, d.RoutingKey)
 	env, err := ParseEnvelope(d.Body)
 	if err == nil {
-		err = callHandler(handlerContext(ctx, env), h, Delivery{
+		err = callHandler(handlerContext(ctx, env), s.Timeout, h, Delivery{
 			Envelope:    env,
 			Queue:       queue,
 			RoutingKey:  routingKey,
@@ -445,8 +445,8 @@ func (r *Rabbit) deliver(ctx context.Context, ch *amqp.Channel, queue string, d 
 			return
 		}
 		_ = d.Ack(false)
-		if onDeadLetter != nil {
-			onDeadLetter(env.Type)
+		if s.OnDeadLetter != nil {
+			s.OnDeadLetter(env.Type)
 		}
 	}
 }

@@ -23,6 +23,10 @@ var (
 	Unavailable  = errors.New("service unavailable")
 )
 
+// Stuck is what a readiness check wraps when its dependency has stopped answering: calls to it
+// are waiting past their deadline rather than failing (/readyz reports it as "stuck").
+var Stuck = errors.New("stuck")
+
 // Error is an error of a kind with a message meant for the client that caused it. pkg/web
 // answers with Message, and never with other errors' texts.
 type Error struct {

@@ -18,22 +18,35 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// Connect opens a client to url and checks that the server answers. Each of countRoundTrips is
+// Client is a connection to the store that knows the commands it has in flight, so that its
+// readiness check can tell a store that stopped answering from one that is only slow.
+type Client struct {
+	*mongo.Client
+	inFlight *inFlight
+}
+
+// Connect opens a client to url and checks that the server answers. The client sends at most
+// MaxInFlight commands at once (see limits.go), each with a deadline. Each of countRoundTrips is
 // told of every command the client sends (one round trip to the server): its collection and
 // command name, e.g. ("articles", "find").
-func Connect(ctx context.Context, url string, countRoundTrips ...func(collection, command string)) (*mongo.Client, error) {
+func Connect(ctx context.Context, url string, countRoundTrips ...func(collection, command string)) (*Client, error) {
+	c := &Client{inFlight: newInFlight(time.Now)}
 	opts := options.Client().ApplyURI(url).
 		SetConnectTimeout(5 * time.Second).
 		SetServerSelectionTimeout(5 * time.Second).
-		SetTimeout(15 * time.Second)
-	if len(countRoundTrips) > 0 {
-		opts.SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		SetTimeout(CommandTimeout).
+		SetMaxPoolSize(MaxInFlight)
+	opts.SetMonitor(&event.CommandMonitor{
+		Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			c.inFlight.start(e.RequestID)
 			coll := collectionOf(e)
 			for _, count := range countRoundTrips {
 				count(coll, e.CommandName)
 			}
-		}})
-	}
+		},
+		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) { c.inFlight.end(e.RequestID) },
+		Failed:    func(_ context.Context, e *event.CommandFailedEvent) { c.inFlight.end(e.RequestID) },
+	})
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("mongo connect: %w", err)
@@ -44,7 +57,17 @@ func Connect(ctx context.Context, url string, countRoundTrips ...func(collection
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("mongo ping %s: %w", url, err)
 	}
-	return client, nil
+	c.Client = client
+	return c, nil
+}
+
+// Ready is the client's /readyz check: the store is stuck while a command has waited longer
+// than StuckAfter for its answer, and down when it does not answer a ping.
+func (c *Client) Ready(ctx context.Context) error {
+	if waited := c.inFlight.oldest(); waited > StuckAfter {
+		return fmt.Errorf("%w: a command has waited %s for the store", errs.Stuck, waited.Round(time.Second))
+	}
+	return c.Ping(ctx, readpref.Primary())
 }
 
 // collectionOf returns the collection a command works on: the value of its first element for
@@ -59,11 +82,6 @@ func collectionOf(e *event.CommandStartedEvent) string {
 		return ""
 	}
 	return coll
-}
-
-// Ping is a /readyz check for client.
-func Ping(client *mongo.Client) func(ctx context.Context) error {
-	return func(ctx context.Context) error { return client.Ping(ctx, readpref.Primary()) }
 }
 
 // IsDuplicate tells whether err is a unique index violation.
@@ -166,27 +184,6 @@ func conflictPause(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// InsertAll inserts docs in one round trip, each on its own (unordered: one failing stops no
-// other), and returns the indexes in docs of those refused by a unique index. Any other failure
-// is returned as the error.
-func InsertAll(ctx context.Context, coll *mongo.Collection, docs []any) (duplicates []int, err error) {
-	if len(docs) == 0 {
-		return nil, nil
-	}
-	_, err = coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	var bwe mongo.BulkWriteException
-	if err == nil || !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
-		return nil, Unavailable(err)
-	}
-	for _, we := range bwe.WriteErrors {
-		if we.Code != duplicateKeyCode {
-			return nil, Unavailable(err)
-		}
-		duplicates = append(duplicates, we.Index)
-	}
-	return duplicates, nil
 }
 
 // duplicateKeyCode is the server's error code for a unique index violation.

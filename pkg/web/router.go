@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -57,6 +58,9 @@ func handleReady(checks map[string]ReadyCheck) http.HandlerFunc {
 		for name, check := range checks {
 			if err := check(ctx); err != nil {
 				report[name] = "down"
+				if errors.Is(err, errs.Stuck) {
+					report[name] = "stuck"
+				}
 				status = http.StatusServiceUnavailable
 				continue
 			}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newBus func(t *testing.T) bus.Bus) {
 		{"RetriesThenSucceeds", testRetrySucceeds},
 		{"RetriesThenDeadLetters", testDeadLetter},
 		{"PermanentErrorDeadLettersAtOnce", testPermanent},
+		{"StuckHandlerTimesOutThenDeadLetters", testStuckHandler},
 		{"PriorityOrder", testPriority},
 		{"CorrelationIDInHandlerContext", testCorrelation},
 		{"InterruptedHandlerIsRedelivered", testInterrupted},
@@ -412,6 +413,35 @@ func testDeadLetter(t *testing.T, b bus.Bus) {
 	case <-time.After(wait):
 		t.Fatal("OnDeadLetter not called")
 	}
+}
+
+// A handler that never returns by itself (a store that stopped answering) is given up on at its
+// deadline, retried, then dead-lettered: the queue behind it keeps moving.
+func testStuckHandler(t *testing.T, b bus.Bus) {
+	attempts := make(chan int, 100)
+	handled := newRecorder()
+	consume(t, b, bus.Subscription{Queue: "order", Timeout: 20 * time.Millisecond}, func(ctx context.Context, d bus.Delivery) error {
+		var text string
+		if err := d.Decode(&text); err != nil || text != "stuck" {
+			return handled.handle(ctx, d)
+		}
+		attempts <- d.Attempt
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	send(t, b, "order", "order", "stuck")
+	send(t, b, "order", "order", "next")
+	assert.Equal(t, "next", handled.next(t, 1)[0].Text, "the message after a stuck one is handled")
+
+	dead := newRecorder()
+	consume(t, b, bus.Subscription{Queue: bus.DeadLetterQueue("order")}, dead.handle)
+	assert.Equal(t, "stuck", dead.next(t, 1)[0].Text)
+	close(attempts)
+	var seen []int
+	for a := range attempts {
+		seen = append(seen, a)
+	}
+	assert.Equal(t, []int{1, 2, 3, 4, 5}, seen)
 }
 
 func testPermanent(t *testing.T, b bus.Bus) {
