@@ -211,7 +211,7 @@ func TestDownloadUnknownOrMalformedID(t *testing.T) {
 	for _, path := range []string{"", "/jpeg", "/jpeg?size=160"} {
 		rec := s.do(t, http.MethodGet, "/images/"+uuid.NewString()+path, "")
 		assert.Equal(t, http.StatusNotFound, rec.Code, path)
-		assert.JSONEq(t, `{"error":"no such image"}`, rec.Body.String(), "a message a person can read")
+		assert.JSONEq(t, `{"error":"no such image","code":"not_found"}`, rec.Body.String(), "a message a person can read")
 
 		rec = s.do(t, http.MethodGet, "/images/not-an-id"+path, "")
 		assert.Equal(t, http.StatusBadRequest, rec.Code, path)
