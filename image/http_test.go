@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -252,7 +253,7 @@ func TestVariantIsComputedOnce(t *testing.T) {
 	s.get(t, "/images/"+id+"?Size=320") // the JSON form of the same variant
 	assert.EqualValues(t, 1, s.images.resized.Load(), "resizes after the first")
 
-	restarted := NewImages(NewStore(s.redis, s.prefix), testkit.Logger(t))
+	restarted := NewImages(NewStore(s.redis, s.prefix), testkit.Logger(t), UploadLimits{}, time.Now)
 	data, err := restarted.JPEG(t.Context(), id, 320)
 	require.NoError(t, err)
 	assert.Equal(t, bodies[0], data)
