@@ -84,9 +84,9 @@ func codeOf(err error, status int) string {
 	return "internal_error"
 }
 
-// RetryAfterSeconds is the Retry-After value for a pause of d: whole seconds, rounded up, at
+// retryAfterSeconds is the Retry-After value for a pause of d: whole seconds, rounded up, at
 // least 1 (a client told 0 would retry at once).
-func RetryAfterSeconds(d time.Duration) string {
+func retryAfterSeconds(d time.Duration) string {
 	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
@@ -112,7 +112,7 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	body := errorBody{Error: clientMessage(err, status), Code: codeOf(err, status)}
 	var e *errs.Error
 	if status == http.StatusTooManyRequests && errors.As(err, &e) && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", RetryAfterSeconds(e.RetryAfter))
+		w.Header().Set("Retry-After", retryAfterSeconds(e.RetryAfter))
 	}
 	var v *errs.Validation
 	if errors.As(err, &v) {
