@@ -37,8 +37,11 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	if perHour < 0 || mbPerHour < 0 || mbPerHour > 1<<30 {
-		return c, errors.New("IMAGE_UPLOADS_PER_HOUR and IMAGE_UPLOAD_MB_PER_HOUR must be 0 (off) or positive")
+	if perHour < 0 {
+		return c, errors.New("IMAGE_UPLOADS_PER_HOUR must be 0 (off) or positive")
+	}
+	if mbPerHour < 0 || mbPerHour > 1<<30 {
+		return c, errors.New("IMAGE_UPLOAD_MB_PER_HOUR must be 0 (off) or positive, at most 2^30")
 	}
 	c.Uploads = UploadLimits{PerHour: int64(perHour), MBPerHour: int64(mbPerHour)}
 	return c, nil

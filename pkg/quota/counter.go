@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -43,6 +44,10 @@ type Charge struct {
 // windows ends: a refused action counts for nothing. Two actions racing for the last units may
 // both be refused, never both allowed.
 func (c *Counter) Take(ctx context.Context, account string, charges ...Charge) error {
+	on := slices.DeleteFunc(slices.Clone(charges), func(ch Charge) bool { return ch.Limit.Off() })
+	if len(on) == 0 {
+		return nil
+	}
 	now := c.now()
 	type taken struct {
 		charge Charge
@@ -52,18 +57,12 @@ func (c *Counter) Take(ctx context.Context, account string, charges ...Charge) e
 	}
 	var all []taken
 	pipe := c.client.Pipeline()
-	for _, ch := range charges {
-		if ch.Limit.Off() {
-			continue
-		}
+	for _, ch := range on {
 		start, end := ch.Limit.window(now)
 		key := c.prefix + "quota:" + ch.Limit.Name + ":" + account + ":" + strconv.FormatInt(start.Unix(), 10)
 		t := taken{charge: ch, key: key, end: end, total: pipe.IncrBy(ctx, key, ch.Amount)}
 		pipe.Expire(ctx, key, end.Sub(now)+keyGrace)
 		all = append(all, t)
-	}
-	if len(all) == 0 {
-		return nil
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("%w: redis: quota: %w", errs.Unavailable, err)

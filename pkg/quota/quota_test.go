@@ -105,6 +105,8 @@ func TestCounter(t *testing.T) {
 		keys, err := client.Keys(ctx, prefix+"*").Result()
 		require.NoError(t, err)
 		assert.Empty(t, keys)
+		var none *quota.Counter
+		assert.NoError(t, none.Take(ctx, "ann", off...), "not even a client is needed")
 	})
 }
 
