@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -132,8 +131,7 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 
 // rateLimited answers 429 with a Retry-After of the limits' window.
 func rateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, limits *rateLimits, why string) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(limits.window.Seconds())))
-	web.Error(w, r, log, errs.Newf(errs.RateLimited, "%s", why))
+	web.Error(w, r, log, errs.RateLimitedf(limits.window, "%s", why))
 }
 
 func handleSignOut(log *slog.Logger, sess *sessions) http.Handler {

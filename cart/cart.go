@@ -21,6 +21,9 @@
 // (Store.RecordOrder): nothing appends after a closed state, so there is no version to race for.
 //
 // Superseded states are pruned once they are older than any request can be (see Store.Prune).
+//
+// Checkouts per user and minute are counted the same way, by unique _id: one slot document per
+// checkout in quota_slots (pkg/quota's Slots), never a conditional $inc.
 package cart
 
 import (

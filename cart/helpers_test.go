@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
@@ -101,8 +102,15 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureOn(t, testkit.Mongo(t))
+}
+
+// newFixtureOn is newFixture on database db: fixtures on one database are instances of one
+// service.
+func newFixtureOn(t testing.TB, db *mongo.Database) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	store, err := NewStore(ctx, testkit.Mongo(t))
+	store, err := NewStore(ctx, db)
 	require.NoError(t, err)
 	f := &fixture{t: t, store: store, bus: testkit.Rabbit(t), auth: testkit.NewAuth(t), catalog: newFakeCatalog(t)}
 	log := testkit.Logger(t)

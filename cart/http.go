@@ -112,7 +112,7 @@ func handleCheckout(log *slog.Logger, svc *Service) http.Handler {
 		c, err := svc.Checkout(r.Context(), userID(r))
 		var refused *checkoutRefused
 		if errors.As(err, &refused) {
-			web.Encode(w, http.StatusBadRequest, map[string]any{"error": refused.reason, "errors": refused.problems})
+			web.Encode(w, http.StatusBadRequest, map[string]any{"error": refused.reason, "code": "checkout_refused", "errors": refused.problems})
 			return
 		}
 		answer(w, r, log, c, err)

@@ -171,9 +171,11 @@ func TestCheckout(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, status, string(raw))
 		var body struct {
 			Error  string    `json:"error"`
+			Code   string    `json:"code"`
 			Errors []Problem `json:"errors"`
 		}
 		require.NoError(t, json.Unmarshal(raw, &body))
+		assert.Equal(t, "checkout_refused", body.Code)
 		assert.NotNil(t, body.Errors)
 		return body.Error, body.Errors
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/quota"
 )
 
 // Config is the cart service's configuration: the common variables and its own tunables.
@@ -20,6 +21,9 @@ type Config struct {
 	ValidateBatch    int           // CART_VALIDATE_BATCH: open carts re-validated per round
 	ResendInterval   time.Duration // CART_RESEND_INTERVAL: re-send of unconfirmed place_order
 	PruneAfter       time.Duration // superseded cart states older than this are deleted
+	// CheckoutsPerMinute (CART_CHECKOUTS_PER_MINUTE, default 10) bounds each user's checkouts
+	// per clock minute (SPEC §2); 0 turns the quota off.
+	CheckoutsPerMinute int
 }
 
 // LoadConfig reads the configuration from getenv.
@@ -39,6 +43,12 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	if c.ValidateBatch, err = e.Int("CART_VALIDATE_BATCH", 200); err != nil {
 		return c, err
 	}
+	if c.CheckoutsPerMinute, err = e.Int("CART_CHECKOUTS_PER_MINUTE", 10); err != nil {
+		return c, err
+	}
+	if c.CheckoutsPerMinute < 0 {
+		return c, errors.New("CART_CHECKOUTS_PER_MINUTE must be 0 (off) or positive")
+	}
 	if c.ValidateInterval <= 0 || c.ResendInterval <= 0 || c.ValidateBatch <= 0 {
 		return c, errors.New("CART_VALIDATE_INTERVAL, CART_RESEND_INTERVAL and CART_VALIDATE_BATCH must be positive")
 	}
@@ -50,6 +60,9 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 // the process stopped; any instance running within this window after that repairs it.
 const pointerRepairWindow = time.Hour
 
+// quotaSweepDeadline bounds a run of the removal of ended checkout quota windows.
+const quotaSweepDeadline = 20 * time.Second
+
 // Run runs the cart service until ctx is done: HTTP API, consumers of the `cart` and
 // `cart_order_placed` queues and of logouts, and the re-validation and re-send loops.
 func Run(ctx context.Context, opts app.Options) error {
@@ -58,7 +71,8 @@ func Run(ctx context.Context, opts app.Options) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	rt, err := app.Start(ctx, opts, "cart", cfg.Common, "mongo_db", cfg.MongoDB,
-		"validate_interval", cfg.ValidateInterval.String(), "resend_interval", cfg.ResendInterval.String())
+		"validate_interval", cfg.ValidateInterval.String(), "resend_interval", cfg.ResendInterval.String(),
+		"checkouts_per_minute", cfg.CheckoutsPerMinute)
 	if err != nil {
 		return err
 	}
@@ -73,8 +87,23 @@ func Run(ctx context.Context, opts app.Options) error {
 	feed := bus.NewFeed(log, rt.Bus, contract.ExchangeCartChanges, typeCartChanged)
 	svc.broadcast = feed.Add
 	changes := bus.Subscription{Exchange: contract.ExchangeCartChanges, OnStart: svc.cache.flush}
+	var quotaWorkers []app.Worker
+	if cfg.CheckoutsPerMinute > 0 {
+		slots, err := quota.NewSlots(ctx, store.QuotaSlots(), time.Now)
+		if err != nil {
+			return err
+		}
+		svc.LimitCheckouts(slots, cfg.CheckoutsPerMinute)
+		// No TTL index (not on every MongoDB-wire server): ended windows are removed here.
+		quotaWorkers = append(quotaWorkers, app.Every(log, "remove ended checkout quota windows", time.Minute, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, quotaSweepDeadline)
+			defer cancel()
+			_, err := slots.Sweep(ctx)
+			return err
+		}))
+	}
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
-	return rt.Serve(ctx, srv,
+	return rt.Serve(ctx, srv, append(quotaWorkers,
 		feed.Run,
 		app.Consume(rt.Bus, changes, handleCartChanged(svc.cache)),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue),
@@ -101,5 +130,5 @@ func Run(ctx context.Context, opts app.Options) error {
 			}
 			return err
 		}),
-	)
+	)...)
 }

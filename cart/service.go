@@ -10,6 +10,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/quota"
 )
 
 // opTimeout bounds one cart operation; Store.Prune relies on operations being this short.
@@ -26,6 +27,10 @@ type Service struct {
 	// broadcast, when set, tells the other instances of every state stored (cart_changes).
 	broadcast func(msg any)
 	resends   backoff.Schedule // of place_order re-sends
+
+	// checkouts, when set, counts each user's checkouts against checkoutLimit.
+	checkouts     *quota.Slots
+	checkoutLimit quota.Limit
 }
 
 // NewService returns the cart service over store, publishing to b and checking articles in
@@ -34,6 +39,13 @@ func NewService(store *Store, b bus.Publisher, catalog articleSource, log *slog.
 	s := &Service{store: store, bus: b, catalog: catalog, log: log, cache: newCartCache(cacheTTL)}
 	store.stored = s.stored
 	return s
+}
+
+// LimitCheckouts bounds each user's checkouts to perMinute per clock minute, counted in slots
+// (SPEC §2). Without it, or with perMinute 0, checkouts are not counted and cost no round trip.
+func (s *Service) LimitCheckouts(slots *quota.Slots, perMinute int) {
+	s.checkouts = slots
+	s.checkoutLimit = quota.Limit{Name: "checkouts", Max: int64(perMinute), Per: time.Minute}
 }
 
 // stored records a state just stored in the cache, and broadcasts it.
@@ -152,9 +164,17 @@ func (s *Service) Validate(ctx context.Context, userID string) (Report, error) {
 // Checkout closes the user's open cart and sends `place_order` for it. It refuses an empty cart
 // and one with validation errors. Of two racing checkouts of one cart, one closes it and the
 // other gets errs.Conflict.
+//
+// Every checkout counts against the user's checkout quota, first, so that one past it is
+// refused (errs.RateLimited) before it costs a validation or a write, and the cart stays open.
 func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
+	if s.checkouts != nil {
+		if err := s.checkouts.Take(ctx, userID, s.checkoutLimit); err != nil {
+			return Cart{}, err
+		}
+	}
 	attempt := 0
 	return mongox.RetryOnConflict(ctx, func() (Cart, error) {
 		attempt++

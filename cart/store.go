@@ -71,6 +71,10 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	return s, nil
 }
 
+// QuotaSlots is the collection of the checkout quota's slots (see quota.Slots), in the store's
+// database.
+func (s *Store) QuotaSlots() *mongo.Collection { return s.states.Database().Collection("quota_slots") }
+
 // addMissingHeads gives every user a head when there are states but no heads at all: a store
 // written before heads existed. It reads every state once.
 func (s *Store) addMissingHeads(ctx context.Context) error {

@@ -37,6 +37,12 @@ var specRoutes = map[string][]string{
 	},
 }
 
+// quotaOperations are the operations refused past a per-account quota (SPEC §2).
+var quotaOperations = map[string][]string{
+	"image": {"POST /images/create"},
+	"cart":  {"POST /cart/checkout"},
+}
+
 // operational are the endpoints every service serves (SPEC §2): health, readiness, metrics,
 // and its own API document with the interactive page that shows it.
 var operational = []string{"GET /healthz", "GET /readyz", "GET /metrics",
@@ -84,9 +90,21 @@ func TestOpenAPIDocuments(t *testing.T) {
 
 			validation := doc.Components.Schemas["ValidationError"]
 			require.NotNil(t, validation, "the validation error body of SPEC §2")
-			assert.ElementsMatch(t, []string{"error", "messages"}, validation.Value.Required)
+			assert.ElementsMatch(t, []string{"error", "code", "messages"}, validation.Value.Required)
 			messages := validation.Value.Properties["messages"].Value.Items.Value
 			assert.ElementsMatch(t, []string{"path", "message"}, messages.Required)
+			errorBody := doc.Components.Schemas["Error"]
+			require.NotNil(t, errorBody, "the error body of SPEC §2")
+			assert.ElementsMatch(t, []string{"error", "code"}, errorBody.Value.Required)
+
+			for _, name := range quotaOperations[svc.name] {
+				method, path, _ := strings.Cut(name, " ")
+				op := doc.Paths.Find(path).GetOperation(method)
+				require.NotNil(t, op, name)
+				limited := op.Responses.Value("429")
+				require.NotNil(t, limited, "%s has a quota: documents 429", name)
+				assert.NotNil(t, limited.Value.Headers["Retry-After"], "%s: 429 says Retry-After", name)
+			}
 
 			for path, item := range doc.Paths.Map() {
 				for method, op := range item.Operations() {

@@ -41,6 +41,14 @@ var fastTimers = map[string]string{
 	"ORDERS_JOB_PAYMENT_DEFINED_EVERY": "5s",
 }
 
+// quotasOff turns the per-account quotas (SPEC §2) off, for fleets whose tests send one
+// account's requests faster than a person would (streams of checkouts, retries under faults).
+var quotasOff = map[string]string{
+	"CART_CHECKOUTS_PER_MINUTE": "0",
+	"IMAGE_UPLOADS_PER_HOUR":    "0",
+	"IMAGE_UPLOAD_MB_PER_HOUR":  "0",
+}
+
 func freePort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -111,12 +119,13 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 
 // startProcesses runs every service as its own process, configured only by the environment of
 // SPEC §1, on real servers: RabbitMQ at rabbitURL, the machine's Redis and the MongoDB-wire server.
-func startProcesses(t *testing.T, rabbitURL string) *shop {
+// env ("KEY=value") is added to every process's environment, over the fleet's own settings.
+func startProcesses(t *testing.T, rabbitURL string, env ...string) *shop {
 	bin, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
-	urls, env := serviceURLs(t)
+	urls, urlVars := serviceURLs(t)
 	mongoURL := testkit.MongoURL(t)
 	_, redisPrefix := testkit.Redis(t)
 	common := []string{
@@ -129,12 +138,13 @@ func startProcesses(t *testing.T, rabbitURL string) *shop {
 		"LOG_LEVEL=warn",
 		"PATH=" + os.Getenv("PATH"),
 	}
-	for k, v := range env {
+	for k, v := range urlVars {
 		common = append(common, k+"="+v)
 	}
 	for k, v := range fastTimers {
 		common = append(common, k+"="+v)
 	}
+	common = append(common, env...) // last: the last value of a variable is the one a process sees
 	dbSuffix := testkit.Name("e2e")
 	t.Cleanup(func() { dropDatabases(t, mongoURL, dbSuffix) }) // runs last: after the processes stopped
 	done := make(chan error, len(serviceNames))

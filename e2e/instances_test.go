@@ -274,6 +274,9 @@ func startInstances(t *testing.T, cfg fleetConfig) *instances {
 	for k, v := range fleetTimers {
 		common = append(common, k+"="+v)
 	}
+	for k, v := range quotasOff {
+		common = append(common, k+"="+v)
+	}
 	for k, v := range cfg.env {
 		common = append(common, k+"="+v)
 	}

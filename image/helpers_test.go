@@ -50,7 +50,7 @@ func newTestService(t testing.TB) *testService {
 	if _, ok := t.(*testing.B); ok {
 		log = slog.New(slog.DiscardHandler) // a log line per request would skew the figures
 	}
-	images := NewImages(NewStore(client, prefix), log)
+	images := NewImages(NewStore(client, prefix), log, UploadLimits{}, time.Now)
 	handler := NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("image")}, Images: images, Tokens: tokens.NewChecker(auth.URL, time.Minute)})
 	return &testService{images: images, handler: handler, redis: client, prefix: prefix}
 }

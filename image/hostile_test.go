@@ -116,7 +116,7 @@ func TestPixelBudgetBoundsParallelWork(t *testing.T) {
 		{"more than the budget", 3 * MaxDecodeBytes, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			images := NewImages(nil, nil)
+			images := NewImages(nil, nil, UploadLimits{}, time.Now)
 			var running, most atomic.Int64
 			var wg sync.WaitGroup
 			for range 16 {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
@@ -30,7 +31,8 @@ func handleCreate(log *slog.Logger, images *Images) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		id, err := images.Create(r.Context(), req.Image)
+		u, _ := tokens.UserFrom(r.Context()) // RequireUser has put them there
+		id, err := images.Create(r.Context(), u.ID, req.Image)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -211,7 +212,7 @@ func TestDownloadUnknownOrMalformedID(t *testing.T) {
 	for _, path := range []string{"", "/jpeg", "/jpeg?size=160"} {
 		rec := s.do(t, http.MethodGet, "/images/"+uuid.NewString()+path, "")
 		assert.Equal(t, http.StatusNotFound, rec.Code, path)
-		assert.JSONEq(t, `{"error":"no such image"}`, rec.Body.String(), "a message a person can read")
+		assert.JSONEq(t, `{"error":"no such image","code":"not_found"}`, rec.Body.String(), "a message a person can read")
 
 		rec = s.do(t, http.MethodGet, "/images/not-an-id"+path, "")
 		assert.Equal(t, http.StatusBadRequest, rec.Code, path)
@@ -252,7 +253,7 @@ func TestVariantIsComputedOnce(t *testing.T) {
 	s.get(t, "/images/"+id+"?Size=320") // the JSON form of the same variant
 	assert.EqualValues(t, 1, s.images.resized.Load(), "resizes after the first")
 
-	restarted := NewImages(NewStore(s.redis, s.prefix), testkit.Logger(t))
+	restarted := NewImages(NewStore(s.redis, s.prefix), testkit.Logger(t), UploadLimits{}, time.Now)
 	data, err := restarted.JPEG(t.Context(), id, 320)
 	require.NoError(t, err)
 	assert.Equal(t, bodies[0], data)

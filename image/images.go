@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/quota"
 )
 
 // pixelBudget bounds the memory that the decodes and resizes running at once in one process may
@@ -29,12 +31,32 @@ const (
 	variantCacheEntry = 512 << 10
 )
 
+// UploadLimits are the quotas of each user's uploads (SPEC §2), per hour; 0 turns one off.
+type UploadLimits struct {
+	PerHour   int64 // IMAGE_UPLOADS_PER_HOUR: uploads
+	MBPerHour int64 // IMAGE_UPLOAD_MB_PER_HOUR: MB (MiB, 2^20 bytes) of uploaded image bytes
+}
+
+// DefaultUploadLimits are SPEC §2's defaults.
+var DefaultUploadLimits = UploadLimits{PerHour: 60, MBPerHour: 100}
+
+// charges are what an upload of size bytes costs against the limits.
+func (l UploadLimits) charges(size int) []quota.Charge {
+	return []quota.Charge{
+		{Limit: quota.Limit{Name: "uploads", Max: l.PerHour, Per: time.Hour}, Amount: 1},
+		{Limit: quota.Limit{Name: "upload_bytes", Max: l.MBPerHour << 20, Per: time.Hour,
+			Text: fmt.Sprintf("%d MB of uploads per hour", l.MBPerHour)}, Amount: int64(size)},
+	}
+}
+
 // Images uploads and serves pictures. Resized variants are computed on first request, once:
 // concurrent first requests in this process share one computation, and the result is stored so
 // later requests, here or on another instance, only read it back.
 type Images struct {
-	store *Store
-	log   *slog.Logger
+	store  *Store
+	log    *slog.Logger
+	limits UploadLimits
+	quotas *quota.Counter // counts every user's uploads where every instance sees them
 
 	variants singleflight.Group
 	cache    *variantCache       // recently served variants (see variantCache)
@@ -42,24 +64,36 @@ type Images struct {
 	resized  atomic.Int64        // variants computed since start (tests count them)
 }
 
-// NewImages returns the image service on store.
-func NewImages(store *Store, log *slog.Logger) *Images {
-	return &Images{store: store, log: log, pixels: semaphore.NewWeighted(pixelBudget),
+// NewImages returns the image service on store, counting uploads against limits in the
+// store's Redis at the time now tells.
+func NewImages(store *Store, log *slog.Logger, limits UploadLimits, now func() time.Time) *Images {
+	s := &Images{store: store, log: log, limits: limits, pixels: semaphore.NewWeighted(pixelBudget),
 		cache: newVariantCache(variantCacheBytes, variantCacheEntry)}
+	if store != nil {
+		s.quotas = quota.NewCounter(store.client, store.prefix, now)
+	}
+	return s
 }
 
-// Create checks an uploaded data URL and stores the picture under a new id. The bytes must be a
-// JPEG or PNG within the limits, whatever type the data URL declares. The picture is stored
-// re-encoded, in its own format, from its pixels alone: metadata (such as GPS positions) and
-// anything hidden after or inside it are dropped, so what is served back is an image and
-// nothing else.
-func (s *Images) Create(ctx context.Context, dataURL string) (string, error) {
+// Create checks a data URL uploaded by user userID and stores the picture under a new id. The
+// bytes must be a JPEG or PNG within the limits, whatever type the data URL declares. The
+// picture is stored re-encoded, in its own format, from its pixels alone: metadata (such as GPS
+// positions) and anything hidden after or inside it are dropped, so what is served back is an
+// image and nothing else.
+//
+// The upload counts against the user's quotas once its header has passed the cheap checks,
+// before the costly decoding: an upload that fails later still counted, as its work was done.
+// One past a quota is refused (errs.RateLimited) without being decoded or stored.
+func (s *Images) Create(ctx context.Context, userID, dataURL string) (string, error) {
 	data, err := parseDataURL(dataURL)
 	if err != nil {
 		return "", err
 	}
 	h, err := inspect(data)
 	if err != nil {
+		return "", err
+	}
+	if err := s.quotas.Take(ctx, userID, s.limits.charges(len(data))...); err != nil {
 		return "", err
 	}
 	err = s.withPixels(ctx, h.cost, func() error {

@@ -75,6 +75,10 @@ const (
 	EventPaymentDefined EventType = "payment_defined"
 )
 
+// MaxPayments is the most payments one order takes (SPEC §2): it bounds the events and the work a
+// single order can cause.
+const MaxPayments = 10
+
 // maxAmount bounds a payment (ten billion): far from int64, whatever the sums.
 const maxAmount money.Cents = 1_000_000_000_000
 

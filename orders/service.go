@@ -337,8 +337,10 @@ func (s *Service) StatusPage(ctx context.Context, status Status, page, size int)
 }
 
 // Pay records a payment by u. Payments are accepted while the order is validated and its
-// payments do not yet cover the total; the one that makes them cover it moves the order to
-// payment_defined. Concurrent payments are all recorded (serialised by the event versions).
+// payments do not yet cover the total, MaxPayments at most; the one that makes them cover it
+// moves the order to payment_defined. Concurrent payments are all recorded (serialised by the
+// event versions), and since each decision is made on the order at the version it appends
+// after, no instance can record an eleventh payment.
 func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Payment) (Order, error) {
 	return s.change(ctx, orderID, func(o Order) ([]Event, error) {
 		if !o.Exists() {
@@ -355,9 +357,16 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 		case StatusPaymentDefined:
 			return nil, errs.Newf(errs.Conflict, "the payments already cover the order's total")
 		}
+		// A cap for the order's life, not a rate: 409, as waiting would not help (no 429).
+		if len(o.Payments) >= MaxPayments {
+			return nil, errTooManyPayments
+		}
 		return []Event{{Type: EventPaymentDefined, Payment: &p}}, nil
 	})
 }
+
+// errTooManyPayments refuses a payment on an order that has MaxPayments already.
+var errTooManyPayments = errs.Newf(errs.Conflict, "the order has %d payments already, the most it takes", MaxPayments).WithCode("too_many_payments")
 
 // Place stores the placed event of the order of cart p.CartID. It returns the order and
 // whether this call created it (false for a repeated place_order).

@@ -244,7 +244,7 @@ func TestStatusJobsRacingPayments(t *testing.T) {
 	var payers sync.WaitGroup
 	for _, id := range ids {
 		payers.Go(func() {
-			for range 15 {
+			for range MaxPayments {
 				if _, err := svc.Pay(ctx, owner("u1"), id, Payment{Method: Cash, Amount: 1}); err != nil {
 					t.Error(err)
 					return
@@ -259,7 +259,7 @@ func TestStatusJobsRacingPayments(t *testing.T) {
 	for _, id := range ids {
 		o, err := store.Order(ctx, id)
 		require.NoError(t, err)
-		require.Len(t, o.Payments, 15)
+		require.Len(t, o.Payments, MaxPayments)
 		st, version, found, err := store.Status(ctx, id)
 		require.NoError(t, err)
 		require.True(t, found)

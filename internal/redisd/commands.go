@@ -57,7 +57,8 @@ var commands = map[string]command{
 	"pexpire":  {2, 2, func(s *Server, conn redcon.Conn, args [][]byte) { expire(s, conn, args, time.Millisecond) }},
 	"ttl":      {1, 1, func(s *Server, conn redcon.Conn, args [][]byte) { ttl(s, conn, args, time.Second) }},
 	"pttl":     {1, 1, func(s *Server, conn redcon.Conn, args [][]byte) { ttl(s, conn, args, time.Millisecond) }},
-	"incr":     {1, 1, incr},
+	"incr":     {1, 1, func(s *Server, conn redcon.Conn, args [][]byte) { incrBy(s, conn, args[0], 1) }},
+	"incrby":   {2, 2, incrByArg},
 	"dbsize":   {0, 0, func(s *Server, conn redcon.Conn, _ [][]byte) { conn.WriteInt(s.keys.size(time.Now())) }},
 	"flushdb":  {0, 1, flushdb},
 	"flushall": {0, 1, flushdb}, // there is one database
@@ -271,23 +272,38 @@ func ttl(s *Server, conn redcon.Conn, args [][]byte, unit time.Duration) {
 	}
 }
 
-func incr(s *Server, conn redcon.Conn, args [][]byte) {
-	key := string(args[0])
+// incrByArg is INCRBY key increment.
+func incrByArg(s *Server, conn redcon.Conn, args [][]byte) {
+	delta, err := strconv.ParseInt(string(args[1]), 10, 64)
+	if err != nil {
+		conn.WriteError(errNotInteger)
+		return
+	}
+	incrBy(s, conn, args[0], delta)
+}
+
+// incrBy adds delta to the integer at key (0 when missing), keeping its time to live.
+func incrBy(s *Server, conn redcon.Conn, rawKey []byte, delta int64) {
+	key := string(rawKey)
 	s.keys.mu.Lock()
 	defer s.keys.mu.Unlock()
 	e, exists := s.keys.get(key, time.Now())
 	n := int64(0)
 	if exists {
 		var err error
-		if n, err = strconv.ParseInt(string(e.value), 10, 64); err != nil || n == math.MaxInt64 {
+		if n, err = strconv.ParseInt(string(e.value), 10, 64); err != nil {
 			conn.WriteError(errNotInteger)
 			return
 		}
 	}
-	n++
+	if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
+		conn.WriteError("ERR increment or decrement would overflow")
+		return
+	}
+	n += delta
 	e.value = strconv.AppendInt(nil, n, 10)
 	if err := s.keys.put(key, e); err != nil {
-		s.writeFailed(conn, "incr", err)
+		s.writeFailed(conn, "incrby", err)
 		return
 	}
 	conn.WriteInt64(n)

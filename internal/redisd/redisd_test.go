@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/internal/redisd"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/quota"
 )
 
 // start runs a server on a free loopback port, keeping its keys in dir, stopped with the test.
@@ -94,6 +96,12 @@ func TestStringCommands(t *testing.T) {
 	assert.ErrorContains(t, c.Incr(ctx, "word").Err(), "not an integer", "INCR on a non-number")
 	c.Set(ctx, "c", "41", 0)
 	assert.Equal(t, int64(42), c.Incr(ctx, "c").Val())
+	assert.Equal(t, int64(142), c.IncrBy(ctx, "c", 100).Val())
+	assert.Equal(t, int64(-8), c.IncrBy(ctx, "c", -150).Val(), "a negative increment")
+	assert.Equal(t, int64(7), c.IncrBy(ctx, "new", 7).Val(), "INCRBY on no key starts from 0")
+	assert.ErrorContains(t, c.Do(ctx, "INCRBY", "c", "x").Err(), "not an integer")
+	c.Set(ctx, "big", "9223372036854775800", 0)
+	assert.ErrorContains(t, c.IncrBy(ctx, "big", 10).Err(), "overflow")
 
 	binary := []byte("zero\x00byte\r\nand CRLF")
 	require.NoError(t, c.Set(ctx, "bin", binary, 0).Err())
@@ -135,6 +143,10 @@ func TestExpiry(t *testing.T) {
 	assert.False(t, c.Expire(ctx, "missing", time.Minute).Val())
 	assert.True(t, c.Do(ctx, "EXPIRE", "forever", "0").Val() == int64(1))
 	assert.Equal(t, int64(0), c.Exists(ctx, "forever").Val(), "EXPIRE 0 deletes")
+
+	c.Set(ctx, "counted", "1", time.Hour)
+	c.IncrBy(ctx, "counted", 5)
+	assert.Greater(t, c.TTL(ctx, "counted").Val(), 59*time.Minute, "INCRBY keeps the time to live")
 
 	c.Set(ctx, "brief", "v", 0)
 	assert.True(t, c.PExpire(ctx, "brief", time.Millisecond).Val())
@@ -261,4 +273,16 @@ func TestCloseStopsServing(t *testing.T) {
 	assert.Error(t, c.Ping(t.Context()).Err(), "open connections are closed")
 	_, err = net.Dial("tcp", s.Addr())
 	assert.Error(t, err, "nothing listens any more")
+}
+
+// The services' quota counter (pkg/quota) works on the stand-in: pipelined INCRBY and EXPIRE.
+func TestQuotaCounter(t *testing.T) {
+	ctx := t.Context()
+	c := quota.NewCounter(connect(t, start(t, t.TempDir())), "image:", time.Now)
+	uploads := quota.Limit{Name: "uploads", Max: 2, Per: time.Hour}
+	bytes := quota.Limit{Name: "bytes", Max: 100, Per: time.Hour}
+	require.NoError(t, c.Take(ctx, "ann", quota.Charge{Limit: uploads, Amount: 1}, quota.Charge{Limit: bytes, Amount: 60}))
+	assert.ErrorIs(t, c.Take(ctx, "ann", quota.Charge{Limit: uploads, Amount: 1}, quota.Charge{Limit: bytes, Amount: 60}), errs.RateLimited)
+	require.NoError(t, c.Take(ctx, "ann", quota.Charge{Limit: uploads, Amount: 1}, quota.Charge{Limit: bytes, Amount: 40}))
+	assert.ErrorIs(t, c.Take(ctx, "ann", quota.Charge{Limit: uploads, Amount: 1}, quota.Charge{Limit: bytes, Amount: 0}), errs.RateLimited)
 }

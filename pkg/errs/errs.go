@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The error kinds. An error a client should read is made with Newf, which carries its message
@@ -32,12 +33,32 @@ var Stuck = errors.New("stuck")
 type Error struct {
 	Kind    error
 	Message string
+	// Code is the stable snake_case name of the error that clients may rely on (SPEC §2);
+	// empty, pkg/web sends its kind's code ("not_found", "rate_limited", …).
+	Code string
+	// RetryAfter, on a RateLimited error, is how long until trying again can succeed; pkg/web
+	// sends it as the Retry-After header.
+	RetryAfter time.Duration
 }
 
 // Newf returns an error of kind whose client message is the formatted text:
 // errs.Newf(errs.NotFound, "article %s not found", id).
 func Newf(kind error, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// RateLimitedf returns a RateLimited error whose client message is the formatted text, telling
+// the client to try again after retryAfter.
+func RateLimitedf(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Kind: RateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
+}
+
+// WithCode returns a copy of e with its own code, for an error clients tell apart from others
+// of its kind: errs.Newf(errs.Conflict, "…").WithCode("too_many_payments").
+func (e *Error) WithCode(code string) *Error {
+	c := *e
+	c.Code = code
+	return &c
 }
 
 func (e *Error) Error() string { return e.Message }

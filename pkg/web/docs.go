@@ -36,7 +36,7 @@ func AddDocs(r chi.Router, spec []byte) {
 		file := chi.URLParam(r, "file")
 		contentType, ok := docAssets[file]
 		if !ok {
-			Encode(w, http.StatusNotFound, errorBody{Error: "no such file"})
+			Encode(w, http.StatusNotFound, errorBody{Error: "no such file", Code: "not_found"})
 			return
 		}
 		serveEmbedded(file, contentType)(w, r)

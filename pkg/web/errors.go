@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
@@ -15,6 +17,7 @@ const StatusClientClosedRequest = 499
 // errorBody is the SPEC §2 error format; Messages only for validation errors.
 type errorBody struct {
 	Error    string              `json:"error"`
+	Code     string              `json:"code"`
 	Messages []errs.FieldProblem `json:"messages,omitempty"`
 }
 
@@ -45,6 +48,48 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// codeOf is the stable name of err that clients read (SPEC §2): an errs.Error's own code, else
+// its status's.
+func codeOf(err error, status int) string {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Code != "" && status < 500 {
+		return e.Code
+	}
+	var v *errs.Validation
+	if errors.As(err, &v) {
+		return "validation_failed"
+	}
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusConflict:
+		return "conflict"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusRequestTimeout:
+		return "timed_out"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "internal_error"
+}
+
+// retryAfterSeconds is the Retry-After value for a pause of d: whole seconds, rounded up, at
+// least 1 (a client told 0 would retry at once).
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
+}
+
 // StatusOf tells the HTTP status that Error would answer for err.
 func StatusOf(err error) int { return statusOf(err) }
 
@@ -64,7 +109,11 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		return
 	}
 	status := statusOf(err)
-	body := errorBody{Error: clientMessage(err, status)}
+	body := errorBody{Error: clientMessage(err, status), Code: codeOf(err, status)}
+	var e *errs.Error
+	if status == http.StatusTooManyRequests && errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(e.RetryAfter))
+	}
 	var v *errs.Validation
 	if errors.As(err, &v) {
 		body.Error = v.SummaryText()

@@ -15,7 +15,7 @@ import (
 func EncodeTagged(w http.ResponseWriter, r *http.Request, v any) {
 	var body bytes.Buffer
 	if err := json.NewEncoder(&body).Encode(v); err != nil {
-		Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+		Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error", Code: "internal_error"})
 		return
 	}
 	h := fnv.New64a()

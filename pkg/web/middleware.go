@@ -75,7 +75,7 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 						panic(v)
 					}
 					log.ErrorContext(r.Context(), "panic in handler", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-					Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+					Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error", Code: "internal_error"})
 				}
 			}()
 			next.ServeHTTP(w, r)

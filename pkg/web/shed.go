@@ -3,7 +3,6 @@ package web
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -22,11 +21,10 @@ const ShedRetryAfter = time.Second
 // Each call makes its own set of slots: routes wrapped by one Shed share them.
 func Shed(log *slog.Logger, slots int, wait time.Duration) func(http.Handler) http.Handler {
 	free := make(chan struct{}, slots)
-	busy := errs.Newf(errs.RateLimited, "the server is busy, try again in a moment")
+	busy := errs.RateLimitedf(ShedRetryAfter, "the server is busy, try again in a moment")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !takeSlot(r, free, wait) {
-				w.Header().Set("Retry-After", strconv.Itoa(int(ShedRetryAfter.Seconds())))
 				Error(w, r, log, busy)
 				return
 			}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
@@ -98,17 +99,18 @@ func TestErrorStatuses(t *testing.T) {
 		err     error
 		status  int
 		message string
+		code    string
 	}{
-		{errs.Newf(errs.NotFound, "article %d not found", 42), 404, "article 42 not found"},
-		{fmt.Errorf("sign-up: %w", errs.Newf(errs.Conflict, "login taken")), 409, "login taken"},
-		{errs.Newf(errs.Unauthorized, "bad token"), 401, "bad token"},
+		{errs.Newf(errs.NotFound, "article %d not found", 42), 404, "article 42 not found", "not_found"},
+		{fmt.Errorf("sign-up: %w", errs.Newf(errs.Conflict, "login taken").WithCode("login_taken")), 409, "login taken", "login_taken"},
+		{errs.Newf(errs.Unauthorized, "bad token"), 401, "bad token", "unauthorized"},
 		// Only an errs.Error's message reaches the client, never the text around a kind.
-		{fmt.Errorf("user secret internal detail: %w", errs.NotFound), 404, "not found"},
-		{errs.Forbidden, 403, "forbidden"},
-		{errs.RateLimited, 429, "too many requests"},
-		{fmt.Errorf("mongo: %w", errs.Unavailable), 503, "unavailable"},
-		{v, 400, "validation failed"},
-		{errors.New("secret internal detail"), 500, "internal error"},
+		{fmt.Errorf("user secret internal detail: %w", errs.NotFound), 404, "not found", "not_found"},
+		{errs.Forbidden, 403, "forbidden", "forbidden"},
+		{errs.RateLimited, 429, "too many requests", "rate_limited"},
+		{fmt.Errorf("mongo: %w", errs.Unavailable), 503, "unavailable", "unavailable"},
+		{v, 400, "validation failed", "validation_failed"},
+		{errors.New("secret internal detail"), 500, "internal error", "internal_error"},
 	}
 	for _, tc := range tests {
 		rec := httptest.NewRecorder()
@@ -117,7 +119,31 @@ func TestErrorStatuses(t *testing.T) {
 		var body map[string]any
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
 		assert.Contains(t, body["error"], tc.message)
+		assert.Equal(t, tc.code, body["code"], "code of %v", tc.err)
 		assert.NotContains(t, rec.Body.String(), "secret internal detail")
+		assert.Empty(t, rec.Header().Get("Retry-After"), "only a RateLimited error with a pause has one")
+	}
+}
+
+// A RateLimited error with a pause answers Retry-After in whole seconds, rounded up.
+func TestErrorRetryAfter(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	tests := []struct {
+		after time.Duration
+		want  string
+	}{
+		{37 * time.Second, "37"},
+		{1500 * time.Millisecond, "2"},
+		{time.Millisecond, "1"},
+		{59*time.Minute + 59*time.Second + time.Millisecond, "3600"},
+	}
+	for _, tc := range tests {
+		rec := httptest.NewRecorder()
+		err := fmt.Errorf("quota: %w", errs.RateLimitedf(tc.after, "too many uploads"))
+		web.Error(rec, httptest.NewRequest(http.MethodPost, "/", nil), log, err)
+		assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+		assert.Equal(t, tc.want, rec.Header().Get("Retry-After"), "after %s", tc.after)
+		assert.JSONEq(t, `{"error":"too many uploads","code":"rate_limited"}`, rec.Body.String())
 	}
 }
 
@@ -150,7 +176,7 @@ func TestRouter(t *testing.T) {
 		rec := httptest.NewRecorder()
 		newRouter(t, up).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/panic", nil))
 		assert.Equal(t, 500, rec.Code)
-		assert.JSONEq(t, `{"error":"internal error"}`, rec.Body.String())
+		assert.JSONEq(t, `{"error":"internal error","code":"internal_error"}`, rec.Body.String())
 	})
 	t.Run("correlation id from header, echoed", func(t *testing.T) {
 		for _, h := range []string{"X-Correlation-Id", "correlation_id"} {

@@ -1,0 +1,153 @@
+package cart
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/quota"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+// quotaClock is the settable clock of a quota test, shared by its instances.
+type quotaClock struct{ t atomic.Pointer[time.Time] }
+
+func (c *quotaClock) set(t time.Time) { c.t.Store(&t) }
+func (c *quotaClock) now() time.Time  { return *c.t.Load() }
+
+// quotaStart is 25 seconds into a minute.
+var quotaStart = time.Date(2026, 12, 6, 10, 15, 25, 0, time.UTC)
+
+// limitCheckouts makes f count checkouts against perMinute on its store, at clk's time.
+func limitCheckouts(t *testing.T, f *fixture, clk *quotaClock, perMinute int) *quota.Slots {
+	slots, err := quota.NewSlots(context.Background(), f.store.QuotaSlots(), clk.now)
+	require.NoError(t, err)
+	f.svc.LimitCheckouts(slots, perMinute)
+	return slots
+}
+
+// fill puts one line in the user's cart, so that a checkout of it can succeed.
+func (f *fixture) fill(token string) {
+	f.t.Helper()
+	f.cart("POST", "/cart/article", token, map[string]any{"articleId": articleA, "quantity": 1})
+}
+
+// requireRateLimited checks a checkout refused by the quota.
+func requireRateLimited(t *testing.T, f *fixture, token, retryAfter string) {
+	t.Helper()
+	rec := testkit.Serve(t, f.URL, testkit.Request{Method: "POST", Path: "/cart/checkout", Token: token})
+	require.Equal(t, http.StatusTooManyRequests, rec.Code, rec.Body.String())
+	assert.Equal(t, retryAfter, rec.Header().Get("Retry-After"))
+	var body struct{ Error, Code string }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	assert.Equal(t, "rate_limited", body.Code)
+	assert.Contains(t, body.Error, "3 checkouts per minute")
+}
+
+func TestCheckoutQuota(t *testing.T) {
+	t.Run("the limit+1-th checkout is refused until the minute ends; others are served", func(t *testing.T) {
+		f := newFixture(t)
+		f.auth.Add("ann", "ann")
+		f.auth.Add("bob", "bob")
+		clk := &quotaClock{}
+		clk.set(quotaStart)
+		limitCheckouts(t, f, clk, 3)
+		orders := newCounter()
+		testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
+
+		for range 3 {
+			f.fill("ann")
+			assert.False(t, f.cart("POST", "/cart/checkout", "ann", nil).Enabled)
+		}
+		f.fill("ann")
+		open := f.cart("GET", "/cart", "ann", nil)
+		requireRateLimited(t, f, "ann", "35")
+		after := f.cart("GET", "/cart", "ann", nil)
+		assert.Equal(t, open.ID, after.ID, "the refused checkout left the cart open")
+		assert.True(t, after.Enabled)
+		assert.Equal(t, 3, f.countStates(bson.D{{Key: "userId", Value: "ann"}, {Key: "enabled", Value: false}}), "no closed state stored")
+
+		f.fill("bob")
+		assert.False(t, f.cart("POST", "/cart/checkout", "bob", nil).Enabled, "another user is served")
+
+		clk.set(quotaStart.Truncate(time.Minute).Add(time.Minute - time.Millisecond))
+		requireRateLimited(t, f, "ann", "1")
+		clk.set(quotaStart.Truncate(time.Minute).Add(time.Minute)) // the next minute
+		assert.False(t, f.cart("POST", "/cart/checkout", "ann", nil).Enabled)
+
+		orders.drain(t, f.bus, "order", "order")
+		assert.Equal(t, 5, orders.count("place_order"), "place_order for the allowed checkouts only")
+	})
+
+	t.Run("two instances share the count", func(t *testing.T) {
+		db := testkit.Mongo(t)
+		clk := &quotaClock{}
+		clk.set(quotaStart)
+		instances := []*fixture{newFixtureOn(t, db), newFixtureOn(t, db)}
+		for _, f := range instances {
+			f.auth.Add("ann", "ann")
+			limitCheckouts(t, f, clk, 3)
+		}
+		for i := range 3 {
+			f := instances[i%2]
+			f.fill("ann")
+			status, raw := f.do("POST", "/cart/checkout", "ann", nil)
+			require.Equal(t, http.StatusOK, status, string(raw))
+		}
+		instances[1].fill("ann")
+		requireRateLimited(t, instances[1], "ann", "35")
+		requireRateLimited(t, instances[0], "ann", "35")
+	})
+
+	t.Run("0 turns it off and costs no round trip", func(t *testing.T) {
+		db, trips := testkit.CountingMongo(t)
+		f := newFixtureOn(t, db)
+		clk := &quotaClock{}
+		clk.set(quotaStart)
+		for _, u := range []string{"u1", "u2", "u3"} {
+			f.auth.Add(u, u)
+			f.fill(u)
+		}
+		checkout := func(token string) int64 {
+			return trips.During(func() {
+				status, raw := f.do("POST", "/cart/checkout", token, nil)
+				require.Equal(t, http.StatusOK, status, string(raw))
+			})
+		}
+		unlimited := checkout("u1")
+		limitCheckouts(t, f, clk, 0)
+		assert.Equal(t, unlimited, checkout("u2"), "a quota of 0 costs nothing")
+		for range 12 {
+			f.fill("u2")
+			checkout("u2")
+		}
+		n, err := f.store.QuotaSlots().CountDocuments(context.Background(), bson.D{})
+		require.NoError(t, err)
+		assert.Zero(t, n, "nothing counted")
+
+		limitCheckouts(t, f, clk, 5)
+		assert.Equal(t, unlimited+1, checkout("u3"), "a quota on costs one insert")
+	})
+}
+
+func TestLoadConfigCheckouts(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	cfg, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 10, cfg.CheckoutsPerMinute)
+	cfg, err = LoadConfig(env(map[string]string{"CART_CHECKOUTS_PER_MINUTE": "0"}))
+	require.NoError(t, err)
+	assert.Equal(t, 0, cfg.CheckoutsPerMinute)
+	for _, bad := range []string{"-1", "ten"} {
+		_, err := LoadConfig(env(map[string]string{"CART_CHECKOUTS_PER_MINUTE": bad}))
+		assert.Error(t, err, bad)
+	}
+}
