@@ -4,7 +4,7 @@ package auth
 import (
 	"net/http"
 	"net/http/httptest"
-	"strconv"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -13,38 +13,26 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-func TestRateLimiter(t *testing.T) {
-	l := newRateLimiter(2, time.Minute)
-	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-
-	assert.True(t, l.allow("a", start))
-	assert.True(t, l.allow("a", start.Add(time.Second)))
-	assert.False(t, l.allow("a", start.Add(2*time.Second)), "third attempt in the window")
-	assert.True(t, l.allow("b", start.Add(2*time.Second)), "keys are counted apart")
-	assert.True(t, l.allow("a", start.Add(time.Minute)), "a new window starts afresh")
+func TestAddressKey(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"203.0.113.7", "203.0.113.7"},
+		{"::ffff:203.0.113.7", "203.0.113.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, addressKey(netip.MustParseAddr(tc.addr).Unmap()), tc.addr)
+	}
+	assert.Equal(t, "unknown", addressKey(netip.Addr{}))
 }
 
-func TestRateLimiterIsBounded(t *testing.T) {
-	l := newRateLimiter(1, time.Minute)
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	for i := range maxRateKeys {
-		l.allow(strconv.Itoa(i), now)
-	}
-	assert.Len(t, l.counts, maxRateKeys)
-
-	// Full of live windows: forgetting all beats growing without bound.
-	l.allow("one more", now)
-	assert.Len(t, l.counts, 1)
-
-	// Full of finished windows: only those are forgotten.
-	for i := range maxRateKeys - 1 {
-		l.allow(strconv.Itoa(i), now)
-	}
-	later := now.Add(30 * time.Second)
-	l.allow("late", later)
-	l.allow("later", now.Add(time.Minute))
-	assert.Len(t, l.counts, 2, "the windows of %s had finished", now)
-	assert.False(t, l.allow("late", later), "a live window is kept")
+func TestRetryAfterSeconds(t *testing.T) {
+	assert.Equal(t, "1", retryAfterSeconds(0))
+	assert.Equal(t, "1", retryAfterSeconds(time.Millisecond))
+	assert.Equal(t, "2", retryAfterSeconds(1001*time.Millisecond))
+	assert.Equal(t, "3600", retryAfterSeconds(time.Hour))
 }
 
 // The real cost (the tests run at a lower one, see export_test.go).
@@ -67,6 +55,8 @@ func TestClientAddress(t *testing.T) {
 		{"spoofed hop before an untrusted one", "127.0.0.1:5000", "1.1.1.1, 198.51.100.1", "198.51.100.1"},
 		{"trusted proxy without header", "10.0.0.5:5000", "", "10.0.0.5"},
 		{"malformed hop", "127.0.0.1:5000", "not-an-ip", "127.0.0.1"},
+		{"IPv6 client", "[2001:db8::7]:5000", "", "2001:db8::7"},
+		{"no address", "@", "", "invalid IP"},
 		{"IPv6 proxy", "[::1]:5000", "2001:db8::1", "2001:db8::1"},
 		{"IPv4 in IPv6", "[::ffff:127.0.0.1]:5000", "198.51.100.9", "198.51.100.9"},
 	}
@@ -77,7 +67,7 @@ func TestClientAddress(t *testing.T) {
 			if tc.forwarded != "" {
 				r.Header.Set("X-Forwarded-For", tc.forwarded)
 			}
-			assert.Equal(t, tc.want, clientAddress(r, trusted))
+			assert.Equal(t, tc.want, clientAddress(r, trusted).String())
 		})
 	}
 	_, err = parsePrefixes("10.0.0.0/33")
