@@ -2,6 +2,7 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -10,7 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
 func TestAddressKey(t *testing.T) {
@@ -72,4 +76,46 @@ func TestClientAddress(t *testing.T) {
 	}
 	_, err = parsePrefixes("10.0.0.0/33")
 	assert.Error(t, err)
+}
+
+// The cleanup deletes the slots of finished windows and the familiar addresses past their time,
+// nothing else; the background job runs it until its context ends.
+func TestLimitsCleanUp(t *testing.T) {
+	ctx := context.Background()
+	store, err := NewStore(ctx, testkit.Mongo(t))
+	require.NoError(t, err)
+	s := newLimitStore(store)
+	now := time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC)
+	perMinute := counter{"test", 3, time.Minute}
+	for range 3 {
+		_, refused, err := s.take(ctx, perMinute, "key", now)
+		require.NoError(t, err)
+		require.Nil(t, refused)
+	}
+	_, refused, err := s.take(ctx, perMinute, "key", now)
+	require.NoError(t, err)
+	require.NotNil(t, refused, "full")
+	assert.Equal(t, 50*time.Second, refused.retryAfter)
+	require.NoError(t, s.remember(ctx, "login", "192.0.2.1", now, time.Hour))
+
+	n, err := s.cleanUp(ctx, now.Add(49*time.Second))
+	require.NoError(t, err)
+	assert.Zero(t, n, "the window is still open")
+	n, err = s.cleanUp(ctx, now.Add(50*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "the window ended")
+	familiar, err := s.familiar(ctx, "login", "192.0.2.1", now.Add(time.Minute))
+	require.NoError(t, err)
+	assert.True(t, familiar, "kept for its hour")
+
+	jobCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	later := func() time.Time { return now.Add(2 * time.Hour) }
+	go func() { done <- limitsCleaner(store, testkit.Logger(t), later, 10*time.Millisecond)(jobCtx) }()
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		n, err := store.users.Database().Collection("familiarAddresses").CountDocuments(ctx, bson.D{})
+		return err == nil && n == 0
+	}, "the job deletes the familiar address past its time")
+	stop()
+	require.NoError(t, <-done)
 }
