@@ -136,25 +136,7 @@ func checkNotExample(cfg Config, adminPassword string) error {
 }
 
 // parsePrefixes reads "127.0.0.1, 10.0.0.0/8": single addresses and CIDR prefixes.
-func parsePrefixes(list string) ([]netip.Prefix, error) {
-	var prefixes []netip.Prefix
-	for item := range strings.SplitSeq(list, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		if addr, err := netip.ParseAddr(item); err == nil {
-			prefixes = append(prefixes, netip.PrefixFrom(addr, addr.BitLen()))
-			continue
-		}
-		p, err := netip.ParsePrefix(item)
-		if err != nil {
-			return nil, err
-		}
-		prefixes = append(prefixes, p.Masked())
-	}
-	return prefixes, nil
-}
+func parsePrefixes(list string) ([]netip.Prefix, error) { return config.ParsePrefixes(list) }
 
 // limitsCleanupEvery is how often the rate limits' finished windows are deleted.
 const limitsCleanupEvery = 10 * time.Minute

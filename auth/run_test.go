@@ -91,6 +91,11 @@ func TestRun(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the bootstrap admin can sign in")
+
+	resp, err = http.Get(base + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "/metrics answers loopback by default")
 }
 
 // With APP_ENV=development, a developer may run the published examples; and the quotas come
@@ -102,6 +107,7 @@ func TestRunDevelopment(t *testing.T) {
 		"MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(), "RABBIT_URL": testkit.RabbitURL(t),
 		"APP_ENV": "development", "JWT_SECRET": "dev-only-change-me-0123456789abcdef0123456789",
 		"AUTH_BOOTSTRAP_ADMIN": "admin:change-me-please", "AUTH_SIGNUPS_PER_HOUR": "1",
+		"METRICS_ALLOW": "10.99.0.0/16",
 	}, nil)
 	post := func(path, body string) *http.Response {
 		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
@@ -114,6 +120,11 @@ func TestRunDevelopment(t *testing.T) {
 	second := post("/users/signup", `{"name":"B","login":"second","password":"second-password"}`)
 	assert.Equal(t, http.StatusTooManyRequests, second.StatusCode)
 	assert.NotEmpty(t, second.Header.Get("Retry-After"))
+
+	metrics, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	metrics.Body.Close()
+	assert.Equal(t, http.StatusNotFound, metrics.StatusCode, "METRICS_ALLOW lists only 10.99.0.0/16")
 }
 
 func TestLoadConfigLimits(t *testing.T) {
