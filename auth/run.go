@@ -110,7 +110,7 @@ var (
 		"replace-with-64-hex-characters-0123456789abcdef0123456789abcdef", // deploy/k8s/secrets.env.example
 	}
 	examplePasswords = []string{"change-me-please", "replace-with-a-long-password", "a-long-password"}
-	placeholderWords = []string{"change-me", "changeme", "replace-with", "example"}
+	placeholderWords = []string{"change-me", "changeme", "replace-with", "example", "of your own"}
 )
 
 // checkNotExample refuses a published example as JWT_SECRET or as the bootstrap admin's
