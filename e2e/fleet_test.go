@@ -110,7 +110,8 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 
 // startProcesses runs every service as its own process, configured only by the environment of
 // SPEC §1, on real servers: RabbitMQ at rabbitURL, the machine's Redis and the MongoDB-wire server.
-func startProcesses(t *testing.T, rabbitURL string) *shop {
+// extra ("NAME=value") is added to every process's environment, last, so it wins.
+func startProcesses(t *testing.T, rabbitURL string, extra ...string) *shop {
 	bin, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +126,7 @@ func startProcesses(t *testing.T, rabbitURL string) *shop {
 		"IMAGE_REDIS_PREFIX=" + redisPrefix,
 		"JWT_SECRET=e2e-secret-0123456789abcdef0123456789abcdef",
 		"AUTH_BOOTSTRAP_ADMIN=" + adminLogin + ":" + adminPassword,
+		"AUTH_SIGNUPS_PER_HOUR=0", // the suites sign many users up from 127.0.0.1
 		"LOG_LEVEL=warn",
 		"PATH=" + os.Getenv("PATH"),
 	}
@@ -134,6 +136,7 @@ func startProcesses(t *testing.T, rabbitURL string) *shop {
 	for k, v := range fastTimers {
 		common = append(common, k+"="+v)
 	}
+	common = append(common, extra...) // of duplicates, exec uses the last
 	dbSuffix := testkit.Name("e2e")
 	t.Cleanup(func() { dropDatabases(t, mongoURL, dbSuffix) }) // runs last: after the processes stopped
 	done := make(chan error, len(serviceNames))
