@@ -131,7 +131,9 @@ type signIn struct {
 // unfamiliar addresses (byLogin). An address where the owner signed in (or signed up) within
 // KnownFor is familiar and never meets byLogin, so from their usual devices the owner signs
 // in through any attack. The price: from a brand-new address, the owner meets byLogin like a
-// stranger while an attack on their login keeps it full (Retry-After says for how long).
+// stranger while an attack on their login keeps it full (Retry-After says for how long); and
+// an attacker behind one of the owner's familiar addresses (the same household, the same
+// carrier NAT) is familiar too, held to byPair only.
 func (l *rateLimits) startSignIn(ctx context.Context, r *http.Request, login string) (signIn, *refusal, error) {
 	now := l.now()
 	a := signIn{limits: l, login: loginKey(login), address: addressKey(clientAddress(r, l.trusted))}

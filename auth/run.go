@@ -161,7 +161,10 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err := checkNotExample(cfg, adminPassword); err != nil {
 		return err
 	}
-	rt, err := app.Start(ctx, opts, "auth", cfg.Common, "mongo_db", cfg.MongoDB)
+	rt, err := app.Start(ctx, opts, "auth", cfg.Common, "mongo_db", cfg.MongoDB,
+		"development", cfg.Development, "trusted_proxies", fmt.Sprint(cfg.TrustedProxies),
+		"signups_per_hour", cfg.Limits.SignUps, "signin_per_address", cfg.Limits.PerAddress,
+		"signin_failures_per_login", cfg.Limits.LoginFailures, "signin_login_window", cfg.Limits.LoginWindow.String())
 	if err != nil {
 		return err
 	}
