@@ -48,7 +48,9 @@ type limitStore struct {
 	// next caches, per counter, window and key, the first slot not known to be taken: each
 	// instance learns from its own inserts and from duplicates, so a take usually costs one
 	// insert, and a full window is refused without a round trip. It only saves work: a lost
-	// entry costs a few inserts that fail as duplicates.
+	// entry costs a few inserts that fail as duplicates. It may be stale one way only: a slot
+	// released on another instance stays unused here until the window ends (stricter, never
+	// looser).
 	mu   sync.Mutex
 	next map[string]slotHint
 }
