@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -40,22 +39,34 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 			web.Error(w, r, log, err)
 			return
 		}
+		// Checked before the quotas, so a malformed sign-up costs no slot; hashed after them,
+		// so a refused one costs no bcrypt.
+		if err := checkNewUser(req.Name, req.Login, req.Password); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		attempt, refused, err := limits.startSignUp(r.Context(), r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if refused != nil {
+			rateLimited(w, r, log, refused)
+			return
+		}
 		u, err := newUser(req.Name, req.Login, req.Password)
+		if err == nil {
+			u, err = store.CreateUser(r.Context(), u)
+		}
 		if err != nil {
+			if ferr := attempt.finished(r.Context(), "", errors.Is(err, errs.Conflict)); ferr != nil {
+				log.WarnContext(r.Context(), "sign-up slots not released", "err", ferr)
+			}
 			web.Error(w, r, log, err)
 			return
 		}
-		if limits.signUpBlocked(r) {
-			rateLimited(w, r, log, limits, "too many sign-ups with logins already taken")
-			return
-		}
-		u, err = store.CreateUser(r.Context(), u)
-		if errors.Is(err, errs.Conflict) {
-			limits.loginTaken(r)
-		}
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
+		if err := attempt.finished(r.Context(), u.Login, false); err != nil {
+			log.WarnContext(r.Context(), "sign-up slots not released", "err", err)
 		}
 		token, err := sess.issue(r.Context(), u)
 		if err != nil {
@@ -88,24 +99,19 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 			web.Error(w, r, log, err)
 			return
 		}
-		attempt, ok := limits.startSignIn(r, login)
-		if !ok {
-			rateLimited(w, r, log, limits, "too many sign-in attempts, try again later")
+		attempt, refused, err := limits.startSignIn(r.Context(), r, login)
+		if err != nil {
+			web.Error(w, r, log, err)
 			return
 		}
-		if attempt.underAttack() {
-			select {
-			case <-time.After(limits.slowDown):
-			case <-r.Context().Done():
-				web.Error(w, r, log, r.Context().Err()) // the client left
-				return
-			}
+		if refused != nil {
+			rateLimited(w, r, log, refused)
+			return
 		}
 		u, err := store.UserByLogin(r.Context(), login)
 		if errors.Is(err, errs.NotFound) {
 			passwordMatches(dummyHash, req.Password) // same work as for a known login
-			attempt.failed()
-			web.Error(w, r, log, errBadCredentials)
+			web.Error(w, r, log, errBadCredentials)  // the attempt's slots stay: a failure
 			return
 		}
 		if err != nil {
@@ -115,11 +121,13 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 		// A disabled account gets the same answer as a wrong password, so that the answer
 		// never confirms a password that cannot be used.
 		if !passwordMatches(u.PasswordHash, req.Password) || !u.Enabled {
-			attempt.failed()
 			web.Error(w, r, log, errBadCredentials)
 			return
 		}
-		attempt.succeeded()
+		if err := attempt.succeeded(r.Context()); err != nil {
+			// The person is who they say; only the forgiveness of this attempt was lost.
+			log.WarnContext(r.Context(), "sign-in slots not released", "err", err)
+		}
 		token, err := sess.issue(r.Context(), u)
 		if err != nil {
 			web.Error(w, r, log, err)
@@ -129,9 +137,9 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 	})
 }
 
-// rateLimited answers 429 with a Retry-After of the limits' window.
-func rateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, limits *rateLimits, why string) {
-	web.Error(w, r, log, errs.RateLimitedf(limits.window, "%s", why))
+// rateLimited answers 429 with a Retry-After of when the limit's window ends.
+func rateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, refused *refusal) {
+	web.Error(w, r, log, errs.RateLimitedf(refused.retryAfter, "%s", refused.why))
 }
 
 func handleSignOut(log *slog.Logger, sess *sessions) http.Handler {

@@ -2,49 +2,34 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
-func TestRateLimiter(t *testing.T) {
-	l := newRateLimiter(2, time.Minute)
-	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-
-	assert.True(t, l.allow("a", start))
-	assert.True(t, l.allow("a", start.Add(time.Second)))
-	assert.False(t, l.allow("a", start.Add(2*time.Second)), "third attempt in the window")
-	assert.True(t, l.allow("b", start.Add(2*time.Second)), "keys are counted apart")
-	assert.True(t, l.allow("a", start.Add(time.Minute)), "a new window starts afresh")
-}
-
-func TestRateLimiterIsBounded(t *testing.T) {
-	l := newRateLimiter(1, time.Minute)
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	for i := range maxRateKeys {
-		l.allow(strconv.Itoa(i), now)
+func TestAddressKey(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"203.0.113.7", "203.0.113.7"},
+		{"::ffff:203.0.113.7", "203.0.113.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
 	}
-	assert.Len(t, l.counts, maxRateKeys)
-
-	// Full of live windows: forgetting all beats growing without bound.
-	l.allow("one more", now)
-	assert.Len(t, l.counts, 1)
-
-	// Full of finished windows: only those are forgotten.
-	for i := range maxRateKeys - 1 {
-		l.allow(strconv.Itoa(i), now)
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, addressKey(netip.MustParseAddr(tc.addr).Unmap()), tc.addr)
 	}
-	later := now.Add(30 * time.Second)
-	l.allow("late", later)
-	l.allow("later", now.Add(time.Minute))
-	assert.Len(t, l.counts, 2, "the windows of %s had finished", now)
-	assert.False(t, l.allow("late", later), "a live window is kept")
+	assert.Equal(t, "unknown", addressKey(netip.Addr{}))
 }
 
 // The real cost (the tests run at a lower one, see export_test.go).
@@ -67,6 +52,8 @@ func TestClientAddress(t *testing.T) {
 		{"spoofed hop before an untrusted one", "127.0.0.1:5000", "1.1.1.1, 198.51.100.1", "198.51.100.1"},
 		{"trusted proxy without header", "10.0.0.5:5000", "", "10.0.0.5"},
 		{"malformed hop", "127.0.0.1:5000", "not-an-ip", "127.0.0.1"},
+		{"IPv6 client", "[2001:db8::7]:5000", "", "2001:db8::7"},
+		{"no address", "@", "", "invalid IP"},
 		{"IPv6 proxy", "[::1]:5000", "2001:db8::1", "2001:db8::1"},
 		{"IPv4 in IPv6", "[::ffff:127.0.0.1]:5000", "198.51.100.9", "198.51.100.9"},
 	}
@@ -77,9 +64,51 @@ func TestClientAddress(t *testing.T) {
 			if tc.forwarded != "" {
 				r.Header.Set("X-Forwarded-For", tc.forwarded)
 			}
-			assert.Equal(t, tc.want, clientAddress(r, trusted))
+			assert.Equal(t, tc.want, clientAddress(r, trusted).String())
 		})
 	}
 	_, err = parsePrefixes("10.0.0.0/33")
 	assert.Error(t, err)
+}
+
+// The cleanup deletes the slots of finished windows and the familiar addresses past their time,
+// nothing else; the background job runs it until its context ends.
+func TestLimitsCleanUp(t *testing.T) {
+	ctx := context.Background()
+	store, err := NewStore(ctx, testkit.Mongo(t))
+	require.NoError(t, err)
+	s := newLimitStore(store)
+	now := time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC)
+	perMinute := counter{"test", 3, time.Minute}
+	for range 3 {
+		_, refused, err := s.take(ctx, perMinute, "key", now)
+		require.NoError(t, err)
+		require.Nil(t, refused)
+	}
+	_, refused, err := s.take(ctx, perMinute, "key", now)
+	require.NoError(t, err)
+	require.NotNil(t, refused, "full")
+	assert.Equal(t, 50*time.Second, refused.retryAfter)
+	require.NoError(t, s.remember(ctx, "login", "192.0.2.1", now, time.Hour))
+
+	n, err := s.cleanUp(ctx, now.Add(49*time.Second))
+	require.NoError(t, err)
+	assert.Zero(t, n, "the window is still open")
+	n, err = s.cleanUp(ctx, now.Add(50*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "the window ended")
+	familiar, err := s.familiar(ctx, "login", "192.0.2.1", now.Add(time.Minute))
+	require.NoError(t, err)
+	assert.True(t, familiar, "kept for its hour")
+
+	jobCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	later := func() time.Time { return now.Add(2 * time.Hour) }
+	go func() { done <- limitsCleaner(store, testkit.Logger(t), later, 10*time.Millisecond)(jobCtx) }()
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		n, err := store.users.Database().Collection("familiarAddresses").CountDocuments(ctx, bson.D{})
+		return err == nil && n == 0
+	}, "the job deletes the familiar address past its time")
+	stop()
+	require.NoError(t, <-done)
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -23,9 +24,10 @@ var openAPI []byte
 type Deps struct {
 	web.Basics
 	Store  *Store
-	Bus    bus.Publisher // for the logout broadcasts
-	Secret []byte        // JWT_SECRET, at least MinSecretBytes long
-	Limits Limits        // sign-in and sign-up rate limits; zero fields take DefaultLimits
+	Bus    bus.Publisher    // for the logout broadcasts
+	Secret []byte           // JWT_SECRET, at least MinSecretBytes long
+	Limits Limits           // sign-in and sign-up rate limits; zero fields take DefaultLimits
+	Now    func() time.Time // the rate limits' clock; time.Now when nil
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed when sign-in
 	// is limited per client address (none by default).
 	TrustedProxies []netip.Prefix
@@ -34,7 +36,7 @@ type Deps struct {
 // NewServer returns the auth API of SPEC §3.1 with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
 	r := d.Router(openAPI)
-	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newRateLimits(d.Limits, d.TrustedProxies))
+	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newRateLimits(d.Limits, d.TrustedProxies, newLimitStore(d.Store), d.Now))
 	return r
 }
 

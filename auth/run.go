@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
@@ -22,6 +24,10 @@ type Config struct {
 	Secret         []byte         // JWT_SECRET, untrimmed: spaces may be part of a secret
 	BootstrapAdmin string         // AUTH_BOOTSTRAP_ADMIN, "login:password", untrimmed too
 	TrustedProxies []netip.Prefix // AUTH_TRUSTED_PROXIES, comma-separated addresses or CIDRs
+	Limits         Limits         // AUTH_SIGNUPS_PER_HOUR, AUTH_SIGNIN_* (see loadLimits)
+	// Development is APP_ENV=development: only then may JWT_SECRET and AUTH_BOOTSTRAP_ADMIN
+	// hold the published examples (see checkNotExample).
+	Development bool
 }
 
 // LoadConfig reads the configuration from getenv.
@@ -35,35 +41,104 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("AUTH_TRUSTED_PROXIES: %w", err)
 	}
+	limits, err := loadLimits(e)
+	if err != nil {
+		return Config{}, err
+	}
+	appEnv := e.String("APP_ENV", "production")
+	if appEnv != "development" && appEnv != "production" {
+		return Config{}, fmt.Errorf("APP_ENV must be development or production, got %q", appEnv)
+	}
 	return Config{
 		Common:         common,
 		MongoDB:        e.String("MONGO_DB", "auth"),
 		Secret:         []byte(getenv("JWT_SECRET")),
 		BootstrapAdmin: getenv("AUTH_BOOTSTRAP_ADMIN"),
 		TrustedProxies: proxies,
+		Limits:         limits,
+		Development:    appEnv == "development",
 	}, nil
 }
 
-// parsePrefixes reads "127.0.0.1, 10.0.0.0/8": single addresses and CIDR prefixes.
-func parsePrefixes(list string) ([]netip.Prefix, error) {
-	var prefixes []netip.Prefix
-	for item := range strings.SplitSeq(list, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
+// loadLimits reads the tunable rate limits; the others keep DefaultLimits.
+//
+//   - AUTH_SIGNUPS_PER_HOUR: successful sign-ups per address per hour (default 30, 0 = off:
+//     load tools and test fleets sign everyone up from one address).
+//   - AUTH_SIGNIN_PER_ADDRESS: sign-in attempts per address per minute (default 30).
+//   - AUTH_SIGNIN_FAILURES_PER_LOGIN: failed sign-ins per login from unfamiliar addresses
+//     per AUTH_SIGNIN_LOGIN_WINDOW (default 20 per 1h).
+//
+// The guessing limits cannot be turned off.
+func loadLimits(e config.Env) (Limits, error) {
+	l := DefaultLimits
+	var err error
+	for _, f := range []struct {
+		name string
+		v    *int
+		off  bool // 0 allowed, meaning Unlimited
+	}{
+		{"AUTH_SIGNUPS_PER_HOUR", &l.SignUps, true},
+		{"AUTH_SIGNIN_PER_ADDRESS", &l.PerAddress, false},
+		{"AUTH_SIGNIN_FAILURES_PER_LOGIN", &l.LoginFailures, false},
+	} {
+		if *f.v, err = e.Int(f.name, *f.v); err != nil {
+			return l, err
 		}
-		if addr, err := netip.ParseAddr(item); err == nil {
-			prefixes = append(prefixes, netip.PrefixFrom(addr, addr.BitLen()))
-			continue
+		switch {
+		case *f.v == 0 && f.off:
+			*f.v = Unlimited
+		case *f.v < 1:
+			return l, fmt.Errorf("%s must be at least 1, got %d", f.name, *f.v)
 		}
-		p, err := netip.ParsePrefix(item)
-		if err != nil {
-			return nil, err
-		}
-		prefixes = append(prefixes, p.Masked())
 	}
-	return prefixes, nil
+	if l.LoginWindow, err = e.Duration("AUTH_SIGNIN_LOGIN_WINDOW", l.LoginWindow); err != nil {
+		return l, err
+	}
+	if l.LoginWindow < time.Second {
+		return l, fmt.Errorf("AUTH_SIGNIN_LOGIN_WINDOW must be at least 1s, got %s", l.LoginWindow)
+	}
+	return l, nil
 }
+
+// The values that deploy/ publishes as examples of JWT_SECRET and of the bootstrap admin's
+// password, and words that mark a placeholder: a shop started with them is open to anyone
+// who read the repository (forge any token, or sign in as admin).
+var (
+	exampleSecrets = []string{
+		"dev-only-change-me-0123456789abcdef0123456789",                   // deploy/docker-compose.yml
+		"replace-with-64-hex-characters-0123456789abcdef0123456789abcdef", // deploy/k8s/secrets.env.example
+	}
+	examplePasswords = []string{"change-me-please", "replace-with-a-long-password", "a-long-password"}
+	placeholderWords = []string{"change-me", "changeme", "replace-with", "example", "of your own"}
+)
+
+// checkNotExample refuses a published example as JWT_SECRET or as the bootstrap admin's
+// password, unless cfg is a developer's (APP_ENV=development).
+func checkNotExample(cfg Config, adminPassword string) error {
+	if cfg.Development {
+		return nil
+	}
+	isExample := func(v string, examples []string) bool {
+		lower := strings.ToLower(v)
+		return slices.Contains(examples, v) || slices.ContainsFunc(placeholderWords, func(w string) bool {
+			return strings.Contains(lower, w)
+		})
+	}
+	const hint = "set a value of your own (openssl rand -hex 32), or APP_ENV=development on a developer's machine"
+	if isExample(string(cfg.Secret), exampleSecrets) {
+		return fmt.Errorf("JWT_SECRET is a published example or placeholder: %s", hint)
+	}
+	if adminPassword != "" && isExample(adminPassword, examplePasswords) {
+		return fmt.Errorf("AUTH_BOOTSTRAP_ADMIN's password is a published example or placeholder: %s", hint)
+	}
+	return nil
+}
+
+// parsePrefixes reads "127.0.0.1, 10.0.0.0/8": single addresses and CIDR prefixes.
+func parsePrefixes(list string) ([]netip.Prefix, error) { return config.ParsePrefixes(list) }
+
+// limitsCleanupEvery is how often the rate limits' finished windows are deleted.
+const limitsCleanupEvery = 10 * time.Minute
 
 // Run runs the auth service until ctx is done. It refuses to start without a JWT_SECRET of at
 // least MinSecretBytes bytes: tokens are signed with it and nothing else.
@@ -82,7 +157,13 @@ func Run(ctx context.Context, opts app.Options) error {
 			return errors.New("AUTH_BOOTSTRAP_ADMIN must be login:password")
 		}
 	}
-	rt, err := app.Start(ctx, opts, "auth", cfg.Common, "mongo_db", cfg.MongoDB)
+	if err := checkNotExample(cfg, adminPassword); err != nil {
+		return err
+	}
+	rt, err := app.Start(ctx, opts, "auth", cfg.Common, "mongo_db", cfg.MongoDB,
+		"development", cfg.Development, "trusted_proxies", fmt.Sprint(cfg.TrustedProxies),
+		"signups_per_hour", cfg.Limits.SignUps, "signin_per_address", cfg.Limits.PerAddress,
+		"signin_failures_per_login", cfg.Limits.LoginFailures, "signin_login_window", cfg.Limits.LoginWindow.String())
 	if err != nil {
 		return err
 	}
@@ -102,9 +183,9 @@ func Run(ctx context.Context, opts app.Options) error {
 
 	srv := NewServer(Deps{
 		Basics: rt.Basics(),
-		Store:  store, Bus: rt.Bus, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies,
+		Store:  store, Bus: rt.Bus, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies, Limits: cfg.Limits,
 	})
-	return rt.Serve(ctx, srv)
+	return rt.Serve(ctx, srv, limitsCleaner(store, rt.Log, time.Now, limitsCleanupEvery))
 }
 
 func openStore(ctx context.Context, cfg Config) (*mongox.Client, *Store, error) {

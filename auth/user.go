@@ -60,8 +60,8 @@ func loginKey(login string) string {
 	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(login)))
 }
 
-// newUser checks a sign-up and returns the user to store, with its password hashed.
-func newUser(name, login, password string, permissions ...string) (User, error) {
+// checkNewUser checks the fields of a sign-up (as newUser does, without hashing).
+func checkNewUser(name, login, password string) error {
 	name, login = strings.TrimSpace(name), strings.TrimSpace(login)
 	var v errs.Validation
 	checkText(&v, "name", name, 1, maxName)
@@ -70,7 +70,12 @@ func newUser(name, login, password string, permissions ...string) (User, error) 
 	// bidi overrides) would let "bob\u200b" pass for "bob", which the unique index cannot see.
 	v.Check(!strings.ContainsFunc(login, isFormatChar), "login", "must not contain invisible characters")
 	checkPassword(&v, "password", password)
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// newUser checks a sign-up and returns the user to store, with its password hashed.
+func newUser(name, login, password string, permissions ...string) (User, error) {
+	if err := checkNewUser(name, login, password); err != nil {
 		return User{}, err
 	}
 	hash, err := hashPassword(password)
@@ -80,7 +85,8 @@ func newUser(name, login, password string, permissions ...string) (User, error) 
 	if len(permissions) == 0 {
 		permissions = []string{PermissionUser}
 	}
-	return User{Name: name, Login: login, Permissions: permissions, Enabled: true, PasswordHash: hash}, nil
+	return User{Name: strings.TrimSpace(name), Login: strings.TrimSpace(login), Permissions: permissions,
+		Enabled: true, PasswordHash: hash}, nil
 }
 
 // checkText records a problem when s is not between minLen and maxLen characters or holds

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bufio"
 	"bytes"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -60,9 +61,17 @@ var urlTargets = map[string]target{
 // composeFile is the part of the Compose format this file uses. It is decoded strictly, so a
 // misspelt key fails the test instead of being ignored; a new key needs a field here.
 type composeFile struct {
-	Services   map[string]composeService `yaml:"services"`
-	Volumes    map[string]any            `yaml:"volumes"`
-	Extensions map[string]any            `yaml:",inline"` // x-… blocks for YAML anchors
+	Services map[string]composeService `yaml:"services"`
+	Volumes  map[string]any            `yaml:"volumes"`
+	Networks map[string]struct {
+		IPAM struct {
+			Config []struct {
+				Subnet  string `yaml:"subnet"`
+				IPRange string `yaml:"ip_range"`
+			} `yaml:"config"`
+		} `yaml:"ipam"`
+	} `yaml:"networks"`
+	Extensions map[string]any `yaml:",inline"` // x-… blocks for YAML anchors
 }
 
 type composeService struct {
@@ -72,10 +81,13 @@ type composeService struct {
 		Dockerfile string            `yaml:"dockerfile"`
 		Args       map[string]string `yaml:"args"`
 	} `yaml:"build"`
-	Hostname    string            `yaml:"hostname"`
-	Command     []string          `yaml:"command"`
-	Restart     string            `yaml:"restart"`
-	Ports       []string          `yaml:"ports"`
+	Hostname string   `yaml:"hostname"`
+	Command  []string `yaml:"command"`
+	Restart  string   `yaml:"restart"`
+	Ports    []string `yaml:"ports"`
+	Networks map[string]struct {
+		IPv4Address string `yaml:"ipv4_address"`
+	} `yaml:"networks"`
 	Volumes     []string          `yaml:"volumes"`
 	Environment map[string]string `yaml:"environment"`
 	Healthcheck *struct {
@@ -153,7 +165,8 @@ func TestComposeEnvironment(t *testing.T) {
 				value = interpolate(value)
 				switch {
 				case slices.Contains(specVars, name):
-				case name == "MONGO_DB" || name == "LOG_LEVEL" || name == "TOKEN_CACHE_TTL":
+				case name == "MONGO_DB" || name == "LOG_LEVEL" || name == "TOKEN_CACHE_TTL" || name == "METRICS_ALLOW":
+				case name == "APP_ENV" && svc.name == "auth": // only auth reads it
 				case strings.HasPrefix(name, strings.ToUpper(svc.name)+"_"): // a service's own tunable
 				default:
 					t.Errorf("%s is neither a SPEC §1 variable nor a %s tunable", name, svc.name)
@@ -325,4 +338,52 @@ func TestServicesBuildAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Issue "one shopper must not hurt the others", finding (c): what the compose file exposes and
+// what auth believes by default.
+func TestComposeExposure(t *testing.T) {
+	c := loadCompose(t)
+
+	// Other machines reach the storefront and the five APIs (the course's web client calls
+	// them directly); the stores, the broker and its management UI only from this machine.
+	for name, s := range c.Services {
+		isShop := slices.ContainsFunc(containers, func(svc struct{ name, port string }) bool { return svc.name == name })
+		for _, mapping := range s.Ports {
+			if !isShop {
+				assert.True(t, strings.HasPrefix(mapping, "127.0.0.1:"), "%s publishes %s on loopback only", name, mapping)
+			}
+		}
+	}
+
+	// Every service serves /metrics to allowed peers only, none of them public.
+	for _, svc := range containers {
+		allow := interpolate(c.Services[svc.name].Environment["METRICS_ALLOW"])
+		require.NotEmpty(t, allow, "%s sets METRICS_ALLOW", svc.name)
+		for item := range strings.SplitSeq(allow, ",") {
+			addr, err := netip.ParseAddr(strings.TrimSpace(item))
+			require.NoError(t, err, "%s: METRICS_ALLOW %q", svc.name, allow)
+			assert.True(t, addr.IsLoopback() || addr.IsPrivate(), "%s: /metrics to %s", svc.name, addr)
+		}
+	}
+
+	// auth starts in production by default, where the example secrets below are refused
+	// (auth's TestRunRefusesPublishedExamples reads them from this file); they are marked as
+	// placeholders, so an edited example is refused too.
+	auth := c.Services["auth"].Environment
+	assert.Equal(t, "production", interpolate(auth["APP_ENV"]))
+	assert.Contains(t, auth["APP_ENV"], "${APP_ENV", "APP_ENV=development can be given on the command line")
+	assert.Contains(t, interpolate(auth["JWT_SECRET"]), "change-me")
+	assert.Contains(t, interpolate(auth["AUTH_BOOTSTRAP_ADMIN"]), "change-me")
+
+	// auth believes X-Forwarded-For from the storefront only: its fixed address, in the
+	// network's subnet but out of the range other containers get addresses from.
+	web := c.Services["web"].Networks["default"].IPv4Address
+	require.NotEmpty(t, web, "the storefront has a fixed address")
+	assert.Equal(t, web, auth["AUTH_TRUSTED_PROXIES"])
+	webAddr := netip.MustParseAddr(web)
+	require.Len(t, c.Networks["default"].IPAM.Config, 1)
+	ipam := c.Networks["default"].IPAM.Config[0]
+	assert.True(t, netip.MustParsePrefix(ipam.Subnet).Contains(webAddr), "%s in %s", web, ipam.Subnet)
+	assert.False(t, netip.MustParsePrefix(ipam.IPRange).Contains(webAddr), "%s out of the dynamic range %s", web, ipam.IPRange)
 }

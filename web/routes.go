@@ -21,7 +21,7 @@ type Deps struct {
 // server from the five services' REST APIs.
 func NewServer(d Deps) http.Handler {
 	s := newSite(d.Log, d.Tokens, d.Client)
-	r := pkgweb.NewRouter(d.Log, d.Metrics, d.Ready)
+	r := d.Basics.NewRouter()
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.notFound)
 	r.Handle("/static/*", handleStatic())

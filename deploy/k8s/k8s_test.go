@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -282,6 +283,45 @@ func TestEnvironment(t *testing.T) {
 				slices.IndexFunc(env, func(e corev1.EnvVar) bool { return e.Name == "RABBIT_URL" }),
 				"$(VAR) expands only variables defined earlier")
 		})
+	}
+}
+
+// Issue "one shopper must not hurt the others", finding (c): auth counts people's addresses
+// behind the storefront and the Ingress (it trusts the pod network's X-Forwarded-For, never
+// the whole world's), no service runs as a developer's (APP_ENV=development accepts the
+// example secrets), and /metrics is not opened to public addresses.
+func TestExposure(t *testing.T) {
+	r := render(t)
+	config := r.configMaps["ecommerce-config"]
+	require.NotNil(t, config)
+	auth := map[string]corev1.EnvVar{}
+	for _, e := range r.deployments["auth"].Spec.Template.Spec.Containers[0].Env {
+		auth[e.Name] = e
+	}
+	ref := auth["AUTH_TRUSTED_PROXIES"].ValueFrom
+	require.NotNil(t, ref, "auth reads AUTH_TRUSTED_PROXIES")
+	require.NotNil(t, ref.ConfigMapKeyRef)
+	trusted := config.Data[ref.ConfigMapKeyRef.Key]
+	for item := range strings.SplitSeq(trusted, ",") {
+		p, err := netip.ParsePrefix(strings.TrimSpace(item))
+		require.NoError(t, err, "AUTH_TRUSTED_PROXIES %q", trusted)
+		assert.True(t, p.Addr().IsPrivate(), "%s is a private network", p)
+		assert.GreaterOrEqual(t, p.Bits(), 12, "%s is not a whole address family", p)
+	}
+	for name, d := range r.deployments {
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			assert.False(t, e.Name == "APP_ENV" && e.Value == "development", "%s runs as a developer's", name)
+			if e.Name == "METRICS_ALLOW" {
+				for item := range strings.SplitSeq(e.Value, ",") {
+					p, err := netip.ParsePrefix(strings.TrimSpace(item))
+					if err != nil {
+						p, err = netip.ParsePrefix(strings.TrimSpace(item) + "/32")
+					}
+					require.NoError(t, err)
+					assert.True(t, p.Addr().IsPrivate() || p.Addr().IsLoopback(), "%s: /metrics to %s", name, p)
+				}
+			}
+		}
 	}
 }
 

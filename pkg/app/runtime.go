@@ -75,7 +75,7 @@ func (rt *Runtime) Ready(name string, check web.ReadyCheck) { rt.ready[name] = c
 
 // Basics is what the service's HTTP server needs of the runtime.
 func (rt *Runtime) Basics() web.Basics {
-	return web.Basics{Log: rt.Log, Metrics: rt.Metrics, Ready: rt.ready}
+	return web.Basics{Log: rt.Log, Metrics: rt.Metrics, Ready: rt.ready, MetricsAllow: rt.cfg.MetricsAllow}
 }
 
 // Serve runs the service's HTTP API on PORT and its workers until ctx is done (see Serve),

@@ -3,6 +3,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,6 +26,10 @@ type Common struct {
 	OrdersURL  string
 	TokenTTL   time.Duration
 	LogLevel   string
+	// MetricsAllow are the peers that GET /metrics answers (METRICS_ALLOW, comma-separated
+	// addresses or CIDRs); nil when unset, for the default of pkg/web (loopback and private
+	// ranges).
+	MetricsAllow []netip.Prefix
 }
 
 // Load reads the common variables, defaulting to localhost and the SPEC's ports; defaultPort
@@ -44,6 +49,9 @@ func Load(getenv Getenv, defaultPort string) (Common, error) {
 		LogLevel:   e.String("LOG_LEVEL", "info"),
 	}
 	var err error
+	if c.MetricsAllow, err = ParsePrefixes(e.String("METRICS_ALLOW", "")); err != nil {
+		return c, fmt.Errorf("METRICS_ALLOW: %w", err)
+	}
 	if c.TokenTTL, err = e.Duration("TOKEN_CACHE_TTL", 5*time.Minute); err != nil {
 		return c, err
 	}
@@ -51,6 +59,27 @@ func Load(getenv Getenv, defaultPort string) (Common, error) {
 		return c, fmt.Errorf("TOKEN_CACHE_TTL must be between 0 and 5m, got %s", c.TokenTTL)
 	}
 	return c, nil
+}
+
+// ParsePrefixes reads "127.0.0.1, 10.0.0.0/8": single addresses and CIDR prefixes.
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var prefixes []netip.Prefix
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if addr, err := netip.ParseAddr(item); err == nil {
+			prefixes = append(prefixes, netip.PrefixFrom(addr, addr.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, err
+		}
+		prefixes = append(prefixes, p.Masked())
+	}
+	return prefixes, nil
 }
 
 // Addr is the listen address for the service's port.

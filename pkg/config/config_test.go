@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -55,4 +56,21 @@ func TestEnvInt(t *testing.T) {
 	assert.Equal(t, 3, n)
 	_, err = e.Int("BAD", 1)
 	assert.Error(t, err)
+}
+
+func TestLoadMetricsAllow(t *testing.T) {
+	c, err := config.Load(envOf(nil), "3002")
+	require.NoError(t, err)
+	assert.Nil(t, c.MetricsAllow, "unset: pkg/web's default")
+
+	c, err = config.Load(envOf(map[string]string{"METRICS_ALLOW": "127.0.0.1, 10.1.2.3/16 ,fd00::/8"}), "3002")
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("fd00::/8"),
+	}, c.MetricsAllow)
+
+	for _, bad := range []string{"localhost", "10.0.0.0/33", "10.0.0.0/8;"} {
+		_, err := config.Load(envOf(map[string]string{"METRICS_ALLOW": bad}), "3002")
+		assert.Error(t, err, bad)
+	}
 }

@@ -18,7 +18,7 @@ type Request struct {
 	Token        string            // sent as "Authorization: Bearer <Token>" when not empty
 	Body         any               // nil: none; string or []byte: sent as is; else encoded as JSON
 	Header       map[string]string // set last, so it may replace Content-Type or Authorization
-	RemoteAddr   string            // the client's host:port (in-process requests only)
+	RemoteAddr   string            // the client's host:port (in-process requests only; default 127.0.0.1:1234)
 }
 
 // Serve sends r to the service at target — an http.Handler, served in process, or a base URL
@@ -41,6 +41,7 @@ func Serve(t testing.TB, target any, r Request) *httptest.ResponseRecorder {
 	switch target := target.(type) {
 	case http.Handler:
 		req := httptest.NewRequest(r.Method, r.Path, body)
+		req.RemoteAddr = "127.0.0.1:1234" // a test client on the machine, as over the network
 		if r.RemoteAddr != "" {
 			req.RemoteAddr = r.RemoteAddr
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -230,9 +231,67 @@ func TestRouter(t *testing.T) {
 		h := newRouter(t, up)
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/correlation", nil))
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		h.ServeHTTP(rec, req)
 		assert.Contains(t, rec.Body.String(), `http_requests_total{method="GET",route="/correlation",service="test",status="200"} 1`)
 	})
+}
+
+// /metrics answers only peers of the allow list (loopback and private ranges by default),
+// judged by the TCP peer, never by a header, and never a request relayed by a proxy.
+func TestMetricsOnlyFromAllowedPeers(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	byDefault := web.Basics{Log: log, Metrics: metrics.New("test")}.NewRouter()
+	onlyTen := web.Basics{Log: log, Metrics: metrics.New("test"), MetricsAllow: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}.NewRouter()
+	custom404 := web.Basics{Log: log, Metrics: metrics.New("test")}.NewRouter()
+	custom404.NotFound(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "the shop's own 404", 404) })
+	tests := []struct {
+		name   string
+		router http.Handler
+		peer   string
+		header map[string]string
+		want   int
+	}{
+		{"loopback", byDefault, "127.0.0.1:5000", nil, 200},
+		{"IPv6 loopback", byDefault, "[::1]:5000", nil, 200},
+		{"private 10/8", byDefault, "10.2.3.4:5000", nil, 200},
+		{"private 172.16/12", byDefault, "172.20.0.5:5000", nil, 200},
+		{"private 192.168/16", byDefault, "192.168.1.9:5000", nil, 200},
+		{"IPv6 unique local", byDefault, "[fd00::5]:5000", nil, 200},
+		{"IPv4-mapped private", byDefault, "[::ffff:10.0.0.1]:5000", nil, 200},
+		{"public peer", byDefault, "203.0.113.9:5000", nil, 404},
+		{"public IPv6 peer", byDefault, "[2001:db8::1]:5000", nil, 404},
+		{"public peer naming a private client", byDefault, "203.0.113.9:5000", map[string]string{"X-Forwarded-For": "127.0.0.1"}, 404},
+		{"relayed by a private proxy", byDefault, "10.0.0.7:5000", map[string]string{"X-Forwarded-For": "203.0.113.9"}, 404},
+		{"relayed, Forwarded header", byDefault, "10.0.0.7:5000", map[string]string{"Forwarded": "for=203.0.113.9"}, 404},
+		{"relayed, X-Real-IP", byDefault, "10.0.0.7:5000", map[string]string{"X-Real-IP": "203.0.113.9"}, 404},
+		{"no peer address", byDefault, "@", nil, 404},
+		{"allow list: in", onlyTen, "10.1.2.3:5000", nil, 200},
+		{"allow list: replaces the default", onlyTen, "127.0.0.1:5000", nil, 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.RemoteAddr = tc.peer
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			tc.router.ServeHTTP(rec, req)
+			assert.Equal(t, tc.want, rec.Code)
+			if tc.want == 200 {
+				assert.Contains(t, rec.Body.String(), "# TYPE")
+			} else {
+				assert.NotContains(t, rec.Body.String(), "# TYPE")
+			}
+		})
+	}
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil) // from 192.0.2.1, a public address
+	rec := httptest.NewRecorder()
+	custom404.ServeHTTP(rec, req)
+	assert.Equal(t, 404, rec.Code)
+	assert.Contains(t, rec.Body.String(), "the shop's own 404", "a refusal is the router's own 404")
 }
 
 func TestBearerToken(t *testing.T) {
