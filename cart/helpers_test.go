@@ -38,6 +38,7 @@ type fakeCatalog struct {
 	mu       sync.Mutex
 	articles map[string]article
 	down     bool
+	onLookup func() // when set, runs before each answer
 }
 
 func newFakeCatalog(t testing.TB) *fakeCatalog {
@@ -50,8 +51,11 @@ func newFakeCatalog(t testing.TB) *fakeCatalog {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		a, ok := c.articles[strings.TrimPrefix(r.URL.Path, "/articles/")]
-		down := c.down
+		down, onLookup := c.down, c.onLookup
 		c.mu.Unlock()
+		if onLookup != nil {
+			onLookup()
+		}
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case down:

@@ -374,3 +374,30 @@ func TestLineCap(t *testing.T) {
 	assert.Len(t, c.Articles, MaxLines, "a line already there still takes more")
 	assert.Equal(t, 2, c.Articles[MaxLines-1].Quantity)
 }
+
+// Catalog's answers keep changing a cart while it is checked out (a large cart whose lines are
+// being validated): the checkout validates its lines once and still ends, instead of asking the
+// catalog again after every answer that changed the cart meanwhile.
+func TestCheckoutWhileAnswersArrive(t *testing.T) {
+	f := newFixture(t)
+	f.auth.Add("tok", "u1")
+	f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 1})
+	open := f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleB, "quantity": 2})
+	var mu sync.Mutex
+	lookups, valid := 0, false
+	f.catalog.mu.Lock()
+	f.catalog.onLookup = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		lookups++
+		valid = !valid // every answer differs from the one before, so each is a change
+		assert.NoError(t, f.svc.recordValidation(context.Background(),
+			contract.ArticleValid{ReferenceID: open.ID, ArticleID: articleA, Valid: valid}))
+	}
+	f.catalog.mu.Unlock()
+	closed := f.cart("POST", "/cart/checkout", "tok", nil)
+	assert.False(t, closed.Enabled)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 2, lookups, "the lines were validated once")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/backoff"
@@ -176,6 +177,8 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		}
 	}
 	attempt := 0
+	var checked []Line // the lines report is about
+	var report Report
 	return mongox.RetryOnConflict(ctx, func() (Cart, error) {
 		attempt++
 		cur, err := s.start(ctx, userID, attempt)
@@ -185,9 +188,14 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		if len(cur.Articles) == 0 {
 			return Cart{}, &checkoutRefused{reason: "the cart is empty", problems: []Problem{}}
 		}
-		report, err := validateLines(ctx, s.catalog, cur.Articles)
-		if err != nil {
-			return Cart{}, err
+		// A retry whose cart changed only by catalog's answers (no line or quantity changed)
+		// keeps its report: asking again would let a stream of answers about a large cart
+		// keep its checkout from ever ending.
+		if !sameLines(checked, cur.Articles) {
+			if report, err = validateLines(ctx, s.catalog, cur.Articles); err != nil {
+				return Cart{}, err
+			}
+			checked = cur.Articles
 		}
 		if len(report.Errors) > 0 {
 			return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", problems: report.Errors}
@@ -208,4 +216,9 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		}
 		return Cart{}, err
 	})
+}
+
+// sameLines tells whether a and b hold the same articles in the same quantities, in order.
+func sameLines(a, b []Line) bool {
+	return slices.EqualFunc(a, b, func(x, y Line) bool { return x.ArticleID == y.ArticleID && x.Quantity == y.Quantity })
 }
