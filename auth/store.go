@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"regexp"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -110,9 +111,48 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 	return doc.user(), nil
 }
 
-// Users lists every user, sorted by login.
+// Users lists every user, newest first (a test and start-up helper; the API pages, UsersPage).
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	cur, err := s.users.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "loginKey", Value: 1}}))
+	return s.findUsers(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}))
+}
+
+// UsersPage returns page (from 1) of size of the users whose login contains q in any letter case
+// (all users when q is empty), newest first, and how many match in all.
+//
+// Newest first is by _id, an ObjectID that starts with its creation time: on MongoDB the _id index
+// serves the sort, the skip and the limit. A MongoDB-wire server that pushes no sort down
+// (FerretDB) reads the whole collection for every page instead, so the list is an admin's tool,
+// never a shopper's: at 100k users a page costs a scan of them all. The search is
+// a regular expression on loginKey, the folded login, with q folded the same way and quoted, so
+// it matches what uniqueness sees and cannot inject an operator or a pattern.
+func (s *Store) UsersPage(ctx context.Context, q string, page, size int) ([]User, int64, error) {
+	filter := bson.D{}
+	if q != "" {
+		filter = bson.D{{Key: "loginKey", Value: bson.Regex{Pattern: regexp.QuoteMeta(loginKey(q))}}}
+	}
+	var total int64
+	var err error
+	if q == "" {
+		// Users are never deleted, so the collection's own count is the number of users: no scan.
+		total, err = s.users.EstimatedDocumentCount(ctx)
+	} else {
+		total, err = s.users.CountDocuments(ctx, filter)
+	}
+	if err != nil {
+		return nil, 0, mongox.Unavailable(err)
+	}
+	if int64((page-1)*size) >= total {
+		return []User{}, total, nil // past the end: no need to read
+	}
+	users, err := s.findUsers(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "_id", Value: -1}}).
+		SetSkip(int64((page-1)*size)).SetLimit(int64(size)).
+		SetProjection(bson.D{{Key: "password", Value: 0}}))
+	return users, total, err
+}
+
+func (s *Store) findUsers(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]User, error) {
+	cur, err := s.users.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, mongox.Unavailable(err)
 	}
