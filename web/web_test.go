@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,12 +83,44 @@ func TestPreferredLanguage(t *testing.T) {
 	}
 }
 
+// Regression: a next parameter leaves the site only through its own path. Browsers drop tabs
+// and line breaks from URLs and read a backslash as a slash, so what is left after removing
+// every control character and whitespace must be a path of this site; anything else is "/".
 func TestLocalPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/cart": "/cart", "/orders/1?x=2": "/orders/1?x=2", "": "/", "//evil.example": "/",
-		"/\\evil.example": "/", "https://evil.example/": "/", "cart": "/",
+	for _, tc := range []struct{ in, want string }{
+		{"/cart", "/cart"},
+		{"/orders/1?x=2", "/orders/1?x=2"},
+		{"/admin/users?page=2&q=ana#top", "/admin/users?page=2&q=ana#top"},
+		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"}, // one path segment of this site
+		{"/a//b", "/a//b"},
+		{"/cart\n", "/cart"},
+		{" /cart ", "/cart"},
+		{"", "/"},
+		{"cart", "/"},
+		{"//evil.example", "/"},
+		{"///evil.example", "/"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r\n/evil.example", "/"},
+		{"\t//evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"/\u00a0/evil.example", "/"},
+		{"/\u3000/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"/\x7f/evil.example", "/"},
+		{"/\u0085/evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"/x\\y", "/"},
+		{"https://evil.example/", "/"},
+		{"http:/evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"java\tscript:alert(1)", "/"},
+		{"mailto:x@evil.example", "/"},
+		{"/" + strings.Repeat("a", maxNextPath), "/"},
 	} {
-		assert.Equal(t, want, localPath(in), in)
+		assert.Equal(t, tc.want, localPath(tc.in), "%q", tc.in)
 	}
 }
 
