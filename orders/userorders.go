@@ -1,14 +1,12 @@
 package orders
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -176,10 +174,12 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error
 // number of entries of the user's list. Entries are numbered in the order the orders were
 // placed (Place lists an order before storing it), so newest first is the list read from its
 // end, and a page reads only its own orders: its cost grows with size, not with how many orders
-// the user holds (the entries themselves are ids, read once and cached). Within a page, orders
-// go by creation time. An order listed but never stored (its placing stopped before the placed
-// event), or placed by someone else (a forged place_order), is left out of its page but counted
-// in the total: both are rare, and telling them apart would read every order.
+// the user holds (the entries themselves are ids, read once and cached). Orders placed at the
+// same moment (one user's checkouts racing) keep the order of their entries on every page, so
+// paging shows each once, even where their creation times, a few milliseconds apart, disagree.
+// An order listed but never stored (its placing stopped before the placed event), or placed by
+// someone else (a forged place_order), is left out of its page but counted in the total: both
+// are rare, and telling them apart would read every order.
 func (s *Store) UserOrdersPage(ctx context.Context, userID string, page, size int) ([]Order, int, error) {
 	ids, err := s.listedOrders(ctx, userID)
 	if err != nil {
@@ -212,9 +212,6 @@ func (s *Store) UserOrdersPage(ctx context.Context, userID string, page, size in
 			list = append(list, *o)
 		}
 	}
-	slices.SortStableFunc(list, func(a, b Order) int {
-		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.ID, b.ID))
-	})
 	return list, len(ids), nil
 }
 
