@@ -214,3 +214,36 @@ func TestListingCache(t *testing.T) {
 	p, _ = c.Articles(context.Background(), "lamp", 2, 24)
 	assert.Equal(t, int64(3), p.Total, "fetched again once expired")
 }
+
+// The users page of the console: a search box keeping its text, one page of users whose forms
+// come back to that page, and the pager, in every language.
+func TestAdminUsersPageRenders(t *testing.T) {
+	p := mustParsePages()
+	users := []api.User{{ID: "6b14d3129fffec3222590153", Name: "Ana", Login: "ana-1", Permissions: []string{"user"}, Enabled: true}}
+	link := func(page int) string { return "/admin/users?" + usersBack("an a&b", page) }
+	want := map[string][]string{
+		"en": {"Search by login", "41 users", "Page 2 of 3"},
+		"es": {"Buscar por usuario", "41 usuarios", "Página 2 de 3"},
+	}
+	for _, lang := range languages {
+		v := &view{lang: lang, CSRF: "csrf", Path: "/admin/users", Title: "admin.users.title",
+			User: &tokens.User{ID: "u1", Name: "Root", Permissions: []string{"user", "admin"}},
+			Data: usersData{Query: "an a&b", Users: users, Total: 41, Pager: newPager(2, 41, adminPageSize, link), Permissions: knownPermissions}}
+		var buf bytes.Buffer
+		require.NoError(t, p.execute(&buf, "admin_users", v))
+		html := buf.String()
+		for _, text := range want[lang] {
+			assert.Contains(t, html, text, lang)
+		}
+		assert.Contains(t, html, `name="q" type="search" value="an a&amp;b"`)
+		assert.Contains(t, html, `href="/admin/users?page=1&amp;q=an&#43;a%26b" rel="prev"`)
+		assert.Contains(t, html, `href="/admin/users?page=3&amp;q=an&#43;a%26b" rel="next"`)
+		assert.Contains(t, html, `action="/admin/users/6b14d3129fffec3222590153/disable?page=2&q=an%20a%26b"`, "a change comes back to this page")
+	}
+	v := &view{lang: "en", CSRF: "csrf", Title: "admin.users.title", User: &tokens.User{ID: "u1", Permissions: []string{"admin"}},
+		Data: usersData{Query: "zz", Users: nil, Total: 0, Pager: newPager(1, 0, adminPageSize, link)}}
+	var buf bytes.Buffer
+	require.NoError(t, p.execute(&buf, "admin_users", v))
+	assert.Contains(t, buf.String(), "No user matches.")
+	assert.NotContains(t, buf.String(), `class="pager"`)
+}
