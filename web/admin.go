@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -207,9 +208,15 @@ func (s *site) showUsers(w http.ResponseWriter, r *http.Request, status int, v *
 	s.render(w, r, status, "admin_users", v)
 }
 
-// usersQuery reads the login search and the page of the users page.
+// usersQuery reads the login search and the page of the users page. A search auth would refuse
+// (too long, control characters) is trimmed to one it takes: it comes from a box a person typed in.
 func usersQuery(r *http.Request) (q string, page int) {
-	q = strings.TrimSpace(r.URL.Query().Get("q"))
+	q = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || !utf8.ValidRune(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, r.URL.Query().Get("q")))
 	if utf8.RuneCountInString(q) > maxUserSearch {
 		q = string([]rune(q)[:maxUserSearch])
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -246,4 +248,17 @@ func TestAdminUsersPageRenders(t *testing.T) {
 	require.NoError(t, p.execute(&buf, "admin_users", v))
 	assert.Contains(t, buf.String(), "No user matches.")
 	assert.NotContains(t, buf.String(), `class="pager"`)
+}
+
+func TestUsersQuery(t *testing.T) {
+	for raw, want := range map[string]string{
+		"q=ana&page=2":                  "ana",
+		"q=%20an%09a%00%20":             "ana",
+		"q=%ff%fean":                    "an",
+		"q=" + strings.Repeat("x", 150): strings.Repeat("x", maxUserSearch),
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/admin/users?"+raw, nil)
+		q, _ := usersQuery(r)
+		assert.Equal(t, want, q, raw)
+	}
 }
