@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -206,14 +207,31 @@ func handleChangePassword(log *slog.Logger, store *Store, sess *sessions) http.H
 	})
 }
 
+// handleListUsers serves GET /users/all: a page of the users, newest first, optionally only
+// those whose login contains ?q=.
 func handleListUsers(log *slog.Logger, store *Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		users, err := store.Users(r.Context())
+		query := r.URL.Query()
+		var v errs.Validation
+		v.Summary = "invalid listing parameters"
+		page, size := web.Paging(query, &v)
+		q := strings.TrimSpace(query.Get("q"))
+		switch {
+		case utf8.RuneCountInString(q) > maxLogin:
+			v.Add("q", fmt.Sprintf("must be at most %d characters", maxLogin))
+		case !utf8.ValidString(q) || strings.ContainsFunc(q, unicode.IsControl):
+			v.Add("q", "must be UTF-8 text without control characters")
+		}
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		users, total, err := store.UsersPage(r.Context(), q, page, size)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
-		web.Encode(w, http.StatusOK, users)
+		web.EncodePage(w, r, users, total)
 	})
 }
 

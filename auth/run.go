@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"

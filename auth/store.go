@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"regexp"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -12,11 +13,12 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
-// Store keeps users and token records in MongoDB. Both collections stay lean (point lookups on
-// a MongoDB-wire server may scan).
+// Store keeps users, their list (userlist.go) and token records in MongoDB. The collections stay
+// lean (point lookups on a MongoDB-wire server may scan).
 type Store struct {
 	users  *mongo.Collection
 	tokens *mongo.Collection
+	list   *userList // the users, newest first (userlist.go)
 }
 
 // userDoc is a user as stored. LoginKey is the lowercased login under a unique index, which
@@ -50,7 +52,7 @@ type tokenDoc struct {
 
 // NewStore opens the store in db and makes sure its indexes exist.
 func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{users: db.Collection("users"), tokens: db.Collection("tokens")}
+	s := &Store{users: db.Collection("users"), tokens: db.Collection("tokens"), list: newUserList(db)}
 	err := mongox.EnsureIndexes(ctx, s.users, mongo.IndexModel{
 		Keys: bson.D{{Key: "loginKey", Value: 1}}, Options: options.Index().SetUnique(true),
 	})
@@ -60,6 +62,9 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	err = mongox.EnsureIndexes(ctx, s.tokens, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}})
 	if err != nil {
 		return nil, mongox.Unavailable(err)
+	}
+	if err := s.list.ensure(ctx, s.users); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -73,8 +78,9 @@ func parseID(id string) (bson.ObjectID, error) {
 	return oid, nil
 }
 
-// CreateUser stores u as a new user and returns it with its id. A login already taken, in
-// any letter case, is Conflict.
+// CreateUser stores u as a new user, lists it (userlist.go) and returns it with its id. A
+// login already taken, in any letter case, is Conflict. Should listing fail, the user exists
+// without an entry: a search by login still finds it, the plain list does not.
 func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	doc := userDoc{ID: bson.NewObjectID(), Name: u.Name, Login: u.Login, LoginKey: loginKey(u.Login),
 		Password: u.PasswordHash, Permissions: u.Permissions, Enabled: u.Enabled}
@@ -83,6 +89,9 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 			return User{}, errs.Newf(errs.Conflict, "login %q is already taken", u.Login)
 		}
 		return User{}, mongox.Unavailable(err)
+	}
+	if err := s.list.add(ctx, doc.ID); err != nil {
+		return User{}, err
 	}
 	return doc.user(), nil
 }
@@ -110,9 +119,43 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 	return doc.user(), nil
 }
 
-// Users lists every user, sorted by login.
+// Users lists every user, newest first, reading them all (for tests; the API pages: UsersPage).
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	cur, err := s.users.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "loginKey", Value: 1}}))
+	return s.findUsers(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}))
+}
+
+// UsersPage returns page (from 1) of size of the users whose login contains q in any letter case
+// (all users when q is empty), newest first, and how many match in all.
+//
+// All users are a page of the users list (userlist.go): entries and users read by _id, whatever
+// the number of users. A search cannot be answered so, as no index serves "contains": it is a
+// regular expression on loginKey, the folded login, with q folded the same way and quoted, so it
+// matches what uniqueness sees and cannot inject an operator or a pattern; newest first is by
+// _id, an ObjectID that starts with its creation time. Each search page reads every user twice
+// (the count and the page): on MongoDB a scan of the loginKey index; on a MongoDB-wire server
+// that pushes neither down (FerretDB), of the users themselves, about 1.5 s at 10,000 users
+// (BenchmarkListUsers). It is an admin's tool; shoppers cannot reach it.
+func (s *Store) UsersPage(ctx context.Context, q string, page, size int) ([]User, int64, error) {
+	if q == "" {
+		return s.list.page(ctx, s.users, page, size)
+	}
+	filter := bson.D{{Key: "loginKey", Value: bson.Regex{Pattern: regexp.QuoteMeta(loginKey(q))}}}
+	total, err := s.users.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, mongox.Unavailable(err)
+	}
+	if int64((page-1)*size) >= total {
+		return []User{}, total, nil // past the end: no need to read
+	}
+	users, err := s.findUsers(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "_id", Value: -1}}).
+		SetSkip(int64((page-1)*size)).SetLimit(int64(size)).
+		SetProjection(bson.D{{Key: "password", Value: 0}}))
+	return users, total, err
+}
+
+func (s *Store) findUsers(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]User, error) {
+	cur, err := s.users.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, mongox.Unavailable(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // User is a user account as the API shows it. The password hash never leaves the service.
@@ -66,9 +67,14 @@ func checkNewUser(name, login, password string) error {
 	var v errs.Validation
 	checkText(&v, "name", name, 1, maxName)
 	checkText(&v, "login", login, minLogin, maxLogin)
+	web.CheckNoBidi(&v, "name", name)
 	// Logins are told apart by people too: invisible format characters (zero-width space,
 	// bidi overrides) would let "bob\u200b" pass for "bob", which the unique index cannot see.
-	v.Check(!strings.ContainsFunc(login, isFormatChar), "login", "must not contain invisible characters")
+	if strings.ContainsFunc(login, web.IsBidiControl) {
+		web.CheckNoBidi(&v, "login", login) // the message every service gives for these
+	} else {
+		v.Check(!strings.ContainsFunc(login, isFormatChar), "login", "must not contain invisible characters")
+	}
 	checkPassword(&v, "password", password)
 	return v.Err()
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Article is one article of the catalog as clients see it. Stock is the balance of its ledger.
@@ -84,6 +85,7 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 		n := utf8.RuneCountInString(name)
 		v.Check(n >= 1, "name", "must not be empty")
 		v.Check(n <= maxNameLen, "name", fmt.Sprintf("must be at most %d characters", maxNameLen))
+		web.CheckNoBidi(&v, "name", name)
 		ch.Name = &name
 	} else if create {
 		v.Add("name", "is required")
@@ -93,6 +95,7 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 		desc := strings.TrimSpace(*in.Description)
 		v.Check(utf8.RuneCountInString(desc) <= maxDescriptionLen, "description",
 			fmt.Sprintf("must be at most %d characters", maxDescriptionLen))
+		web.CheckNoBidi(&v, "description", desc)
 		ch.Description = &desc
 	}
 

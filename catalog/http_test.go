@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // errorBody is the SPEC §2 error body.
@@ -355,4 +356,28 @@ func TestArticleTextAndImageAreChecked(t *testing.T) {
 	status, body = api.do("POST", "/articles/"+a.ID, adminToken, `{"image":""}`)
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Empty(t, decode[Article](t, body).Image, "an empty image means no picture")
+}
+
+// An article's name and description refuse the bidirectional controls that reorder how text
+// shows ("Trojan Source"), on create and on update: a 400 naming the field, nothing stored.
+func TestArticleTextRefusesBidiControls(t *testing.T) {
+	api := newTestAPI(t)
+	a := api.create("Mug", "A mug", "3.5", 1)
+	for _, r := range []rune{0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C} {
+		for _, field := range []string{"name", "description"} {
+			body := fmt.Sprintf(`{"name":"Mug","description":"A mug","price":1,%q:"Free \u%04X gift"}`, field, r)
+			for _, path := range []string{"/articles", "/articles/" + a.ID} {
+				status, answer := api.do("POST", path, adminToken, body)
+				require.Equal(t, http.StatusBadRequest, status, "%U in %s: %s", r, field, answer)
+				e := decode[errorBody](t, answer)
+				assert.Equal(t, []errs.FieldProblem{{Path: field, Message: web.BidiControlMessage}}, e.Messages, "%U in %s", r, field)
+			}
+		}
+	}
+	status, body := api.do("GET", "/articles/"+a.ID, "", "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, a, decode[Article](t, body), "nothing changed")
+	status, body = api.do("GET", "/articles?size=100", "", "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `"total":1`, "nothing created")
 }

@@ -80,11 +80,19 @@ type orderSummaryJSON struct {
 	Updated      time.Time   `json:"updated"`
 }
 
-// handleListOrders serves GET /orders: the caller's orders, newest first, as summaries.
+// handleListOrders serves GET /orders: a page of the caller's orders, newest first, as
+// summaries, with how many there are in X-Total-Count.
 func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v errs.Validation
+		v.Summary = "invalid listing parameters"
+		page, size := web.Paging(r.URL.Query(), &v)
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
 		u, _ := tokens.UserFrom(r.Context())
-		list, err := svc.List(r.Context(), u)
+		list, total, err := svc.ListPage(r.Context(), u, page, size)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -93,7 +101,7 @@ func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
 		for i, o := range list {
 			out[i] = orderSummaryJSON{o.ID, o.Status, o.CartID, o.TotalPrice, o.TotalPayment, len(o.Articles), o.Created, o.Updated}
 		}
-		web.EncodeTagged(w, r, out)
+		web.EncodePage(w, r, out, int64(total))
 	})
 }
 

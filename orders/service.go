@@ -325,9 +325,9 @@ func (s *Service) RebuildFor(ctx context.Context, u tokens.User, orderID string)
 	return s.Rebuild(ctx, orderID)
 }
 
-// List returns u's orders, newest first.
-func (s *Service) List(ctx context.Context, u tokens.User) ([]Order, error) {
-	return s.store.OrdersOfUser(ctx, u.ID)
+// ListPage returns page (from 1) of size of u's orders, newest first, and how many u holds.
+func (s *Service) ListPage(ctx context.Context, u tokens.User, page, size int) ([]Order, int, error) {
+	return s.store.UserOrdersPage(ctx, u.ID, page, size)
 }
 
 // StatusPage returns one page (from 1) of the Order_Status projection, optionally only the

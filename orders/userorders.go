@@ -1,13 +1,12 @@
 package orders
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // Each user's list of orders, for GET /orders. Finding a user's orders by a query on userId
@@ -161,18 +161,36 @@ func newListCache() listCache {
 	}
 }
 
-// OrdersOfUser returns the user's orders, newest first. An order listed but never stored (its
-// placing stopped before the placed event), or placed by someone else (a forged place_order),
-// is left out.
+// OrdersOfUser returns all the user's orders, newest first (UserOrdersPage's one page of all).
 func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error) {
+	list, _, err := s.UserOrdersPage(ctx, userID, 1, math.MaxInt)
+	return list, err
+}
+
+// UserOrdersPage returns page (from 1) of size of the user's orders, newest first, and the
+// number of entries of the user's list. Entries are numbered in the order the orders were
+// placed (Place lists an order before storing it), so newest first is the list read from its
+// end, and a page reads only its own orders: its cost grows with size, not with how many orders
+// the user holds (the entries themselves are ids, read once and cached). Orders placed at the
+// same moment (one user's checkouts racing) keep the order of their entries on every page, so
+// paging shows each once, even where their creation times, a few milliseconds apart, disagree.
+// An order listed but never stored (its placing stopped before the placed event), or placed by
+// someone else (a forged place_order), is left out of its page but counted in the total: both
+// are rare, and telling them apart would read every order.
+func (s *Store) UserOrdersPage(ctx context.Context, userID string, page, size int) ([]Order, int, error) {
 	ids, err := s.listedOrders(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	found := make([]*Order, len(ids))
+	from, to := web.PageBounds(page, size, len(ids))
+	pageIDs := make([]string, 0, to-from)
+	for i := len(ids) - 1 - from; i >= len(ids)-to; i-- {
+		pageIDs = append(pageIDs, ids[i])
+	}
+	found := make([]*Order, len(pageIDs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(mongox.MaxParallel)
-	for i, id := range ids {
+	for i, id := range pageIDs {
 		g.Go(func() error {
 			o, err := s.listedOrder(gctx, id)
 			if errors.Is(err, errs.NotFound) || (err == nil && o.UserID != userID) {
@@ -183,7 +201,7 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	list := []Order{}
 	for _, o := range found {
@@ -191,10 +209,7 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error
 			list = append(list, *o)
 		}
 	}
-	slices.SortStableFunc(list, func(a, b Order) int {
-		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.ID, b.ID))
-	})
-	return list, nil
+	return list, len(ids), nil
 }
 
 // listedOrders returns the ids of the orders in the user's list, entry 1 first: the entries

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -185,19 +187,53 @@ func handleAdminUsers(s *site) http.HandlerFunc {
 }
 
 type usersData struct {
+	Query       string // the login search
 	Users       []api.User
+	Total       int64
+	Pager       pager
 	Permissions []string
 }
 
+// showUsers shows a page of the users, newest first, those whose login contains ?q= when set.
 func (s *site) showUsers(w http.ResponseWriter, r *http.Request, status int, v *view) {
-	users, err := s.api.Users(r.Context(), visitFrom(r.Context()).token)
+	q, page := usersQuery(r)
+	list, err := s.api.Users(r.Context(), visitFrom(r.Context()).token, q, page, adminPageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	slices.SortFunc(users, func(a, b api.User) int { return strings.Compare(strings.ToLower(a.Login), strings.ToLower(b.Login)) })
-	v.Data = usersData{users, knownPermissions}
+	link := func(p int) string { return "/admin/users?" + usersBack(q, p) }
+	v.Data = usersData{Query: q, Users: list.Users, Total: list.Total,
+		Pager: newPager(page, list.Total, adminPageSize, link), Permissions: knownPermissions}
 	s.render(w, r, status, "admin_users", v)
+}
+
+// usersQuery reads the login search and the page of the users page. A search auth would refuse
+// (too long, control characters) is trimmed to one it takes: it comes from a box a person typed in.
+func usersQuery(r *http.Request) (q string, page int) {
+	q = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || !utf8.ValidRune(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, r.URL.Query().Get("q")))
+	if utf8.RuneCountInString(q) > maxUserSearch {
+		q = string([]rune(q)[:maxUserSearch])
+	}
+	return q, pageParam(r)
+}
+
+// maxUserSearch is the longest login search (logins are at most 100 characters).
+const maxUserSearch = 100
+
+// usersBack is the query of the users page of q and page: pager links, and where a change
+// (whose form carries the page's q and page) comes back to.
+func usersBack(q string, page int) string {
+	v := url.Values{"page": {strconv.Itoa(page)}}
+	if q != "" {
+		v.Set("q", q)
+	}
+	return v.Encode()
 }
 
 // handleUserChange enables, disables, grants or revokes, as the button pressed says.
@@ -231,7 +267,8 @@ func handleUserChange(s *site) http.HandlerFunc {
 			s.showUsers(w, r, http.StatusBadRequest, v)
 			return
 		}
-		redirect(w, r, "/admin/users", "user_changed")
+		q, page := usersQuery(r)
+		redirect(w, r, "/admin/users?"+usersBack(q, page), "user_changed")
 	}
 }
 

@@ -67,6 +67,7 @@ var messages = map[string]map[string]string{
 		"admin.permissions": "Permissions", "admin.state": "State", "admin.enabled": "Enabled", "admin.disabled": "Disabled",
 		"admin.orders.all": "All statuses", "admin.filter": "Filter", "admin.orders.count": "%d orders",
 		"admin.order": "Order", "admin.user": "User", "admin.updated": "Updated",
+		"admin.users.search": "Search by login", "admin.users.count": "%d users", "admin.users.empty": "No user matches.",
 
 		"pager.label": "Pages", "pager.prev": "Previous", "pager.next": "Next", "pager.page": "Page %d of %d",
 
@@ -164,6 +165,7 @@ var messages = map[string]map[string]string{
 		"admin.permissions": "Permisos", "admin.state": "Estado", "admin.enabled": "Activo", "admin.disabled": "Desactivado",
 		"admin.orders.all": "Todos los estados", "admin.filter": "Filtrar", "admin.orders.count": "%d pedidos",
 		"admin.order": "Pedido", "admin.user": "Usuario", "admin.updated": "Actualizado",
+		"admin.users.search": "Buscar por usuario", "admin.users.count": "%d usuarios", "admin.users.empty": "Ningún usuario coincide.",
 
 		"pager.label": "Páginas", "pager.prev": "Anterior", "pager.next": "Siguiente", "pager.page": "Página %d de %d",
 

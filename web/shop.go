@@ -39,13 +39,13 @@ func newPager(page int, total int64, size int, link func(page int) string) pager
 	return p
 }
 
-// pageParam reads the page query parameter (from 1).
+// pageParam reads the page query parameter (from 1) by the services' paging rule (pkg/web),
+// except that a page number out of its range shows the first page rather than a 400: it comes
+// from a link a person may have edited.
 func pageParam(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || n < 1 || n > 1_000_000 {
-		return 1
-	}
-	return n
+	var ignored errs.Validation
+	page, _ := pkgweb.Paging(url.Values{"page": r.URL.Query()["page"]}, &ignored)
+	return page
 }
 
 func handleCatalog(s *site) http.HandlerFunc {
@@ -321,11 +321,11 @@ func handleCheckout(s *site) http.HandlerFunc {
 		// wait a little for it, so the person lands on the order itself.
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {
-			list, err := s.api.Orders(ctx, token)
+			list, err := s.api.Orders(ctx, token, 1, 5) // the new order is the newest
 			if err != nil {
 				break
 			}
-			for _, o := range list {
+			for _, o := range list.Orders {
 				if o.CartID == closed.ID {
 					redirect(w, r, "/orders/"+url.PathEscape(o.ID), "order_placed")
 					return
@@ -341,18 +341,25 @@ func handleCheckout(s *site) http.HandlerFunc {
 	}
 }
 
+// ordersPageSize is the number of orders on a page of the person's orders.
+const ordersPageSize = 20
+
 func handleOrders(s *site) http.HandlerFunc {
+	type data struct {
+		Orders []api.OrderSummary
+		Total  int64
+		Pager  pager
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		list, err := s.api.Orders(r.Context(), visitFrom(r.Context()).token)
+		page := pageParam(r)
+		list, err := s.api.Orders(r.Context(), visitFrom(r.Context()).token, page, ordersPageSize)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		// Newest first.
-		for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
-			list[i], list[j] = list[j], list[i]
-		}
-		s.render(w, r, http.StatusOK, "orders", &view{Title: "orders.title", Data: list})
+		link := func(p int) string { return "/orders?page=" + strconv.Itoa(p) }
+		s.render(w, r, http.StatusOK, "orders", &view{Title: "orders.title",
+			Data: data{Orders: list.Orders, Total: list.Total, Pager: newPager(page, list.Total, ordersPageSize, link)}})
 	}
 }
 

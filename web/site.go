@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
@@ -194,9 +195,29 @@ func (s *site) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-// localPath returns p when it is a path of this site, else "/": redirects never leave the site.
+// maxNextPath bounds the return address a redirect carries (a sign-in's next).
+const maxNextPath = 2048
+
+// localPath returns p, with every control character and whitespace removed, when that is a path
+// of this site; else "/": redirects never leave the site. The characters go first because
+// browsers drop tabs and line breaks from a URL: "/\t/evil.example" would be read as
+// "//evil.example", another host. What is left must be an absolute path with no host, and no
+// backslash anywhere (browsers read "/\evil.example" as "//evil.example" too).
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	if len(p) > maxNextPath {
+		return "/"
+	}
+	p = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, p)
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
+		return "/"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return p

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,12 +85,44 @@ func TestPreferredLanguage(t *testing.T) {
 	}
 }
 
+// Regression: a next parameter leaves the site only through its own path. Browsers drop tabs
+// and line breaks from URLs and read a backslash as a slash, so what is left after removing
+// every control character and whitespace must be a path of this site; anything else is "/".
 func TestLocalPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/cart": "/cart", "/orders/1?x=2": "/orders/1?x=2", "": "/", "//evil.example": "/",
-		"/\\evil.example": "/", "https://evil.example/": "/", "cart": "/",
+	for _, tc := range []struct{ in, want string }{
+		{"/cart", "/cart"},
+		{"/orders/1?x=2", "/orders/1?x=2"},
+		{"/admin/users?page=2&q=ana#top", "/admin/users?page=2&q=ana#top"},
+		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"}, // one path segment of this site
+		{"/a//b", "/a//b"},
+		{"/cart\n", "/cart"},
+		{" /cart ", "/cart"},
+		{"", "/"},
+		{"cart", "/"},
+		{"//evil.example", "/"},
+		{"///evil.example", "/"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r\n/evil.example", "/"},
+		{"\t//evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"/\u00a0/evil.example", "/"},
+		{"/\u3000/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"/\x7f/evil.example", "/"},
+		{"/\u0085/evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"/x\\y", "/"},
+		{"https://evil.example/", "/"},
+		{"http:/evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"java\tscript:alert(1)", "/"},
+		{"mailto:x@evil.example", "/"},
+		{"/" + strings.Repeat("a", maxNextPath), "/"},
 	} {
-		assert.Equal(t, want, localPath(in), in)
+		assert.Equal(t, tc.want, localPath(tc.in), "%q", tc.in)
 	}
 }
 
@@ -180,4 +215,50 @@ func TestListingCache(t *testing.T) {
 	time.Sleep(60 * time.Millisecond)
 	p, _ = c.Articles(context.Background(), "lamp", 2, 24)
 	assert.Equal(t, int64(3), p.Total, "fetched again once expired")
+}
+
+// The users page of the console: a search box keeping its text, one page of users whose forms
+// come back to that page, and the pager, in every language.
+func TestAdminUsersPageRenders(t *testing.T) {
+	p := mustParsePages()
+	users := []api.User{{ID: "6b14d3129fffec3222590153", Name: "Ana", Login: "ana-1", Permissions: []string{"user"}, Enabled: true}}
+	link := func(page int) string { return "/admin/users?" + usersBack("an a&b", page) }
+	want := map[string][]string{
+		"en": {"Search by login", "41 users", "Page 2 of 3"},
+		"es": {"Buscar por usuario", "41 usuarios", "Página 2 de 3"},
+	}
+	for _, lang := range languages {
+		v := &view{lang: lang, CSRF: "csrf", Path: "/admin/users", Title: "admin.users.title",
+			User: &tokens.User{ID: "u1", Name: "Root", Permissions: []string{"user", "admin"}},
+			Data: usersData{Query: "an a&b", Users: users, Total: 41, Pager: newPager(2, 41, adminPageSize, link), Permissions: knownPermissions}}
+		var buf bytes.Buffer
+		require.NoError(t, p.execute(&buf, "admin_users", v))
+		html := buf.String()
+		for _, text := range want[lang] {
+			assert.Contains(t, html, text, lang)
+		}
+		assert.Contains(t, html, `name="q" type="search" value="an a&amp;b"`)
+		assert.Contains(t, html, `href="/admin/users?page=1&amp;q=an&#43;a%26b" rel="prev"`)
+		assert.Contains(t, html, `href="/admin/users?page=3&amp;q=an&#43;a%26b" rel="next"`)
+		assert.Contains(t, html, `action="/admin/users/6b14d3129fffec3222590153/disable?page=2&q=an%20a%26b"`, "a change comes back to this page")
+	}
+	v := &view{lang: "en", CSRF: "csrf", Title: "admin.users.title", User: &tokens.User{ID: "u1", Permissions: []string{"admin"}},
+		Data: usersData{Query: "zz", Users: nil, Total: 0, Pager: newPager(1, 0, adminPageSize, link)}}
+	var buf bytes.Buffer
+	require.NoError(t, p.execute(&buf, "admin_users", v))
+	assert.Contains(t, buf.String(), "No user matches.")
+	assert.NotContains(t, buf.String(), `class="pager"`)
+}
+
+func TestUsersQuery(t *testing.T) {
+	for raw, want := range map[string]string{
+		"q=ana&page=2":                  "ana",
+		"q=%20an%09a%00%20":             "ana",
+		"q=%ff%fean":                    "an",
+		"q=" + strings.Repeat("x", 150): strings.Repeat("x", maxUserSearch),
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/admin/users?"+raw, nil)
+		q, _ := usersQuery(r)
+		assert.Equal(t, want, q, raw)
+	}
 }

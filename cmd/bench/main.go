@@ -335,7 +335,7 @@ func checkout(ctx context.Context, c *client, sh *shop, articles []string) (stri
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		var orders []struct{ ID, Status, CartID string }
-		if err := c.do(ctx, sh.token, "GET", "orders", "/orders", nil, &orders); err != nil {
+		if err := c.do(ctx, sh.token, "GET", "orders", "/orders?size=100", nil, &orders); err != nil {
 			return "", err
 		}
 		for _, o := range orders {

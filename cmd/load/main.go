@@ -176,7 +176,7 @@ func (s *shopper) awaitOrders(ctx context.Context, c *client, rec *recorder, wai
 			Status  string    `json:"status"`
 			Updated time.Time `json:"updated"`
 		}
-		if err := c.do(ctx, s.token, http.MethodGet, "orders", "/orders", nil, &orders); err != nil {
+		if err := c.do(ctx, s.token, http.MethodGet, "orders", "/orders?size=100", nil, &orders); err != nil {
 			rec.fail(op, err.Error())
 			return
 		}

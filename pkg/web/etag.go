@@ -13,6 +13,12 @@ import (
 // body. A client that sends that tag back in If-None-Match gets 304 Not Modified and no body: the
 // answer is still computed (the tag is its hash), but not sent again.
 func EncodeTagged(w http.ResponseWriter, r *http.Request, v any) {
+	encodeTagged(w, r, v, nil)
+}
+
+// encodeTagged is EncodeTagged with extra bytes that count in the tag: what the answer's headers
+// say besides the body (a paged list's total).
+func encodeTagged(w http.ResponseWriter, r *http.Request, v any, extra []byte) {
 	var body bytes.Buffer
 	if err := json.NewEncoder(&body).Encode(v); err != nil {
 		Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error", Code: "internal_error"})
@@ -20,6 +26,7 @@ func EncodeTagged(w http.ResponseWriter, r *http.Request, v any) {
 	}
 	h := fnv.New64a()
 	_, _ = h.Write(body.Bytes())
+	_, _ = h.Write(extra)
 	tag := `"` + strconv.FormatUint(h.Sum64(), 36) + `"`
 	w.Header().Set("ETag", tag)
 	if matchesETag(r.Header.Get("If-None-Match"), tag) {

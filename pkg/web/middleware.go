@@ -90,7 +90,7 @@ func CORS(next http.Handler) http.Handler {
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Size, X-Correlation-Id")
-		h.Set("Access-Control-Expose-Headers", "X-Correlation-Id, ETag")
+		h.Set("Access-Control-Expose-Headers", "X-Correlation-Id, ETag, "+TotalCountHeader)
 		h.Set("Access-Control-Max-Age", "600")
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			w.WriteHeader(http.StatusNoContent)

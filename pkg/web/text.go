@@ -90,3 +90,25 @@ func joinPath(path, name string) string {
 	}
 	return path + "." + name
 }
+
+// BidiControlMessage is the field message of text holding a bidirectional control character.
+const BidiControlMessage = "must not contain bidirectional control characters"
+
+// IsBidiControl tells the Unicode bidirectional control characters: the embeddings and
+// overrides U+202A–U+202E, the isolates U+2066–U+2069, and the marks U+200E, U+200F and U+061C.
+// Text that others read may not hold them: they reorder what is shown around them, so a name
+// can display as something it does not say ("Trojan Source").
+func IsBidiControl(r rune) bool {
+	switch {
+	case r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return r == '\u200E' || r == '\u200F' || r == '\u061C'
+}
+
+// CheckNoBidi records a problem for the field at path when s holds a bidirectional control
+// character. Every service checks the text a person types and others see (names, logins,
+// article texts) through it.
+func CheckNoBidi(v *errs.Validation, path, s string) {
+	v.Check(!strings.ContainsFunc(s, IsBidiControl), path, BidiControlMessage)
+}

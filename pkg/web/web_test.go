@@ -203,6 +203,7 @@ func TestRouter(t *testing.T) {
 		assert.Equal(t, 204, rec.Code)
 		assert.Equal(t, "*", rec.Header().Get("Access-Control-Allow-Origin"))
 		assert.Contains(t, rec.Header().Get("Access-Control-Allow-Headers"), "Size")
+		assert.Contains(t, rec.Header().Get("Access-Control-Expose-Headers"), "X-Total-Count", "browsers let clients read a page's total")
 	})
 	t.Run("HEAD on a GET route", func(t *testing.T) {
 		rec := httptest.NewRecorder()

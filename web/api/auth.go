@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
@@ -42,10 +43,22 @@ func (c *Client) ChangePassword(ctx context.Context, token, current, next string
 	return c.call(ctx, "auth", http.MethodPost, c.urls.Auth+"/users/password", token, in, nil)
 }
 
-// Users lists every user (admin).
-func (c *Client) Users(ctx context.Context, token string) ([]User, error) {
-	var out []User
-	err := c.call(ctx, "auth", http.MethodGet, c.urls.Auth+"/users/all", token, nil, &out)
+// UserPage is one page of the users (admin).
+type UserPage struct {
+	Users []User
+	Total int64 // users matching, in all pages
+}
+
+// Users returns page (from 1) of size of the users, newest first, only those whose login
+// contains q when q is not empty (admin).
+func (c *Client) Users(ctx context.Context, token, q string, page, size int) (UserPage, error) {
+	var out UserPage
+	v := url.Values{"page": {strconv.Itoa(page)}, "size": {strconv.Itoa(size)}}
+	if q != "" {
+		v.Set("q", q)
+	}
+	total, err := c.callPage(ctx, "auth", c.urls.Auth+"/users/all?"+v.Encode(), token, &out.Users)
+	out.Total = total
 	return out, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,17 +107,40 @@ func WithClientAddress(ctx context.Context, addr string) context.Context {
 
 // call sends in (when not nil) as JSON to base+path with token and decodes a 200 answer into out.
 func (c *Client) call(ctx context.Context, service, method, url, token string, in, out any) error {
+	_, err := c.exchange(ctx, service, method, url, token, in, out)
+	return err
+}
+
+// callPage GETs one page of a paged list (SPEC §3.1, §3.5): it decodes the array into out and
+// returns the list's total from the X-Total-Count header.
+func (c *Client) callPage(ctx context.Context, service, url, token string, out any) (int64, error) {
+	header, err := c.exchange(ctx, service, http.MethodGet, url, token, nil, out)
+	if err != nil {
+		return 0, err
+	}
+	total, err := strconv.ParseInt(header.Get(totalCountHeader), 10, 64)
+	if err != nil || total < 0 {
+		return 0, &Error{Service: service, Status: http.StatusServiceUnavailable, Message: "unreadable answer: no " + totalCountHeader}
+	}
+	return total, nil
+}
+
+// totalCountHeader is pkg/web.TotalCountHeader as the client reads it.
+const totalCountHeader = "X-Total-Count"
+
+// exchange is call that also returns the answer's headers.
+func (c *Client) exchange(ctx context.Context, service, method, url, token string, in, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -133,14 +157,14 @@ func (c *Client) call(ctx context.Context, service, method, url, token string, i
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		return &Error{Service: service, Status: http.StatusServiceUnavailable, Message: err.Error()}
+		return nil, &Error{Service: service, Status: http.StatusServiceUnavailable, Message: err.Error()}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return &Error{Service: service, Status: http.StatusServiceUnavailable, Message: err.Error()}
+		return nil, &Error{Service: service, Status: http.StatusServiceUnavailable, Message: err.Error()}
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &Error{Service: service, Status: resp.StatusCode}
@@ -148,13 +172,13 @@ func (c *Client) call(ctx context.Context, service, method, url, token string, i
 		if e.Status >= 500 {
 			e.Status = http.StatusServiceUnavailable
 		}
-		return e
+		return nil, e
 	}
 	if out == nil || len(raw) == 0 {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return &Error{Service: service, Status: http.StatusServiceUnavailable, Message: "unreadable answer: " + err.Error()}
+		return nil, &Error{Service: service, Status: http.StatusServiceUnavailable, Message: "unreadable answer: " + err.Error()}
 	}
-	return nil
+	return resp.Header, nil
 }

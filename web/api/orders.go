@@ -63,10 +63,18 @@ type StatusPage struct {
 	Total int64         `json:"total"`
 }
 
-// Orders lists the user's orders.
-func (c *Client) Orders(ctx context.Context, token string) ([]OrderSummary, error) {
-	var out []OrderSummary
-	err := c.call(ctx, "orders", http.MethodGet, c.urls.Orders+"/orders", token, nil, &out)
+// OrderPage is one page of the user's orders.
+type OrderPage struct {
+	Orders []OrderSummary
+	Total  int64 // the user's orders, in all pages
+}
+
+// Orders returns page (from 1) of size of the user's orders, newest first.
+func (c *Client) Orders(ctx context.Context, token string, page, size int) (OrderPage, error) {
+	var out OrderPage
+	v := url.Values{"page": {fmt.Sprint(page)}, "size": {fmt.Sprint(size)}}
+	total, err := c.callPage(ctx, "orders", c.urls.Orders+"/orders?"+v.Encode(), token, &out.Orders)
+	out.Total = total
 	return out, err
 }
 
