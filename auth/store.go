@@ -63,7 +63,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	if err != nil {
 		return nil, mongox.Unavailable(err)
 	}
-	if err := s.list.ensure(ctx, s.users); err != nil {
+	if err := s.list.ensure(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -40,8 +40,6 @@ type userListEntry struct {
 // userListHeadEvery is how many entries go by between two writes of the list's head.
 const userListHeadEvery = 8
 
-// userListLookups bounds the concurrent reads of one page.
-const userListLookups = 8
 
 // userList is the users list of a store: its collections, and the last entry this instance
 // knows of, where listing and reading start looking (entries are never removed, so it only
@@ -56,56 +54,11 @@ func newUserList(db *mongo.Database) *userList {
 	return &userList{entries: db.Collection("user_list"), heads: db.Collection("user_list_heads")}
 }
 
-// ensure declares the list's index and, when the list is empty but users exist (a store
-// written before the list), lists them in the order they were created.
-func (l *userList) ensure(ctx context.Context, users *mongo.Collection) error {
-	err := mongox.EnsureIndexes(ctx, l.entries, mongo.IndexModel{
+// ensure declares the list's index.
+func (l *userList) ensure(ctx context.Context) error {
+	return mongox.EnsureIndexes(ctx, l.entries, mongo.IndexModel{
 		Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetUnique(true),
 	})
-	if err != nil {
-		return mongox.Unavailable(err)
-	}
-	if err := l.entries.FindOne(ctx, bson.D{{Key: "_id", Value: "1"}}).Err(); !errors.Is(err, mongo.ErrNoDocuments) {
-		return mongox.Unavailable(err) // nil when the list has begun
-	}
-	cur, err := users.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
-		SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return mongox.Unavailable(err)
-	}
-	var ids []struct {
-		ID bson.ObjectID `bson:"_id"`
-	}
-	if err := cur.All(ctx, &ids); err != nil {
-		return mongox.Unavailable(err)
-	}
-	// In batches, as entries 1, 2, …; should another instance or a sign-up list a user
-	// meanwhile, the batch fails on its index and the rest go one by one (add is idempotent).
-	const batch = 1000
-	for from := 0; from < len(ids); from += batch {
-		entries := make([]any, 0, batch)
-		for i, id := range ids[from:min(from+batch, len(ids))] {
-			entries = append(entries, userListEntry{ID: strconv.Itoa(from + i + 1), N: from + i + 1, UserID: id.ID})
-		}
-		if _, err := l.entries.InsertMany(ctx, entries); err != nil {
-			if !mongox.IsDuplicate(err) {
-				return mongox.Unavailable(err)
-			}
-			for _, id := range ids[from:] {
-				if err := l.add(ctx, id.ID); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		l.heard(from + len(entries))
-	}
-	if len(ids) > 0 { // else the next reader would look past 0, entry by entry
-		_, err := l.heads.UpdateOne(ctx, bson.D{{Key: "_id", Value: "head"}},
-			bson.D{{Key: "$max", Value: bson.D{{Key: "n", Value: len(ids)}}}}, options.UpdateOne().SetUpsert(true))
-		return mongox.Unavailable(err)
-	}
-	return nil
 }
 
 // add lists the user, once however often it is called.
@@ -195,7 +148,7 @@ func (l *userList) page(ctx context.Context, users *mongo.Collection, page, size
 	from, to := web.PageBounds(page, size, total)
 	found := make([]*User, to-from)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(userListLookups)
+	g.SetLimit(mongox.MaxParallel)
 	for i := range found {
 		g.Go(func() error {
 			entry, ok, err := l.at(gctx, total-from-i)

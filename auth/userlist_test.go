@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
@@ -81,49 +80,3 @@ func TestUsersListCostAndRaces(t *testing.T) {
 	}
 }
 
-// A store whose users were written before their list existed lists them, oldest first, when it
-// opens: also when two instances open it at once.
-func TestUsersListOfAnEarlierStore(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db, trips := testkit.CountingMongo(t)
-	var docs []any
-	for i := range 25 {
-		login := fmt.Sprintf("old-%02d", i)
-		docs = append(docs, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "name", Value: "Old"},
-			{Key: "login", Value: login}, {Key: "loginKey", Value: login}, {Key: "permissions", Value: bson.A{"user"}}, {Key: "enabled", Value: true}})
-	}
-	_, err := db.Collection("users").InsertMany(ctx, docs)
-	require.NoError(t, err)
-	stores := make([]*auth.Store, 2)
-	var wg sync.WaitGroup
-	for i := range stores {
-		wg.Go(func() {
-			s, err := auth.NewStore(ctx, db)
-			assert.NoError(t, err)
-			stores[i] = s
-		})
-	}
-	wg.Wait()
-	require.NotNil(t, stores[0])
-	users, total, err := stores[0].UsersPage(ctx, "", 1, 100)
-	require.NoError(t, err)
-	assert.Equal(t, int64(25), total)
-	require.Len(t, users, 25)
-	assert.Equal(t, "old-24", users[0].Login)
-	assert.Equal(t, "old-00", users[24].Login)
-	later, err := auth.NewStore(ctx, db) // an instance started later knows nothing of the list yet
-	require.NoError(t, err)
-	cost := trips.During(func() {
-		users, _, err = later.UsersPage(ctx, "", 1, 2)
-		require.NoError(t, err)
-	})
-	assert.Equal(t, []string{"old-24", "old-23"}, logins(users))
-	assert.Equal(t, int64(2+2*2), cost, "the head (written by the listing), a miss past it, then each entry and its user")
-	_, err = stores[1].CreateUser(ctx, auth.User{Name: "New", Login: "new-user", Enabled: true})
-	require.NoError(t, err)
-	users, total, err = stores[0].UsersPage(ctx, "", 1, 2)
-	require.NoError(t, err)
-	assert.Equal(t, int64(26), total)
-	assert.Equal(t, []string{"new-user", "old-24"}, logins(users))
-}
