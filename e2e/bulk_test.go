@@ -17,6 +17,17 @@ import (
 // cartMaxLines is the most lines the cart API lets one cart hold (cart.MaxLines).
 const cartMaxLines = 100
 
+// TestLargestCheckouts runs largestCheckouts on both MongoDB-wire backends: FerretDB on SQLite
+// (the all-in-one fleet) and on PostgreSQL (separate processes, RabbitMQ), whose pools of
+// backend connections are the smallest (100 per database, 40 per server). Cart's housekeeping
+// keeps its default pace here: the other fleets' fast timers re-validate and re-scan every cart
+// every two seconds, a load no deployment has.
+func TestLargestCheckouts(t *testing.T) {
+	defaultPace := []string{"CART_VALIDATE_INTERVAL=5m", "CART_VALIDATE_BATCH=200", "CART_RESEND_INTERVAL=30s"}
+	t.Run("embedded", func(t *testing.T) { largestCheckouts(t, startEmbedded(t, defaultPace...)) })
+	t.Run("servers", func(t *testing.T) { largestCheckouts(t, startProcesses(t, testkit.RabbitURL(t), defaultPace...)) })
+}
+
 // largestCheckouts checks out the largest carts the API allows — one, then two at once, then
 // eight at once — while an admin keeps editing an article and another shopper checks out a
 // small order. Every store command is bounded (pkg/mongox, "Store limits"), so the big orders
@@ -61,6 +72,8 @@ func largestCheckouts(t *testing.T, s *shop) {
 		stop := make(chan struct{})
 		edits := make(chan []time.Duration, 1)
 		go func() { edits <- keepEditing(t, admin, probe.ID, stop) }()
+		stopEditing := sync.OnceValue(func() []time.Duration { close(stop); return <-edits })
+		defer stopEditing() // also when the round fails: the edits end with the test
 		small := anon.as(anon.signUp("Small shopper", testkit.Name("small"), "small shopper password"))
 		small.must(http.MethodPost, "cart", "/cart/article", map[string]any{"articleId": probe.ID, "quantity": 1}, nil)
 
@@ -84,8 +97,7 @@ func largestCheckouts(t *testing.T, s *shop) {
 			assert.Len(t, o.Articles, cartMaxLines)
 		}
 		allTook := time.Since(start)
-		close(stop)
-		took := <-edits
+		took := stopEditing()
 		require.NotEmpty(t, took, "the admin's edits went through")
 		checkedOut += n
 		slices.Sort(took)

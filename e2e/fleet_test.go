@@ -69,8 +69,8 @@ func serviceURLs(t testing.TB) (map[string]string, map[string]string) {
 }
 
 // startEmbedded runs the all-in-one fleet (as `make run` does) inside the test process, on a
-// fresh data folder.
-func startEmbedded(t *testing.T) *shop {
+// fresh data folder. extra ("KEY=value") is set last, over the fleet's own settings.
+func startEmbedded(t *testing.T, extra ...string) *shop {
 	urls, env := serviceURLs(t)
 	env["DATA_DIR"] = t.TempDir()
 	env["EMBEDDED_MONGO_ADDR"] = "127.0.0.1:" + freePort(t)
@@ -79,6 +79,10 @@ func startEmbedded(t *testing.T) *shop {
 	env["AUTH_SIGNUPS_PER_HOUR"] = "0" // the suites sign many users up from 127.0.0.1
 	env["LOG_LEVEL"] = "warn"
 	for k, v := range fastTimers {
+		env[k] = v
+	}
+	for _, kv := range extra {
+		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
 	getenv := func(k string) string { return env[k] }

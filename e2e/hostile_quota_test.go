@@ -23,7 +23,7 @@ import (
 
 // The per-account quotas of SPEC §2 against a one-account flood, on the fleet of separate
 // processes configured by environment only, with limits low enough to reach in seconds: each
-// flood is refused past its quota (429 rate_limited with Retry-After, or 409 too_many_payments
+// flood is refused past its quota (429 rate_limited with Retry-After, or 429 too_many_payments
 // for the payments of one order, a cap that never resets), and a normal user is still served.
 const (
 	quotaUploads     = 5 // IMAGE_UPLOADS_PER_HOUR
@@ -115,7 +115,7 @@ func TestHostileQuotas(t *testing.T) {
 			})
 			t.Logf("payment flood on one order: %s", f)
 			assert.Equal(t, maxOrderPayments, f.ok)
-			assert.Equal(t, 6, f.tooManyPayments, "409 too_many_payments past the cap")
+			assert.Equal(t, 6, f.tooManyPayments, "429 too_many_payments past the cap")
 			var o order
 			flooder.must(http.MethodGet, "orders", "/orders/"+paidOrder, nil, &o)
 			assert.Len(t, o.Payments, maxOrderPayments)
@@ -133,7 +133,7 @@ type floodResult struct {
 
 func (f floodResult) String() string {
 	return "accepted " + strconv.Itoa(f.ok) + ", refused 429 " + strconv.Itoa(f.limited) +
-		", refused 409 too_many_payments " + strconv.Itoa(f.tooManyPayments) + ", other " + strconv.Itoa(f.other) +
+		", refused 429 too_many_payments " + strconv.Itoa(f.tooManyPayments) + ", other " + strconv.Itoa(f.other) +
 		", max Retry-After " + strconv.Itoa(f.maxRetryAfter) + "s, in " + f.took.Round(time.Millisecond).String()
 }
 
@@ -163,7 +163,7 @@ func flood(t *testing.T, n, workers int, send func() *httptest.ResponseRecorder)
 						assert.Positive(t, seconds)
 						f.maxRetryAfter = max(f.maxRetryAfter, seconds)
 					}
-				case rec.Code == http.StatusConflict && body.Code == "too_many_payments":
+				case rec.Code == http.StatusTooManyRequests && body.Code == "too_many_payments":
 					f.tooManyPayments++
 				default:
 					f.other++

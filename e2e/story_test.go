@@ -25,14 +25,12 @@ func TestEmbeddedFleet(t *testing.T) {
 	s := startEmbedded(t)
 	t.Run("story", func(t *testing.T) { story(t, s) })
 	t.Run("race for the last units", func(t *testing.T) { raceForStock(t, s, 30, 10) })
-	t.Run("largest checkouts", func(t *testing.T) { largestCheckouts(t, s) })
 }
 
 func TestSeparateProcesses(t *testing.T) {
 	s := startProcesses(t, testkit.RabbitURL(t))
 	t.Run("story", func(t *testing.T) { story(t, s) })
 	t.Run("race for the last units", func(t *testing.T) { raceForStock(t, s, 30, 10) })
-	t.Run("largest checkouts", func(t *testing.T) { largestCheckouts(t, s) })
 }
 
 // TestBrokerRestart restarts RabbitMQ (a disposable node of the test's own) in the middle of a

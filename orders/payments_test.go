@@ -16,7 +16,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
-// An order takes MaxPayments payments; the next one is 409 too_many_payments, records nothing,
+// An order takes MaxPayments payments; the next one is 429 too_many_payments, records nothing,
 // and leaves the owner's other orders payable.
 func TestPaymentsPerOrderAPI(t *testing.T) {
 	a := newAPI(t)
@@ -30,7 +30,7 @@ func TestPaymentsPerOrderAPI(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, "payment %d: %v", i+1, body)
 	}
 	status, body := pay(o.ID)
-	require.Equal(t, http.StatusConflict, status, "payment %d: %v", MaxPayments+1, body)
+	require.Equal(t, http.StatusTooManyRequests, status, "payment %d: %v", MaxPayments+1, body)
 	assert.Equal(t, "too_many_payments", field(body, "code"))
 	assert.Contains(t, field(body, "error"), "10 payments")
 
@@ -60,7 +60,7 @@ func TestConcurrentPaymentsStopAtTheCap(t *testing.T) {
 			switch {
 			case err == nil:
 				accepted.Add(1)
-			case errors.Is(err, errs.Conflict):
+			case errors.Is(err, errs.RateLimited):
 				refused.Add(1)
 				assert.Equal(t, errTooManyPayments, err)
 			default:

@@ -365,8 +365,9 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 	})
 }
 
-// errTooManyPayments refuses a payment on an order that has MaxPayments already.
-var errTooManyPayments = errs.Newf(errs.Conflict, "the order has %d payments already, the most it takes", MaxPayments).WithCode("too_many_payments")
+// errTooManyPayments refuses a payment on an order that has MaxPayments already: a quota of SPEC
+// §2 (429), one that never resets, so its Retry-After only asks the client not to insist.
+var errTooManyPayments = errs.RateLimitedf(24*time.Hour, "the order has %d payments already, the most it takes", MaxPayments).WithCode("too_many_payments")
 
 // Place stores the placed event of the order of cart p.CartID. It returns the order and
 // whether this call created it (false for a repeated place_order).

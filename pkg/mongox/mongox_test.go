@@ -90,3 +90,57 @@ func TestUnavailableServerErrors(t *testing.T) {
 	assert.NotErrorIs(t, mongox.Unavailable(bad), errs.Unavailable)
 	assert.Equal(t, error(bad), mongox.Unavailable(bad))
 }
+
+// Inputs of any size go to the store in commands of at most MaxBatch documents, statements or
+// $in values, and every helper keeps the meaning of one command: InsertAll's indexes of the
+// documents refused, InsertInOrder's stop at the first refused, FindIn's documents.
+func TestBatchedCommands(t *testing.T) {
+	db, trips := testkit.CountingMongo(t)
+	ctx := context.Background()
+	coll := db.Collection("things")
+	n := 3*mongox.MaxBatch + 5
+	docs := make([]any, n)
+	ids := make([]any, n)
+	for i := range docs {
+		docs[i] = bson.M{"_id": fmt.Sprint(i), "v": i}
+		ids[i] = fmt.Sprint(i)
+	}
+	_, err := coll.InsertOne(ctx, bson.M{"_id": fmt.Sprint(mongox.MaxBatch + 1)})
+	require.NoError(t, err)
+
+	var refused []int
+	cost := trips.During(func() { refused, err = mongox.InsertAll(ctx, coll, docs) })
+	require.NoError(t, err)
+	assert.Equal(t, []int{mongox.MaxBatch + 1}, refused, "the index in docs of the one already stored")
+	assert.Equal(t, int64(4), cost, "one insert per MaxBatch documents")
+
+	type doc struct {
+		ID string `bson:"_id"`
+	}
+	var found []doc
+	cost = trips.During(func() { found, err = mongox.FindIn[doc](ctx, coll, "_id", ids) })
+	require.NoError(t, err)
+	assert.Len(t, found, n)
+	assert.Equal(t, int64(4), cost, "one find per MaxBatch values")
+
+	ordered := db.Collection("ordered")
+	_, err = ordered.InsertOne(ctx, bson.M{"_id": fmt.Sprint(mongox.MaxBatch + 2)})
+	require.NoError(t, err)
+	err = mongox.InsertInOrder(ctx, ordered, docs)
+	assert.True(t, mongox.IsDuplicate(err), "%v", err)
+	count, err := ordered.CountDocuments(ctx, bson.M{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(mongox.MaxBatch+2+1), count, "the documents before the refused one, and the one already there")
+
+	writes := make([]mongo.WriteModel, n)
+	for i := range writes {
+		writes[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": fmt.Sprint(i)}).
+			SetReplacement(bson.M{"_id": fmt.Sprint(i), "v": -i}).SetUpsert(true)
+	}
+	cost = trips.During(func() { err = mongox.NewBulkWriter().Write(ctx, coll, writes) })
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), cost, "one bulk write per MaxBatch statements")
+	var last struct{ V int }
+	require.NoError(t, coll.FindOne(ctx, bson.M{"_id": fmt.Sprint(n - 1)}).Decode(&last))
+	assert.Equal(t, -(n - 1), last.V)
+}

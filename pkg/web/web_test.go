@@ -227,6 +227,11 @@ func TestRouter(t *testing.T) {
 		newRouter(t, down).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		assert.Equal(t, 503, rec.Code)
 		assert.JSONEq(t, `{"store":"down"}`, rec.Body.String())
+		stuck := map[string]web.ReadyCheck{"store": func(context.Context) error { return fmt.Errorf("%w: waited 12s", errs.Stuck) }}
+		rec = httptest.NewRecorder()
+		newRouter(t, stuck).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		assert.Equal(t, 503, rec.Code)
+		assert.JSONEq(t, `{"store":"stuck"}`, rec.Body.String(), "a dependency that stopped answering says so")
 	})
 	t.Run("metrics count requests by route", func(t *testing.T) {
 		h := newRouter(t, up)
