@@ -40,7 +40,6 @@ type userListEntry struct {
 // userListHeadEvery is how many entries go by between two writes of the list's head.
 const userListHeadEvery = 8
 
-
 // userList is the users list of a store: its collections, and the last entry this instance
 // knows of, where listing and reading start looking (entries are never removed, so it only
 // grows; a stale value is corrected by looking past it).

@@ -79,4 +79,3 @@ func TestUsersListCostAndRaces(t *testing.T) {
 		assert.Equal(t, 1, times, "%s listed once", l)
 	}
 }
-
