@@ -33,7 +33,7 @@ type counter struct {
 // small beside a bcrypt comparison.)
 //
 // A count is built on the unique _id index, never on a conditional $inc (not atomic on
-// FerretDB, see MONGO-WIRE.md): each counted event inserts the document of a slot
+// FerretDB, see docs/mongo-wire.md): each counted event inserts the document of a slot
 // "<counter>/<window start>/<n>/<key>" with n from 1 to the limit, the first that is free.
 // The unique index lets one insert win each slot, so a window holds at most limit events
 // however many instances race for them. Every lookup is by exact _id, the only kind

@@ -2,7 +2,7 @@
 // validation against catalog (over RabbitMQ, and synchronously over catalog's REST API), and
 // checkout, which hands the cart to orders with `place_order`.
 //
-// How a cart is stored, and why. FerretDB (MONGO-WIRE.md) has no transactions and its
+// How a cart is stored, and why. FerretDB (docs/mongo-wire.md) has no transactions and its
 // conditional updates are not atomic, but unique indexes hold. So a cart is not one document
 // updated in place: every change appends a new immutable state of the cart with the next
 // version number, under a deterministic _id "<cartId>/<version>". Two concurrent writers that

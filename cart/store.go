@@ -23,7 +23,7 @@ var errVersionTaken = fmt.Errorf("the cart changed meanwhile: %w", mongox.ErrLos
 //
 // A user's latest state must be found at a cost that does not grow with the carts ever stored,
 // and the one query every MongoDB-wire server answers from an index is an exact _id (see
-// MONGO-WIRE.md). So each user has a head document in cart_heads, a copy of a recent open state
+// docs/mongo-wire.md). So each user has a head document in cart_heads, a copy of a recent open state
 // of their newest cart written after the state. It may lag (a writer stopped after its state,
 // two writers' head writes landed out of order, and a closed state is never copied there) but
 // never runs ahead: Latest reads it, then looks for the state after it by _id — the next

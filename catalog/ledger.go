@@ -26,7 +26,7 @@ import (
 // holds on FerretDB as on MongoDB. Moves are never changed or deleted.
 //
 // Finding the latest move must not cost more as the ledger grows, and the only query every
-// MongoDB-wire server answers from an index is an exact _id (see MONGO-WIRE.md). So each article
+// MongoDB-wire server answers from an index is an exact _id (see docs/mongo-wire.md). So each article
 // has a head document in stock_heads, {_id: articleId, seq, balance}: a copy of a recent move,
 // written after the move. It can lag behind (a writer stopped between the move and the head, or
 // two writers' head writes landed out of order) but never runs ahead, so the latest move is found

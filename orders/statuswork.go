@@ -14,7 +14,7 @@ import (
 
 // The work list of the status jobs. A job that read every order of its status would scan the
 // whole history on a MongoDB-wire server that indexes only exact _id lookups (FerretDB on
-// SQLite, MONGO-WIRE.md). So the write path tells the jobs which orders to look at:
+// SQLite, docs/mongo-wire.md). So the write path tells the jobs which orders to look at:
 //
 //	status_work   {_id: orderId, status, at}   the orders a status job must look at
 //	store_marks   {_id: name, at}              one-time steps of this store that are done

@@ -53,7 +53,7 @@ func recordingMongo(t *testing.T) (*mongo.Database, *storeCommands) {
 
 // scans returns the commands that read or write documents of a collection other than the work
 // list with a filter other than exactly {_id: <string>}: on FerretDB/SQLite those scan the
-// collection, even with an _id in the filter next to something else (MONGO-WIRE.md).
+// collection, even with an _id in the filter next to something else (docs/mongo-wire.md).
 func scans(commands []bson.Raw) []string {
 	var out []string
 	for _, c := range commands {

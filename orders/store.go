@@ -32,7 +32,7 @@ var errVersionTaken = fmt.Errorf("event version or key already taken: %w", mongo
 // An event's _id is its order and version, so two writers of one version collide on the _id,
 // and "the event after version v" is one exact _id lookup: no read of the events scans or sorts,
 // which matters on a MongoDB-wire server that answers only exact _id filters from an index
-// (FerretDB on SQLite, MONGO-WIRE.md). The key names the fact the event records (Event.Key), so
+// (FerretDB on SQLite, docs/mongo-wire.md). The key names the fact the event records (Event.Key), so
 // a fact is stored once. Every "only once" rule rests on these two unique indexes, never on a
 // conditional update: those are not atomic on every MongoDB-wire server.
 type Store struct {

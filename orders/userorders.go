@@ -21,7 +21,7 @@ import (
 
 // Each user's list of orders, for GET /orders. Finding a user's orders by a query on userId
 // costs a scan of every order ever placed on a MongoDB-wire server that indexes only exact _id
-// lookups (FerretDB on SQLite, see MONGO-WIRE.md). So each user's orders are numbered, under
+// lookups (FerretDB on SQLite, see docs/mongo-wire.md). So each user's orders are numbered, under
 // deterministic ids:
 //
 //	user_orders       {_id: "<userId>/<n>", userId, n, orderId}   unique (orderId, userId)

@@ -1,6 +1,6 @@
 // Package mongowire runs FerretDB, a MongoDB-wire server written in Go, inside this process: on
 // SQLite files for the all-in-one run (nothing to install), or on PostgreSQL for the test command.
-// FerretDB's own binary cannot be used here (see ../shared/MONGO-WIRE.md): it is embedded instead.
+// FerretDB's own binary cannot be used here (see docs/mongo-wire.md): it is embedded instead.
 package mongowire
 
 import (

@@ -26,7 +26,7 @@ const maxKnown = 100_000
 // Slots counts limits in a MongoDB collection: an action takes the next free slot of its
 // account's window, a document {_id: "<limit>/<account>/<window start>/<n>", ends} for n from 1
 // to Max. Two instances can never take the same slot, since _id is unique (a conditional $inc
-// would not do: it is not atomic on every MongoDB-wire server, see MONGO-WIRE.md), and past Max
+// would not do: it is not atomic on every MongoDB-wire server, see docs/mongo-wire.md), and past Max
 // there is no slot to take. Slots are never given back within their window, so a slot number
 // known taken stays taken: each instance remembers the highest one it knows per window and
 // starts from the next, which makes an allowed action one insert, and an action past the limit
