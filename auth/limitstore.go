@@ -233,11 +233,11 @@ func (s *limitStore) cleanUp(ctx context.Context, now time.Time) (int, error) {
 			for i, d := range docs {
 				ids[i] = d.ID
 			}
-			res, err := c.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+			n, err := mongox.DeleteIDs(ctx, c.coll, ids)
+			deleted += n
 			if err != nil {
-				return deleted, mongox.Unavailable(err)
+				return deleted, err
 			}
-			deleted += int(res.DeletedCount)
 			if len(docs) < cleanUpBatch {
 				break
 			}

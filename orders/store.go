@@ -269,8 +269,8 @@ func (s *Store) migrateEvents(ctx context.Context) error {
 		if _, err := mongox.InsertAll(ctx, s.events, docs); err != nil {
 			return err
 		}
-		if _, err := s.events.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
-			return mongox.Unavailable(err)
+		if _, err := mongox.DeleteIDs(ctx, s.events, ids); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -101,6 +101,20 @@ func FindIn[T any](ctx context.Context, coll *mongo.Collection, field string, va
 	return found, nil
 }
 
+// DeleteIDs deletes the documents of coll whose _id is one of ids, at most MaxBatch per
+// command, and returns how many it deleted.
+func DeleteIDs[T any](ctx context.Context, coll *mongo.Collection, ids []T) (int, error) {
+	deleted := 0
+	for chunk := range slices.Chunk(ids, MaxBatch) {
+		res, err := coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: chunk}}}})
+		if err != nil {
+			return deleted, Unavailable(err)
+		}
+		deleted += int(res.DeletedCount)
+	}
+	return deleted, nil
+}
+
 // BulkWriter sends bulk writes in commands of at most MaxBatch statements, one command at a
 // time for all the writes that share it: a bulk update holds a backend connection per
 // statement (see the limits above), so a client has one such command in flight at most. Its

@@ -130,15 +130,15 @@ func (s *Slots) Sweep(ctx context.Context) (int, error) {
 		if len(ended) == 0 {
 			return removed, nil
 		}
-		ids := make(bson.A, len(ended))
+		ids := make([]string, len(ended))
 		for i, d := range ended {
 			ids[i] = d.ID
 		}
-		res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+		n, err := mongox.DeleteIDs(ctx, s.coll, ids)
+		removed += n
 		if err != nil {
-			return removed, mongox.Unavailable(fmt.Errorf("remove ended quota slots: %w", err))
+			return removed, fmt.Errorf("remove ended quota slots: %w", err)
 		}
-		removed += int(res.DeletedCount)
 		if len(ended) < sweepBatch {
 			return removed, nil
 		}

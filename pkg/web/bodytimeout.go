@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"time"
@@ -14,6 +15,22 @@ const (
 	BodyIdleTimeout = 10 * time.Second
 	BodyTimeout     = 30 * time.Second
 )
+
+// RequestTimeout is how long one request may take in all (its body included): what it waits
+// for (a store, a turn, another service) ends with it, so no request holds a shared resource for
+// good.
+const RequestTimeout = time.Minute
+
+// Deadline returns middleware that gives every request's context a deadline of timeout.
+func Deadline(timeout time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
 
 // LimitBodyTime returns middleware that lets a request body go at most idle without a byte,
 // and total in all (NewRouter uses BodyIdleTimeout and BodyTimeout).

@@ -42,8 +42,8 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case errors.Is(err, errs.TimedOut):
 		return http.StatusRequestTimeout
-	case errors.Is(err, errs.Unavailable):
-		return http.StatusServiceUnavailable
+	case errors.Is(err, errs.Unavailable), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable // a dependency too slow for the request's deadline
 	}
 	return http.StatusInternalServerError
 }

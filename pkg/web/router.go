@@ -49,7 +49,7 @@ func NewRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyChec
 
 func newRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck, metricsAllow []netip.Prefix) chi.Router {
 	r := chi.NewRouter()
-	r.Use(LimitBodyTime(BodyIdleTimeout, BodyTimeout), Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
+	r.Use(Deadline(RequestTimeout), LimitBodyTime(BodyIdleTimeout, BodyTimeout), Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, log, errs.Newf(errs.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
