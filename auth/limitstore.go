@@ -246,11 +246,18 @@ func (s *limitStore) cleanUp(ctx context.Context, now time.Time) (int, error) {
 	return deleted, nil
 }
 
-// limitsCleaner is the background job that runs cleanUp every interval, each run bounded by
-// a deadline of half the interval, so runs never pile up. Between runs, finished windows stay
-// in the store; nothing reads them (a window's slots are named by its start).
+// limitsCleaner is the background job that runs cleanUp every interval, each run within its
+// deadline (app.Every). Between runs, finished windows stay in the store; nothing reads them (a
+// window's slots are named by its start).
 func limitsCleaner(store *Store, log *slog.Logger, now func() time.Time, every time.Duration) app.Worker {
 	s := newLimitStore(store)
+	clean := app.Every(log, "rate limit cleanup", every, func(ctx context.Context) error {
+		n, err := s.cleanUp(ctx, now())
+		if n > 0 {
+			log.DebugContext(ctx, "rate limit cleanup", "deleted", n)
+		}
+		return err
+	})
 	return func(ctx context.Context) error {
 		// For real MongoDB: the cleanup's filters use these (FerretDB scans either way).
 		for _, c := range []struct {
@@ -261,22 +268,6 @@ func limitsCleaner(store *Store, log *slog.Logger, now func() time.Time, every t
 				log.WarnContext(ctx, "rate limit cleanup: index not created", "err", err)
 			}
 		}
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-tick.C:
-			}
-			runCtx, cancel := context.WithTimeout(ctx, every/2)
-			n, err := s.cleanUp(runCtx, now())
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				log.WarnContext(ctx, "rate limit cleanup stopped early", "deleted", n, "err", err)
-			} else if n > 0 {
-				log.DebugContext(ctx, "rate limit cleanup", "deleted", n)
-			}
-		}
+		return clean(ctx)
 	}
 }

@@ -21,27 +21,10 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// testClock is the rate limits' clock in these tests. It starts 10 s into an hour, so no
+// newTestClock is the rate limits' clock in these tests. It starts 10 s into an hour, so no
 // window of a minute or an hour ends before the test moves it.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newTestClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC))
 }
 
 // fleet is n auth servers on one database, as n instances behind a load balancer; call
@@ -54,7 +37,7 @@ type authFleet struct {
 	turn    int
 }
 
-func newAuthFleet(t testing.TB, n int, limits auth.Limits, clock *testClock) *authFleet {
+func newAuthFleet(t testing.TB, n int, limits auth.Limits, clock *testkit.Clock) *authFleet {
 	t.Helper()
 	ctx := context.Background()
 	store, err := auth.NewStore(ctx, testkit.Mongo(t))
@@ -182,7 +165,7 @@ func TestSignInLoginLimitSparesTheOwner(t *testing.T) {
 	require.Equal(t, 200, f.signUp("pablo", "192.0.2.99:1000").Code)
 	assert.Equal(t, 200, f.signIn("pablo", "pablo-password", "192.0.2.50:1001").Code, "other logins are not affected")
 
-	clock.add(time.Hour)
+	clock.Add(time.Hour)
 	assert.Equal(t, 200, f.signIn("olga", "olga-password", "192.0.2.50:1002").Code, "a new window")
 	assert.Equal(t, 200, f.signIn("olga", "olga-password", "192.0.2.50:1003").Code, "and the new address is familiar now")
 }
@@ -243,7 +226,7 @@ func TestSignUpQuota(t *testing.T) {
 	assert.Equal(t, 200, f.signUp("elsewhere", "10.30.0.2:1000").Code, "other addresses are not affected")
 	assert.Equal(t, 200, f.signIn("elsewhere", "elsewhere-password", "10.30.0.1:3000").Code, "signing in is not signing up")
 
-	clock.add(time.Hour)
+	clock.Add(time.Hour)
 	assert.Equal(t, 200, f.signUp("next-hour", "10.30.0.1:1000").Code)
 
 	off := newAuthFleet(t, 1, auth.Limits{SignUps: auth.Unlimited}, clock)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,18 +16,12 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
-// quotaClock is the settable clock of a quota test, shared by its instances.
-type quotaClock struct{ t atomic.Pointer[time.Time] }
-
-func (c *quotaClock) set(t time.Time) { c.t.Store(&t) }
-func (c *quotaClock) now() time.Time  { return *c.t.Load() }
-
 // quotaStart is 25 seconds into a minute.
 var quotaStart = time.Date(2026, 12, 6, 10, 15, 25, 0, time.UTC)
 
 // limitCheckouts makes f count checkouts against perMinute on its store, at clk's time.
-func limitCheckouts(t *testing.T, f *fixture, clk *quotaClock, perMinute int) *quota.Slots {
-	slots, err := quota.NewSlots(context.Background(), f.store.QuotaSlots(), clk.now)
+func limitCheckouts(t *testing.T, f *fixture, clk *testkit.Clock, perMinute int) *quota.Slots {
+	slots, err := quota.NewSlots(context.Background(), f.store.QuotaSlots(), clk.Now)
 	require.NoError(t, err)
 	f.svc.LimitCheckouts(slots, perMinute)
 	return slots
@@ -57,8 +50,7 @@ func TestCheckoutQuota(t *testing.T) {
 		f := newFixture(t)
 		f.auth.Add("ann", "ann")
 		f.auth.Add("bob", "bob")
-		clk := &quotaClock{}
-		clk.set(quotaStart)
+		clk := testkit.NewClock(quotaStart)
 		limitCheckouts(t, f, clk, 3)
 		orders := newCounter()
 		testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
@@ -78,9 +70,9 @@ func TestCheckoutQuota(t *testing.T) {
 		f.fill("bob")
 		assert.False(t, f.cart("POST", "/cart/checkout", "bob", nil).Enabled, "another user is served")
 
-		clk.set(quotaStart.Truncate(time.Minute).Add(time.Minute - time.Millisecond))
+		clk.Set(quotaStart.Truncate(time.Minute).Add(time.Minute - time.Millisecond))
 		requireRateLimited(t, f, "ann", "1")
-		clk.set(quotaStart.Truncate(time.Minute).Add(time.Minute)) // the next minute
+		clk.Set(quotaStart.Truncate(time.Minute).Add(time.Minute)) // the next minute
 		assert.False(t, f.cart("POST", "/cart/checkout", "ann", nil).Enabled)
 
 		orders.drain(t, f.bus, "order", "order")
@@ -89,8 +81,7 @@ func TestCheckoutQuota(t *testing.T) {
 
 	t.Run("two instances share the count", func(t *testing.T) {
 		db := testkit.Mongo(t)
-		clk := &quotaClock{}
-		clk.set(quotaStart)
+		clk := testkit.NewClock(quotaStart)
 		instances := []*fixture{newFixtureOn(t, db), newFixtureOn(t, db)}
 		for _, f := range instances {
 			f.auth.Add("ann", "ann")
@@ -110,8 +101,7 @@ func TestCheckoutQuota(t *testing.T) {
 	t.Run("0 turns it off and costs no round trip", func(t *testing.T) {
 		db, trips := testkit.CountingMongo(t)
 		f := newFixtureOn(t, db)
-		clk := &quotaClock{}
-		clk.set(quotaStart)
+		clk := testkit.NewClock(quotaStart)
 		for _, u := range []string{"u1", "u2", "u3"} {
 			f.auth.Add(u, u)
 			f.fill(u)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,18 +20,12 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// quotaClock is the settable clock of a quota test, shared by its instances.
-type quotaClock struct{ t atomic.Pointer[time.Time] }
-
-func (c *quotaClock) set(t time.Time) { c.t.Store(&t) }
-func (c *quotaClock) now() time.Time  { return *c.t.Load() }
-
 // quotaShop is one or more image instances on one Redis prefix, with two signed-in users.
 type quotaShop struct {
 	redis     *redis.Client
 	prefix    string
 	auth      *testkit.Auth
-	clock     *quotaClock
+	clock     *testkit.Clock
 	instances []http.Handler
 }
 
@@ -41,13 +34,12 @@ var quotaStart = time.Date(2026, 12, 6, 10, 15, 30, 0, time.UTC)
 
 func newQuotaShop(t *testing.T, limits UploadLimits, instances int) *quotaShop {
 	client, prefix := testkit.Redis(t)
-	s := &quotaShop{redis: client, prefix: prefix, auth: testkit.NewAuth(t), clock: &quotaClock{}}
+	s := &quotaShop{redis: client, prefix: prefix, auth: testkit.NewAuth(t), clock: testkit.NewClock(quotaStart)}
 	s.auth.Add("ann-token", "ann")
 	s.auth.Add("bob-token", "bob")
-	s.clock.set(quotaStart)
 	log := testkit.Logger(t)
 	for range instances {
-		images := NewImages(NewStore(client, prefix), log, limits, s.clock.now)
+		images := NewImages(NewStore(client, prefix), log, limits, s.clock.Now)
 		s.instances = append(s.instances, NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("image")},
 			Images: images, Tokens: tokens.NewChecker(s.auth.URL, time.Minute)}))
 	}
@@ -100,9 +92,9 @@ func TestUploadQuotas(t *testing.T) {
 		assert.Equal(t, 3, s.stored(t), "the refused upload stored nothing")
 		assert.Equal(t, http.StatusOK, s.upload(t, 0, "bob-token", small).Code, "another user is not affected")
 
-		s.clock.set(quotaStart.Truncate(time.Hour).Add(time.Hour - 1500*time.Millisecond))
+		s.clock.Set(quotaStart.Truncate(time.Hour).Add(time.Hour - 1500*time.Millisecond))
 		requireRateLimited(t, s.upload(t, 0, "ann-token", small), "2")
-		s.clock.set(quotaStart.Truncate(time.Hour).Add(time.Hour)) // the next hour
+		s.clock.Set(quotaStart.Truncate(time.Hour).Add(time.Hour)) // the next hour
 		assert.Equal(t, http.StatusOK, s.upload(t, 0, "ann-token", small).Code)
 	})
 

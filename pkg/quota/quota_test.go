@@ -16,19 +16,6 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
-// clock is a settable clock shared by the instances of a test.
-type clock struct{ t atomic.Pointer[time.Time] }
-
-func newClock(t time.Time) *clock {
-	c := &clock{}
-	c.set(t)
-	return c
-}
-
-func (c *clock) set(t time.Time)     { c.t.Store(&t) }
-func (c *clock) now() time.Time      { return *c.t.Load() }
-func (c *clock) add(d time.Duration) { c.set(c.now().Add(d)) }
-
 // start is 20 minutes into an hour, 20 seconds into a minute.
 var start = time.Date(2026, 12, 6, 10, 20, 20, 0, time.UTC)
 
@@ -52,23 +39,23 @@ func TestCounter(t *testing.T) {
 
 	t.Run("the limit+1-th is refused until the window ends, other accounts are not", func(t *testing.T) {
 		client, prefix := testkit.Redis(t)
-		clk := newClock(start)
-		c := quota.NewCounter(client, prefix, clk.now)
+		clk := testkit.NewClock(start)
+		c := quota.NewCounter(client, prefix, clk.Now)
 		for range 3 {
 			require.NoError(t, c.Take(ctx, "ann", charge(10)...))
 		}
 		requireRefused(t, c.Take(ctx, "ann", charge(10)...), 40*time.Minute-20*time.Second)
 		require.NoError(t, c.Take(ctx, "bob", charge(10)...), "another account has its own count")
 
-		clk.set(start.Truncate(time.Hour).Add(time.Hour - time.Second))
+		clk.Set(start.Truncate(time.Hour).Add(time.Hour - time.Second))
 		requireRefused(t, c.Take(ctx, "ann", charge(10)...), time.Second)
-		clk.add(time.Second) // the next window
+		clk.Add(time.Second) // the next window
 		require.NoError(t, c.Take(ctx, "ann", charge(10)...))
 	})
 
 	t.Run("a refused charge counts for nothing", func(t *testing.T) {
 		client, prefix := testkit.Redis(t)
-		c := quota.NewCounter(client, prefix, newClock(start).now)
+		c := quota.NewCounter(client, prefix, testkit.NewClock(start).Now)
 		require.NoError(t, c.Take(ctx, "ann", charge(90)...))
 		requireRefused(t, c.Take(ctx, "ann", charge(20)...), 40*time.Minute-20*time.Second)
 		require.NoError(t, c.Take(ctx, "ann", charge(10)...), "90+10 bytes and 2 uploads fit")
@@ -77,8 +64,8 @@ func TestCounter(t *testing.T) {
 
 	t.Run("two instances share the count", func(t *testing.T) {
 		client, prefix := testkit.Redis(t)
-		clk := newClock(start)
-		instances := []*quota.Counter{quota.NewCounter(client, prefix, clk.now), quota.NewCounter(client, prefix, clk.now)}
+		clk := testkit.NewClock(start)
+		instances := []*quota.Counter{quota.NewCounter(client, prefix, clk.Now), quota.NewCounter(client, prefix, clk.Now)}
 		var allowed atomic.Int64
 		var wg sync.WaitGroup
 		for i := range 20 {
@@ -97,7 +84,7 @@ func TestCounter(t *testing.T) {
 
 	t.Run("a limit of 0 is off and stores nothing", func(t *testing.T) {
 		client, prefix := testkit.Redis(t)
-		c := quota.NewCounter(client, prefix, newClock(start).now)
+		c := quota.NewCounter(client, prefix, testkit.NewClock(start).Now)
 		off := []quota.Charge{{Limit: quota.Limit{Name: "uploads", Per: time.Hour}, Amount: 1}, {Limit: quota.Limit{Name: "bytes", Per: time.Hour}, Amount: 1 << 40}}
 		for range 10 {
 			require.NoError(t, c.Take(ctx, "ann", off...))
@@ -113,33 +100,33 @@ func TestCounter(t *testing.T) {
 func TestSlots(t *testing.T) {
 	ctx := context.Background()
 	checkouts := quota.Limit{Name: "checkouts", Max: 3, Per: time.Minute}
-	newSlots := func(t *testing.T, clk *clock) *quota.Slots {
+	newSlots := func(t *testing.T, clk *testkit.Clock) *quota.Slots {
 		db, _ := testkit.CountingMongo(t)
-		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.now)
+		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
 		require.NoError(t, err)
 		return s
 	}
 
 	t.Run("the limit+1-th is refused until the window ends, other accounts are not", func(t *testing.T) {
-		clk := newClock(start)
+		clk := testkit.NewClock(start)
 		s := newSlots(t, clk)
 		for range 3 {
 			require.NoError(t, s.Take(ctx, "ann", checkouts))
 		}
 		requireRefused(t, s.Take(ctx, "ann", checkouts), 40*time.Second)
 		require.NoError(t, s.Take(ctx, "bob", checkouts))
-		clk.add(39 * time.Second)
+		clk.Add(39 * time.Second)
 		requireRefused(t, s.Take(ctx, "ann", checkouts), time.Second)
-		clk.add(time.Second)
+		clk.Add(time.Second)
 		require.NoError(t, s.Take(ctx, "ann", checkouts))
 	})
 
 	t.Run("two instances share the count, exactly, under concurrency", func(t *testing.T) {
-		clk := newClock(start)
+		clk := testkit.NewClock(start)
 		db := testkit.Mongo(t)
 		var instances []*quota.Slots
 		for range 2 {
-			s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.now)
+			s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
 			require.NoError(t, err)
 			instances = append(instances, s)
 		}
@@ -163,9 +150,9 @@ func TestSlots(t *testing.T) {
 	})
 
 	t.Run("round trips: one insert allowed, none once refused, none when off", func(t *testing.T) {
-		clk := newClock(start)
+		clk := testkit.NewClock(start)
 		db, trips := testkit.CountingMongo(t)
-		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.now)
+		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
 		require.NoError(t, err)
 		for range 3 {
 			assert.EqualValues(t, 1, trips.During(func() { require.NoError(t, s.Take(ctx, "ann", checkouts)) }))
@@ -176,13 +163,13 @@ func TestSlots(t *testing.T) {
 	})
 
 	t.Run("sweep removes the slots of ended windows only", func(t *testing.T) {
-		clk := newClock(start)
+		clk := testkit.NewClock(start)
 		db := testkit.Mongo(t)
-		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.now)
+		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
 		require.NoError(t, err)
 		require.NoError(t, s.Take(ctx, "ann", checkouts))
 		require.NoError(t, s.Take(ctx, "bob", quota.Limit{Name: "uploads", Max: 3, Per: time.Hour}))
-		clk.add(2 * time.Minute) // ann's minute ended more than a minute ago; bob's hour runs on
+		clk.Add(2 * time.Minute) // ann's minute ended more than a minute ago; bob's hour runs on
 		require.NoError(t, s.Take(ctx, "ann", checkouts))
 
 		removed, err := s.Sweep(ctx)
