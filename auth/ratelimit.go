@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"github.com/ecommerce-go/ecommerce/pkg/quota"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -72,12 +73,15 @@ func (l Limits) withDefaults() Limits {
 }
 
 // The counters of the limits: a name (the first part of their slots' ids), a limit and a window.
-func (l Limits) counters() (byAddress, byPair, byLogin, takenLogins, signUps counter) {
-	return counter{"in-addr", l.PerAddress, l.Window},
-		counter{"in-pair", l.PerLogin, l.Window},
-		counter{"in-login", l.LoginFailures, l.LoginWindow},
-		counter{"up-taken", l.TakenLogins, l.Window},
-		counter{"up-new", l.SignUps, l.SignUpWindow}
+func (l Limits) counters() (byAddress, byPair, byLogin, takenLogins, signUps quota.Limit) {
+	counter := func(name string, limit int, window time.Duration) quota.Limit {
+		return quota.Limit{Name: name, Max: int64(limit), Per: window}
+	}
+	return counter("in-addr", l.PerAddress, l.Window),
+		counter("in-pair", l.PerLogin, l.Window),
+		counter("in-login", l.LoginFailures, l.LoginWindow),
+		counter("up-taken", l.TakenLogins, l.Window),
+		counter("up-new", l.SignUps, l.SignUpWindow)
 }
 
 // rateLimits holds the rate limits of a server.
@@ -87,11 +91,11 @@ type rateLimits struct {
 	now      func() time.Time
 	knownFor time.Duration
 
-	byAddress   counter // sign-in attempts per address
-	byPair      counter // failed sign-ins per address and login
-	byLogin     counter // failed sign-ins per login from unfamiliar addresses
-	takenLogins counter // sign-ups refused for a taken login, per address
-	signUps     counter // successful sign-ups per address
+	byAddress   quota.Limit // sign-in attempts per address
+	byPair      quota.Limit // failed sign-ins per address and login
+	byLogin     quota.Limit // failed sign-ins per login from unfamiliar addresses
+	takenLogins quota.Limit // sign-ups refused for a taken login, per address
+	signUps     quota.Limit // successful sign-ups per address
 }
 
 func newRateLimits(l Limits, trustedProxies []netip.Prefix, store *limitStore, now func() time.Time) *rateLimits {
@@ -136,10 +140,10 @@ type signIn struct {
 func (l *rateLimits) startSignIn(ctx context.Context, r *http.Request, login string) (signIn, *refusal, error) {
 	now := l.now()
 	a := signIn{limits: l, login: loginKey(login), address: addressKey(clientAddress(r, l.trusted))}
-	if _, ref, err := l.store.take(ctx, l.byAddress, a.address, now); ref != nil || err != nil {
+	if _, ref, err := l.store.take(ctx, l.byAddress, a.address); ref != nil || err != nil {
 		return a, ref.because("too many sign-in attempts from your address, try again later"), err
 	}
-	pair, ref, err := l.store.take(ctx, l.byPair, a.address+" "+a.login, now)
+	pair, ref, err := l.store.take(ctx, l.byPair, a.address+" "+a.login)
 	if ref != nil || err != nil {
 		return a, ref.because("too many failed sign-ins on this login from your address, try again later"), err
 	}
@@ -148,7 +152,7 @@ func (l *rateLimits) startSignIn(ctx context.Context, r *http.Request, login str
 	if err != nil || familiar {
 		return a, nil, err
 	}
-	slot, ref, err := l.store.take(ctx, l.byLogin, a.login, now)
+	slot, ref, err := l.store.take(ctx, l.byLogin, a.login)
 	if ref != nil || err != nil {
 		_ = a.release(ctx) // not checked, so no failure
 		return a, ref.because("too many failed sign-ins on this login, try again later"), err
@@ -190,17 +194,13 @@ type signUp struct {
 // exact for one attempt after another, and parallel attempts can pass it by as many as are in
 // flight at once, each behind a bcrypt hash.
 func (l *rateLimits) startSignUp(ctx context.Context, r *http.Request) (signUp, *refusal, error) {
-	now := l.now()
 	s := signUp{limits: l, address: addressKey(clientAddress(r, l.trusted))}
-	if ref, err := l.store.full(ctx, l.takenLogins, s.address, now); ref != nil || err != nil {
+	if ref, err := l.store.full(ctx, l.takenLogins, s.address); ref != nil || err != nil {
 		return s, ref.because("too many sign-ups with logins already taken"), err
-	}
-	if l.signUps.limit == Unlimited {
-		return s, nil, nil
 	}
 	var ref *refusal
 	var err error
-	s.created, ref, err = l.store.take(ctx, l.signUps, s.address, now)
+	s.created, ref, err = l.store.take(ctx, l.signUps, s.address) // none when Unlimited
 	return s, ref.because("too many sign-ups from your address, try again later"), err
 }
 
@@ -214,7 +214,7 @@ func (s signUp) finished(ctx context.Context, createdLogin string, loginTaken bo
 		return err
 	}
 	if loginTaken {
-		_, _, err := s.limits.store.take(ctx, s.limits.takenLogins, s.address, s.limits.now())
+		_, _, err := s.limits.store.take(ctx, s.limits.takenLogins, s.address)
 		return err
 	}
 	return nil

@@ -36,7 +36,7 @@ type Deps struct {
 // NewServer returns the auth API of SPEC §3.1 with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
 	r := d.Router(openAPI)
-	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newRateLimits(d.Limits, d.TrustedProxies, newLimitStore(d.Store), d.Now))
+	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newRateLimits(d.Limits, d.TrustedProxies, newLimitStore(d.Store, d.Now), d.Now))
 	return r
 }
 

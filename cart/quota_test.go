@@ -21,8 +21,8 @@ var quotaStart = time.Date(2026, 12, 6, 10, 15, 25, 0, time.UTC)
 
 // limitCheckouts makes f count checkouts against perMinute on its store, at clk's time.
 func limitCheckouts(t *testing.T, f *fixture, clk *testkit.Clock, perMinute int) *quota.Slots {
-	slots, err := quota.NewSlots(context.Background(), f.store.QuotaSlots(), clk.Now)
-	require.NoError(t, err)
+	slots := quota.NewSlots(f.store.QuotaSlots(), clk.Now)
+	require.NoError(t, slots.EnsureIndexes(context.Background()))
 	f.svc.LimitCheckouts(slots, perMinute)
 	return slots
 }

@@ -89,8 +89,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	changes := bus.Subscription{Exchange: contract.ExchangeCartChanges, OnStart: svc.cache.flush}
 	var quotaWorkers []app.Worker
 	if cfg.CheckoutsPerMinute > 0 {
-		slots, err := quota.NewSlots(ctx, store.QuotaSlots(), time.Now)
-		if err != nil {
+		slots := quota.NewSlots(store.QuotaSlots(), time.Now)
+		if err := slots.EnsureIndexes(ctx); err != nil {
 			return err
 		}
 		svc.LimitCheckouts(slots, cfg.CheckoutsPerMinute)

@@ -102,8 +102,8 @@ func TestSlots(t *testing.T) {
 	checkouts := quota.Limit{Name: "checkouts", Max: 3, Per: time.Minute}
 	newSlots := func(t *testing.T, clk *testkit.Clock) *quota.Slots {
 		db, _ := testkit.CountingMongo(t)
-		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
-		require.NoError(t, err)
+		s := quota.NewSlots(db.Collection("quota_slots"), clk.Now)
+		require.NoError(t, s.EnsureIndexes(ctx))
 		return s
 	}
 
@@ -126,8 +126,8 @@ func TestSlots(t *testing.T) {
 		db := testkit.Mongo(t)
 		var instances []*quota.Slots
 		for range 2 {
-			s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
-			require.NoError(t, err)
+			s := quota.NewSlots(db.Collection("quota_slots"), clk.Now)
+			require.NoError(t, s.EnsureIndexes(ctx))
 			instances = append(instances, s)
 		}
 		var allowed atomic.Int64
@@ -152,8 +152,8 @@ func TestSlots(t *testing.T) {
 	t.Run("round trips: one insert allowed, none once refused, none when off", func(t *testing.T) {
 		clk := testkit.NewClock(start)
 		db, trips := testkit.CountingMongo(t)
-		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
-		require.NoError(t, err)
+		s := quota.NewSlots(db.Collection("quota_slots"), clk.Now)
+		require.NoError(t, s.EnsureIndexes(ctx))
 		for range 3 {
 			assert.EqualValues(t, 1, trips.During(func() { require.NoError(t, s.Take(ctx, "ann", checkouts)) }))
 		}
@@ -165,8 +165,8 @@ func TestSlots(t *testing.T) {
 	t.Run("sweep removes the slots of ended windows only", func(t *testing.T) {
 		clk := testkit.NewClock(start)
 		db := testkit.Mongo(t)
-		s, err := quota.NewSlots(ctx, db.Collection("quota_slots"), clk.Now)
-		require.NoError(t, err)
+		s := quota.NewSlots(db.Collection("quota_slots"), clk.Now)
+		require.NoError(t, s.EnsureIndexes(ctx))
 		require.NoError(t, s.Take(ctx, "ann", checkouts))
 		require.NoError(t, s.Take(ctx, "bob", quota.Limit{Name: "uploads", Max: 3, Per: time.Hour}))
 		clk.Add(2 * time.Minute) // ann's minute ended more than a minute ago; bob's hour runs on
@@ -178,5 +178,23 @@ func TestSlots(t *testing.T) {
 		n, err := db.Collection("quota_slots").CountDocuments(ctx, map[string]any{})
 		require.NoError(t, err)
 		assert.EqualValues(t, 2, n)
+	})
+
+	t.Run("a slot given back counts no more; Full tells without counting", func(t *testing.T) {
+		clk := testkit.NewClock(start)
+		s := newSlots(t, clk)
+		var slots []string
+		for range 3 {
+			slot, err := s.TakeSlot(ctx, "ann", checkouts)
+			require.NoError(t, err)
+			slots = append(slots, slot)
+		}
+		requireRefused(t, s.Full(ctx, "ann", checkouts), 40*time.Second)
+		require.NoError(t, newSlots(t, clk).Full(ctx, "ann", checkouts), "another store's window is empty")
+		require.NoError(t, s.Release(ctx, slots[1]))
+		_, err := s.TakeSlot(ctx, "ann", checkouts)
+		require.NoError(t, err, "and is taken again")
+		requireRefused(t, s.Take(ctx, "ann", checkouts), 40*time.Second)
+		require.NoError(t, s.Release(ctx, ""), "nothing to give back")
 	})
 }

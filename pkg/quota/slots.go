@@ -2,8 +2,10 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,10 +29,9 @@ const maxKnown = 100_000
 // account's window, a document {_id: "<limit>/<account>/<window start>/<n>", ends} for n from 1
 // to Max. Two instances can never take the same slot, since _id is unique (a conditional $inc
 // would not do: it is not atomic on every MongoDB-wire server, see docs/mongo-wire.md), and past Max
-// there is no slot to take. Slots are never given back within their window, so a slot number
-// known taken stays taken: each instance remembers the highest one it knows per window and
-// starts from the next, which makes an allowed action one insert, and an action past the limit
-// once refused here no round trip at all. Sweep removes the slots of ended windows (TTL indexes
+// there is no slot to take. Each instance remembers the highest slot it knows taken per window
+// and starts from the next, which makes an allowed action one insert, and an action past the
+// limit once refused here no round trip at all; a slot given back (Release) lowers it. Sweep removes the slots of ended windows (TTL indexes
 // are not implemented on every MongoDB-wire server).
 type Slots struct {
 	coll *mongo.Collection
@@ -52,36 +53,99 @@ type slotDoc struct {
 	Ends time.Time `bson:"ends"` // the window's end; Sweep removes the slot after it
 }
 
-// NewSlots returns Slots on coll, reading the time from now, and declares the index Sweep uses.
-func NewSlots(ctx context.Context, coll *mongo.Collection, now func() time.Time) (*Slots, error) {
-	err := mongox.EnsureIndexes(ctx, coll, mongo.IndexModel{Keys: bson.D{{Key: "ends", Value: 1}}})
-	if err != nil {
-		return nil, err
-	}
-	return &Slots{coll: coll, now: now, known: map[string]knownSlot{}}, nil
+// NewSlots returns Slots on coll, reading the time from now. Call EnsureIndexes at start.
+func NewSlots(coll *mongo.Collection, now func() time.Time) *Slots {
+	return &Slots{coll: coll, now: now, known: map[string]knownSlot{}}
+}
+
+// EnsureIndexes declares the index Sweep uses (on a real MongoDB; FerretDB scans either way).
+func (s *Slots) EnsureIndexes(ctx context.Context) error {
+	return mongox.EnsureIndexes(ctx, s.coll, mongo.IndexModel{Keys: bson.D{{Key: "ends", Value: 1}}})
 }
 
 // Take counts one action of account against l, or refuses it with an errs.RateLimited error
 // until the window ends. A limit that is off costs nothing, not even a round trip.
 func (s *Slots) Take(ctx context.Context, account string, l Limit) error {
+	_, err := s.TakeSlot(ctx, account, l)
+	return err
+}
+
+// TakeSlot is Take for an action that may be given back (Release): it returns the slot the
+// action took ("" when l is off).
+func (s *Slots) TakeSlot(ctx context.Context, account string, l Limit) (string, error) {
+	if l.Off() {
+		return "", nil
+	}
+	now := s.now()
+	start, end := l.window(now)
+	window := windowID(l, account, start)
+	for n := s.knownTaken(window) + 1; n <= l.Max; n++ {
+		slot := window + "/" + strconv.FormatInt(n, 10)
+		_, err := s.coll.InsertOne(ctx, slotDoc{ID: slot, Ends: end})
+		if err == nil {
+			s.remember(window, n, end, now)
+			return slot, nil
+		}
+		if !mongox.IsDuplicate(err) {
+			return "", mongox.Unavailable(fmt.Errorf("take a %s slot: %w", l.Name, err))
+		}
+	}
+	s.remember(window, l.Max, end, now)
+	return "", exceeded(l, now, end)
+}
+
+// Release gives back slot, taken by TakeSlot: the action it counted is not to be counted after
+// all. The next Take of this instance may take it again; on others it stays unused until its
+// window ends (stricter, never looser).
+func (s *Slots) Release(ctx context.Context, slot string) error {
+	if slot == "" {
+		return nil
+	}
+	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: slot}}); err != nil {
+		return mongox.Unavailable(fmt.Errorf("release quota slot: %w", err))
+	}
+	i := strings.LastIndexByte(slot, '/')
+	n, err := strconv.ParseInt(slot[i+1:], 10, 64)
+	if i < 0 || err != nil {
+		return nil
+	}
+	window := slot[:i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.known[window]; ok && k.n >= n {
+		k.n = n - 1
+		s.known[window] = k
+	}
+	return nil
+}
+
+// Full tells, without counting, whether account's window of l is full: the error Take would
+// give, or nil. It is exact for a limit whose slots are never released (its taken slots are
+// then 1 to n, so the window is full when slot Max is taken).
+func (s *Slots) Full(ctx context.Context, account string, l Limit) error {
 	if l.Off() {
 		return nil
 	}
 	now := s.now()
 	start, end := l.window(now)
-	window := l.Name + "/" + account + "/" + strconv.FormatInt(start.Unix(), 10)
-	for n := s.knownTaken(window) + 1; n <= l.Max; n++ {
-		_, err := s.coll.InsertOne(ctx, slotDoc{ID: window + "/" + strconv.FormatInt(n, 10), Ends: end})
-		if err == nil {
-			s.remember(window, n, end, now)
-			return nil
-		}
-		if !mongox.IsDuplicate(err) {
-			return mongox.Unavailable(fmt.Errorf("take a %s slot: %w", l.Name, err))
-		}
+	window := windowID(l, account, start)
+	if s.knownTaken(window) >= l.Max {
+		return exceeded(l, now, end)
+	}
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: window + "/" + strconv.FormatInt(l.Max, 10)}}).Err()
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil
+	case err != nil:
+		return mongox.Unavailable(fmt.Errorf("read a %s slot: %w", l.Name, err))
 	}
 	s.remember(window, l.Max, end, now)
 	return exceeded(l, now, end)
+}
+
+// windowID names account's window of l that starts at start; its slots are "<window>/<n>".
+func windowID(l Limit, account string, start time.Time) string {
+	return l.Name + "/" + account + "/" + strconv.FormatInt(start.Unix(), 10)
 }
 
 func (s *Slots) knownTaken(window string) int64 {
