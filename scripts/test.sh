@@ -52,15 +52,34 @@ if [ -z "${MONGO_URL:-}" ]; then
 fi
 echo "MongoDB-wire server: $MONGO_URL"
 
+# test_module vets and tests the module in folder $1 (further arguments go to go test).
+test_module() {
+  local m=$1
+  shift
+  # shellcheck disable=SC2086 # the flags are words
+  (cd "$m" && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...)
+}
+
+# The root module (the end-to-end suites: most of the time, much of it waiting on the fleets
+# they start) runs beside the service modules, which run one after another; its output is
+# printed when both are done.
+mkdir -p .tmp
+root_log=.tmp/test-root.log
+test_module . "$@" > "$root_log" 2>&1 &
+root_pid=$!
+
 status=0
 for m in "${MODULES[@]}"; do
+  [ "$m" = . ] && continue
   echo "=== module $m"
-  # shellcheck disable=SC2086 # the flags are words
-  (cd "$m" && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...) || status=1
+  test_module "$m" "$@" || status=1
 done
 # deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test uses
 # would otherwise raise shared dependencies of the services in workspace builds.
 echo "=== module deploy/k8s"
-# shellcheck disable=SC2086
-(cd deploy/k8s && GOWORK=off go vet ./... && GOWORK=off go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...) || status=1
+GOWORK=off test_module deploy/k8s "$@" || status=1
+
+wait "$root_pid" || status=1
+echo "=== module ."
+cat "$root_log"
 exit $status
