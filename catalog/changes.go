@@ -69,7 +69,7 @@ func keepViewCurrent(ctx context.Context, log *slog.Logger, store *Store, view *
 		case <-retry:
 		}
 		retry = nil
-		err := app.RunJob(ctx, interval, func(ctx context.Context) error { return loadView(ctx, store, view, lookPastHeads) })
+		err := app.RunJob(ctx, func(ctx context.Context) error { return loadView(ctx, store, view, lookPastHeads) })
 		switch {
 		case err == nil:
 			lookPastHeads = false

@@ -38,17 +38,25 @@ import (
 func TestHostilePagesAndText(t *testing.T) {
 	const crowd, ordersPlaced = 2000, 60
 	// A crowd of accounts, as sign-ups over time would leave them, written straight to auth's
-	// store before it starts (2,000 sign-ups through bcrypt would take minutes): auth lists the
-	// users it finds when it opens a store written before its list.
+	// store in its stored shapes before it starts (2,000 sign-ups through bcrypt would take
+	// minutes): each user and its entry in the users list (auth/userlist.go), and the list's head.
 	f := startPagesFleet(t, func(ctx context.Context, db *mongo.Database) {
-		docs := make([]any, 0, crowd)
+		users := make([]any, 0, crowd)
+		entries := make([]any, 0, crowd)
 		for i := range crowd {
 			login := fmt.Sprintf("crowd-%04d", i)
-			docs = append(docs, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "name", Value: "Crowd " + login},
+			id := bson.NewObjectID()
+			users = append(users, bson.D{{Key: "_id", Value: id}, {Key: "name", Value: "Crowd " + login},
 				{Key: "login", Value: login}, {Key: "loginKey", Value: login}, {Key: "password", Value: []byte("x")},
 				{Key: "permissions", Value: bson.A{"user"}}, {Key: "enabled", Value: true}})
+			n := i + 1
+			entries = append(entries, bson.D{{Key: "_id", Value: strconv.Itoa(n)}, {Key: "n", Value: n}, {Key: "userId", Value: id}})
 		}
-		_, err := db.Collection("users").InsertMany(ctx, docs)
+		_, err := db.Collection("users").InsertMany(ctx, users)
+		require.NoError(t, err)
+		_, err = db.Collection("user_list").InsertMany(ctx, entries)
+		require.NoError(t, err)
+		_, err = db.Collection("user_list_heads").InsertOne(ctx, bson.D{{Key: "_id", Value: "head"}, {Key: "n", Value: crowd}})
 		require.NoError(t, err)
 	})
 	api := newClient(t, f.urls)

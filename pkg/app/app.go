@@ -113,9 +113,9 @@ func Serve(ctx context.Context, log *slog.Logger, addr string, handler http.Hand
 	return err
 }
 
-// JobTimeout is how long one run of a periodic job may take, or its interval when that is
-// shorter: a run held up by a stuck store gives way to the next instead of stopping the job for
-// good.
+// JobTimeout is how long one run of a periodic job may take: a run held up by a stuck store
+// gives way to the next instead of stopping the job for good. (Runs never overlap: a tick that
+// comes while a run goes on is dropped, so a run may take longer than its interval.)
 const JobTimeout = time.Minute
 
 // Every is the worker that runs job every interval until its context is done, each run within
@@ -129,7 +129,7 @@ func Every(log *slog.Logger, name string, interval time.Duration, job func(conte
 			case <-ctx.Done():
 				return nil
 			case <-t.C:
-				if err := RunJob(ctx, interval, job); err != nil && ctx.Err() == nil {
+				if err := RunJob(ctx, job); err != nil && ctx.Err() == nil {
 					log.WarnContext(ctx, "periodic job failed", "job", name, "err", err)
 				}
 			}
@@ -137,9 +137,9 @@ func Every(log *slog.Logger, name string, interval time.Duration, job func(conte
 	}
 }
 
-// RunJob runs one run of a periodic job of interval within its deadline (see JobTimeout).
-func RunJob(ctx context.Context, interval time.Duration, job func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, min(interval, JobTimeout))
+// RunJob runs one run of a periodic job within its deadline (JobTimeout).
+func RunJob(ctx context.Context, job func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, JobTimeout)
 	defer cancel()
 	return job(ctx)
 }
