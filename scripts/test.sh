@@ -52,12 +52,13 @@ if [ -z "${MONGO_URL:-}" ]; then
 fi
 echo "MongoDB-wire server: $MONGO_URL"
 
-# test_module vets and tests the module in folder $1 (further arguments go to go test).
+# test_module checks that go mod tidy leaves the module in folder $1 as it is, vets it and
+# tests it (further arguments go to go test).
 test_module() {
   local m=$1
   shift
   # shellcheck disable=SC2086 # the flags are words
-  (cd "$m" && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...)
+  (cd "$m" && go mod tidy -diff && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...)
 }
 
 # The root module (the end-to-end suites: most of the time, much of it waiting on the fleets
