@@ -37,7 +37,11 @@ type Runtime struct {
 // to its broker. The caller must Close the runtime.
 func Start(ctx context.Context, opts Options, service string, cfg config.Common, extra ...any) (*Runtime, error) {
 	log := Logger(opts, service, cfg.LogLevel)
-	log.Info("starting", append([]any{"config", cfg.Masked()}, extra...)...)
+	shown := cfg.Masked()
+	if opts.Bus != nil { // the all-in-one run's in-process broker: RABBIT_URL is not used
+		shown["rabbit_url"] = "in-process"
+	}
+	log.Info("starting", append([]any{"config", shown}, extra...)...)
 	m := metrics.New(service)
 	b, closeBus, err := OpenBus(ctx, opts, cfg.RabbitURL, log, m)
 	if err != nil {
