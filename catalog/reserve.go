@@ -103,11 +103,6 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 	if err != nil {
 		return r, err
 	}
-	give, err := s.takeTurns(ctx, reqs)
-	if err != nil {
-		return r, err
-	}
-	defer give()
 	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
 	switch {
 	case err != nil:
@@ -159,10 +154,16 @@ func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderL
 	return r, nil
 }
 
-// appendOrderMoves appends the moves reqs ask for, all at once, then one by one those refused.
+// appendOrderMoves appends the moves reqs ask for, in their articles' turns (see takeTurns), all
+// at once, then one by one those refused.
 // With orderID set, a refused one may mean the order was reserved before: its record, if
 // written, is returned as done and nothing more is appended.
 func (s *Store) appendOrderMoves(ctx context.Context, orderID string, reqs []moveRequest) (moves []stockMove, done *Reservation, err error) {
+	give, err := s.takeTurns(ctx, reqs)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer give()
 	moves, refused, err := s.appendAtOnce(ctx, reqs)
 	if err != nil || len(refused) == 0 {
 		return moves, nil, err

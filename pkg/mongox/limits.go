@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/semaphore"
 )
 
 // What one command, and one client, may ask of the store at once. A MongoDB-wire server has a
@@ -19,8 +20,8 @@ import (
 // cannot get one waits without a deadline, holding what it has. So an input-sized command (an
 // update of one statement per cart line) or too many commands at once wait for each other for
 // ever, and the database stops for everyone. With these bounds a client holds at most
-// (MaxInFlight-1)*2 + MaxBatch+1 = 39 backend connections, below the smallest pool; see
-// docs/design.md, "Store limits".
+// MaxInFlight*2 + MaxBatch = 40 backend connections, the smallest pool; see docs/design.md,
+// "Store limits".
 const (
 	// MaxBatch is the most documents, statements or $in values one command carries: every
 	// bulk insert, bulk write and $in list is sent in chunks of at most this many.
@@ -115,16 +116,16 @@ func DeleteIDs[T any](ctx context.Context, coll *mongo.Collection, ids []T) (int
 	return deleted, nil
 }
 
-// BulkWriter sends bulk writes in commands of at most MaxBatch statements, one command at a
-// time for all the writes that share it: a bulk update holds a backend connection per
-// statement (see the limits above), so a client has one such command in flight at most. Its
-// zero value is not usable; make one with NewBulkWriter per client.
+// BulkWriter sends bulk writes in commands of at most MaxBatch statements, with at most
+// MaxBatch statements in flight for all the writes that share it: a bulk update holds a backend
+// connection per statement (see the limits above), so a client's bulk commands hold at most
+// MaxBatch of them, plus one each. Make one with NewBulkWriter per client.
 type BulkWriter struct {
-	turn chan struct{}
+	statements *semaphore.Weighted
 }
 
 // NewBulkWriter returns a BulkWriter for the writes of one client.
-func NewBulkWriter() *BulkWriter { return &BulkWriter{turn: make(chan struct{}, 1)} }
+func NewBulkWriter() *BulkWriter { return &BulkWriter{statements: semaphore.NewWeighted(MaxBatch)} }
 
 // Write applies models to coll, unordered within each command, and returns the first error.
 func (w *BulkWriter) Write(ctx context.Context, coll *mongo.Collection, models []mongo.WriteModel) error {
@@ -137,12 +138,10 @@ func (w *BulkWriter) Write(ctx context.Context, coll *mongo.Collection, models [
 }
 
 func (w *BulkWriter) writeChunk(ctx context.Context, coll *mongo.Collection, models []mongo.WriteModel) error {
-	select {
-	case w.turn <- struct{}{}:
-	case <-ctx.Done():
-		return Unavailable(ctx.Err())
+	if err := w.statements.Acquire(ctx, int64(len(models))); err != nil {
+		return Unavailable(err)
 	}
-	defer func() { <-w.turn }()
+	defer w.statements.Release(int64(len(models)))
 	_, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	return Unavailable(err)
 }
