@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
 
 var epoch = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
@@ -298,4 +300,62 @@ func TestNoSelfLockout(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.post("/users/"+otherID+"/grant", admin, map[string][]string{"permissions": {"admin"}}).Code)
 	require.Equal(t, http.StatusOK, e.post("/users/"+otherID+"/revoke", admin, map[string][]string{"permissions": {"admin"}}).Code)
 	assert.False(t, e.current(other).Has("admin"))
+}
+
+// TestChangesReachEveryInstance runs two auth instances on one database and two token caches
+// (two instances of another service) on one RabbitMQ: a grant, a revoke and an admin's
+// sign-out made through one auth instance show on the very next check of both caches, which
+// held the old answer.
+func TestChangesReachEveryInstance(t *testing.T) {
+	db := testkit.Mongo(t)
+	first := newEnvOn(t, db, nil)
+	second := newEnvOn(t, db, func(d *auth.Deps) {
+		b, err := bus.DialRabbit(context.Background(), first.rabbitURL, contract.Topology, testkit.Logger(t))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = b.Close() })
+		d.Bus = b // the same virtual host as the first
+	})
+	var urls []string
+	for _, e := range []*env{first, second} {
+		srv := httptest.NewServer(e.handler)
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var caches []*tokens.Checker
+	for i := range 2 {
+		c := tokens.NewChecker(urls[i], time.Hour)
+		b := testkit.DialRabbit(t, first.rabbitURL)
+		go func() { _ = c.ListenLogout(ctx, b) }()
+		testkit.Eventually(t, 10*time.Second, c.Listening, "cache never listening")
+		caches = append(caches, c)
+	}
+	admin := first.admin()
+	token := second.signUp("Promoted", "promoted", "promoted-password")
+	id := second.current(token).ID
+	isAdmin := func(c *tokens.Checker) bool {
+		u, err := c.Check(ctx, token)
+		require.NoError(t, err)
+		return u.IsAdmin()
+	}
+	for _, c := range caches {
+		require.False(t, isAdmin(c)) // cached for an hour
+	}
+
+	require.Equal(t, http.StatusOK, first.post("/users/"+id+"/grant", admin, map[string][]string{"permissions": {"admin"}}).Code)
+	for i, c := range caches {
+		testkit.Eventually(t, 5*time.Second, func() bool { return isAdmin(c) }, "the grant reaches cache ", i)
+	}
+	require.Equal(t, http.StatusOK, second.post("/users/"+id+"/revoke", admin, map[string][]string{"permissions": {"admin"}}).Code)
+	for i, c := range caches {
+		testkit.Eventually(t, 5*time.Second, func() bool { return !isAdmin(c) }, "the revoke reaches cache ", i)
+	}
+	require.Equal(t, http.StatusOK, first.post("/users/"+id+"/signout", admin, nil).Code)
+	for i, c := range caches {
+		testkit.Eventually(t, 5*time.Second, func() bool {
+			_, err := c.Check(ctx, token)
+			return err != nil
+		}, "the admin's sign-out reaches cache ", i)
+	}
 }
