@@ -370,7 +370,9 @@ func adminStory(t *testing.T, s *webShop, b *browser) {
 	api.as(token).must(http.MethodGet, "auth", "/users/current", nil, &me)
 	assert.NotContains(t, me.Permissions, "admin")
 
-	b.follow(`form[action="/admin/users/` + me.ID + `/disable"] button`)
+	b.follow(`a[href^="/admin/users/` + me.ID + `/disable"]`) // asks first
+	b.shot("admin", "confirm-disable")
+	b.follow(`form[action^="/admin/users/` + me.ID + `/disable"] button`)
 	require.True(t, b.has(`form[action="/admin/users/`+me.ID+`/enable"]`), "shown disabled")
 	b.shot("admin", "disabled-user")
 	var p page
