@@ -519,6 +519,13 @@ func TestWeb(t *testing.T) {
 			return shopper.get("/admin/articles").status == http.StatusOK
 		})
 
+		admin.post("/admin/users/"+user[0].ID+"/signout?page=1", url.Values{})
+		eventually(t, 10*time.Second, "the admin's sign-out ends the shopper's session", func() bool {
+			return shopper.get("/cart").url.Path == "/signin"
+		})
+		shopper.post("/signin", url.Values{"login": {login}, "password": {"correct horse battery"}})
+		require.Equal(t, http.StatusOK, shopper.get("/cart").status, "the account itself is untouched")
+
 		p = admin.get("/admin/users/" + user[0].ID + "/disable?page=1&login=" + url.QueryEscape(login))
 		assert.Contains(t, p.body, "Are you sure?")
 		assert.Contains(t, p.body, login)
