@@ -49,8 +49,10 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	if idle < 0 || (idle > 0 && idle < time.Minute) {
-		return Config{}, fmt.Errorf("AUTH_TOKEN_IDLE must be 0 (never expire) or at least 1m, got %s", idle)
+	// Uses answered from another service's token cache (TOKEN_CACHE_TTL, at most 5m) never reach
+	// auth, so an idle limit must be far longer than that: at least an hour.
+	if idle < 0 || (idle > 0 && idle < time.Hour) {
+		return Config{}, fmt.Errorf("AUTH_TOKEN_IDLE must be 0 (never expire) or at least 1h, got %s", idle)
 	}
 	appEnv := e.String("APP_ENV", "production")
 	if appEnv != "development" && appEnv != "production" {
