@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/auth"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
 func TestSignUp(t *testing.T) {
@@ -310,6 +312,7 @@ func TestAdmin(t *testing.T) {
 	userToken := e.signUp("Inés", "ines", "ines-password")
 	user := e.current(userToken)
 	listener := listenLogout(t, e.rabbitURL)
+	changes := listenUserChanged(t, e.rabbitURL)
 
 	t.Run("only admins", func(t *testing.T) {
 		for _, path := range []string{"/users/" + user.ID + "/enable", "/users/" + user.ID + "/disable"} {
@@ -386,8 +389,9 @@ func TestAdmin(t *testing.T) {
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		assert.ElementsMatch(t, []string{"user", "stock-keeper_2"}, e.current(userToken).Permissions)
 		assert.Equal(t, http.StatusForbidden, e.get("/users/all", userToken).Code)
-		// Other services drop the user's cached permissions at once.
-		listener.waitFor(t, userToken)
+		// Other services drop the user's cached permissions at once (TestUserChangesAreBroadcast).
+		testkit.Eventually(t, 10*time.Second, func() bool { return changes.count(user.ID) >= 3 },
+			"user-changed for each grant and revoke")
 	})
 
 	t.Run("disable and enable", func(t *testing.T) {

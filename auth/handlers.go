@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
@@ -69,7 +71,7 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 		if err := attempt.finished(r.Context(), u.Login, false); err != nil {
 			log.WarnContext(r.Context(), "sign-up slots not released", "err", err)
 		}
-		token, err := sess.issue(r.Context(), u)
+		token, err := sess.issue(r.Context(), u, sess.from(r))
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -129,7 +131,7 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 			// The person is who they say; only the forgiveness of this attempt was lost.
 			log.WarnContext(r.Context(), "sign-in slots not released", "err", err)
 		}
-		token, err := sess.issue(r.Context(), u)
+		token, err := sess.issue(r.Context(), u, sess.from(r))
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -193,7 +195,7 @@ func handleChangePassword(log *slog.Logger, store *Store, sess *sessions) http.H
 			web.Error(w, r, log, err)
 			return
 		}
-		broadcastErr, err := sess.signOutOthers(r.Context(), c.claims)
+		broadcastErr, err := sess.endAll(r.Context(), u.ID, c.claims.TokenID)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
@@ -235,7 +237,7 @@ func handleListUsers(log *slog.Logger, store *Store) http.Handler {
 	})
 }
 
-func handleEnable(log *slog.Logger, store *Store) http.Handler {
+func handleEnable(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := userIDParam(r)
 		if err != nil {
@@ -243,6 +245,10 @@ func handleEnable(log *slog.Logger, store *Store) http.Handler {
 			return
 		}
 		if err := store.SetEnabled(r.Context(), id, true); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if err := sess.userChanged(r.Context(), id); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
@@ -269,7 +275,9 @@ func handleDisable(log *slog.Logger, sess *sessions) http.Handler {
 	})
 }
 
-func handleGrant(log *slog.Logger, store *Store) http.Handler {
+// handleGrant adds permissions, then broadcasts user-changed so that every service drops the
+// user's cached permissions at once: the next request sees the grant.
+func handleGrant(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, permissions, err := readPermissionChange(r)
 		if err != nil {
@@ -280,12 +288,16 @@ func handleGrant(log *slog.Logger, store *Store) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
+		if err := sess.userChanged(r.Context(), id); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
 		web.NoContent(w)
 	})
 }
 
-// handleRevoke removes permissions, then broadcasts logout for the user's tokens: not to end
-// their sessions here, but so that other services drop the cached permissions at once.
+// handleRevoke removes permissions, then broadcasts user-changed as handleGrant does. An admin
+// cannot revoke its own admin permission: the shop would be left without a console.
 func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, permissions, err := readPermissionChange(r)
@@ -293,13 +305,88 @@ func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
+		if id == callerFrom(r.Context()).user.ID && slices.Contains(permissions, PermissionAdmin) {
+			web.Error(w, r, log, errs.Newf(errs.Conflict, "you cannot revoke your own admin permission: ask another admin"))
+			return
+		}
 		if err := store.Revoke(r.Context(), id, permissions); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
-		if err := sess.broadcastUser(r.Context(), id); err != nil {
+		if err := sess.userChanged(r.Context(), id); err != nil {
 			web.Error(w, r, log, err)
 			return
+		}
+		web.NoContent(w)
+	})
+}
+
+// handleSessions serves GET /users/sessions: the caller's live sessions.
+func handleSessions(log *slog.Logger, sess *sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := sess.list(r.Context(), callerFrom(r.Context()).claims)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, list)
+	})
+}
+
+// handleEndSession serves DELETE /users/sessions/{sessionId}: the caller ends one of its own
+// sessions (the current one too, as a sign-out). Anyone else's is 404, as an unknown one.
+func handleEndSession(log *slog.Logger, sess *sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := bson.ObjectIDFromHex(chi.URLParam(r, "sessionId"))
+		if err != nil {
+			web.Error(w, r, log, errs.Newf(errs.Invalid, "malformed session id: want 24 hex digits"))
+			return
+		}
+		if err := sess.end(r.Context(), callerFrom(r.Context()).user.ID, id.Hex()); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.NoContent(w)
+	})
+}
+
+// handleEndOtherSessions serves DELETE /users/sessions: every session of the caller but the
+// current one ends.
+func handleEndOtherSessions(log *slog.Logger, sess *sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := callerFrom(r.Context())
+		broadcastErr, err := sess.endAll(r.Context(), c.user.ID, c.claims.TokenID)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if broadcastErr != nil {
+			log.WarnContext(r.Context(), "sessions ended, but a logout broadcast failed", "err", broadcastErr)
+		}
+		web.NoContent(w)
+	})
+}
+
+// handleSignOutUser serves an admin's POST /users/{userId}/signout: every session of that user
+// ends (the admin's own included, when it signs itself out: it can sign in again).
+func handleSignOutUser(log *slog.Logger, store *Store, sess *sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := userIDParam(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if _, err := store.UserByID(r.Context(), id); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		broadcastErr, err := sess.endAll(r.Context(), id, "")
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		if broadcastErr != nil {
+			log.WarnContext(r.Context(), "sessions ended, but a logout broadcast failed", "err", broadcastErr)
 		}
 		web.NoContent(w)
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
@@ -36,8 +37,13 @@ type env struct {
 
 func newEnv(t testing.TB, limits auth.Limits) *env {
 	t.Helper()
+	return newEnvOn(t, testkit.Mongo(t), func(d *auth.Deps) { d.Limits = limits })
+}
+
+// newEnvOn is newEnv on db, with Deps as set changes them (a clock, an idle limit).
+func newEnvOn(t testing.TB, db *mongo.Database, set func(*auth.Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
-	db := testkit.Mongo(t)
 	store, err := auth.NewStore(ctx, db)
 	require.NoError(t, err)
 	url := testkit.RabbitURL(t)
@@ -48,10 +54,14 @@ func newEnv(t testing.TB, limits auth.Limits) *env {
 	if _, isBenchmark := t.(*testing.B); isBenchmark {
 		log = slog.New(slog.DiscardHandler) // a line per request would drown the figures
 	}
-	h := auth.NewServer(auth.Deps{
+	d := auth.Deps{
 		Basics: web.Basics{Log: log, Metrics: metrics.New("auth")}, Store: store, Bus: b,
-		Secret: testSecret, Limits: limits,
-	})
+		Secret: testSecret, TokenIdle: auth.DefaultTokenIdle,
+	}
+	if set != nil {
+		set(&d)
+	}
+	h := auth.NewServer(d)
 	return &env{t: t, handler: h, store: store, rabbitURL: url, dbName: db.Name()}
 }
 

@@ -27,7 +27,9 @@ type Deps struct {
 	Bus    bus.Publisher    // for the logout broadcasts
 	Secret []byte           // JWT_SECRET, at least MinSecretBytes long
 	Limits Limits           // sign-in and sign-up rate limits; zero fields take DefaultLimits
-	Now    func() time.Time // the rate limits' clock; time.Now when nil
+	Now    func() time.Time // the clock of the rate limits and sessions; time.Now when nil
+	// TokenIdle is how long a session lasts unused (AUTH_TOKEN_IDLE); 0 = for ever.
+	TokenIdle time.Duration
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed when sign-in
 	// is limited per client address (none by default).
 	TrustedProxies []netip.Prefix
@@ -36,7 +38,12 @@ type Deps struct {
 // NewServer returns the auth API of SPEC §3.1 with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
 	r := d.Router(openAPI)
-	addRoutes(r, d.Log, d.Store, &sessions{store: d.Store, key: d.Secret, pub: d.Bus}, newRateLimits(d.Limits, d.TrustedProxies, newLimitStore(d.Store, d.Now), d.Now))
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	sess := &sessions{store: d.Store, key: d.Secret, pub: d.Bus, idle: d.TokenIdle, now: now, trusted: d.TrustedProxies}
+	addRoutes(r, d.Log, d.Store, sess, newRateLimits(d.Limits, d.TrustedProxies, newLimitStore(d.Store, now), now))
 	return r
 }
 
@@ -50,14 +57,18 @@ func addRoutes(r chi.Router, log *slog.Logger, store *Store, sess *sessions, lim
 		r.Method(http.MethodGet, "/users/signout", handleSignOut(log, sess))
 		r.Method(http.MethodGet, "/users/current", handleCurrentUser())
 		r.Method(http.MethodPost, "/users/password", handleChangePassword(log, store, sess))
+		r.Method(http.MethodGet, "/users/sessions", handleSessions(log, sess))
+		r.Method(http.MethodDelete, "/users/sessions", handleEndOtherSessions(log, sess))
+		r.Method(http.MethodDelete, "/users/sessions/{sessionId}", handleEndSession(log, sess))
 	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireUser(log, sess, PermissionAdmin))
 		r.Method(http.MethodGet, "/users/all", handleListUsers(log, store))
-		r.Method(http.MethodPost, "/users/{userId}/enable", handleEnable(log, store))
+		r.Method(http.MethodPost, "/users/{userId}/enable", handleEnable(log, store, sess))
 		r.Method(http.MethodPost, "/users/{userId}/disable", handleDisable(log, sess))
-		r.Method(http.MethodPost, "/users/{userId}/grant", handleGrant(log, store))
+		r.Method(http.MethodPost, "/users/{userId}/grant", handleGrant(log, store, sess))
 		r.Method(http.MethodPost, "/users/{userId}/revoke", handleRevoke(log, store, sess))
+		r.Method(http.MethodPost, "/users/{userId}/signout", handleSignOutUser(log, store, sess))
 	})
 }

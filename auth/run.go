@@ -24,6 +24,7 @@ type Config struct {
 	BootstrapAdmin string         // AUTH_BOOTSTRAP_ADMIN, "login:password", untrimmed too
 	TrustedProxies []netip.Prefix // AUTH_TRUSTED_PROXIES, comma-separated addresses or CIDRs
 	Limits         Limits         // AUTH_SIGNUPS_PER_HOUR, AUTH_SIGNIN_* (see loadLimits)
+	TokenIdle      time.Duration  // AUTH_TOKEN_IDLE, default DefaultTokenIdle, 0 = never expire
 	// Development is APP_ENV=development: only then may JWT_SECRET and AUTH_BOOTSTRAP_ADMIN
 	// hold the published examples (see checkNotExample).
 	Development bool
@@ -44,6 +45,15 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	idle, err := e.Duration("AUTH_TOKEN_IDLE", DefaultTokenIdle)
+	if err != nil {
+		return Config{}, err
+	}
+	// Uses answered from another service's token cache (TOKEN_CACHE_TTL, at most 5m) never reach
+	// auth, so an idle limit must be far longer than that: at least an hour.
+	if idle < 0 || (idle > 0 && idle < time.Hour) {
+		return Config{}, fmt.Errorf("AUTH_TOKEN_IDLE must be 0 (never expire) or at least 1h, got %s", idle)
+	}
 	appEnv := e.String("APP_ENV", "production")
 	if appEnv != "development" && appEnv != "production" {
 		return Config{}, fmt.Errorf("APP_ENV must be development or production, got %q", appEnv)
@@ -55,6 +65,7 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 		BootstrapAdmin: getenv("AUTH_BOOTSTRAP_ADMIN"),
 		TrustedProxies: proxies,
 		Limits:         limits,
+		TokenIdle:      idle,
 		Development:    appEnv == "development",
 	}, nil
 }
@@ -162,7 +173,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	rt, err := app.Start(ctx, opts, "auth", cfg.Common, "mongo_db", cfg.MongoDB,
 		"development", cfg.Development, "trusted_proxies", fmt.Sprint(cfg.TrustedProxies),
 		"signups_per_hour", cfg.Limits.SignUps, "signin_per_address", cfg.Limits.PerAddress,
-		"signin_failures_per_login", cfg.Limits.LoginFailures, "signin_login_window", cfg.Limits.LoginWindow.String())
+		"signin_failures_per_login", cfg.Limits.LoginFailures, "signin_login_window", cfg.Limits.LoginWindow.String(),
+		"token_idle", cfg.TokenIdle.String())
 	if err != nil {
 		return err
 	}
@@ -183,6 +195,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	srv := NewServer(Deps{
 		Basics: rt.Basics(),
 		Store:  store, Bus: rt.Bus, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies, Limits: cfg.Limits,
+		TokenIdle: cfg.TokenIdle,
 	})
 	return rt.Serve(ctx, srv, limitsCleaner(store, rt.Log, time.Now, limitsCleanupEvery))
 }

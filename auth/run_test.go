@@ -146,6 +146,19 @@ func TestLoadConfigLimits(t *testing.T) {
 	assert.True(t, cfg.Development)
 }
 
+func TestLoadConfigTokenIdle(t *testing.T) {
+	t.Parallel()
+	for set, want := range map[string]time.Duration{"": 720 * time.Hour, "0": 0, "2h": 2 * time.Hour, "1h": time.Hour} {
+		cfg, err := auth.LoadConfig(envOf(map[string]string{"AUTH_TOKEN_IDLE": set}))
+		require.NoError(t, err, set)
+		assert.Equal(t, want, cfg.TokenIdle, "AUTH_TOKEN_IDLE=%q", set)
+	}
+	for _, bad := range []string{"-1h", "59m", "soon"} {
+		_, err := auth.LoadConfig(envOf(map[string]string{"AUTH_TOKEN_IDLE": bad}))
+		assert.ErrorContains(t, err, "AUTH_TOKEN_IDLE", bad)
+	}
+}
+
 func TestGrantCommand(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, auth.Limits{})

@@ -2,8 +2,8 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"regexp"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -42,12 +42,21 @@ func (d userDoc) user() User {
 		Enabled: d.Enabled, PasswordHash: d.Password}
 }
 
-// tokenDoc is the record that makes a token valid: the token's tokenID claim is its _id, and
-// the token works only while Enabled is true.
+// tokenDoc is the record that makes a token valid, a session: the token's tokenID claim is its
+// _id, and the token works only while Enabled is true and LastUsed is recent enough
+// (sessions.go). Client and Address are what the sign-in came from, for its owner to recognise.
 type tokenDoc struct {
-	ID      bson.ObjectID `bson:"_id"`
-	UserID  bson.ObjectID `bson:"userId"`
-	Enabled bool          `bson:"enabled"`
+	ID       bson.ObjectID `bson:"_id"`
+	UserID   bson.ObjectID `bson:"userId"`
+	Enabled  bool          `bson:"enabled"`
+	Created  time.Time     `bson:"created"`
+	LastUsed time.Time     `bson:"lastUsed"`
+	Client   string        `bson:"client"`
+	Address  string        `bson:"address"`
+}
+
+func (d tokenDoc) session() Session {
+	return Session{ID: d.ID.Hex(), Created: d.Created.UTC(), LastUsed: d.LastUsed.UTC(), Client: d.Client, Address: d.Address}
 }
 
 // NewStore opens the store in db and makes sure its indexes exist.
@@ -208,35 +217,49 @@ func (s *Store) Revoke(ctx context.Context, id string, permissions []string) err
 	return s.updateUser(ctx, id, bson.D{{Key: "$pullAll", Value: bson.D{{Key: "permissions", Value: permissions}}}})
 }
 
-// CreateToken stores an enabled token record for userID and returns its id.
-func (s *Store) CreateToken(ctx context.Context, userID string) (string, error) {
+// CreateToken stores an enabled token record for the session of userID that s describes (its
+// ID is ignored) and returns its id.
+func (s *Store) CreateToken(ctx context.Context, userID string, sess Session) (string, error) {
 	uid, err := parseID(userID)
 	if err != nil {
 		return "", err
 	}
-	doc := tokenDoc{ID: bson.NewObjectID(), UserID: uid, Enabled: true}
+	doc := tokenDoc{ID: bson.NewObjectID(), UserID: uid, Enabled: true, Created: sess.Created,
+		LastUsed: sess.Created, Client: sess.Client, Address: sess.Address}
 	if _, err := s.tokens.InsertOne(ctx, doc); err != nil {
 		return "", mongox.Unavailable(err)
 	}
 	return doc.ID.Hex(), nil
 }
 
-// TokenEnabled tells whether the record tokenID exists, belongs to userID and is enabled.
-func (s *Store) TokenEnabled(ctx context.Context, tokenID, userID string) (bool, error) {
+// Token returns the record tokenID if it exists, belongs to userID and is enabled; anything
+// else is NotFound. It is one read by _id: the token check's first round trip.
+func (s *Store) Token(ctx context.Context, tokenID, userID string) (Session, error) {
 	tid, err1 := bson.ObjectIDFromHex(tokenID)
 	uid, err2 := bson.ObjectIDFromHex(userID)
 	if err1 != nil || err2 != nil {
-		return false, nil
+		return Session{}, errs.Newf(errs.NotFound, "session not found")
 	}
 	var doc tokenDoc
 	err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: tid}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
-	}
 	if err != nil {
-		return false, mongox.Unavailable(err)
+		return Session{}, mongox.NotFound(err, "session "+tokenID)
 	}
-	return doc.Enabled && doc.UserID == uid, nil
+	if !doc.Enabled || doc.UserID != uid {
+		return Session{}, errs.Newf(errs.NotFound, "session %s not found", tokenID)
+	}
+	return doc.session(), nil
+}
+
+// TouchToken records that the record tokenID was used at.
+func (s *Store) TouchToken(ctx context.Context, tokenID string, at time.Time) error {
+	tid, err := bson.ObjectIDFromHex(tokenID)
+	if err != nil {
+		return errs.Newf(errs.Invalid, "malformed token id")
+	}
+	_, err = s.tokens.UpdateOne(ctx, bson.D{{Key: "_id", Value: tid}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "lastUsed", Value: at}}}})
+	return mongox.Unavailable(err)
 }
 
 // RevokeToken disables the record tokenID.
@@ -250,8 +273,8 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string) error {
 	return mongox.Unavailable(err)
 }
 
-// EnabledTokens returns the ids of the enabled token records of userID.
-func (s *Store) EnabledTokens(ctx context.Context, userID string) ([]string, error) {
+// EnabledTokens returns the enabled token records of userID, expired or not.
+func (s *Store) EnabledTokens(ctx context.Context, userID string) ([]Session, error) {
 	uid, err := parseID(userID)
 	if err != nil {
 		return nil, err
@@ -264,11 +287,11 @@ func (s *Store) EnabledTokens(ctx context.Context, userID string) ([]string, err
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, mongox.Unavailable(err)
 	}
-	ids := make([]string, len(docs))
+	sessions := make([]Session, len(docs))
 	for i, d := range docs {
-		ids[i] = d.ID.Hex()
+		sessions[i] = d.session()
 	}
-	return ids, nil
+	return sessions, nil
 }
 
 // RevokeTokens disables every token record of userID.

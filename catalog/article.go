@@ -62,6 +62,8 @@ type articleInput struct {
 	Image       *string       `json:"image"`
 	Price       *money.Number `json:"price"`
 	Stock       *money.Number `json:"stock"`
+	// Enabled true restores a deleted article, false deletes it (as DELETE does); update only.
+	Enabled *bool `json:"enabled"`
 }
 
 // articleChanges is a validated articleInput: nil fields are left as they are.
@@ -71,6 +73,7 @@ type articleChanges struct {
 	Image       *string
 	Price       *money.Cents
 	Stock       *int64
+	Enabled     *bool
 }
 
 // validate checks in and returns the changes it asks for. On create, name and price are
@@ -134,6 +137,9 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 	} else if create {
 		zero := int64(0)
 		ch.Stock = &zero
+	}
+	if !create {
+		ch.Enabled = in.Enabled // a new article is always enabled
 	}
 	return ch, v.Err()
 }

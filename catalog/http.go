@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
@@ -74,7 +75,9 @@ func searchWords(text string) (words []string, problem string) {
 	return words, ""
 }
 
-func handleArticleList(log *slog.Logger, view *articleView) http.Handler {
+// handleArticleList serves GET /articles: a page of the enabled articles, or with
+// ?deleted=true, for admins only, of the deleted ones (the console's Restore list).
+func handleArticleList(log *slog.Logger, view *articleView, auth *tokens.Checker) http.Handler {
 	type page struct {
 		Items []Article `json:"items"`
 		Page  int       `json:"page"`
@@ -90,11 +93,25 @@ func handleArticleList(log *slog.Logger, view *articleView) http.Handler {
 		if problem != "" {
 			v.Add("q", problem)
 		}
+		deleted := query.Get("deleted")
+		v.Check(deleted == "" || deleted == "true" || deleted == "false", "deleted", "must be true or false")
 		if err := v.Err(); err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
-		items, total := view.list(words, pageNo, size)
+		list := view.list
+		if deleted == "true" {
+			u, err := auth.Check(r.Context(), web.BearerToken(r))
+			if err == nil && !u.IsAdmin() {
+				err = errs.Newf(errs.Forbidden, "requires the %q permission", "admin")
+			}
+			if err != nil {
+				web.Error(w, r, log, err)
+				return
+			}
+			list = view.listDeleted
+		}
+		items, total := list(words, pageNo, size)
 		web.EncodeTagged(w, r, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
 	})
 }

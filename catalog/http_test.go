@@ -381,3 +381,62 @@ func TestArticleTextRefusesBidiControls(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, `"total":1`, "nothing created")
 }
+
+// TestRestoreArticle: POST /articles/{id} with "enabled": true brings a deleted article back
+// (listed, searched), false deletes it as DELETE does; ?deleted=true lists deleted articles for
+// admins only.
+func TestRestoreArticle(t *testing.T) {
+	api := newTestAPI(t)
+	a := api.create("Desk", "oak", "120", 3)
+	api.create("Chair", "", "40", 2)
+
+	status, body := api.do("POST", "/articles/"+a.ID, adminToken, `{"enabled":false}`)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.False(t, decode[Article](t, body).Enabled)
+	_, body = api.do("GET", "/articles", "", "")
+	assert.Equal(t, []string{"Chair"}, names(decode[listPage](t, body).Items))
+
+	for _, tt := range []struct {
+		name, path, token string
+		status            int
+	}{
+		{"no token", "/articles?deleted=true", "", http.StatusUnauthorized},
+		{"user token", "/articles?deleted=true", userToken, http.StatusForbidden},
+		{"not a boolean", "/articles?deleted=yes", adminToken, http.StatusBadRequest},
+	} {
+		status, body := api.do("GET", tt.path, tt.token, "")
+		assert.Equal(t, tt.status, status, tt.name+": "+body)
+	}
+	status, body = api.do("GET", "/articles?deleted=true", adminToken, "")
+	require.Equal(t, http.StatusOK, status, body)
+	deleted := decode[listPage](t, body)
+	assert.Equal(t, []string{"Desk"}, names(deleted.Items))
+	assert.EqualValues(t, 1, deleted.Total)
+	_, body = api.do("GET", "/articles?deleted=true&q=chair", adminToken, "")
+	assert.Empty(t, decode[listPage](t, body).Items)
+
+	for _, tt := range []struct {
+		name, token, body string
+		status            int
+	}{
+		{"user token", userToken, `{"enabled":true}`, http.StatusForbidden},
+		{"enabled as text", adminToken, `{"enabled":"true"}`, http.StatusBadRequest},
+	} {
+		status, body := api.do("POST", "/articles/"+a.ID, tt.token, tt.body)
+		assert.Equal(t, tt.status, status, tt.name+": "+body)
+	}
+
+	status, body = api.do("POST", "/articles/"+a.ID, adminToken, `{"enabled":true}`)
+	require.Equal(t, http.StatusOK, status, body)
+	got := decode[Article](t, body)
+	assert.True(t, got.Enabled)
+	assert.Equal(t, int64(3), got.Stock, "the stock is kept")
+	_, body = api.do("GET", "/articles", "", "")
+	assert.Equal(t, []string{"Chair", "Desk"}, names(decode[listPage](t, body).Items))
+	_, body = api.do("GET", "/articles/search/oak", "", "")
+	assert.Equal(t, []string{"Desk"}, names(decode[[]Article](t, body)))
+	_, body = api.do("GET", "/articles?deleted=true", adminToken, "")
+	assert.Empty(t, decode[listPage](t, body).Items)
+	status, _ = api.do("POST", "/articles/"+a.ID, adminToken, `{"enabled":true}`)
+	assert.Equal(t, http.StatusOK, status, "restoring twice is fine")
+}

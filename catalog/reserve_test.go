@@ -171,6 +171,36 @@ func TestReservationsSeeArticleChangesOfOtherInstances(t *testing.T) {
 	assert.Equal(t, int64(3), cost, "the move, its head, the record")
 }
 
+// A restored article is reservable again, on another instance too: its restore is a revise
+// move, like its deletion.
+func TestRestoredArticleIsReservable(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.Mongo(t)
+	var admin, orders *Store
+	for _, s := range []**Store{&admin, &orders} {
+		var err error
+		*s, err = NewStore(ctx, db)
+		require.NoError(t, err)
+	}
+	a := newArticle(t, admin, "A", 10)
+	require.NoError(t, admin.DisableArticle(ctx, a))
+	r, err := orders.ReserveOrder(ctx, "order-1", []OrderLine{{a, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, stateRejected, r.State, "deleted")
+
+	enabled := true
+	restored, err := admin.UpdateArticle(ctx, a, articleChanges{Enabled: &enabled})
+	require.NoError(t, err)
+	assert.True(t, restored.Enabled)
+	r, err = orders.ReserveOrder(ctx, "order-2", []OrderLine{{a, 1}})
+	require.NoError(t, err)
+	assert.Equal(t, stateReserved, r.State, "restored")
+	assert.Equal(t, int64(9), requireConsistentLedger(t, admin, a))
+	last := ledger(t, admin, a)
+	require.GreaterOrEqual(t, len(last), 2)
+	assert.Equal(t, moveRevise, last[len(last)-2].Reason, "the restore is a revise move")
+}
+
 // An article written without its revise move (a writer stopped in between), and a ledger
 // written before moves carried states, are brought up to the article when a read model loads;
 // until then a reservation reads the article.

@@ -44,7 +44,7 @@ const (
 // addRoutes is the whole REST API of the catalog (SPEC §3.3): reads are public, writes admin.
 func addRoutes(r chi.Router, log *slog.Logger, store *Store, view *articleView, auth *tokens.Checker) {
 	expensive := r.With(web.Shed(log, readSlots, readWait))
-	expensive.Method(http.MethodGet, "/articles", handleArticleList(log, view))
+	expensive.Method(http.MethodGet, "/articles", handleArticleList(log, view, auth))
 	expensive.Method(http.MethodGet, "/articles/search/{criteria}", handleArticleSearch(log, view))
 	r.Method(http.MethodGet, "/articles/{id}", handleArticleGet(log, view, store))
 

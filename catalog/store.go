@@ -200,6 +200,9 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges)
 	if ch.Price != nil {
 		set["price"] = int64(*ch.Price)
 	}
+	if ch.Enabled != nil {
+		set["enabled"] = *ch.Enabled
+	}
 	var doc articleDoc
 	err = s.articles.FindOneAndUpdate(ctx, bson.M{"_id": oid}, bson.M{"$set": set, "$inc": bson.M{"version": 1}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
@@ -208,12 +211,13 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges)
 	}
 	s.notify(change{ArticleID: doc.ID, Article: &doc})
 	// The ledger records the new state with the stock move, or with a revise move of its own
-	// when the price may have changed (see sellState).
+	// when the price or the enabled state may have changed (see sellState): a restored
+	// article is reservable once its state is in the ledger, as a disabled one stops being.
 	var stock int64
 	switch {
 	case ch.Stock != nil:
 		stock, err = s.SetStock(ctx, doc.ID, *ch.Stock, stateOf(doc))
-	case ch.Price != nil:
+	case ch.Price != nil, ch.Enabled != nil:
 		stock, err = s.revise(ctx, doc)
 	default:
 		stock, err = s.Balance(ctx, doc.ID)

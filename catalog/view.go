@@ -180,6 +180,32 @@ func (v *articleView) list(words []string, page, size int) ([]Article, int) {
 	return out, total
 }
 
+// listDeleted returns page (from 1) of size deleted (disabled) articles by name that contain
+// every word, and how many match in all: the admin console's filter. Deleted articles are few and
+// seldom listed, so it walks every article rather than keeping an order of its own.
+func (v *articleView) listDeleted(words []string, page, size int) ([]Article, int) {
+	terms := normalizeWords(words)
+	v.mu.RLock()
+	var matched []*viewEntry
+	for _, e := range v.articles {
+		if _, ok := e.matches(terms); ok && e.hasDoc && !e.doc.Enabled {
+			matched = append(matched, e)
+		}
+	}
+	v.mu.RUnlock()
+	slices.SortFunc(matched, func(a, b *viewEntry) int {
+		return cmp.Or(cmp.Compare(a.doc.Name, b.doc.Name), bytes.Compare(a.doc.ID[:], b.doc.ID[:]))
+	})
+	skip := min((page-1)*size, len(matched))
+	out := make([]Article, 0, min(size, len(matched)-skip))
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, e := range matched[skip:min(skip+size, len(matched))] {
+		out = append(out, e.article())
+	}
+	return out, len(matched)
+}
+
 // matches tells whether every term is in the entry's name or description, and how many are in
 // its name.
 func (e *viewEntry) matches(terms []string) (inName int, ok bool) {

@@ -20,6 +20,7 @@ var specRoutes = map[string][]string{
 		"POST /users/signup", "POST /users/signin", "GET /users/signout", "GET /users/current",
 		"POST /users/password", "GET /users/all", "POST /users/{userId}/enable",
 		"POST /users/{userId}/disable", "POST /users/{userId}/grant", "POST /users/{userId}/revoke",
+		"POST /users/{userId}/signout", "GET /users/sessions", "DELETE /users/sessions", "DELETE /users/sessions/{sessionId}",
 	},
 	"image": {"POST /images/create", "GET /images/{id}", "GET /images/{id}/jpeg"},
 	"catalog": {

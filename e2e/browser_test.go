@@ -359,8 +359,8 @@ func adminStory(t *testing.T, s *webShop, b *browser) {
 	api.as(token).must(http.MethodGet, "auth", "/users/current", nil, &me)
 
 	b.open(base + "/admin/users")
-	grant := `form[action="/admin/users/` + me.ID + `/grant"]:has(input[value="admin"]) button`
-	revoke := `form[action="/admin/users/` + me.ID + `/revoke"]:has(input[value="admin"]) button`
+	grant := `form[action^="/admin/users/` + me.ID + `/grant"]:has(input[value="admin"]) button`
+	revoke := `form[action^="/admin/users/` + me.ID + `/revoke"]:has(input[value="admin"]) button`
 	b.follow(grant)
 	api.as(token).must(http.MethodGet, "auth", "/users/current", nil, &me)
 	assert.Contains(t, me.Permissions, "admin")
@@ -370,8 +370,10 @@ func adminStory(t *testing.T, s *webShop, b *browser) {
 	api.as(token).must(http.MethodGet, "auth", "/users/current", nil, &me)
 	assert.NotContains(t, me.Permissions, "admin")
 
-	b.follow(`form[action="/admin/users/` + me.ID + `/disable"] button`)
-	require.True(t, b.has(`form[action="/admin/users/`+me.ID+`/enable"]`), "shown disabled")
+	b.follow(`a[href^="/admin/users/` + me.ID + `/disable"]`) // asks first
+	b.shot("admin", "confirm-disable")
+	b.follow(`form[action^="/admin/users/` + me.ID + `/disable"] button`)
+	require.True(t, b.has(`form[action^="/admin/users/`+me.ID+`/enable"]`), "shown disabled")
 	b.shot("admin", "disabled-user")
 	var p page
 	eventually(t, 10*time.Second, "the disabled user's session ends", func() bool {

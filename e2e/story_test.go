@@ -10,7 +10,9 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +27,33 @@ func TestEmbeddedFleet(t *testing.T) {
 	s := startEmbedded(t)
 	t.Run("story", func(t *testing.T) { story(t, s) })
 	t.Run("race for the last units", func(t *testing.T) { raceForStock(t, s, 30, 10) })
+	t.Run("listens on loopback only", func(t *testing.T) { loopbackOnly(t, s) })
+}
+
+// loopbackOnly checks SPEC §5: the one-command fleet's services answer on 127.0.0.1 and not on
+// the machine's other addresses (LISTEN_HOST unset).
+func loopbackOnly(t *testing.T, s *shop) {
+	var other net.IP
+	addrs, err := net.InterfaceAddrs()
+	require.NoError(t, err)
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			other = ipn.IP
+			break
+		}
+	}
+	if other == nil {
+		t.Skip("this machine has no address but loopback")
+	}
+	for name, base := range s.urls {
+		u, err := url.Parse(base)
+		require.NoError(t, err)
+		c, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+		require.NoError(t, err, "%s answers on %s", name, u.Host)
+		_ = c.Close()
+		_, err = net.DialTimeout("tcp", net.JoinHostPort(other.String(), u.Port()), 5*time.Second)
+		assert.Error(t, err, "%s must not answer on %s", name, other)
+	}
 }
 
 func TestSeparateProcesses(t *testing.T) {

@@ -463,6 +463,93 @@ func TestWeb(t *testing.T) {
 		assert.Contains(t, p.body, adminLogin)
 	})
 
+	t.Run("your sessions: seen, one ended, all others ended", func(t *testing.T) {
+		phone := newVisitor(t, base)
+		login := phone.signUp("Sol")
+		laptop := newVisitor(t, base)
+		laptop.get("/")
+		laptop.post("/signin", url.Values{"login": {login}, "password": {"correct horse battery"}})
+		tablet := newVisitor(t, base)
+		tablet.get("/")
+		tablet.post("/signin", url.Values{"login": {login}, "password": {"correct horse battery"}})
+
+		p := laptop.get("/account/sessions")
+		require.Equal(t, http.StatusOK, p.status)
+		assert.Contains(t, p.body, "This device")
+		assert.Contains(t, p.body, "127.0.0.1", "the person's address, through the storefront")
+		assert.Contains(t, p.body, "Go-http-client", "the person's User-Agent, through the storefront")
+		ends := regexp.MustCompile(`action="/account/sessions/([0-9a-f]{24})/end"`).FindAllStringSubmatch(p.body, -1)
+		require.Len(t, ends, 2, "an End button for each other session")
+		// The oldest session listed last is the phone's (sign-up).
+		p = laptop.post("/account/sessions/"+ends[1][1]+"/end", url.Values{})
+		assert.Contains(t, p.body, "The session has ended.")
+		eventually(t, 10*time.Second, "the ended session is refused", func() bool { return phone.get("/cart").url.Path == "/signin" })
+		p = laptop.post("/account/sessions/others/end", url.Values{})
+		assert.Contains(t, p.body, "Every other session has ended.")
+		eventually(t, 10*time.Second, "every other session is refused", func() bool { return tablet.get("/cart").url.Path == "/signin" })
+		assert.Equal(t, http.StatusOK, laptop.get("/cart").status, "the current one lives")
+
+		p = laptop.post("/account/sessions/0123456789abcdef01234567/end", url.Values{})
+		assert.Equal(t, http.StatusNotFound, p.status, "not a session of this user")
+	})
+
+	t.Run("admin: no lockout, confirmations, restore, grants on the next page", func(t *testing.T) {
+		admin := newVisitor(t, base)
+		admin.get("/")
+		admin.post("/signin", url.Values{"login": {adminLogin}, "password": {adminPassword}})
+		api := newClient(t, s.urls).as(admin.cookie("session"))
+		var me struct{ ID string }
+		api.must(http.MethodGet, "auth", "/users/current", nil, &me)
+
+		p := admin.get("/admin/users?q=" + url.QueryEscape(adminLogin))
+		assert.NotContains(t, p.body, "/admin/users/"+me.ID+"/disable", "no disabling itself")
+		assert.NotRegexp(t, `/admin/users/`+me.ID+`/revoke[^>]*>[^<]*<input type="hidden" name="csrf" value="[^"]*"><input type="hidden" name="permission" value="admin"`, p.body, "no revoking its own admin")
+		p = admin.post("/admin/users/"+me.ID+"/revoke", url.Values{"permission": {"admin"}})
+		assert.Equal(t, http.StatusBadRequest, p.status, "posted anyway: refused with auth's message")
+		assert.Contains(t, p.body, "cannot revoke your own admin")
+
+		shopper := newVisitor(t, base)
+		login := shopper.signUp("Promoted")
+		assert.Equal(t, http.StatusForbidden, shopper.get("/admin/articles").status)
+		var user []struct{ ID string }
+		api.must(http.MethodGet, "auth", "/users/all?q="+url.QueryEscape(login), nil, &user)
+		require.Len(t, user, 1)
+		admin.post("/admin/users/"+user[0].ID+"/grant", url.Values{"permission": {"admin"}})
+		eventually(t, time.Second, "the grant shows on the shopper's next page", func() bool {
+			return shopper.get("/admin/articles").status == http.StatusOK
+		})
+
+		admin.post("/admin/users/"+user[0].ID+"/signout?page=1", url.Values{})
+		eventually(t, 10*time.Second, "the admin's sign-out ends the shopper's session", func() bool {
+			return shopper.get("/cart").url.Path == "/signin"
+		})
+		shopper.post("/signin", url.Values{"login": {login}, "password": {"correct horse battery"}})
+		require.Equal(t, http.StatusOK, shopper.get("/cart").status, "the account itself is untouched")
+
+		p = admin.get("/admin/users/" + user[0].ID + "/disable?page=1&login=" + url.QueryEscape(login))
+		assert.Contains(t, p.body, "Are you sure?")
+		assert.Contains(t, p.body, login)
+		assert.Contains(t, p.body, `<form action="/admin/users/`+user[0].ID+`/disable?page=1" method="post">`)
+		admin.post("/admin/users/"+user[0].ID+"/disable?page=1", url.Values{})
+		eventually(t, 10*time.Second, "the disabled user's session ends", func() bool { return shopper.get("/cart").url.Path == "/signin" })
+
+		var a struct {
+			ID string `json:"_id"`
+		}
+		api.must(http.MethodPost, "catalog", "/articles", map[string]any{"name": "Undo me", "price": 5, "stock": 2}, &a)
+		p = admin.get("/admin/articles/" + a.ID + "/disable")
+		assert.Contains(t, p.body, "Undo me")
+		assert.Contains(t, p.body, `<form action="/admin/articles/`+a.ID+`/disable" method="post">`)
+		admin.post("/admin/articles/"+a.ID+"/disable", url.Values{})
+		p = admin.get("/admin/articles?deleted=1")
+		assert.Contains(t, p.body, `action="/admin/articles/`+a.ID+`/restore"`)
+		p = admin.post("/admin/articles/"+a.ID+"/restore", url.Values{})
+		assert.Contains(t, p.body, "Article restored.")
+		var back struct{ Enabled bool }
+		api.must(http.MethodGet, "catalog", "/articles/"+a.ID, nil, &back)
+		assert.True(t, back.Enabled)
+	})
+
 	t.Run("browser", func(t *testing.T) { browserStories(t, s) })
 }
 

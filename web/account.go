@@ -6,10 +6,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// sessionAge is how long the browser keeps the session cookie (tokens themselves never expire).
+// sessionAge is how long the browser keeps the session cookie: AUTH_TOKEN_IDLE's default, so the
+// cookie lasts as long as an idle session would (auth ends the session itself).
 const sessionAge = 30 * 24 * time.Hour
 
 func handleSignUpForm(s *site) http.HandlerFunc {
@@ -107,4 +110,39 @@ func formWithout(r *http.Request, names ...string) url.Values {
 		f.Del(n)
 	}
 	return f
+}
+
+// handleSessions shows "Your sessions": every live session of the user, with an End button
+// on each but the current one (signing out ends that), and one to end all the others.
+func handleSessions(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		list, err := s.api.Sessions(r.Context(), visitFrom(r.Context()).token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "sessions", &view{Title: "sessions.title", Data: list})
+	}
+}
+
+// handleSessionEnd ends one session of the user's (auth refuses anyone else's with 404).
+func handleSessionEnd(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.api.EndSession(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		redirect(w, r, "/account/sessions", "session_closed")
+	}
+}
+
+// handleOtherSessionsEnd ends every session of the user but this one.
+func handleOtherSessionsEnd(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.api.EndOtherSessions(r.Context(), visitFrom(r.Context()).token); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		redirect(w, r, "/account/sessions", "sessions_closed")
+	}
 }

@@ -20,23 +20,74 @@ import (
 
 const adminPageSize = 20
 
+// handleAdminArticles lists the articles for sale, or with ?deleted=1 the deleted ones, each
+// with a Restore button.
 func handleAdminArticles(s *site) http.HandlerFunc {
 	type data struct {
 		Query    string
+		Deleted  bool
 		Articles []api.Article
 		Pager    pager
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		q, page := strings.TrimSpace(r.URL.Query().Get("q")), pageParam(r)
-		list, err := s.api.Articles(r.Context(), q, page, adminPageSize)
+		deleted := r.URL.Query().Get("deleted") == "1"
+		var list api.ArticlePage
+		var err error
+		if deleted {
+			list, err = s.api.DeletedArticles(r.Context(), visitFrom(r.Context()).token, q, page, adminPageSize)
+		} else {
+			list, err = s.api.Articles(r.Context(), q, page, adminPageSize)
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		link := func(p int) string { return fmt.Sprintf("/admin/articles?page=%d&q=%s", p, url.QueryEscape(q)) }
-		v := &view{Title: "admin.articles.title",
-			Data: data{Query: q, Articles: list.Items, Pager: newPager(page, list.Total, adminPageSize, link)}}
+		if deleted {
+			link = func(p int) string {
+				return fmt.Sprintf("/admin/articles?deleted=1&page=%d&q=%s", p, url.QueryEscape(q))
+			}
+		}
+		v := &view{Title: "admin.articles.title", Data: data{Query: q, Deleted: deleted, Articles: list.Items,
+			Pager: newPager(page, list.Total, adminPageSize, link)}}
 		s.render(w, r, http.StatusOK, "admin_articles", v)
+	}
+}
+
+// confirmData is what the confirm page asks: the question (already translated), where its
+// button posts, the button's label and where Cancel goes back to. It works without scripts.
+type confirmData struct {
+	Question string
+	Action   string
+	Button   string
+	Back     string
+}
+
+// handleArticleDisableConfirm asks before an article is deleted (it can be restored, but it
+// leaves the shop at once).
+func handleArticleDisableConfirm(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		a, err := s.api.Article(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v := &view{Title: "confirm.title"}
+		v.Data = confirmData{Question: translate(visitFrom(r.Context()).lang, "confirm.article", a.Name),
+			Action: "/admin/articles/" + url.PathEscape(a.ID) + "/disable", Button: "admin.disable", Back: "/admin/articles"}
+		s.render(w, r, http.StatusOK, "confirm", v)
+	}
+}
+
+func handleArticleRestore(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.api.RestoreArticle(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		redirect(w, r, "/admin/articles?deleted=1", "restored")
 	}
 }
 
@@ -236,7 +287,25 @@ func usersBack(q string, page int) string {
 	return v.Encode()
 }
 
-// handleUserChange enables, disables, grants or revokes, as the button pressed says.
+// handleUserDisableConfirm asks before a user is disabled (every session of theirs ends). The
+// login shown comes from the link; it only names the user in the question.
+func handleUserDisableConfirm(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q, page := usersQuery(r)
+		back := usersBack(q, page)
+		login := r.URL.Query().Get("login")
+		if utf8.RuneCountInString(login) > maxUserSearch || !utf8.ValidString(login) {
+			login = ""
+		}
+		v := &view{Title: "confirm.title"}
+		v.Data = confirmData{Question: translate(visitFrom(r.Context()).lang, "confirm.user", login),
+			Action: "/admin/users/" + url.PathEscape(chi.URLParam(r, "id")) + "/disable?" + back,
+			Button: "admin.disable", Back: "/admin/users?" + back}
+		s.render(w, r, http.StatusOK, "confirm", v)
+	}
+}
+
+// handleUserChange enables, disables, grants, revokes or signs out, as the button pressed says.
 func handleUserChange(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
@@ -250,6 +319,8 @@ func handleUserChange(s *site) http.HandlerFunc {
 			err = s.api.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), true)
 		case "revoke":
 			err = s.api.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), false)
+		case "signout":
+			err = s.api.SignOutUser(ctx, token, id)
 		default:
 			s.notFound(w, r)
 			return

@@ -100,6 +100,20 @@ var messages = map[string]map[string]string{
 		"error.unavailable.cart.text":     "Your cart is not available right now; nothing in it is lost. Please try again shortly.",
 		"error.unavailable.orders.title":  "Orders unavailable",
 		"error.unavailable.orders.text":   "Your orders cannot be shown right now; nothing is lost. Please try again shortly.",
+
+		// Accounts an admin can trust (issue 21): sessions, confirmations, restoring articles.
+		"sessions.title": "Your sessions", "sessions.intro": "Every device signed in to your account. End any you do not recognise; a session also ends after 30 days unused.",
+		"sessions.client": "Device", "sessions.address": "Address", "sessions.created": "Signed in",
+		"sessions.lastused": "Last used", "sessions.current": "This device", "sessions.unknown": "Unknown",
+		"sessions.end": "End", "sessions.end_others": "End every other session",
+		"flash.session_closed": "The session has ended.", "flash.sessions_closed": "Every other session has ended.",
+		"confirm.title": "Are you sure?", "confirm.cancel": "Cancel",
+		"confirm.article": "Disable “%s”? It leaves the shop at once; you can restore it from the deleted articles.",
+		"confirm.user":    "Disable the user “%s”? Every session of theirs ends and they cannot sign in until enabled again.",
+		"admin.self":      "You (another admin can change this)", "admin.signout": "Sign out everywhere", "admin.signout.user": "Sign %s out everywhere",
+		"admin.articles.forsale": "For sale", "admin.articles.deleted": "Deleted articles",
+		"admin.articles.none_deleted": "No deleted articles.", "admin.restore": "Restore", "admin.restore.article": "Restore %s",
+		"flash.restored": "Article restored.",
 	},
 	"es": {
 		"shop.name":   "Tienda",
@@ -198,5 +212,19 @@ var messages = map[string]map[string]string{
 		"error.unavailable.cart.text":     "Tu carrito no está disponible ahora; no se ha perdido nada. Inténtalo de nuevo en un momento.",
 		"error.unavailable.orders.title":  "Pedidos no disponibles",
 		"error.unavailable.orders.text":   "Ahora no se pueden mostrar tus pedidos; no se ha perdido nada. Inténtalo de nuevo en un momento.",
+
+		// Accounts an admin can trust (issue 21): sessions, confirmations, restoring articles.
+		"sessions.title": "Tus sesiones", "sessions.intro": "Cada dispositivo con tu cuenta abierta. Cierra los que no reconozcas; una sesión también termina tras 30 días sin uso.",
+		"sessions.client": "Dispositivo", "sessions.address": "Dirección", "sessions.created": "Entrada",
+		"sessions.lastused": "Último uso", "sessions.current": "Este dispositivo", "sessions.unknown": "Desconocido",
+		"sessions.end": "Cerrar", "sessions.end_others": "Cerrar todas las demás sesiones",
+		"flash.session_closed": "La sesión se ha cerrado.", "flash.sessions_closed": "Todas las demás sesiones se han cerrado.",
+		"confirm.title": "¿Seguro?", "confirm.cancel": "Cancelar",
+		"confirm.article": "¿Desactivar «%s»? Sale de la tienda en el acto; puedes restaurarlo desde los artículos borrados.",
+		"confirm.user":    "¿Desactivar al usuario «%s»? Todas sus sesiones terminan y no podrá entrar hasta que se active de nuevo.",
+		"admin.self":      "Tú (otro administrador puede cambiarlo)", "admin.signout": "Cerrar todas sus sesiones", "admin.signout.user": "Cerrar todas las sesiones de %s",
+		"admin.articles.forsale": "A la venta", "admin.articles.deleted": "Artículos borrados",
+		"admin.articles.none_deleted": "No hay artículos borrados.", "admin.restore": "Restaurar", "admin.restore.article": "Restaurar %s",
+		"flash.restored": "Artículo restaurado.",
 	},
 }

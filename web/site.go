@@ -96,7 +96,7 @@ func (s *site) securityHeaders(next http.Handler) http.Handler {
 }
 
 // language picks the page language: the lang cookie, else the Accept-Language header. It also
-// records the visitor's address for the services (see api.WithClientAddress).
+// records the visitor's address and User-Agent for the services (see api.WithClientAddress).
 func (s *site) language(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := &visit{lang: preferredLanguage(r.Header.Get("Accept-Language"))}
@@ -107,6 +107,7 @@ func (s *site) language(next http.Handler) http.Handler {
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			ctx = api.WithClientAddress(ctx, host)
 		}
+		ctx = api.WithUserAgent(ctx, r.UserAgent())
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

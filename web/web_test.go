@@ -221,7 +221,8 @@ func TestListingCache(t *testing.T) {
 // come back to that page, and the pager, in every language.
 func TestAdminUsersPageRenders(t *testing.T) {
 	p := mustParsePages()
-	users := []api.User{{ID: "6b14d3129fffec3222590153", Name: "Ana", Login: "ana-1", Permissions: []string{"user"}, Enabled: true}}
+	users := []api.User{{ID: "6b14d3129fffec3222590153", Name: "Ana", Login: "ana-1", Permissions: []string{"user"}, Enabled: true},
+		{ID: "u1", Name: "Root", Login: "root", Permissions: []string{"user", "admin"}, Enabled: true}}
 	link := func(page int) string { return "/admin/users?" + usersBack("an a&b", page) }
 	want := map[string][]string{
 		"en": {"Search by login", "41 users", "Page 2 of 3"},
@@ -240,7 +241,16 @@ func TestAdminUsersPageRenders(t *testing.T) {
 		assert.Contains(t, html, `name="q" type="search" value="an a&amp;b"`)
 		assert.Contains(t, html, `href="/admin/users?page=1&amp;q=an&#43;a%26b" rel="prev"`)
 		assert.Contains(t, html, `href="/admin/users?page=3&amp;q=an&#43;a%26b" rel="next"`)
-		assert.Contains(t, html, `action="/admin/users/6b14d3129fffec3222590153/disable?page=2&q=an%20a%26b"`, "a change comes back to this page")
+		assert.Contains(t, html, `action="/admin/users/6b14d3129fffec3222590153/revoke?page=2&q=an%20a%26b"`, "a change comes back to this page")
+		assert.Contains(t, html, `href="/admin/users/6b14d3129fffec3222590153/disable?page=2&q=an%20a%26b&login=ana-1"`,
+			"disabling asks first, on a page of its own")
+		assert.NotContains(t, html, `action="/admin/users/6b14d3129fffec3222590153/disable`, "no one-click disable")
+		assert.Contains(t, html, `action="/admin/users/6b14d3129fffec3222590153/signout?page=2&q=an%20a%26b"`)
+		// The admin's own row offers neither revoking its admin permission nor disabling itself.
+		assert.NotContains(t, html, `/admin/users/u1/disable`)
+		assert.NotContains(t, html, `/admin/users/u1/revoke?page=2&q=an%20a%26b" method="post" class="inline"><input type="hidden" name="csrf" value="csrf"><input type="hidden" name="permission" value="admin"`)
+		assert.Contains(t, html, `/admin/users/u1/revoke?page=2&q=an%20a%26b" method="post" class="inline"><input type="hidden" name="csrf" value="csrf"><input type="hidden" name="permission" value="user"`,
+			"its other permissions can be revoked")
 	}
 	v := &view{lang: "en", CSRF: "csrf", Title: "admin.users.title", User: &tokens.User{ID: "u1", Permissions: []string{"admin"}},
 		Data: usersData{Query: "zz", Users: nil, Total: 0, Pager: newPager(1, 0, adminPageSize, link)}}
@@ -248,6 +258,53 @@ func TestAdminUsersPageRenders(t *testing.T) {
 	require.NoError(t, p.execute(&buf, "admin_users", v))
 	assert.Contains(t, buf.String(), "No user matches.")
 	assert.NotContains(t, buf.String(), `class="pager"`)
+}
+
+// TestAccountPagesRender renders "Your sessions", the confirm page and the deleted-articles list
+// in every language.
+func TestAccountPagesRender(t *testing.T) {
+	p := mustParsePages()
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	sessions := []api.Session{
+		{ID: "s2", Created: at, LastUsed: at, Client: "Laptop <b>", Address: "203.0.113.7", Current: true},
+		{ID: "s1", Created: at, LastUsed: at, Client: "", Address: "2001:db8::1"},
+	}
+	want := map[string][]string{"en": {"Your sessions", "This device", "End every other session", "Unknown"},
+		"es": {"Tus sesiones", "Este dispositivo", "Cerrar todas las demás sesiones", "Desconocido"}}
+	for _, lang := range languages {
+		v := &view{lang: lang, CSRF: "csrf", Title: "sessions.title", User: &tokens.User{ID: "u1", Name: "Ana"}, Data: sessions}
+		var buf bytes.Buffer
+		require.NoError(t, p.execute(&buf, "sessions", v))
+		html := buf.String()
+		for _, text := range want[lang] {
+			assert.Contains(t, html, text, lang)
+		}
+		assert.Contains(t, html, "Laptop &lt;b&gt;", "the client is text")
+		assert.Contains(t, html, `action="/account/sessions/s1/end"`)
+		assert.NotContains(t, html, `action="/account/sessions/s2/end"`, "the current session ends by signing out")
+		assert.Contains(t, html, `action="/account/sessions/others/end"`)
+
+		v = &view{lang: lang, CSRF: "csrf", Title: "confirm.title", User: &tokens.User{ID: "u1"},
+			Data: confirmData{Question: translate(lang, "confirm.article", "Desk"), Action: "/admin/articles/a1/disable",
+				Button: "admin.disable", Back: "/admin/articles"}}
+		buf.Reset()
+		require.NoError(t, p.execute(&buf, "confirm", v))
+		assert.Contains(t, buf.String(), `<form action="/admin/articles/a1/disable" method="post"><input type="hidden" name="csrf" value="csrf">`)
+		assert.Contains(t, buf.String(), `href="/admin/articles"`)
+		assert.Contains(t, buf.String(), "Desk")
+
+		deleted := struct {
+			Query    string
+			Deleted  bool
+			Articles []api.Article
+			Pager    pager
+		}{Deleted: true, Articles: []api.Article{{ID: "a1", Name: "Desk"}}, Pager: newPager(1, 1, adminPageSize, func(int) string { return "" })}
+		v = &view{lang: lang, CSRF: "csrf", Title: "admin.articles.title", User: &tokens.User{ID: "u1"}, Data: deleted}
+		buf.Reset()
+		require.NoError(t, p.execute(&buf, "admin_articles", v))
+		assert.Contains(t, buf.String(), `action="/admin/articles/a1/restore"`)
+		assert.NotContains(t, buf.String(), `/admin/articles/a1/disable`)
+	}
 }
 
 func TestUsersQuery(t *testing.T) {

@@ -55,6 +55,17 @@ const (
 	defaultRedisAddr = "127.0.0.1:36379"
 )
 
+// listenHost is the address the fleet's services listen on: loopback, unless LISTEN_HOST says
+// otherwise (a development fleet holds a known admin password; the service binaries and
+// containers listen on every interface instead). share is the banner's line about it.
+func listenHost(e config.Env) (host, share string) {
+	host = e.String("LISTEN_HOST", "127.0.0.1")
+	if host == "127.0.0.1" || host == "::1" || host == "localhost" {
+		return host, "listening on " + host + " only: to share it on your network, run with LISTEN_HOST=0.0.0.0 (anyone there reaches the admin APIs)"
+	}
+	return host, "listening on " + host + " (LISTEN_HOST): reachable from your network"
+}
+
 // Run starts the fleet and blocks until ctx is done or a service fails; it then stops them all.
 func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	log := correlation.NewLogger(stdout, "fleet", slog.LevelInfo)
@@ -113,6 +124,9 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		env["AUTH_TRUSTED_PROXIES"] = "127.0.0.1,::1"
 	}
 
+	host, share := listenHost(e)
+	env["LISTEN_HOST"] = host
+
 	var wg sync.WaitGroup
 	errc := make(chan error, len(services))
 	urls := map[string]string{}
@@ -140,7 +154,8 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "    %-8s %s\n", s.name, urls[s.name])
 	}
 	fmt.Fprintf(stdout, "  admin: login %q, password %q (AUTH_BOOTSTRAP_ADMIN changes it)\n", login, password)
-	fmt.Fprintf(stdout, "  shop: open %s in a browser, or try: curl %s/articles\n\n", urls["web"], urls["catalog"])
+	fmt.Fprintf(stdout, "  shop: open %s in a browser, or try: curl %s/articles\n", urls["web"], urls["catalog"])
+	fmt.Fprintf(stdout, "  %s\n\n", share)
 
 	<-ctx.Done()
 	wg.Wait()

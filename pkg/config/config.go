@@ -3,6 +3,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -15,7 +16,10 @@ type Getenv func(string) string
 
 // Common is the configuration every service reads; each service uses the parts it needs.
 type Common struct {
-	Port       string
+	Port string
+	// ListenHost is the address the service listens on (LISTEN_HOST): every interface when
+	// empty, as the service binaries and containers do; the all-in-one fleet sets 127.0.0.1.
+	ListenHost string
 	MongoURL   string
 	RedisURL   string
 	RabbitURL  string
@@ -38,6 +42,7 @@ func Load(getenv Getenv, defaultPort string) (Common, error) {
 	e := Env{getenv}
 	c := Common{
 		Port:       e.String("PORT", defaultPort),
+		ListenHost: e.String("LISTEN_HOST", ""),
 		MongoURL:   e.String("MONGO_URL", "mongodb://127.0.0.1:27017"),
 		RedisURL:   e.String("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RabbitURL:  e.String("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"),
@@ -82,18 +87,19 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 	return prefixes, nil
 }
 
-// Addr is the listen address for the service's port.
+// Addr is the listen address for the service's port, on ListenHost (every interface when
+// empty). A PORT that is already host:port wins.
 func (c Common) Addr() string {
 	if strings.Contains(c.Port, ":") {
 		return c.Port
 	}
-	return ":" + c.Port
+	return net.JoinHostPort(c.ListenHost, c.Port)
 }
 
 // Masked returns the configuration for a start-up log line, with passwords hidden.
 func (c Common) Masked() map[string]string {
 	return map[string]string{
-		"port": c.Port, "mongo_url": Mask(c.MongoURL), "redis_url": Mask(c.RedisURL),
+		"port": c.Port, "listen_host": c.ListenHost, "mongo_url": Mask(c.MongoURL), "redis_url": Mask(c.RedisURL),
 		"rabbit_url": Mask(c.RabbitURL), "auth_service_url": c.AuthURL,
 		"catalog_service_url": c.CatalogURL, "token_cache_ttl": c.TokenTTL.String(),
 	}

@@ -31,6 +31,14 @@ func TestLoadOverrides(t *testing.T) {
 	assert.Equal(t, 30*time.Second, c.TokenTTL)
 }
 
+func TestListenHost(t *testing.T) {
+	for host, want := range map[string]string{"": ":3002", "127.0.0.1": "127.0.0.1:3002", "::1": "[::1]:3002", "0.0.0.0": "0.0.0.0:3002"} {
+		c, err := config.Load(envOf(map[string]string{"LISTEN_HOST": host}), "3002")
+		require.NoError(t, err)
+		assert.Equal(t, want, c.Addr(), "LISTEN_HOST=%q", host)
+	}
+}
+
 func TestLoadRejectsBadTTL(t *testing.T) {
 	for _, ttl := range []string{"10m", "0s", "-1s", "soon"} {
 		_, err := config.Load(envOf(map[string]string{"TOKEN_CACHE_TTL": ttl}), "3002")

@@ -10,7 +10,7 @@ import (
 
 // Exchanges of SPEC §4.
 const (
-	ExchangeAuth      = "auth"              // fanout: logout broadcasts
+	ExchangeAuth      = "auth"              // fanout: logout and user-changed broadcasts
 	ExchangeCatalog   = "catalog"           // direct: requests to catalog
 	ExchangeCart      = "cart"              // direct: replies to cart
 	ExchangeOrder     = "order"             // direct: requests and replies to orders
@@ -64,6 +64,7 @@ var Topology = bus.Topology{
 // Message types, the envelope's "type".
 const (
 	TypeLogout       = "logout"        // Logout
+	TypeUserChanged  = "user-changed"  // UserChanged
 	TypeArticleValid = "article-valid" // ArticleRequest, answered with ArticleValid
 	TypeArticleData  = "article-data"  // ArticleRequest, answered with ArticleData
 	TypePlaceOrder   = "place_order"   // PlaceOrder
@@ -72,6 +73,12 @@ const (
 
 // Logout is auth's broadcast on ExchangeAuth: the bare token that was revoked.
 type Logout string
+
+// UserChanged is auth's broadcast on ExchangeAuth that a user's permissions or enabled state
+// changed: every service drops the cached answers of that user's tokens.
+type UserChanged struct {
+	UserID string `json:"userId"`
+}
 
 // ArticleRequest asks catalog (ExchangeCatalog, key QueueCatalog) about one article, for
 // article-valid and article-data alike. ReferenceID is the asker's own (a cart id, an order id).

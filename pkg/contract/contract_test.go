@@ -22,6 +22,7 @@ func TestWireForms(t *testing.T) {
 		wire string
 	}{
 		{contract.Logout("jwt"), `"jwt"`},
+		{contract.UserChanged{UserID: "u1"}, `{"userId":"u1"}`},
 		{contract.ArticleRequest{ReferenceID: "r1", ArticleID: "a1"}, `{"referenceId":"r1","articleId":"a1"}`},
 		{contract.ArticleValid{ReferenceID: "r1", ArticleID: "a1", Valid: true}, `{"referenceId":"r1","articleId":"a1","valid":true}`},
 		{contract.ArticleData{ReferenceID: "o1", ArticleID: "a1", Valid: true, Price: 2450, Stock: 3},

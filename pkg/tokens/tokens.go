@@ -1,6 +1,7 @@
 // Package tokens checks bearer tokens for every service but auth (SPEC §4 "Token cache"): it asks
 // auth's GET /users/current, keeps the answer in a local cache for a bounded time, and drops a
-// token at once when auth broadcasts its `logout`.
+// token at once when auth broadcasts its `logout`, and every token of a user when auth broadcasts
+// `user-changed` for that user.
 package tokens
 
 import (
@@ -42,8 +43,9 @@ const maxEntries = 100_000
 
 // Checker checks tokens against auth, with a cache.
 //
-// The token cache is kept current by auth's logout broadcasts (ListenLogout evicts each revoked
-// token at once) and by expiry: an entry is at most ttl old. A broadcast sent while this
+// The token cache is kept current by auth's broadcasts (ListenLogout evicts each revoked token
+// at once, and every token of a user whose permissions or enabled state changed) and by
+// expiry: an entry is at most ttl old. A broadcast sent while this
 // service cannot hear them is lost, so the cache is trusted only while the logout
 // subscription is up: when it is lost the cache is flushed and every check asks auth until the
 // subscription is back (and flushed again then). So a revoked token is never trusted for
@@ -124,6 +126,21 @@ func (c *Checker) Evict(token string) {
 	c.evictions.Add(1)
 }
 
+// EvictUser drops every cached token of the user of userID (its permissions or enabled state
+// changed), and keeps answers already on their way from auth out of the cache, as Evict does.
+// It walks the whole cache: user changes are an admin's rare acts, and the walk of a full
+// cache (maxEntries) takes a few milliseconds, cheaper than keeping a second index per user.
+func (c *Checker) EvictUser(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, token := range c.cache.Keys() {
+		if u, ok := c.cache.Peek(token); ok && u.ID == userID {
+			c.cache.Remove(token)
+		}
+	}
+	c.evictions.Add(1)
+}
+
 // setListening records that the logout subscription came up or went down, and flushes the
 // cache either way: broadcasts sent while it was down are lost.
 func (c *Checker) setListening(up bool) {
@@ -179,7 +196,8 @@ func (c *Checker) askAuth(ctx context.Context, token string) (User, error) {
 	return u, nil
 }
 
-// ListenLogout evicts tokens as auth broadcasts their logout, until ctx is done. While the
+// ListenLogout evicts tokens as auth broadcasts their logout, and a user's tokens as auth
+// broadcasts user-changed for them, until ctx is done. While the
 // subscription is down (before it starts, while the broker is away) the cache is bypassed.
 // It returns nil once ctx is done, or the error that stops the subscription for good.
 func (c *Checker) ListenLogout(ctx context.Context, b bus.Bus) error {
@@ -189,14 +207,20 @@ func (c *Checker) ListenLogout(ctx context.Context, b bus.Bus) error {
 		OnStop:   func() { c.setListening(false) },
 	}
 	return b.Consume(ctx, sub, func(ctx context.Context, d bus.Delivery) error {
-		if d.Type != contract.TypeLogout {
-			return nil
+		switch d.Type {
+		case contract.TypeLogout:
+			var token contract.Logout
+			if err := d.Decode(&token); err != nil {
+				return err
+			}
+			c.Evict(bearerless(string(token)))
+		case contract.TypeUserChanged:
+			var changed contract.UserChanged
+			if err := d.Decode(&changed); err != nil {
+				return err
+			}
+			c.EvictUser(changed.UserID)
 		}
-		var token contract.Logout
-		if err := d.Decode(&token); err != nil {
-			return err
-		}
-		c.Evict(bearerless(string(token)))
 		return nil
 	})
 }

@@ -310,3 +310,73 @@ func TestLogoutDuringCheckIsNotUndone(t *testing.T) {
 	_, err := c.Check(context.Background(), "tok")
 	assert.ErrorIs(t, err, errs.Unauthorized, "the token must not come back from the cache after its logout")
 }
+
+// TestEvictUser checks that a user change drops every cached token of that user, and only
+// those: the next check of that user's tokens asks auth and sees the new permissions.
+func TestEvictUser(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("a1", "u1")
+	auth.Add("a2", "u1")
+	auth.Add("b1", "u2")
+	c := listening(t, tokens.NewChecker(auth.URL, time.Hour))
+	ctx := context.Background()
+	for _, tok := range []string{"a1", "a2", "b1"} {
+		_, err := c.Check(ctx, tok)
+		require.NoError(t, err)
+	}
+	auth.Add("a1", "u1", "user", "admin")
+	auth.Add("a2", "u1", "user", "admin")
+	u, err := c.Check(ctx, "a1")
+	require.NoError(t, err)
+	assert.False(t, u.IsAdmin(), "cached until the user changes")
+
+	c.EvictUser("u1")
+	before := auth.Calls()
+	for _, tok := range []string{"a1", "a2"} {
+		u, err := c.Check(ctx, tok)
+		require.NoError(t, err)
+		assert.True(t, u.IsAdmin(), "the grant shows on the next check of %s", tok)
+	}
+	_, err = c.Check(ctx, "b1")
+	require.NoError(t, err)
+	assert.Equal(t, before+2, auth.Calls(), "another user's token stays cached")
+}
+
+// TestUserChangedEvicts checks the user-changed broadcast on a real RabbitMQ: two checkers (two
+// service instances) both drop the cached answers of the changed user's tokens.
+func TestUserChangedEvicts(t *testing.T) {
+	auth := testkit.NewAuth(t)
+	auth.Add("tok", "u1")
+	url := testkit.RabbitURL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	publisher, err := bus.DialRabbit(ctx, url, contract.Topology, testkit.Logger(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = publisher.Close() })
+
+	var checkers []*tokens.Checker
+	for range 2 {
+		b, err := bus.DialRabbit(ctx, url, contract.Topology, testkit.Logger(t))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = b.Close() })
+		c := tokens.NewChecker(auth.URL, time.Hour)
+		go func() { _ = c.ListenLogout(ctx, b) }()
+		testkit.Eventually(t, 10*time.Second, c.Listening, "listener never started")
+		checkers = append(checkers, c)
+	}
+	for _, c := range checkers {
+		u, err := c.Check(ctx, "tok")
+		require.NoError(t, err)
+		require.False(t, u.IsAdmin())
+	}
+	auth.Add("tok", "u1", "user", "admin") // the grant, as auth's store now says
+	require.NoError(t, bus.Send(ctx, publisher, contract.ExchangeAuth, "", contract.TypeUserChanged,
+		contract.UserChanged{UserID: "u1"}))
+	for _, c := range checkers {
+		testkit.Eventually(t, 5*time.Second, func() bool {
+			u, err := c.Check(ctx, "tok")
+			return err == nil && u.IsAdmin()
+		}, "user-changed should drop u1's cached answer in every checker")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
@@ -79,4 +80,36 @@ func (c *Client) SetPermission(ctx context.Context, token, userID, permission st
 	}
 	in := map[string][]string{"permissions": {permission}}
 	return c.call(ctx, "auth", http.MethodPost, c.urls.Auth+"/users/"+url.PathEscape(userID)+action, token, in, nil)
+}
+
+// Session is one signed-in session of a user, as auth lists them.
+type Session struct {
+	ID       string    `json:"id"`
+	Created  time.Time `json:"created"`
+	LastUsed time.Time `json:"lastUsed"`
+	Client   string    `json:"client"`
+	Address  string    `json:"address"`
+	Current  bool      `json:"current"`
+}
+
+// Sessions lists the live sessions of token's user, newest first.
+func (c *Client) Sessions(ctx context.Context, token string) ([]Session, error) {
+	var out []Session
+	err := c.call(ctx, "auth", http.MethodGet, c.urls.Auth+"/users/sessions", token, nil, &out)
+	return out, err
+}
+
+// EndSession ends one session of token's user (404 when it is not theirs).
+func (c *Client) EndSession(ctx context.Context, token, sessionID string) error {
+	return c.call(ctx, "auth", http.MethodDelete, c.urls.Auth+"/users/sessions/"+url.PathEscape(sessionID), token, nil, nil)
+}
+
+// EndOtherSessions ends every session of token's user but token's own.
+func (c *Client) EndOtherSessions(ctx context.Context, token string) error {
+	return c.call(ctx, "auth", http.MethodDelete, c.urls.Auth+"/users/sessions", token, nil, nil)
+}
+
+// SignOutUser ends every session of a user (admin).
+func (c *Client) SignOutUser(ctx context.Context, token, userID string) error {
+	return c.call(ctx, "auth", http.MethodPost, c.urls.Auth+"/users/"+url.PathEscape(userID)+"/signout", token, nil, nil)
 }

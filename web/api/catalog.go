@@ -34,6 +34,7 @@ type ArticleFields struct {
 	Image       *string `json:"image,omitempty"`
 	Price       *Money  `json:"price,omitempty"`
 	Stock       *int64  `json:"stock,omitempty"`
+	Enabled     *bool   `json:"enabled,omitempty"` // true restores a deleted article
 }
 
 // Articles lists enabled articles matching q (all when empty), page from 1.
@@ -45,6 +46,24 @@ func (c *Client) Articles(ctx context.Context, q string, page, size int) (Articl
 	}
 	err := c.call(ctx, "catalog", http.MethodGet, c.urls.Catalog+"/articles?"+v.Encode(), "", nil, &out)
 	return out, err
+}
+
+// DeletedArticles lists the deleted (disabled) articles matching q, page from 1 (admin).
+func (c *Client) DeletedArticles(ctx context.Context, token, q string, page, size int) (ArticlePage, error) {
+	var out ArticlePage
+	v := url.Values{"page": {fmt.Sprint(page)}, "size": {fmt.Sprint(size)}, "deleted": {"true"}}
+	if q != "" {
+		v.Set("q", q)
+	}
+	err := c.call(ctx, "catalog", http.MethodGet, c.urls.Catalog+"/articles?"+v.Encode(), token, nil, &out)
+	return out, err
+}
+
+// RestoreArticle brings a deleted article back (admin).
+func (c *Client) RestoreArticle(ctx context.Context, token, id string) error {
+	enabled := true
+	_, err := c.UpdateArticle(ctx, token, id, ArticleFields{Enabled: &enabled})
+	return err
 }
 
 // Article returns one article, disabled ones included.

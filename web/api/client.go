@@ -105,6 +105,14 @@ func WithClientAddress(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, clientAddressKey{}, addr)
 }
 
+type userAgentKey struct{}
+
+// WithUserAgent returns ctx carrying the User-Agent of the person the calls are made for: auth
+// shows it with the session a sign-in opens, so that its owner recognises the device.
+func WithUserAgent(ctx context.Context, agent string) context.Context {
+	return context.WithValue(ctx, userAgentKey{}, agent)
+}
+
 // call sends in (when not nil) as JSON to base+path with token and decodes a 200 answer into out.
 func (c *Client) call(ctx context.Context, service, method, url, token string, in, out any) error {
 	_, err := c.exchange(ctx, service, method, url, token, in, out)
@@ -150,6 +158,9 @@ func (c *Client) exchange(ctx context.Context, service, method, url, token strin
 	}
 	if addr, ok := ctx.Value(clientAddressKey{}).(string); ok && addr != "" {
 		req.Header.Set("X-Forwarded-For", addr)
+	}
+	if agent, ok := ctx.Value(userAgentKey{}).(string); ok && agent != "" {
+		req.Header.Set("User-Agent", agent)
 	}
 	if id := correlation.ID(ctx); id != "" {
 		req.Header.Set("X-Correlation-Id", id)

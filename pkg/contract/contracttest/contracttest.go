@@ -26,6 +26,7 @@ type Message struct {
 // Messages is every message of SPEC §4.
 var Messages = []Message{
 	{Type: contract.TypeLogout, New: func() any { return new(contract.Logout) }},
+	{Type: contract.TypeUserChanged, New: func() any { return new(contract.UserChanged) }},
 	{Type: contract.TypeArticleValid, New: func() any { return new(contract.ArticleRequest) }, Queues: []string{contract.QueueCatalog}},
 	{Type: contract.TypeArticleValid, New: func() any { return new(contract.ArticleValid) }, Queues: []string{contract.QueueCart}},
 	{Type: contract.TypeArticleData, New: func() any { return new(contract.ArticleRequest) }, Queues: []string{contract.QueueCatalog}},
