@@ -37,6 +37,9 @@ func pick[T any](short, long T) T {
 // only show with several instances.
 func TestManyInstances(t *testing.T) {
 	f := startInstances(t, fleetConfig{instances: 2})
+	t.Run("sign-in limits are counted once for every auth instance", func(t *testing.T) {
+		signInLimitsShared(t, f)
+	})
 	t.Run("sign-out fails the token on every instance", func(t *testing.T) {
 		signOutEverywhere(t, f, pick(20, 200))
 	})
@@ -351,4 +354,21 @@ func poisonMessages(t *testing.T, f *instances) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, dlq.Messages-dlqBefore.Messages, "both poison messages wait in order.dlq")
 	t.Logf("poison: 2 messages dead-lettered to order.dlq (%d there now), counted in /metrics; the next checkout was validated", dlq.Messages)
+}
+
+// signInLimitsShared sends wrong passwords for one login from one address to the two auth
+// instances in turn: the instances count them together, so exactly as many are checked as one
+// instance allows (10 failures a minute per address and login), not twice as many.
+func signInLimitsShared(t *testing.T, f *instances) {
+	login := testkit.Name("guessed")
+	newClient(t, f.instance(0)).signUp("Guessed", login, "the right password")
+	statuses := map[int]int{}
+	for i := range 16 {
+		c := newClient(t, f.instance(i%2))
+		status, err := c.tryCall(http.MethodPost, "auth", "/users/signin", map[string]string{"login": login, "password": "a wrong guess"}, nil)
+		require.NoError(t, err)
+		statuses[status]++
+	}
+	t.Logf("16 wrong passwords over 2 auth instances: %v", statuses)
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 10, http.StatusTooManyRequests: 6}, statuses)
 }
