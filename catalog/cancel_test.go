@@ -1,0 +1,150 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+)
+
+// releasesOf counts the release moves of the order in the article's ledger.
+func releasesOf(t testing.TB, store *Store, articleID, orderID string) int {
+	t.Helper()
+	n := 0
+	for _, m := range ledger(t, store, articleID) {
+		if m.Reason == moveRelease && m.OrderID == orderID {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCancelAfterReservationReturnsStockOnce(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	a := newArticle(t, store, "A", 5)
+	b := newArticle(t, store, "B", 5)
+	lines := []OrderLine{{a, 2}, {b, 3}}
+	r, err := store.ReserveOrder(ctx, "order-1", lines)
+	require.NoError(t, err)
+	require.Equal(t, stateReserved, r.State)
+	assert.Equal(t, int64(3), balanceOf(t, store, a))
+
+	for range 3 { // redelivered
+		r, err = store.CancelOrder(ctx, "order-1", lines)
+		require.NoError(t, err)
+		assert.Equal(t, stateCancelled, r.State)
+	}
+	assert.Equal(t, int64(5), requireConsistentLedger(t, store, a))
+	assert.Equal(t, int64(5), requireConsistentLedger(t, store, b))
+	assert.Equal(t, 1, releasesOf(t, store, a, "order-1"))
+	assert.Equal(t, 1, releasesOf(t, store, b, "order-1"))
+
+	// A redelivered order_placed after the cancellation only repeats its answers: nothing reserved.
+	r, err = store.ReserveOrder(ctx, "order-1", lines)
+	require.NoError(t, err)
+	for _, line := range r.Lines {
+		assert.False(t, line.Reserved)
+	}
+	assert.Equal(t, int64(5), requireConsistentLedger(t, store, a))
+}
+
+func TestCancelBeforeReservationReservesNothing(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	a := newArticle(t, store, "A", 5)
+	lines := []OrderLine{{a, 2}, {"not-an-article", 1}}
+	r, err := store.CancelOrder(ctx, "order-1", lines)
+	require.NoError(t, err)
+	assert.Equal(t, stateCancelled, r.State)
+
+	for range 2 {
+		r, err = store.ReserveOrder(ctx, "order-1", lines)
+		require.NoError(t, err)
+		assert.NotEqual(t, stateReserved, r.State)
+		for _, line := range r.Lines {
+			assert.False(t, line.Reserved, line.ArticleID)
+		}
+	}
+	assert.Equal(t, int64(5), requireConsistentLedger(t, store, a))
+	assert.Equal(t, 0, releasesOf(t, store, a, "order-1"), "nothing was taken, nothing comes back")
+}
+
+// Reservations and cancellations of the same orders race on two instances (two stores on one
+// database), each message delivered twice: every cancelled order ends holding nothing, every
+// unit comes back exactly once, and the ledger never goes below zero.
+func TestCancelRacesReservationOnTwoInstances(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.Mongo(t)
+	var stores [2]*Store
+	for i := range stores {
+		var err error
+		stores[i], err = NewStore(ctx, db)
+		require.NoError(t, err)
+	}
+	a := newArticle(t, stores[0], "A", 40)
+	b := newArticle(t, stores[0], "B", 40)
+	const orders = 12
+	var wg sync.WaitGroup
+	for i := range orders {
+		id := fmt.Sprintf("order-%02d", i)
+		lines := []OrderLine{{a, 2}, {b, 1}}
+		for k := range 2 {
+			wg.Go(func() {
+				_, err := stores[(i+k)%2].ReserveOrder(ctx, id, lines)
+				assert.NoError(t, err)
+			})
+			if i%3 != 0 { // every third order is not cancelled
+				wg.Go(func() {
+					_, err := stores[(i+k+1)%2].CancelOrder(ctx, id, lines)
+					assert.NoError(t, err)
+				})
+			}
+		}
+	}
+	wg.Wait()
+	kept := 0
+	for i := range orders {
+		if i%3 == 0 {
+			kept++
+			continue
+		}
+		id := fmt.Sprintf("order-%02d", i)
+		r, err := stores[0].CancelOrder(ctx, id, nil) // once more, after everything
+		require.NoError(t, err)
+		assert.NotEqual(t, stateReserved, r.State)
+		assert.LessOrEqual(t, releasesOf(t, stores[0], a, id), 1, id)
+		assert.LessOrEqual(t, releasesOf(t, stores[0], b, id), 1, id)
+	}
+	assert.Equal(t, int64(40-2*kept), requireConsistentLedger(t, stores[0], a))
+	assert.Equal(t, int64(40-kept), requireConsistentLedger(t, stores[0], b))
+}
+
+func TestCancelResumesAfterCrash(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	a := newArticle(t, store, "A", 4)
+	b := newArticle(t, store, "B", 4)
+	lines := []OrderLine{{a, 1}, {b, 2}}
+	_, err := store.ReserveOrder(ctx, "order-1", lines)
+	require.NoError(t, err)
+
+	crashAt(store, "/release", 2) // stops after giving back a
+	_, err = store.CancelOrder(ctx, "order-1", lines)
+	require.ErrorIs(t, err, errCrash)
+	assert.Equal(t, int64(4), balanceOf(t, store, a))
+	assert.Equal(t, int64(2), balanceOf(t, store, b))
+
+	store.beforeMove = nil
+	r, err := store.CancelOrder(ctx, "order-1", lines)
+	require.NoError(t, err)
+	assert.Equal(t, stateCancelled, r.State)
+	assert.Equal(t, int64(4), requireConsistentLedger(t, store, a))
+	assert.Equal(t, int64(4), requireConsistentLedger(t, store, b))
+	assert.Equal(t, 1, releasesOf(t, store, a, "order-1"))
+}
