@@ -45,7 +45,7 @@ type Store struct {
 	userOrders     *mongo.Collection // each user's list of orders (userorders.go)
 	userOrderHeads *mongo.Collection
 	unpaid         *mongo.Collection // each user's unpaid-order slots (unpaid.go)
-	lists          listCache // what listings read again (userorders.go)
+	lists          listCache         // what listings read again (userorders.go)
 }
 
 // NewStore uses db and makes sure its indexes exist.
