@@ -78,6 +78,9 @@ func startWebShop(t testing.TB) *webShop {
 	for k, v := range fastTimers {
 		env[k] = v
 	}
+	for k, v := range unpaidLimitOff {
+		env[k] = v
+	}
 	urls := map[string]string{}
 	start := func(name string, run app.RunFunc) {
 		own := map[string]string{"MONGO_DB": name + "_" + dbSuffix}
