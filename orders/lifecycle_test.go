@@ -312,3 +312,33 @@ func TestUnpaidOrdersLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, StatusPlaced, o.Status)
 }
+
+// The unpaid-order limit costs a checkout one round trip in orders (the slot's insert), and
+// paying an order in full two more (its slot read and given back); nothing with it off.
+func TestUnpaidLimitCost(t *testing.T) {
+	ctx := context.Background()
+	db, trips := testkit.CountingMongo(t)
+	store, err := NewStore(ctx, db)
+	require.NoError(t, err)
+	svc := NewService(store, bus.NewMemory(contract.Topology), testkit.Logger(t))
+	place := func(cartID string) (int64, Order) {
+		var o Order
+		n := trips.During(func() {
+			o, _, err = svc.Place(ctx, Placed{CartID: cartID, UserID: "u1", Lines: []Line{{"A", 1}}})
+			require.NoError(t, err)
+		})
+		return n, o
+	}
+	place("warm-up") // the user's list head
+	off, _ := place("cart-off")
+	svc.maxUnpaid = 3
+	on, o := place("cart-on")
+	t.Logf("orders' round trips placing an order: %d without the unpaid-order limit, %d with it", off, on)
+	assert.Equal(t, off+1, on)
+	o = mustValidate(t, svc, o, 1_00)
+	paying := trips.During(func() {
+		_, err = svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: 1_00})
+		require.NoError(t, err)
+	})
+	assert.Equal(t, int64(3+2), paying)
+}
