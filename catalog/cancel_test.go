@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -147,4 +150,39 @@ func TestCancelResumesAfterCrash(t *testing.T) {
 	assert.Equal(t, int64(4), requireConsistentLedger(t, store, a))
 	assert.Equal(t, int64(4), requireConsistentLedger(t, store, b))
 	assert.Equal(t, 1, releasesOf(t, store, a, "order-1"))
+}
+
+// Over RabbitMQ: order_cancelled after order_placed returns the stock once, however often it
+// comes; one before order_placed makes the reservation take nothing (answers invalid).
+func TestOrderCancelledOverRabbitMQ(t *testing.T) {
+	c := startCatalog(t)
+	ctx := context.Background()
+	a := newArticle(t, c.store, "A", 5)
+	order := c.collect(t, "order")
+	lines := []contract.OrderLine{{ArticleID: a, Quantity: 2}}
+
+	placed := contract.OrderPlaced{OrderID: "order-1", CartID: "cart-1", UserID: "u1", Articles: lines}
+	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, placed, bus.ReplyTo("order", "order")))
+	r := replyOf[contract.ArticleData](t, next(t, order), contract.TypeArticleData)
+	require.True(t, r.Valid)
+	cancelled := contract.OrderCancelled{OrderID: "order-1", UserID: "u1", Reason: "payment_deadline", Articles: lines}
+	for range 3 {
+		require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_cancelled", contract.TypeOrderCancelled, cancelled))
+	}
+	testkit.Eventually(t, 30*time.Second, func() bool { return balanceOf(t, c.store, a) == 5 }, "stock returned")
+
+	early := contract.OrderCancelled{OrderID: "order-2", UserID: "u1", Reason: "too_many_unpaid_orders", Articles: lines}
+	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_cancelled", contract.TypeOrderCancelled, early))
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		r, found, err := c.store.reservation(ctx, "order-2")
+		require.NoError(t, err)
+		return found && r.State == stateCancelled
+	}, "cancellation recorded")
+	placed.OrderID = "order-2"
+	require.NoError(t, bus.Send(ctx, c.bus, "sell_flow", "order_placed", contract.TypeOrderPlaced, placed, bus.ReplyTo("order", "order")))
+	r = replyOf[contract.ArticleData](t, next(t, order), contract.TypeArticleData)
+	assert.Equal(t, "order-2", r.ReferenceID)
+	assert.False(t, r.Valid, "nothing reserved for a cancelled order")
+	assert.Equal(t, int64(5), requireConsistentLedger(t, c.store, a))
+	assert.Equal(t, 1, releasesOf(t, c.store, a, "order-1"))
 }
