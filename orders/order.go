@@ -22,7 +22,8 @@
 // The flow: cart's place_order → placed event → order_placed to catalog (messages.go) →
 // catalog's article-data answers → article_validated events (an order's answers arriving
 // together in one insert, answers.go) → validated or invalid → payments
-// (http.go) → payment_defined.
+// (http.go) → payment_defined → shipped → delivered, or cancelled on the way (docs/orders.md:
+// the statuses, their transitions, and how stock and money stay exact).
 package orders
 
 import (
