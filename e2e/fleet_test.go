@@ -39,6 +39,9 @@ var fastTimers = map[string]string{
 	"ORDERS_JOB_VALIDATED_EVERY":       "5s",
 	"ORDERS_JOB_INVALID_EVERY":         "5s",
 	"ORDERS_JOB_PAYMENT_DEFINED_EVERY": "5s",
+	"ORDERS_JOB_SHIPPED_EVERY":         "5s",
+	"ORDERS_JOB_CANCELLED_EVERY":       "5s",
+	"ORDERS_JOB_DELIVERED_EVERY":       "5s",
 }
 
 // quotasOff turns the per-account quotas (SPEC §2) off, for fleets whose tests send one
