@@ -342,3 +342,43 @@ func TestUnpaidLimitCost(t *testing.T) {
 	})
 	assert.Equal(t, int64(3+2), paying)
 }
+
+// Cancellations racing payments on three instances: whatever wins, a cancelled order refunds
+// exactly what it was paid, once, and no payment lands after the cancellation.
+func TestCancelRacesPayments(t *testing.T) {
+	instances, store := newInstances(t, 3)
+	for _, svc := range instances {
+		svc.bus = bus.NewMemory(contract.Topology)
+	}
+	ctx := context.Background()
+	for round := range 4 {
+		o := mustValidate(t, instances[0], mustPlace(t, instances[0], fmt.Sprint("cart-", round), "u1", Line{"A", 4}), 1_00)
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				svc := instances[i%3]
+				if i%3 == round%3 {
+					_, err := svc.Cancel(ctx, owner("u1"), o.ID, "race")
+					assert.NoError(t, err)
+					return
+				}
+				_, err := svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Cash, Amount: 1_00})
+				if err != nil {
+					assert.ErrorIs(t, err, errs.Conflict)
+				}
+			})
+		}
+		wg.Wait()
+		got, err := instances[1].Get(ctx, o.ID)
+		require.NoError(t, err)
+		require.Equal(t, StatusCancelled, got.Status)
+		if got.TotalPayment > 0 {
+			assert.Equal(t, []Refund{{Amount: got.TotalPayment, Reason: "race"}}, got.Refunds)
+		} else {
+			assert.Empty(t, got.Refunds)
+		}
+		events := mustEvents(t, store, o.ID)
+		last := events[len(events)-1]
+		assert.Contains(t, []EventType{EventCancelled, EventRefunded}, last.Type, "nothing after the cancellation")
+	}
+}
