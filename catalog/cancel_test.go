@@ -186,3 +186,17 @@ func TestOrderCancelledOverRabbitMQ(t *testing.T) {
 	assert.Equal(t, int64(5), requireConsistentLedger(t, c.store, a))
 	assert.Equal(t, 1, releasesOf(t, c.store, a, "order-1"))
 }
+
+// An order_placed naming no article (an order orders refused before any reservation) reserves
+// nothing and is recorded.
+func TestEmptyOrderReservesNothing(t *testing.T) {
+	store := newTestStore(t)
+	ctx := context.Background()
+	a := newArticle(t, store, "A", 5)
+	for range 2 {
+		r, err := store.ReserveOrder(ctx, "order-1", nil)
+		require.NoError(t, err)
+		assert.Empty(t, r.Lines)
+	}
+	assert.Equal(t, int64(5), requireConsistentLedger(t, store, a))
+}

@@ -137,7 +137,7 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 
 // refreshStatus brings one order of the work list, listed under the job's status listed, into
 // Order_Status. A validated order past its payment deadline is cancelled first; while it has a
-// deadline to come it stays on the list, under validated. A cancelled (or refused) order gets
+// deadline to come it stays on the list, under validated. A cancelled order gets
 // its order_cancelled published again before it leaves the list, in case its canceller stopped
 // before publishing it (catalog returns the stock once per order however often it comes).
 func (s *Service) refreshStatus(ctx context.Context, orderID string, listed Status, stuckAfter time.Duration) error {
@@ -162,7 +162,7 @@ func (s *Service) refreshStatus(ctx context.Context, orderID string, listed Stat
 			s.log.InfoContext(ctx, "order cancelled: payment deadline passed", "order_id", o.ID)
 		}
 	}
-	if o.Status == StatusCancelled || o.Rejection != "" {
+	if o.Status == StatusCancelled {
 		if err := s.PublishOrderCancelled(ctx, o); err != nil {
 			return err
 		}

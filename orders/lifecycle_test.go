@@ -382,3 +382,28 @@ func TestCancelRacesPayments(t *testing.T) {
 		assert.Contains(t, []EventType{EventCancelled, EventRefunded}, last.Type, "nothing after the cancellation")
 	}
 }
+
+// An order refused for too many unpaid orders asks catalog for nothing: its order_placed, which
+// cart waits for, names no article.
+func TestRefusedOrderAsksCatalogForNothing(t *testing.T) {
+	b := testkit.DialRabbit(t, testkit.RabbitURL(t))
+	placed := collect(t, b, contract.QueueCatalogOrderPlaced)
+	svc, _ := newService(t, b)
+	svc.maxUnpaid = 1
+	ctx := context.Background()
+	open := mustPlace(t, svc, "cart-1", "u1", Line{"A", 1})
+	refused, created, err := svc.Place(ctx, Placed{CartID: "cart-2", UserID: "u1", Lines: []Line{{"A", 2}}})
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, ReasonTooManyUnpaidOrders, refused.Rejection)
+	require.NoError(t, svc.PublishOrderPlaced(ctx, open))
+	require.NoError(t, svc.PublishOrderPlaced(ctx, refused))
+	testkit.Eventually(t, 10*time.Second, func() bool { return len(placed.all()) == 2 }, "both published")
+	byOrder := map[string]contract.OrderPlaced{}
+	for _, d := range placed.all() {
+		m := contracttest.Produced(t, d).(contract.OrderPlaced)
+		byOrder[m.OrderID] = m
+	}
+	assert.Len(t, byOrder[open.ID].Articles, 1)
+	assert.Equal(t, contract.OrderPlaced{OrderID: refused.ID, CartID: "cart-2", UserID: "u1", Articles: []contract.OrderLine{}}, byOrder[refused.ID])
+}

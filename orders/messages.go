@@ -52,14 +52,6 @@ func handlePlaceOrder(ctx context.Context, svc *Service, d bus.Delivery) error {
 	} else {
 		svc.log.InfoContext(ctx, "repeated place_order, publishing order_placed again", "order_id", o.ID, "cart_id", o.CartID)
 	}
-	if o.Rejection != "" {
-		// Refused before any reservation: catalog is told first, and whichever of the two
-		// messages it handles first, it reserves nothing for the order (catalog/cancel.go).
-		// order_placed still goes out: cart waits for it to stop sending place_order.
-		if err := svc.PublishOrderCancelled(ctx, o); err != nil {
-			return err
-		}
-	}
 	return svc.PublishOrderPlaced(ctx, o)
 }
 

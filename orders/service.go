@@ -449,11 +449,8 @@ func cancellation(o Order, reason, by string) ([]Event, error) {
 // units it reserved for the order, once per order, however often the message comes.
 func (s *Service) PublishOrderCancelled(ctx context.Context, o Order) error {
 	msg := contract.OrderCancelled{OrderID: o.ID, UserID: o.UserID, Articles: []contract.OrderLine{}}
-	switch {
-	case o.Cancellation != nil:
+	if o.Cancellation != nil {
 		msg.Reason = o.Cancellation.Reason
-	default:
-		msg.Reason = o.Rejection
 	}
 	for _, a := range o.Articles {
 		msg.Articles = append(msg.Articles, contract.OrderLine{ArticleID: a.ArticleID, Quantity: a.Quantity})
@@ -568,9 +565,19 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 // mark event; it is still folded, and changes nothing.)
 func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	msg := contract.OrderPlaced{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []contract.OrderLine{}}
+	if o.Rejection != "" {
+		// Refused before any reservation (unpaid.go): cart still waits for order_placed to stop
+		// sending place_order, but catalog is asked for nothing, so the order never holds stock.
+		return s.sendOrderPlaced(ctx, msg)
+	}
 	for _, a := range o.Articles {
 		msg.Articles = append(msg.Articles, contract.OrderLine{ArticleID: a.ArticleID, Quantity: a.Quantity})
 	}
+	return s.sendOrderPlaced(ctx, msg)
+}
+
+// sendOrderPlaced publishes msg on sell_flow, asking for answers on the order queue.
+func (s *Service) sendOrderPlaced(ctx context.Context, msg contract.OrderPlaced) error {
 	err := bus.Send(ctx, s.bus, contract.ExchangeSellFlow, contract.KeyOrderPlaced, contract.TypeOrderPlaced, msg,
 		bus.ReplyTo(contract.ExchangeOrder, contract.QueueOrder))
 	if err != nil {

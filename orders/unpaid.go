@@ -21,8 +21,8 @@ import (
 // Placing an order claims the first free slot by inserting it: of racing checkouts of one user
 // only one takes each _id, so at most N orders hold one, also across instances. The slot taken
 // is recorded in the placed event (Placed.UnpaidSlot). An order that finds no free slot is
-// placed and rejected in one insert (invalid, too_many_unpaid_orders); catalog is told it is
-// cancelled before it reserves anything (handlePlaceOrder), so it holds no stock.
+// placed and rejected in one insert (invalid, too_many_unpaid_orders), and its order_placed,
+// which cart waits for, names no article (PublishOrderPlaced): catalog reserves nothing for it.
 //
 // A slot is given back (deleted) by the change that takes its order out of Unpaid (paid,
 // cancelled, invalid, expired) and, should that writer stop before, by the status job that

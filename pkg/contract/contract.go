@@ -119,7 +119,9 @@ type PlaceOrder struct {
 }
 
 // OrderPlaced is orders' news on ExchangeSellFlow (key KeyOrderPlaced) that it placed the
-// order of a cart; catalog reserves its stock and answers ArticleData to the reply address.
+// order of a cart; catalog reserves its stock and answers ArticleData to the reply address. An
+// order refused before any reservation (too many unpaid orders) names no article: cart records
+// it, catalog has nothing to reserve.
 type OrderPlaced struct {
 	OrderID  string      `json:"orderId"`
 	CartID   string      `json:"cartId"`
@@ -128,9 +130,8 @@ type OrderPlaced struct {
 }
 
 // OrderCancelled is orders' news on ExchangeSellFlow (key KeyOrderCancelled) that an order was
-// cancelled (or refused before any reservation, Reason "too_many_unpaid_orders"): catalog
-// returns the units it reserved for the order, once per order, and reserves nothing for it
-// afterwards.
+// cancelled: catalog returns the units it reserved for the order, once per order, and reserves
+// nothing for it afterwards.
 type OrderCancelled struct {
 	OrderID  string      `json:"orderId"`
 	UserID   string      `json:"userId"`
