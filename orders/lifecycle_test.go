@@ -188,7 +188,9 @@ func TestCancelShipDeliverAPI(t *testing.T) {
 // A validated order not paid within the deadline is cancelled by the validated job (clock
 // injected); a paid one is not; the deadline is in the JSON while it runs.
 func TestPaymentDeadline(t *testing.T) {
-	svc, store := newService(t, bus.NewMemory(contract.Topology))
+	b := testkit.DialRabbit(t, testkit.RabbitURL(t))
+	cancelled := collect(t, b, contract.QueueCatalogOrderCancelled)
+	svc, store := newService(t, b)
 	clock := testkit.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
 	svc.SetClock(clock.Now)
 	svc.deadline = 30 * time.Minute
@@ -238,6 +240,14 @@ func TestPaymentDeadline(t *testing.T) {
 	o, err = svc.Get(ctx, paid.ID)
 	require.NoError(t, err)
 	assert.Equal(t, StatusPaymentDefined, o.Status)
+
+	// Catalog is told, so their stock comes back.
+	testkit.Eventually(t, 10*time.Second, func() bool { return len(cancelled.all()) >= 2 }, "order_cancelled published")
+	for _, d := range cancelled.all() {
+		m := contracttest.Produced(t, d).(contract.OrderCancelled)
+		assert.Equal(t, ReasonPaymentDeadline, m.Reason)
+		assert.Contains(t, []string{late.ID, partly.ID}, m.OrderID)
+	}
 
 	// Expired orders left the work list: the jobs stay flat in history.
 	ids, err := store.WorkWithStatus(ctx, StatusValidated)

@@ -494,7 +494,8 @@ func (s *Service) Deliver(ctx context.Context, u tokens.User, orderID string) (O
 }
 
 // expire cancels o with reason payment_deadline if it is validated, not fully paid and past
-// its deadline (the validated status job); it tells whether it did.
+// its deadline, and tells whether it did. The validated status job calls it, and publishes the
+// order_cancelled of every cancelled order it looks at (refreshStatus).
 func (s *Service) expire(ctx context.Context, o Order) (Order, bool, error) {
 	at, ok := o.PaymentDeadline(s.deadline)
 	if !ok || s.now().Before(at) {
@@ -510,10 +511,7 @@ func (s *Service) expire(ctx context.Context, o Order) (Order, bool, error) {
 		expired = true
 		return cancellation(o, ReasonPaymentDeadline, "")
 	})
-	if err != nil || !expired {
-		return o, false, err
-	}
-	return o, true, s.PublishOrderCancelled(ctx, o)
+	return o, expired && err == nil, err
 }
 
 // errTooManyPayments refuses a payment on an order that has MaxPayments already: a quota of SPEC
