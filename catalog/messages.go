@@ -90,3 +90,28 @@ func (h messages) handleOrderPlaced(ctx context.Context, d bus.Delivery) error {
 	}
 	return nil
 }
+
+// handleOrderCancelled returns the stock reserved for a cancelled order, once per order, and
+// keeps any later reservation of it from taking stock (cancel.go). No reply.
+func (h messages) handleOrderCancelled(ctx context.Context, d bus.Delivery) error {
+	if d.Type != contract.TypeOrderCancelled {
+		return bus.Permanent(fmt.Errorf("catalog_order_cancelled queue: unexpected message type %q", d.Type))
+	}
+	var order contract.OrderCancelled
+	if err := d.Decode(&order); err != nil {
+		return err
+	}
+	if order.OrderID == "" {
+		return bus.Permanent(errors.New("order_cancelled without orderId"))
+	}
+	lines := make([]OrderLine, len(order.Articles))
+	for i, l := range order.Articles {
+		lines[i] = OrderLine{ArticleID: l.ArticleID, Quantity: int64(l.Quantity)}
+	}
+	r, err := h.store.CancelOrder(ctx, order.OrderID, lines)
+	if err != nil {
+		return err
+	}
+	h.log.InfoContext(ctx, "order stock returned", "order_id", r.OrderID, "reason", order.Reason)
+	return nil
+}

@@ -43,7 +43,7 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 }
 
 // Run runs the catalog service until ctx is done: its HTTP API, its consumers of the `catalog`
-// and `catalog_order_placed` queues, its read model of the articles with the catalog_changes
+// `catalog_order_placed` and `catalog_order_cancelled` queues, its read model of the articles with the catalog_changes
 // broadcast that keeps other instances' read models current, and the logout listener of its
 // token cache.
 func Run(ctx context.Context, opts app.Options) error {
@@ -89,5 +89,6 @@ func Run(ctx context.Context, opts app.Options) error {
 		},
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch}, msgs.handleRequest),
 		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch}, msgs.handleOrderPlaced),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderCancelled, Prefetch: cfg.Prefetch}, msgs.handleOrderCancelled),
 	)
 }

@@ -34,6 +34,7 @@ var specRoutes = map[string][]string{
 	},
 	"orders": {
 		"GET /orders", "GET /orders/{orderId}", "POST /orders/{orderId}/payment",
+		"POST /orders/{orderId}/cancel", "POST /orders/{orderId}/ship", "POST /orders/{orderId}/deliver",
 		"GET /orders/{orderId}/update", "GET /orders/status",
 	},
 }

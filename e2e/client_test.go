@@ -126,6 +126,14 @@ type order struct {
 		Validated    bool    `json:"validated"`
 		UnitaryPrice float64 `json:"unitaryPrice"`
 	} `json:"articles"`
+	Refunds []struct {
+		Amount float64 `json:"amount"`
+		Reason string  `json:"reason"`
+	} `json:"refunds"`
+	Cancellation *struct {
+		Reason string `json:"reason"`
+	} `json:"cancellation"`
+	Reason   string `json:"reason"` // why an invalid order was refused before catalog saw it
 	Payments []struct {
 		Method string  `json:"method"`
 		Amount float64 `json:"amount"`

@@ -99,9 +99,15 @@ func startFaultFleet(t *testing.T, instances, rabbitPort int) *faultFleet {
 	ff := &faultFleet{node: node, store: store,
 		amqpProxy: startFaultProxy(t, "amqp", fmt.Sprintf("127.0.0.1:%d", rabbitPort)), storeProxy: startFaultProxy(t, "store", store.addr)}
 	ff.instances = startInstances(t, fleetConfig{instances: instances,
-		rabbitURL: proxied(t, node.URL, ff.amqpProxy), mongoURL: proxied(t, store.url, ff.storeProxy)})
+		rabbitURL: proxied(t, node.URL, ff.amqpProxy), mongoURL: proxied(t, store.url, ff.storeProxy),
+		// Orders nobody pays expire during the stream and its settling (streamConfig.deadline).
+		env: map[string]string{"ORDERS_PAYMENT_DEADLINE": faultDeadline}})
 	return ff
 }
+
+// faultDeadline is the payment deadline of the fault fleets: long enough for a shopper to pay
+// what got validated, short enough for the orders nobody pays to expire while the run settles.
+const faultDeadline = "45s"
 
 // faultStep strikes one fault while the stream s runs, once s has reached from of its
 // checkouts; it may check what it saw during the fault itself.
@@ -110,7 +116,7 @@ type faultStep func(t *testing.T, ff *faultFleet, s *stream, from float64)
 // runFaults runs a checkout stream through ff with the steps striking in turn, then checks the
 // end state against the stream's accounting.
 func runFaults(t *testing.T, ff *faultFleet, seed uint64, what string, steps ...faultStep) {
-	s := startStream(t, ff.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(4, 8), seed: seed})
+	s := startStream(t, ff.balanced(), streamConfig{shoppers: pick(6, 25), ordersEach: pick(4, 8), seed: seed, deadline: true})
 	s.runWith(t, func() {
 		for i, step := range steps {
 			step(t, ff, s, float64(i+1)/float64(len(steps)+2))

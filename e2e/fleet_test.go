@@ -39,6 +39,9 @@ var fastTimers = map[string]string{
 	"ORDERS_JOB_VALIDATED_EVERY":       "5s",
 	"ORDERS_JOB_INVALID_EVERY":         "5s",
 	"ORDERS_JOB_PAYMENT_DEFINED_EVERY": "5s",
+	"ORDERS_JOB_SHIPPED_EVERY":         "5s",
+	"ORDERS_JOB_CANCELLED_EVERY":       "5s",
+	"ORDERS_JOB_DELIVERED_EVERY":       "5s",
 }
 
 // quotasOff turns the per-account quotas (SPEC §2) off, for fleets whose tests send one
@@ -47,7 +50,12 @@ var quotasOff = map[string]string{
 	"CART_CHECKOUTS_PER_MINUTE": "0",
 	"IMAGE_UPLOADS_PER_HOUR":    "0",
 	"IMAGE_UPLOAD_MB_PER_HOUR":  "0",
+	"ORDERS_MAX_UNPAID":         "0",
 }
+
+// unpaidLimitOff lets the suites' shoppers hold any number of unpaid orders
+// (ORDERS_MAX_UNPAID); the tests of the limit set it themselves.
+var unpaidLimitOff = map[string]string{"ORDERS_MAX_UNPAID": "0"}
 
 func freePort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,6 +87,9 @@ func startEmbedded(t *testing.T, extra ...string) *shop {
 	env["AUTH_SIGNUPS_PER_HOUR"] = "0" // the suites sign many users up from 127.0.0.1
 	env["LOG_LEVEL"] = "warn"
 	for k, v := range fastTimers {
+		env[k] = v
+	}
+	for k, v := range unpaidLimitOff {
 		env[k] = v
 	}
 	for _, kv := range extra {
@@ -148,6 +159,9 @@ func startProcesses(t *testing.T, rabbitURL string, env ...string) *shop {
 		common = append(common, k+"="+v)
 	}
 	for k, v := range fastTimers {
+		common = append(common, k+"="+v)
+	}
+	for k, v := range unpaidLimitOff {
 		common = append(common, k+"="+v)
 	}
 	common = append(common, env...) // last: the last value of a variable is the one a process sees

@@ -210,6 +210,9 @@ var fleetTimers = map[string]string{
 	"ORDERS_JOB_VALIDATED_EVERY":       "5s",
 	"ORDERS_JOB_INVALID_EVERY":         "5s",
 	"ORDERS_JOB_PAYMENT_DEFINED_EVERY": "5s",
+	"ORDERS_JOB_SHIPPED_EVERY":         "5s",
+	"ORDERS_JOB_CANCELLED_EVERY":       "5s",
+	"ORDERS_JOB_DELIVERED_EVERY":       "5s",
 }
 
 // fleetConfig says what a multi-instance fleet runs against.

@@ -207,7 +207,8 @@ func statusJobsOnce(t *testing.T, f *instances, window time.Duration) {
 
 	// Slots of each schedule that began in the window: elapsed/every, give or take one.
 	lo, hi := 0, 0
-	for _, every := range []string{"ORDERS_JOB_PLACED_EVERY", "ORDERS_JOB_VALIDATED_EVERY", "ORDERS_JOB_INVALID_EVERY", "ORDERS_JOB_PAYMENT_DEFINED_EVERY"} {
+	for _, every := range []string{"ORDERS_JOB_PLACED_EVERY", "ORDERS_JOB_VALIDATED_EVERY", "ORDERS_JOB_INVALID_EVERY", "ORDERS_JOB_PAYMENT_DEFINED_EVERY",
+		"ORDERS_JOB_SHIPPED_EVERY", "ORDERS_JOB_CANCELLED_EVERY", "ORDERS_JOB_DELIVERED_EVERY"} {
 		d, err := time.ParseDuration(fleetTimers[every])
 		require.NoError(t, err)
 		slots := elapsed.Seconds() / d.Seconds()

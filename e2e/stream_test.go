@@ -35,8 +35,10 @@ import (
 //
 // The end state is then checked against those counts: every acknowledged checkout has exactly
 // one order, unknown ones at most one, none of the failed ones any; every order is final; the
-// stock of every article is its initial stock minus what the validated orders hold; payments
-// and events are never doubled.
+// stock of every article is its initial stock minus what the validated, paid, shipped and
+// delivered orders hold (cancelled and invalid ones hold none); payments, refunds and events are
+// never doubled. Shoppers cancel some of their orders, validated or paid, and with a payment
+// deadline (streamConfig.deadline) the orders nobody pays expire.
 
 // outcome is what a client knows about one operation.
 type outcome int
@@ -119,6 +121,9 @@ type streamConfig struct {
 	shoppers   int
 	ordersEach int
 	seed       uint64
+	// deadline: the fleet cancels validated orders unpaid for a while (ORDERS_PAYMENT_DEADLINE),
+	// so a validated order is not final: it ends paid or cancelled.
+	deadline bool
 }
 
 // The articles of a stream: three plentiful, three scarce (demand outruns their stock).
@@ -140,6 +145,7 @@ type shopperRun struct {
 	c         *client
 	checkouts []checkoutOp
 	payments  map[string]outcome // order id → the one payment attempt's outcome
+	cancels   map[string]outcome // order id → the one cancellation attempt's outcome
 }
 
 // stream is a checkout stream being run or run.
@@ -175,7 +181,7 @@ func startStream(t *testing.T, urls map[string]string, cfg streamConfig) *stream
 	for i := range s.shoppers {
 		wg.Go(func() {
 			token := anon.signUp(fmt.Sprintf("Shopper %d", i), testkit.Name("shopper"), "stream password 1")
-			s.shoppers[i] = &shopperRun{c: anon.as(token), payments: map[string]outcome{}}
+			s.shoppers[i] = &shopperRun{c: anon.as(token), payments: map[string]outcome{}, cancels: map[string]outcome{}}
 		})
 	}
 	wg.Wait()
@@ -224,12 +230,19 @@ func (s *stream) shop(sh *shopperRun, rng *rand.Rand) {
 		return
 	}
 	for _, o := range list {
-		if _, tried := sh.payments[o.ID]; tried || o.Status != "validated" {
-			continue
+		_, paid := sh.payments[o.ID]
+		_, cancelled := sh.cancels[o.ID]
+		switch {
+		case cancelled:
+		case o.Status == "validated" && !paid && rng.IntN(4) == 0, o.Status == "payment_defined" && rng.IntN(6) == 0:
+			// A shopper changes their mind: about a validated order, or one already paid (refunded).
+			status, err := sh.c.tryCall(http.MethodPost, "orders", "/orders/"+o.ID+"/cancel", map[string]any{"reason": "stream"}, nil)
+			sh.cancels[o.ID] = s.ops.add("cancel", status, err)
+		case o.Status == "validated" && !paid:
+			status, err := sh.c.tryCall(http.MethodPost, "orders", "/orders/"+o.ID+"/payment",
+				map[string]any{"method": "CASH", "amount": o.TotalPrice}, nil)
+			sh.payments[o.ID] = s.ops.add("payment", status, err)
 		}
-		status, err := sh.c.tryCall(http.MethodPost, "orders", "/orders/"+o.ID+"/payment",
-			map[string]any{"method": "CASH", "amount": o.TotalPrice}, nil)
-		sh.payments[o.ID] = s.ops.add("payment", status, err)
 	}
 }
 
@@ -256,7 +269,7 @@ func (s *stream) sampleStock(ctx context.Context, c *client, done chan struct{})
 	}
 }
 
-var finalStatuses = []string{"validated", "invalid", "payment_defined"}
+var finalStatuses = []string{"validated", "invalid", "payment_defined", "shipped", "delivered", "cancelled"}
 
 // verify waits until every order is final and checks the end state against the accounting;
 // what names the run in the report it prints. It returns how many orders ended in each status.
@@ -277,7 +290,7 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 
 	var acked, unknownCheckouts, total int
 	statuses := map[string]int{}
-	held := map[string]int{} // article id → units held by validated or paid orders
+	held := map[string]int{} // article id → units held by validated, paid, shipped or delivered orders
 	for _, sh := range s.shoppers {
 		list := orders[sh]
 		byCart := map[string]order{}
@@ -315,8 +328,8 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 
 	t.Logf("%s — accounting:%s\n  end state: %d orders %v for %d acknowledged + %d unknown checkouts of %d shoppers\n"+
 		"  checked against: one order per acknowledged checkout (its cart's lines), at most one per unknown one, none for failed ones;\n"+
-		"    every order final; stock = initial − units of validated/paid orders, for each article (%s);\n"+
-		"    payments per order = acknowledged payments (+1 at most for an unknown one); events: %s;\n"+
+		"    every order final; stock = initial − units of validated/paid/shipped/delivered orders (cancelled and invalid hold none), for each article (%s);\n"+
+		"    payments per order = acknowledged payments (+1 at most for an unknown one); a cancelled order refunds what it was paid, once; events: %s;\n"+
 		"    %d stock readings during the stream, none below zero\n"+
 		"  orders whose GET /orders/{id} was behind their events: %d %v",
 		what, &s.ops, total, statuses, acked, unknownCheckouts, len(s.shoppers), stock, events, s.readings, len(s.stale), s.stale)
@@ -342,7 +355,7 @@ func (s *stream) pendingOrders(c *client, orders map[*shopperRun][]order) string
 		}
 		full := make([]order, 0, len(list))
 		for _, summary := range list {
-			if !slices.Contains(finalStatuses, summary.Status) {
+			if !slices.Contains(finalStatuses, summary.Status) || (s.cfg.deadline && summary.Status == "validated") {
 				return fmt.Sprintf("order %s is %s", summary.ID, summary.Status)
 			}
 			// The order as its events say (rebuilt), which the checks use, and as its projection
@@ -383,14 +396,21 @@ func (s *stream) checkOrder(t *testing.T, o order, held map[string]int) {
 		total += a.UnitaryPrice * float64(a.Quantity)
 	}
 	switch o.Status {
-	case "validated", "payment_defined":
+	case "validated", "payment_defined", "shipped", "delivered":
 		assert.True(t, allValid, "order %s is %s without every article answered valid", o.ID, o.Status)
 		assert.InDelta(t, total, o.TotalPrice, 0.001, "order %s total", o.ID)
 		for _, a := range o.Articles {
 			held[a.ArticleID] += a.Quantity
 		}
 	case "invalid": // as soon as one article is refused; the other answers may still be on their way
-		assert.True(t, refused, "order %s is invalid with no article refused", o.ID)
+		assert.True(t, refused || o.Reason == "too_many_unpaid_orders", "order %s is invalid with no article refused", o.ID)
+	case "cancelled": // holds nothing; what was paid is refunded, once
+		var refunded float64
+		for _, r := range o.Refunds {
+			refunded += r.Amount
+		}
+		assert.LessOrEqual(t, len(o.Refunds), 1, "order %s refunded once", o.ID)
+		assert.InDelta(t, o.TotalPayment, refunded, 0.001, "order %s refunds what it was paid", o.ID)
 	}
 }
 
@@ -407,13 +427,39 @@ func (s *stream) checkPayments(t *testing.T, what string, sh *shopperRun, list [
 		default:
 			assert.LessOrEqual(t, len(o.Payments), 1, "%s: order %s paid at most once", what, o.ID)
 		}
-		assert.Equal(t, len(o.Payments) > 0, o.Status == "payment_defined", "%s: order %s status %s with %d payments", what, o.ID, o.Status, len(o.Payments))
+		if o.Status != "cancelled" {
+			assert.Equal(t, len(o.Payments) > 0, o.Status == "payment_defined", "%s: order %s status %s with %d payments", what, o.ID, o.Status, len(o.Payments))
+		}
+		if attempt, tried := sh.cancels[o.ID]; tried && attempt == opOK {
+			assert.Equal(t, "cancelled", o.Status, "%s: order %s acknowledged cancelled", what, o.ID)
+		}
+		if o.Status == "cancelled" && (o.Cancellation == nil || o.Cancellation.Reason != "payment_deadline") {
+			_, tried := sh.cancels[o.ID]
+			assert.True(t, tried, "%s: order %s cancelled without an attempt that could have", what, o.ID)
+		}
 	}
 }
 
 // checkStock compares every article's stock, as each catalog instance serves it (from its read
 // model), with its initial stock minus what the validated and paid orders hold.
 func (s *stream) checkStock(t *testing.T, c *client, f *instances, what string, held map[string]int, orders map[*shopperRun][]order) string {
+	// Catalog returns a cancelled order's units when it handles order_cancelled (or a status
+	// job publishes it again): wait, within a bound, for every instance to show them back.
+	settled := func() bool {
+		for i, a := range s.articles {
+			for k := range f.procs["catalog"] {
+				var got article
+				if status, err := c.withURLs(f.instance(k)).tryCall(http.MethodGet, "catalog", "/articles/"+a.ID, nil, &got); status != http.StatusOK || err != nil ||
+					got.Stock != streamArticles[i].stock-held[a.ID] {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(time.Minute); !settled() && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+	}
 	var parts []string
 	for i, a := range s.articles {
 		want := streamArticles[i].stock - held[a.ID]
@@ -462,7 +508,7 @@ func explainStock(t *testing.T, f *instances, articleID string, orders map[*shop
 		for _, o := range list {
 			q := 0
 			for _, l := range o.Articles {
-				if l.ArticleID == articleID && (o.Status == "validated" || o.Status == "payment_defined") {
+				if l.ArticleID == articleID && slices.Contains([]string{"validated", "payment_defined", "shipped", "delivered"}, o.Status) {
 					q += l.Quantity
 				}
 			}
@@ -518,6 +564,12 @@ func (s *stream) checkEvents(t *testing.T, f *instances, what string, orders map
 				}
 			}
 			assert.Equal(t, len(o.Payments), count[o.ID+"/payment_defined/"], "%s: payment_defined events of %s", what, o.ID)
+			cancelled := 0
+			if o.Status == "cancelled" {
+				cancelled = 1
+			}
+			assert.Equal(t, cancelled, count[o.ID+"/cancelled/"], "%s: cancelled events of %s", what, o.ID)
+			assert.Equal(t, len(o.Refunds), count[o.ID+"/refunded/"], "%s: refunded events of %s", what, o.ID)
 		}
 	}
 	return fmt.Sprintf("%d events of %d orders, none doubled", len(events), n)

@@ -78,6 +78,9 @@ func startWebShop(t testing.TB) *webShop {
 	for k, v := range fastTimers {
 		env[k] = v
 	}
+	for k, v := range unpaidLimitOff {
+		env[k] = v
+	}
 	urls := map[string]string{}
 	start := func(name string, run app.RunFunc) {
 		own := map[string]string{"MONGO_DB": name + "_" + dbSuffix}
@@ -354,6 +357,58 @@ func TestWeb(t *testing.T) {
 		assert.Contains(t, p.body, `class="status s-payment_defined"`)
 		assert.Contains(t, v.get("/orders").body, "/orders/"+id)
 		assert.Contains(t, v.get("/cart").body, "Your cart is empty.")
+	})
+
+	t.Run("an order's life with JavaScript off: amount due, overpaying, cancel with confirmation, ship and deliver", func(t *testing.T) {
+		v := newVisitor(t, base)
+		v.signUp("Dora")
+		lamp := s.articles[0]
+		checkout := func() string {
+			t.Helper()
+			v.post("/cart/add", url.Values{"articleId": {lamp.ID}, "quantity": {"1"}})
+			p := v.post("/cart/checkout", url.Values{})
+			m := orderLink.FindStringSubmatch(p.url.Path)
+			require.NotNil(t, m, "checkout lands on the order: %s", p.url)
+			eventually(t, 20*time.Second, "order validated", func() bool {
+				return strings.Contains(v.get("/orders/"+m[1]).body, `class="status s-validated"`)
+			})
+			return m[1]
+		}
+		id := checkout()
+		p := v.get("/orders/" + id)
+		assert.Contains(t, p.body, "Amount due: €12.50")
+		p = v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"99"}})
+		assert.Equal(t, http.StatusBadRequest, p.status)
+		assert.Contains(t, p.body, `id="e-amount"`, "the refusal next to the amount")
+		v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"2.50"}})
+		p = v.get("/orders/" + id + "/cancel")
+		assert.Contains(t, p.body, "Cancel this order?")
+		assert.Contains(t, p.body, "€2.50 you paid will be refunded.")
+		p = v.post("/orders/"+id+"/cancel", url.Values{"reason": {"changed my mind"}})
+		assert.Contains(t, p.body, "The order is cancelled.")
+		assert.Contains(t, p.body, `class="status s-cancelled"`)
+		assert.Contains(t, p.body, "€2.50 to be refunded")
+		assert.NotContains(t, p.body, `href="/orders/`+id+`/cancel"`, "no Cancel on a cancelled order")
+
+		paid := checkout()
+		v.post("/orders/"+paid+"/payment", url.Values{"method": {"CASH"}, "amount": {"12.50"}})
+		admin := newVisitor(t, base)
+		admin.get("/")
+		admin.post("/signin", url.Values{"login": {adminLogin}, "password": {adminPassword}})
+		p = admin.post("/admin/orders/"+paid+"/ship", url.Values{"carrier": {""}, "trackingCode": {"PK1"}})
+		assert.Equal(t, http.StatusBadRequest, p.status, "a carrier is required")
+		assert.Contains(t, p.body, `id="e-carrier"`)
+		p = admin.post("/admin/orders/"+paid+"/ship", url.Values{"carrier": {"Correos"}, "trackingCode": {"PK1"}})
+		assert.Contains(t, p.body, "The order is shipped.")
+		p = admin.post("/admin/orders/"+paid+"/deliver", url.Values{})
+		assert.Contains(t, p.body, "The order is delivered.")
+		p = v.get("/orders/" + paid)
+		assert.Contains(t, p.body, "Correos")
+		assert.Contains(t, p.body, "PK1")
+		assert.Contains(t, p.body, `class="status s-delivered"`)
+		p = admin.get("/admin/orders?status=cancelled")
+		assert.Equal(t, http.StatusOK, p.status)
+		assert.Contains(t, p.body, `<option value="cancelled" selected>`)
 	})
 
 	t.Run("a refused checkout shows the reason next to the line", func(t *testing.T) {

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -26,8 +27,34 @@ type orderJSON struct {
 	Payments     []paymentJSON `json:"payments"`
 	TotalPrice   money.Cents   `json:"totalPrice"`
 	TotalPayment money.Cents   `json:"totalPayment"`
-	Created      time.Time     `json:"created"`
-	Updated      time.Time     `json:"updated"`
+	AmountDue    money.Cents   `json:"amountDue"`
+	// PaymentDeadline only on a validated order with a deadline.
+	PaymentDeadline *time.Time `json:"paymentDeadline,omitempty"`
+	// Reason says why an invalid order was refused before catalog saw it (too_many_unpaid_orders).
+	Reason       string            `json:"reason,omitempty"`
+	Refunds      []refundJSON      `json:"refunds"`
+	Cancellation *cancellationJSON `json:"cancellation,omitempty"`
+	Shipping     *shippingJSON     `json:"shipping,omitempty"`
+	Created      time.Time         `json:"created"`
+	Updated      time.Time         `json:"updated"`
+}
+
+type refundJSON struct {
+	Amount money.Cents `json:"amount"`
+	Reason string      `json:"reason"`
+}
+
+type cancellationJSON struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+type shippingJSON struct {
+	Carrier      string     `json:"carrier"`
+	TrackingCode string     `json:"trackingCode"`
+	Shipped      time.Time  `json:"shipped"`
+	Delivered    *time.Time `json:"delivered,omitempty"`
 }
 
 // articleJSON is one line of an order. ID, Valid and Validated repeat ArticleID, IsValid and
@@ -48,12 +75,30 @@ type paymentJSON struct {
 	Amount money.Cents   `json:"amount"`
 }
 
-// toOrderJSON converts o to its JSON shape; empty lists are [], never null.
-func toOrderJSON(o Order) orderJSON {
+// toOrderJSON converts o to its JSON shape, with its payment deadline after deadline (0: none);
+// empty lists are [], never null.
+func toOrderJSON(o Order, deadline time.Duration) orderJSON {
 	j := orderJSON{
 		ID: o.ID, OrderID: o.ID, Status: o.Status, UserID: o.UserID, CartID: o.CartID,
-		Articles: []articleJSON{}, Payments: []paymentJSON{},
-		TotalPrice: o.TotalPrice, TotalPayment: o.TotalPayment, Created: o.Created, Updated: o.Updated,
+		Articles: []articleJSON{}, Payments: []paymentJSON{}, Refunds: []refundJSON{},
+		TotalPrice: o.TotalPrice, TotalPayment: o.TotalPayment, AmountDue: o.AmountDue(),
+		Reason: o.Rejection, Created: o.Created, Updated: o.Updated,
+	}
+	if at, ok := o.PaymentDeadline(deadline); ok {
+		j.PaymentDeadline = &at
+	}
+	for _, r := range o.Refunds {
+		j.Refunds = append(j.Refunds, refundJSON(r))
+	}
+	if c := o.Cancellation; c != nil {
+		j.Cancellation = &cancellationJSON{Reason: c.Reason, By: c.By, At: c.At}
+	}
+	if sh := o.Shipping; sh != nil {
+		j.Shipping = &shippingJSON{Carrier: sh.Carrier, TrackingCode: sh.TrackingCode, Shipped: sh.Shipped}
+		if !sh.Delivered.IsZero() {
+			d := sh.Delivered
+			j.Shipping.Delivered = &d
+		}
 	}
 	for _, a := range o.Articles {
 		j.Articles = append(j.Articles, articleJSON{
@@ -116,7 +161,7 @@ func orderID(r *http.Request) (string, error) {
 
 // handleOrder serves the GET endpoints of one order: read is Service.GetFor (read its
 // projection) or Service.RebuildFor (rebuild the projection from the events first).
-func handleOrder(log *slog.Logger, read func(ctx context.Context, u tokens.User, orderID string) (Order, error)) http.Handler {
+func handleOrder(svc *Service, log *slog.Logger, read func(ctx context.Context, u tokens.User, orderID string) (Order, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := orderID(r)
 		if err != nil {
@@ -129,7 +174,7 @@ func handleOrder(log *slog.Logger, read func(ctx context.Context, u tokens.User,
 			web.Error(w, r, log, err)
 			return
 		}
-		web.EncodeTagged(w, r, toOrderJSON(o))
+		web.EncodeTagged(w, r, toOrderJSON(o, svc.deadline))
 	})
 }
 
@@ -157,7 +202,100 @@ func handlePayment(svc *Service, log *slog.Logger) http.Handler {
 			web.Error(w, r, log, err)
 			return
 		}
-		web.Encode(w, http.StatusOK, toOrderJSON(o))
+		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+	})
+}
+
+// handleCancel serves POST /orders/{orderId}/cancel: the owner or an admin cancels the order,
+// with an optional reason.
+func handleCancel(svc *Service, log *slog.Logger) http.Handler {
+	type request struct {
+		Reason string `json:"reason"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := orderID(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		var req request
+		if r.ContentLength != 0 { // the body is optional
+			if req, err = web.DecodeLimit[request](r, 4<<10); err != nil {
+				web.Error(w, r, log, err)
+				return
+			}
+		}
+		req.Reason = strings.TrimSpace(req.Reason)
+		if len(req.Reason) > maxReasonBytes {
+			web.Error(w, r, log, errs.Fieldf("reason", "must be at most %d bytes", maxReasonBytes))
+			return
+		}
+		if req.Reason == "" {
+			req.Reason = "cancelled"
+		}
+		u, _ := tokens.UserFrom(r.Context())
+		o, err := svc.Cancel(r.Context(), u, id, req.Reason)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+	})
+}
+
+// maxReasonBytes bounds a cancellation's reason, and a carrier's name and tracking code.
+const maxReasonBytes = 200
+
+// handleShip serves POST /orders/{orderId}/ship (admins): the order leaves with a carrier.
+func handleShip(svc *Service, log *slog.Logger) http.Handler {
+	type request struct {
+		Carrier      string `json:"carrier"`
+		TrackingCode string `json:"trackingCode"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := orderID(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		req, err := web.DecodeLimit[request](r, 4<<10)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		sh := Shipping{Carrier: strings.TrimSpace(req.Carrier), TrackingCode: strings.TrimSpace(req.TrackingCode)}
+		v := errs.Validation{Summary: "invalid shipping"}
+		v.Check(sh.Carrier != "" && len(sh.Carrier) <= maxReasonBytes, "carrier", fmt.Sprintf("must be 1 to %d bytes", maxReasonBytes))
+		v.Check(sh.TrackingCode != "" && len(sh.TrackingCode) <= maxReasonBytes, "trackingCode", fmt.Sprintf("must be 1 to %d bytes", maxReasonBytes))
+		if err := v.Err(); err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		u, _ := tokens.UserFrom(r.Context())
+		o, err := svc.Ship(r.Context(), u, id, sh)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+	})
+}
+
+// handleDeliver serves POST /orders/{orderId}/deliver (admins).
+func handleDeliver(svc *Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := orderID(r)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		u, _ := tokens.UserFrom(r.Context())
+		o, err := svc.Deliver(r.Context(), u, id)
+		if err != nil {
+			web.Error(w, r, log, err)
+			return
+		}
+		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
 	})
 }
 
@@ -198,7 +336,7 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 		var v errs.Validation
 		v.Summary = "invalid query"
 		status := Status(strings.ToLower(strings.TrimSpace(q.Get("status"))))
-		v.Check(status == "" || status.Valid(), "status", "must be placed, validated, invalid or payment_defined")
+		v.Check(status == "" || status.Valid(), "status", "must be placed, validated, invalid, payment_defined, shipped, delivered or cancelled")
 		page, size := web.Paging(q, &v)
 		if err := v.Err(); err != nil {
 			web.Error(w, r, log, err)

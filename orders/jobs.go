@@ -27,13 +27,17 @@ type JobSchedule struct {
 }
 
 // DefaultSchedules: placed orders are looked at often and first (they are the ones that can
-// get stuck), validated ones less, finished ones rarely.
+// get stuck), validated ones less (that job also cancels those past their payment deadline),
+// paid and shipped ones rarely, finished ones least.
 func DefaultSchedules() []JobSchedule {
 	return []JobSchedule{
 		{Status: StatusPlaced, Every: 10 * time.Second, Priority: 9},
 		{Status: StatusValidated, Every: time.Minute, Priority: 5},
 		{Status: StatusInvalid, Every: 5 * time.Minute, Priority: 1},
 		{Status: StatusPaymentDefined, Every: 5 * time.Minute, Priority: 1},
+		{Status: StatusShipped, Every: 5 * time.Minute, Priority: 1},
+		{Status: StatusCancelled, Every: 15 * time.Minute, Priority: 0},
+		{Status: StatusDelivered, Every: 15 * time.Minute, Priority: 0},
 	}
 }
 
@@ -121,7 +125,7 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 		return err
 	}
 	for _, id := range ids {
-		if err := s.refreshStatus(ctx, id, stuckAfter); err != nil {
+		if err := s.refreshStatus(ctx, id, status, stuckAfter); err != nil {
 			s.logJobError(ctx, "order status not refreshed", id, err)
 		}
 		if ctx.Err() != nil {
@@ -131,8 +135,12 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 	return ctx.Err()
 }
 
-// refreshStatus brings one order of the work list into Order_Status.
-func (s *Service) refreshStatus(ctx context.Context, orderID string, stuckAfter time.Duration) error {
+// refreshStatus brings one order of the work list, listed under the job's status listed, into
+// Order_Status. A validated order past its payment deadline is cancelled first; while it has a
+// deadline to come it stays on the list, under validated. A cancelled order gets
+// its order_cancelled published again before it leaves the list, in case its canceller stopped
+// before publishing it (catalog returns the stock once per order however often it comes).
+func (s *Service) refreshStatus(ctx context.Context, orderID string, listed Status, stuckAfter time.Duration) error {
 	o, err := s.current(ctx, orderID)
 	if err != nil {
 		return err
@@ -145,11 +153,34 @@ func (s *Service) refreshStatus(ctx context.Context, orderID string, stuckAfter 
 			return fmt.Errorf("stuck order not repaired: %w", err)
 		}
 	}
+	if o.Status == StatusValidated {
+		var expired bool
+		if o, expired, err = s.expire(ctx, o); err != nil {
+			return fmt.Errorf("order past its payment deadline not cancelled: %w", err)
+		}
+		if expired {
+			s.log.InfoContext(ctx, "order cancelled: payment deadline passed", "order_id", o.ID)
+		}
+	}
+	if o.Status == StatusCancelled {
+		if err := s.PublishOrderCancelled(ctx, o); err != nil {
+			return err
+		}
+	}
+	if err := s.releaseUnpaid(ctx, o); err != nil { // its writer may have stopped before
+		return err
+	}
 	if err := s.saveStatusIfChanged(ctx, o); err != nil {
 		return err
 	}
-	if o.Status == StatusPlaced {
+	switch {
+	case o.Status == StatusPlaced:
 		return nil // placed orders stay on the list until they leave placed
+	case o.Status == StatusValidated && s.deadline > 0:
+		if listed == StatusValidated {
+			return nil // the validated job looks at it again until it is paid or expires
+		}
+		return s.store.AddWork(ctx, orderID, StatusValidated, o.Updated)
 	}
 	// Off the list. Deleting is not conditional (that would not be atomic on every server), so
 	// look after it: a change appended meanwhile (its writer may have listed the order again

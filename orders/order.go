@@ -22,7 +22,8 @@
 // The flow: cart's place_order → placed event → order_placed to catalog (messages.go) →
 // catalog's article-data answers → article_validated events (an order's answers arriving
 // together in one insert, answers.go) → validated or invalid → payments
-// (http.go) → payment_defined.
+// (http.go) → payment_defined → shipped → delivered, or cancelled on the way (docs/orders.md:
+// the statuses, their transitions, and how stock and money stay exact).
 package orders
 
 import (
@@ -43,10 +44,14 @@ const (
 	StatusValidated      Status = "validated"
 	StatusInvalid        Status = "invalid"
 	StatusPaymentDefined Status = "payment_defined"
+	StatusCancelled      Status = "cancelled"
+	StatusShipped        Status = "shipped"
+	StatusDelivered      Status = "delivered"
 )
 
 // Statuses lists every status, in the order an order usually goes through them.
-var Statuses = []Status{StatusPlaced, StatusValidated, StatusInvalid, StatusPaymentDefined}
+var Statuses = []Status{StatusPlaced, StatusValidated, StatusInvalid, StatusPaymentDefined,
+	StatusShipped, StatusDelivered, StatusCancelled}
 
 // Valid tells whether s is one of the statuses.
 func (s Status) Valid() bool {
@@ -73,6 +78,24 @@ const (
 	EventArticleValidated EventType = "article_validated"
 	// EventPaymentDefined: the owner defined (part of) the payment.
 	EventPaymentDefined EventType = "payment_defined"
+	// EventCancelled: the owner, an admin or the payment deadline cancelled the order.
+	EventCancelled EventType = "cancelled"
+	// EventRefunded: what was paid of a cancelled order is owed back. Appended with the
+	// cancellation, in the same insert.
+	EventRefunded EventType = "refunded"
+	// EventRejected: the order was refused before catalog reserved anything (too many unpaid
+	// orders of its user); it is invalid.
+	EventRejected EventType = "rejected"
+	// EventShipped: an admin shipped the order.
+	EventShipped EventType = "shipped"
+	// EventDelivered: an admin recorded its delivery.
+	EventDelivered EventType = "delivered"
+)
+
+// Cancellation and rejection reasons a client can rely on.
+const (
+	ReasonPaymentDeadline     = "payment_deadline"
+	ReasonTooManyUnpaidOrders = "too_many_unpaid_orders"
 )
 
 // MaxPayments is the most payments one order takes (SPEC §2): it bounds the events and the work a
@@ -106,6 +129,8 @@ type Placed struct {
 	CartID string
 	UserID string
 	Lines  []Line
+	// UnpaidSlot is the user's unpaid-order slot the order holds, from 1 (unpaid.go); 0 none.
+	UnpaidSlot int
 }
 
 // ArticleData is the data of an EventArticleValidated: catalog's answer about one article.
@@ -122,16 +147,41 @@ type Payment struct {
 	Amount money.Cents
 }
 
-// Event is one stored fact about an order. Exactly one of Placed, Article and Payment is set,
-// by Type (none for EventOrderPlacedPublished).
+// Cancellation is the data of an EventCancelled (and, without By, of an EventRejected).
+type Cancellation struct {
+	Reason string
+	By     string // the user who cancelled; "" for the status jobs (the payment deadline)
+	At     time.Time
+}
+
+// Refund is the data of an EventRefunded: what is owed back, and why.
+type Refund struct {
+	Amount money.Cents
+	Reason string
+}
+
+// Shipping is the data of an EventShipped; Delivered is set by an EventDelivered.
+type Shipping struct {
+	Carrier      string
+	TrackingCode string
+	Shipped      time.Time
+	Delivered    time.Time // zero until delivered
+}
+
+// Event is one stored fact about an order. At most one of Placed, Article, Payment,
+// Cancellation, Refund and Shipping is set, by Type (none for EventOrderPlacedPublished and
+// EventDelivered).
 type Event struct {
-	OrderID string
-	Version int
-	Type    EventType
-	At      time.Time
-	Placed  *Placed
-	Article *ArticleData
-	Payment *Payment
+	OrderID      string
+	Version      int
+	Type         EventType
+	At           time.Time
+	Placed       *Placed
+	Article      *ArticleData
+	Payment      *Payment
+	Cancellation *Cancellation // EventCancelled, EventRejected
+	Refund       *Refund
+	Shipping     *Shipping
 }
 
 // Key identifies the fact an event records, so the same fact is never stored twice: there is
@@ -139,7 +189,8 @@ type Event struct {
 // mark). Every payment is a fact of its own, keyed by its version. Keys are unique in the store.
 func (e Event) Key() string {
 	switch e.Type {
-	case EventPlaced, EventOrderPlacedPublished:
+	case EventPlaced, EventOrderPlacedPublished, EventCancelled, EventRefunded, EventRejected, EventShipped, EventDelivered:
+		// Each happens once in an order's life.
 		return e.OrderID + "/" + string(e.Type)
 	case EventArticleValidated:
 		return e.OrderID + "/article/" + e.Article.ArticleID
@@ -186,8 +237,46 @@ type Order struct {
 	TotalPayment    money.Cents
 	Created         time.Time
 	Updated         time.Time
-	Version         int  // version of the last event folded in; 0 for an order with no events
-	PlacedPublished bool // an older store recorded that order_placed went out (no longer written)
+	Version         int           // version of the last event folded in; 0 for an order with no events
+	PlacedPublished bool          // an older store recorded that order_placed went out (no longer written)
+	Validated       time.Time     // when it became validated (the payment deadline runs from it)
+	Rejection       string        // why it was refused before any reservation (EventRejected)
+	Cancellation    *Cancellation // set once cancelled
+	Refunds         []Refund
+	Shipping        *Shipping // set once shipped
+	UnpaidSlot      int       // the user's unpaid-order slot it took when placed (unpaid.go)
+}
+
+// AmountDue is what is left to pay: the total less the payments while the order can be paid
+// (validated), else 0.
+func (o Order) AmountDue() money.Cents {
+	if o.Status != StatusValidated || o.TotalPayment >= o.TotalPrice {
+		return 0
+	}
+	return o.TotalPrice - o.TotalPayment
+}
+
+// PaymentDeadline is when a validated order is cancelled unless paid, after deadline (0: never).
+func (o Order) PaymentDeadline(deadline time.Duration) (time.Time, bool) {
+	if deadline <= 0 || o.Status != StatusValidated || o.Validated.IsZero() {
+		return time.Time{}, false
+	}
+	return o.Validated.Add(deadline), true
+}
+
+// Unpaid tells whether o counts among its user's unpaid orders (ORDERS_MAX_UNPAID): placed, or
+// validated and not fully paid.
+func (o Order) Unpaid() bool {
+	return o.Status == StatusPlaced || o.Status == StatusValidated
+}
+
+// Cancellable tells whether o may still be cancelled.
+func (o Order) Cancellable() bool {
+	switch o.Status {
+	case StatusPlaced, StatusValidated, StatusPaymentDefined:
+		return true
+	}
+	return false
 }
 
 // Exists tells whether the order has been placed.
@@ -226,7 +315,7 @@ func (o Order) Apply(e Event) Order {
 		if o.ID != "" || e.Placed == nil {
 			return o
 		}
-		o.ID, o.UserID, o.CartID = e.OrderID, e.Placed.UserID, e.Placed.CartID
+		o.ID, o.UserID, o.CartID, o.UnpaidSlot = e.OrderID, e.Placed.UserID, e.Placed.CartID, e.Placed.UnpaidSlot
 		o.Articles = make([]OrderArticle, len(e.Placed.Lines))
 		for i, l := range e.Placed.Lines {
 			o.Articles[i] = OrderArticle{ArticleID: l.ArticleID, Quantity: l.Quantity}
@@ -253,7 +342,39 @@ func (o Order) Apply(e Event) Order {
 			return o
 		}
 		o.Payments = append(append([]Payment(nil), o.Payments...), *e.Payment)
+	case EventCancelled:
+		if e.Cancellation == nil || o.Cancellation != nil {
+			return o
+		}
+		c := *e.Cancellation
+		c.At = e.At
+		o.Cancellation = &c
+	case EventRefunded:
+		if e.Refund == nil {
+			return o
+		}
+		o.Refunds = append(append([]Refund(nil), o.Refunds...), *e.Refund)
+	case EventRejected:
+		if e.Cancellation == nil {
+			return o
+		}
+		o.Rejection = e.Cancellation.Reason
+	case EventShipped:
+		if e.Shipping == nil || o.Shipping != nil {
+			return o
+		}
+		sh := *e.Shipping
+		sh.Shipped, sh.Delivered = e.At, time.Time{}
+		o.Shipping = &sh
+	case EventDelivered:
+		if o.Shipping == nil {
+			return o
+		}
+		sh := *o.Shipping
+		sh.Delivered = e.At
+		o.Shipping = &sh
 	}
+	before := o.Status
 	o.Updated = e.At
 	o.TotalPrice, o.TotalPayment = 0, 0
 	for _, a := range o.Articles {
@@ -263,16 +384,19 @@ func (o Order) Apply(e Event) Order {
 		o.TotalPayment += p.Amount
 	}
 	o.Status = o.status()
+	if before == StatusPlaced && o.Status == StatusValidated {
+		o.Validated = e.At
+	}
 	return o
 }
 
-// settled tells whether no event can change what a client sees of o any more: it is paid
-// (payment_defined takes no more payments), or invalid with every article answered.
+// settled tells whether no event can change what a client sees of o any more: it is
+// delivered, or invalid with every article answered.
 func (o Order) settled() bool {
 	switch o.Status {
-	case StatusPaymentDefined:
+	case StatusDelivered:
 		return true
-	case StatusInvalid:
+	case StatusInvalid, StatusCancelled:
 		for _, a := range o.Articles {
 			if !a.IsValidated {
 				return false
@@ -286,6 +410,16 @@ func (o Order) settled() bool {
 // status follows the seed: invalid as soon as one article is invalid, validated when every
 // article is confirmed, payment_defined once the payments cover the total.
 func (o Order) status() Status {
+	switch {
+	case o.Cancellation != nil:
+		return StatusCancelled
+	case o.Shipping != nil && !o.Shipping.Delivered.IsZero():
+		return StatusDelivered
+	case o.Shipping != nil:
+		return StatusShipped
+	case o.Rejection != "":
+		return StatusInvalid
+	}
 	all := true
 	for _, a := range o.Articles {
 		if a.IsValidated && !a.IsValid {

@@ -131,7 +131,7 @@ func TestOrderCacheKeepsTheNewestVersion(t *testing.T) {
 	expiring.put(v2)
 	_, ok = expiring.get("o1")
 	assert.False(t, ok, "entries expire")
-	settled := Order{ID: "o2", Status: StatusPaymentDefined, Version: 3, Articles: v2.Articles}
+	settled := Order{ID: "o2", Status: StatusDelivered, Version: 3, Articles: v2.Articles}
 	require.True(t, settled.settled())
 	expiring.put(settled)
 	_, ok = expiring.get("o2")

@@ -38,7 +38,10 @@ func addRoutes(r chi.Router, log *slog.Logger, checker *tokens.Checker, svc *Ser
 
 	r.With(user).Method(http.MethodGet, "/orders", handleListOrders(svc, log))
 	r.With(admin).Method(http.MethodGet, "/orders/status", handleStatusList(svc, log))
-	r.With(user).Method(http.MethodGet, "/orders/{orderId}", handleOrder(log, svc.GetFor))
-	r.With(user).Method(http.MethodGet, "/orders/{orderId}/update", handleOrder(log, svc.RebuildFor))
+	r.With(user).Method(http.MethodGet, "/orders/{orderId}", handleOrder(svc, log, svc.GetFor))
+	r.With(user).Method(http.MethodGet, "/orders/{orderId}/update", handleOrder(svc, log, svc.RebuildFor))
 	r.With(user).Method(http.MethodPost, "/orders/{orderId}/payment", handlePayment(svc, log))
+	r.With(user).Method(http.MethodPost, "/orders/{orderId}/cancel", handleCancel(svc, log))
+	r.With(admin).Method(http.MethodPost, "/orders/{orderId}/ship", handleShip(svc, log))
+	r.With(admin).Method(http.MethodPost, "/orders/{orderId}/deliver", handleDeliver(svc, log))
 }

@@ -21,6 +21,12 @@ type Config struct {
 	MongoDB    string        // MONGO_DB, default "orders"
 	StuckAfter time.Duration // ORDERS_STUCK_AFTER: a placed order older than this gets repaired
 	Schedules  []JobSchedule // ORDERS_JOB_<STATUS>_EVERY: how often each status job runs
+	// PaymentDeadline is ORDERS_PAYMENT_DEADLINE (default 30m, 0 none): a validated order not
+	// paid that long after it was validated is cancelled.
+	PaymentDeadline time.Duration
+	// MaxUnpaid is ORDERS_MAX_UNPAID (default 3, 0 no limit): the placed or validated-unpaid
+	// orders a user may hold.
+	MaxUnpaid int
 }
 
 // LoadConfig reads the configuration from getenv.
@@ -36,6 +42,18 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	}
 	if c.StuckAfter < 0 {
 		return c, fmt.Errorf("ORDERS_STUCK_AFTER must not be negative")
+	}
+	if c.PaymentDeadline, err = e.Duration("ORDERS_PAYMENT_DEADLINE", 30*time.Minute); err != nil {
+		return c, err
+	}
+	if c.PaymentDeadline < 0 {
+		return c, fmt.Errorf("ORDERS_PAYMENT_DEADLINE must not be negative")
+	}
+	if c.MaxUnpaid, err = e.Int("ORDERS_MAX_UNPAID", 3); err != nil {
+		return c, err
+	}
+	if c.MaxUnpaid < 0 || c.MaxUnpaid > maxUnpaidLimit {
+		return c, fmt.Errorf("ORDERS_MAX_UNPAID must be 0 to %d", maxUnpaidLimit)
 	}
 	for i, sc := range c.Schedules {
 		key := "ORDERS_JOB_" + strings.ToUpper(string(sc.Status)) + "_EVERY"
@@ -57,7 +75,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	rt, err := app.Start(ctx, opts, "orders", cfg.Common, "mongo_db", cfg.MongoDB, "stuck_after", cfg.StuckAfter.String())
+	rt, err := app.Start(ctx, opts, "orders", cfg.Common, "mongo_db", cfg.MongoDB, "stuck_after", cfg.StuckAfter.String(),
+		"payment_deadline", cfg.PaymentDeadline.String(), "max_unpaid", cfg.MaxUnpaid)
 	if err != nil {
 		return err
 	}
@@ -68,6 +87,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 
 	svc := NewService(store, rt.Bus, rt.Log)
+	svc.deadline, svc.maxUnpaid = cfg.PaymentDeadline, cfg.MaxUnpaid
 	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeOrderChanges, typeOrderChanged)
 	svc.broadcast = feed.Add
 	changes := bus.Subscription{Exchange: contract.ExchangeOrderChanges, OnStart: store.lists.orders.flush}

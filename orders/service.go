@@ -12,6 +12,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/turns"
@@ -29,6 +30,16 @@ type Service struct {
 	// broadcast, when set, tells the other instances of every order version stored
 	// (order_changes), so their listings drop what they cached of it (orderCache).
 	broadcast func(msg any)
+	// deadline is ORDERS_PAYMENT_DEADLINE: a validated order unpaid that long after it was
+	// validated is cancelled by the validated status job; 0 never.
+	deadline time.Duration
+	// maxUnpaid is ORDERS_MAX_UNPAID: the unpaid orders a user may hold (unpaid.go); 0 any.
+	maxUnpaid int
+}
+
+// SetClock makes the service read the time from now (tests).
+func (s *Service) SetClock(now func() time.Time) {
+	s.now = func() time.Time { return now().UTC().Truncate(time.Millisecond) }
 }
 
 // recentOrders bounds how many orders a Service remembers as its changes left them.
@@ -161,6 +172,11 @@ func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, d
 		// that had left placed (or the placed event itself) lists it.
 		if before.Status != StatusPlaced {
 			if err := s.store.AddWork(ctx, orderID, o.Status, at); err != nil {
+				return o, err
+			}
+		}
+		if before.Unpaid() && !o.Unpaid() {
+			if err := s.releaseUnpaid(ctx, o); err != nil {
 				return o, err
 			}
 		}
@@ -336,11 +352,12 @@ func (s *Service) StatusPage(ctx context.Context, status Status, page, size int)
 	return s.store.StatusPage(ctx, status, page, size)
 }
 
-// Pay records a payment by u. Payments are accepted while the order is validated and its
-// payments do not yet cover the total, MaxPayments at most; the one that makes them cover it
-// moves the order to payment_defined. Concurrent payments are all recorded (serialised by the
-// event versions), and since each decision is made on the order at the version it appends
-// after, no instance can record an eleventh payment.
+// Pay records a payment by u. Payments are accepted while the order is validated (409
+// otherwise, checked first), MaxPayments at most, each at most the amount due (400 on amount,
+// exceeds_amount_due, nothing recorded); the one that covers the total moves the order to
+// payment_defined. Each decision is made on the order at the version it appends after, and a
+// writer behind loses that version's _id and decides again, so concurrent payments are
+// serialised: they never exceed the total, and no instance records an eleventh payment.
 func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Payment) (Order, error) {
 	return s.change(ctx, orderID, func(o Order) ([]Event, error) {
 		if !o.Exists() {
@@ -354,15 +371,147 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 			return nil, errs.Newf(errs.Conflict, "the order is invalid and cannot be paid")
 		case StatusPlaced:
 			return nil, errs.Newf(errs.Conflict, "the order is not validated yet, try again shortly")
-		case StatusPaymentDefined:
+		case StatusPaymentDefined, StatusShipped, StatusDelivered:
 			return nil, errs.Newf(errs.Conflict, "the payments already cover the order's total")
+		case StatusCancelled:
+			return nil, errs.Newf(errs.Conflict, "the order is cancelled and cannot be paid")
 		}
 		// A cap for the order's life, not a rate: 409, as waiting would not help (no 429).
 		if len(o.Payments) >= MaxPayments {
 			return nil, errTooManyPayments
 		}
+		if due := o.AmountDue(); p.Amount > due {
+			return nil, errExceedsAmountDue(due)
+		}
 		return []Event{{Type: EventPaymentDefined, Payment: &p}}, nil
 	})
+}
+
+// errExceedsAmountDue refuses a payment above what is due, naming the amount due.
+func errExceedsAmountDue(due money.Cents) error {
+	v := &errs.Validation{Summary: "the payment exceeds the amount due", Code: "exceeds_amount_due"}
+	v.AddRule("amount", "must be at most the amount due, "+due.String(), "exceeds_amount_due",
+		map[string]any{"amountDue": due})
+	return v
+}
+
+// canCancel: the owner and admins may cancel; anyone else is told the order does not exist.
+func canCancel(u tokens.User, o Order) error { return canRead(u, o) }
+
+// Cancel cancels the order for u (owner or admin) with reason: from placed, validated or
+// payment_defined; what was paid is recorded as a refund, in the same insert. Shipped and
+// delivered orders are 409; a cancelled one is returned as it is (cancelling again changes
+// nothing). order_cancelled is published after the events are stored, and for a cancelled order
+// again on every repeated call (catalog returns the stock once per order however often it
+// comes), so a publication lost after the append is made up by a retry or by the cancelled job.
+func (s *Service) Cancel(ctx context.Context, u tokens.User, orderID, reason string) (Order, error) {
+	by := u.ID
+	return s.cancel(ctx, orderID, func(o Order) error { return canCancel(u, o) }, reason, by)
+}
+
+// cancel appends the cancellation of the order (and its refund) unless allow refuses or the
+// order cannot be cancelled any more, and publishes order_cancelled for a cancelled order.
+func (s *Service) cancel(ctx context.Context, orderID string, allow func(Order) error, reason, by string) (Order, error) {
+	o, err := s.change(ctx, orderID, func(o Order) ([]Event, error) {
+		if !o.Exists() {
+			return nil, errNoOrder(orderID)
+		}
+		if err := allow(o); err != nil {
+			return nil, err
+		}
+		return cancellation(o, reason, by)
+	})
+	if err != nil {
+		return o, err
+	}
+	return o, s.PublishOrderCancelled(ctx, o)
+}
+
+// cancellation decides the events that cancel o: none for an order cancelled already, 409 for
+// one past payment (shipped, delivered) or invalid.
+func cancellation(o Order, reason, by string) ([]Event, error) {
+	switch o.Status {
+	case StatusCancelled:
+		return nil, nil
+	case StatusShipped, StatusDelivered:
+		return nil, errs.Newf(errs.Conflict, "the order is %s and can no longer be cancelled", o.Status).WithCode("not_cancellable")
+	case StatusInvalid:
+		return nil, errs.Newf(errs.Conflict, "the order is invalid: it holds nothing to cancel").WithCode("not_cancellable")
+	}
+	events := []Event{{Type: EventCancelled, Cancellation: &Cancellation{Reason: reason, By: by}}}
+	if o.TotalPayment > 0 {
+		events = append(events, Event{Type: EventRefunded, Refund: &Refund{Amount: o.TotalPayment, Reason: reason}})
+	}
+	return events, nil
+}
+
+// PublishOrderCancelled publishes order_cancelled for o on sell_flow: catalog returns the
+// units it reserved for the order, once per order, however often the message comes.
+func (s *Service) PublishOrderCancelled(ctx context.Context, o Order) error {
+	msg := contract.OrderCancelled{OrderID: o.ID, UserID: o.UserID, Articles: []contract.OrderLine{}}
+	if o.Cancellation != nil {
+		msg.Reason = o.Cancellation.Reason
+	}
+	for _, a := range o.Articles {
+		msg.Articles = append(msg.Articles, contract.OrderLine{ArticleID: a.ArticleID, Quantity: a.Quantity})
+	}
+	err := bus.Send(ctx, s.bus, contract.ExchangeSellFlow, contract.KeyOrderCancelled, contract.TypeOrderCancelled, msg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errs.Unavailable, err)
+	}
+	return nil
+}
+
+// Ship records that an admin shipped the order, from payment_defined; shipping it again with
+// the same data changes nothing, anything else is 409.
+func (s *Service) Ship(ctx context.Context, u tokens.User, orderID string, sh Shipping) (Order, error) {
+	return s.change(ctx, orderID, func(o Order) ([]Event, error) {
+		switch {
+		case !o.Exists():
+			return nil, errNoOrder(orderID)
+		case o.Shipping != nil && o.Shipping.Carrier == sh.Carrier && o.Shipping.TrackingCode == sh.TrackingCode:
+			return nil, nil
+		case o.Status != StatusPaymentDefined:
+			return nil, errs.Newf(errs.Conflict, "only a paid order can be shipped; this one is %s", o.Status).WithCode("not_shippable")
+		}
+		return []Event{{Type: EventShipped, Shipping: &sh}}, nil
+	})
+}
+
+// Deliver records that a shipped order was delivered; delivering it again changes nothing.
+func (s *Service) Deliver(ctx context.Context, u tokens.User, orderID string) (Order, error) {
+	return s.change(ctx, orderID, func(o Order) ([]Event, error) {
+		switch {
+		case !o.Exists():
+			return nil, errNoOrder(orderID)
+		case o.Status == StatusDelivered:
+			return nil, nil
+		case o.Status != StatusShipped:
+			return nil, errs.Newf(errs.Conflict, "only a shipped order can be delivered; this one is %s", o.Status).WithCode("not_deliverable")
+		}
+		return []Event{{Type: EventDelivered}}, nil
+	})
+}
+
+// expire cancels o with reason payment_deadline if it is validated, not fully paid and past
+// its deadline, and tells whether it did. The validated status job calls it, and publishes the
+// order_cancelled of every cancelled order it looks at (refreshStatus).
+func (s *Service) expire(ctx context.Context, o Order) (Order, bool, error) {
+	at, ok := o.PaymentDeadline(s.deadline)
+	if !ok || s.now().Before(at) {
+		return o, false, nil
+	}
+	expired := false
+	o, err := s.change(ctx, o.ID, func(o Order) ([]Event, error) {
+		expired = false
+		at, ok := o.PaymentDeadline(s.deadline)
+		if !ok || s.now().Before(at) {
+			return nil, nil // paid or cancelled meanwhile
+		}
+		expired = true
+		return cancellation(o, ReasonPaymentDeadline, "")
+	})
+	return o, expired && err == nil, err
 }
 
 // errTooManyPayments refuses a payment on an order that has MaxPayments already: a quota of SPEC
@@ -378,6 +527,14 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 	if err := s.store.ListOrder(ctx, p.UserID, orderID); err != nil {
 		return Order{}, false, err
 	}
+	slot := 0 // the user's unpaid-order slot claimed for it (unpaid.go); 0 none, or no limit
+	if s.maxUnpaid > 0 {
+		var err error
+		if slot, err = s.store.ClaimUnpaid(ctx, p.UserID, orderID, s.maxUnpaid); err != nil {
+			return Order{}, false, err
+		}
+	}
+	p.UnpaidSlot = slot
 	created := false // as the last decision saw it: that one's event was appended
 	// Started from the empty order without reading: a new order is the usual case, and for a
 	// known one the placed event's _id (version 1) is taken, which makes changeFrom catch up.
@@ -386,8 +543,16 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 		if !created {
 			return nil, nil
 		}
-		return []Event{{Type: EventPlaced, Placed: &p}}, nil
+		events := []Event{{Type: EventPlaced, Placed: &p}}
+		if s.maxUnpaid > 0 && slot == 0 {
+			events = append(events, Event{Type: EventRejected, Cancellation: &Cancellation{Reason: ReasonTooManyUnpaidOrders}})
+		}
+		return events, nil
 	})
+	if err == nil && !created && slot > 0 && (slot != o.UnpaidSlot || !o.Unpaid()) {
+		// A repeated place_order claimed a slot the order does not hold: give it back.
+		err = s.store.ReleaseUnpaid(ctx, p.UserID, orderID, slot)
+	}
 	return o, created && err == nil, err
 }
 
@@ -398,9 +563,19 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 // mark event; it is still folded, and changes nothing.)
 func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	msg := contract.OrderPlaced{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []contract.OrderLine{}}
+	if o.Rejection != "" {
+		// Refused before any reservation (unpaid.go): cart still waits for order_placed to stop
+		// sending place_order, but catalog is asked for nothing, so the order never holds stock.
+		return s.sendOrderPlaced(ctx, msg)
+	}
 	for _, a := range o.Articles {
 		msg.Articles = append(msg.Articles, contract.OrderLine{ArticleID: a.ArticleID, Quantity: a.Quantity})
 	}
+	return s.sendOrderPlaced(ctx, msg)
+}
+
+// sendOrderPlaced publishes msg on sell_flow, asking for answers on the order queue.
+func (s *Service) sendOrderPlaced(ctx context.Context, msg contract.OrderPlaced) error {
 	err := bus.Send(ctx, s.bus, contract.ExchangeSellFlow, contract.KeyOrderPlaced, contract.TypeOrderPlaced, msg,
 		bus.ReplyTo(contract.ExchangeOrder, contract.QueueOrder))
 	if err != nil {

@@ -170,7 +170,9 @@ func TestConcurrentPaymentsAreAllRecorded(t *testing.T) {
 	assert.Equal(t, StatusValidated, got.Status)
 
 	// The payment that covers the rest defines it; after that no more payments are taken.
-	got, err = svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Credit, Amount: o.TotalPrice})
+	_, err = svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Credit, Amount: got.AmountDue() + 1})
+	assert.ErrorIs(t, err, errs.Invalid, "more than is due")
+	got, err = svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Credit, Amount: got.AmountDue()})
 	require.NoError(t, err)
 	assert.Equal(t, StatusPaymentDefined, got.Status)
 	_, err = svc.Pay(ctx, owner("u1"), o.ID, Payment{Method: Credit, Amount: 1})

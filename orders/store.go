@@ -44,7 +44,8 @@ type Store struct {
 	marks          *mongo.Collection
 	userOrders     *mongo.Collection // each user's list of orders (userorders.go)
 	userOrderHeads *mongo.Collection
-	lists          listCache // what listings read again (userorders.go)
+	unpaid         *mongo.Collection // each user's unpaid-order slots (unpaid.go)
+	lists          listCache         // what listings read again (userorders.go)
 }
 
 // NewStore uses db and makes sure its indexes exist.
@@ -59,6 +60,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 
 		userOrders:     db.Collection("user_orders"),
 		userOrderHeads: db.Collection("user_order_heads"),
+		unpaid:         db.Collection("unpaid_slots"),
 		lists:          newListCache(),
 	}
 	indexes := []struct {
@@ -115,6 +117,11 @@ type eventData struct {
 	Stock     int       `bson:"stock,omitempty"`
 	Method    string    `bson:"method,omitempty"`
 	Amount    int64     `bson:"amountCents,omitempty"`
+	Reason    string    `bson:"reason,omitempty"`
+	By        string    `bson:"by,omitempty"`
+	Carrier   string    `bson:"carrier,omitempty"`
+	Tracking  string    `bson:"trackingCode,omitempty"`
+	Slot      int       `bson:"unpaidSlot,omitempty"`
 }
 
 type eventDoc struct {
@@ -131,7 +138,7 @@ func toEventDoc(e Event) eventDoc {
 	d := eventDoc{ID: eventID(e.OrderID, e.Version), Key: e.Key(), OrderID: e.OrderID, Version: e.Version, Type: string(e.Type), At: e.At}
 	switch {
 	case e.Placed != nil:
-		d.Data.CartID, d.Data.UserID = e.Placed.CartID, e.Placed.UserID
+		d.Data.CartID, d.Data.UserID, d.Data.Slot = e.Placed.CartID, e.Placed.UserID, e.Placed.UnpaidSlot
 		for _, l := range e.Placed.Lines {
 			d.Data.Lines = append(d.Data.Lines, lineDoc(l))
 		}
@@ -140,6 +147,12 @@ func toEventDoc(e Event) eventDoc {
 		d.Data.Price, d.Data.Stock = int64(e.Article.Price), e.Article.Stock
 	case e.Payment != nil:
 		d.Data.Method, d.Data.Amount = string(e.Payment.Method), int64(e.Payment.Amount)
+	case e.Cancellation != nil:
+		d.Data.Reason, d.Data.By = e.Cancellation.Reason, e.Cancellation.By
+	case e.Refund != nil:
+		d.Data.Amount, d.Data.Reason = int64(e.Refund.Amount), e.Refund.Reason
+	case e.Shipping != nil:
+		d.Data.Carrier, d.Data.Tracking = e.Shipping.Carrier, e.Shipping.TrackingCode
 	}
 	return d
 }
@@ -148,7 +161,7 @@ func (d eventDoc) event() Event {
 	e := Event{OrderID: d.OrderID, Version: d.Version, Type: EventType(d.Type), At: d.At.UTC()}
 	switch e.Type {
 	case EventPlaced:
-		p := &Placed{CartID: d.Data.CartID, UserID: d.Data.UserID}
+		p := &Placed{CartID: d.Data.CartID, UserID: d.Data.UserID, UnpaidSlot: d.Data.Slot}
 		for _, l := range d.Data.Lines {
 			p.Lines = append(p.Lines, Line(l))
 		}
@@ -157,6 +170,12 @@ func (d eventDoc) event() Event {
 		e.Article = &ArticleData{ArticleID: d.Data.ArticleID, Valid: d.Data.Valid, Price: money.Cents(d.Data.Price), Stock: d.Data.Stock}
 	case EventPaymentDefined:
 		e.Payment = &Payment{Method: PaymentMethod(d.Data.Method), Amount: money.Cents(d.Data.Amount)}
+	case EventCancelled, EventRejected:
+		e.Cancellation = &Cancellation{Reason: d.Data.Reason, By: d.Data.By}
+	case EventRefunded:
+		e.Refund = &Refund{Amount: money.Cents(d.Data.Amount), Reason: d.Data.Reason}
+	case EventShipped:
+		e.Shipping = &Shipping{Carrier: d.Data.Carrier, TrackingCode: d.Data.Tracking}
 	}
 	return e
 }
@@ -301,6 +320,24 @@ type paymentDoc struct {
 	Amount int64  `bson:"amountCents"`
 }
 
+type cancellationDoc struct {
+	Reason string    `bson:"reason"`
+	By     string    `bson:"by"`
+	At     time.Time `bson:"at"`
+}
+
+type refundDoc struct {
+	Amount int64  `bson:"amountCents"`
+	Reason string `bson:"reason"`
+}
+
+type shippingDoc struct {
+	Carrier      string    `bson:"carrier"`
+	TrackingCode string    `bson:"trackingCode"`
+	Shipped      time.Time `bson:"shipped"`
+	Delivered    time.Time `bson:"delivered"`
+}
+
 type orderDoc struct {
 	ID              string            `bson:"_id"`
 	UserID          string            `bson:"userId"`
@@ -314,6 +351,12 @@ type orderDoc struct {
 	Updated         time.Time         `bson:"updated"`
 	Version         int               `bson:"version"`
 	PlacedPublished bool              `bson:"placedPublished"`
+	Validated       time.Time         `bson:"validated"`
+	Rejection       string            `bson:"rejection,omitempty"`
+	Cancellation    *cancellationDoc  `bson:"cancellation,omitempty"`
+	Refunds         []refundDoc       `bson:"refunds,omitempty"`
+	Shipping        *shippingDoc      `bson:"shipping,omitempty"`
+	UnpaidSlot      int               `bson:"unpaidSlot,omitempty"`
 }
 
 func toOrderDoc(o Order) orderDoc {
@@ -322,6 +365,16 @@ func toOrderDoc(o Order) orderDoc {
 		Articles: []orderArticleDoc{}, Payments: []paymentDoc{},
 		TotalPrice: int64(o.TotalPrice), TotalPayment: int64(o.TotalPayment),
 		Created: o.Created, Updated: o.Updated, Version: o.Version, PlacedPublished: o.PlacedPublished,
+		Validated: o.Validated, Rejection: o.Rejection, UnpaidSlot: o.UnpaidSlot,
+	}
+	if c := o.Cancellation; c != nil {
+		d.Cancellation = &cancellationDoc{c.Reason, c.By, c.At}
+	}
+	for _, r := range o.Refunds {
+		d.Refunds = append(d.Refunds, refundDoc{int64(r.Amount), r.Reason})
+	}
+	if sh := o.Shipping; sh != nil {
+		d.Shipping = &shippingDoc{sh.Carrier, sh.TrackingCode, sh.Shipped, sh.Delivered}
 	}
 	for _, a := range o.Articles {
 		d.Articles = append(d.Articles, orderArticleDoc{a.ArticleID, a.Quantity, a.IsValidated, a.IsValid, int64(a.UnitaryPrice)})
@@ -337,6 +390,16 @@ func (d orderDoc) order() Order {
 		ID: d.ID, UserID: d.UserID, CartID: d.CartID, Status: Status(d.Status),
 		TotalPrice: money.Cents(d.TotalPrice), TotalPayment: money.Cents(d.TotalPayment),
 		Created: d.Created.UTC(), Updated: d.Updated.UTC(), Version: d.Version, PlacedPublished: d.PlacedPublished,
+		Validated: d.Validated.UTC(), Rejection: d.Rejection, UnpaidSlot: d.UnpaidSlot,
+	}
+	if c := d.Cancellation; c != nil {
+		o.Cancellation = &Cancellation{Reason: c.Reason, By: c.By, At: c.At.UTC()}
+	}
+	for _, r := range d.Refunds {
+		o.Refunds = append(o.Refunds, Refund{money.Cents(r.Amount), r.Reason})
+	}
+	if sh := d.Shipping; sh != nil {
+		o.Shipping = &Shipping{sh.Carrier, sh.TrackingCode, sh.Shipped.UTC(), sh.Delivered.UTC()}
 	}
 	for _, a := range d.Articles {
 		o.Articles = append(o.Articles, OrderArticle{a.ArticleID, a.Quantity, a.IsValidated, a.IsValid, money.Cents(a.UnitaryPrice)})

@@ -344,7 +344,7 @@ func handleUserChange(s *site) http.HandlerFunc {
 }
 
 // orderStatuses are the statuses the overview filters on.
-var orderStatuses = []string{"placed", "validated", "invalid", "payment_defined"}
+var orderStatuses = []string{"placed", "validated", "invalid", "payment_defined", "shipped", "delivered", "cancelled"}
 
 func handleAdminOrders(s *site) http.HandlerFunc {
 	type data struct {

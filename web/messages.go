@@ -101,7 +101,7 @@ var messages = map[string]map[string]string{
 		"error.unavailable.orders.title":  "Orders unavailable",
 		"error.unavailable.orders.text":   "Your orders cannot be shown right now; nothing is lost. Please try again shortly.",
 
-		// Accounts an admin can trust (issue 21): sessions, confirmations, restoring articles.
+		// Sessions, confirmations, restoring articles.
 		"sessions.title": "Your sessions", "sessions.intro": "Every device signed in to your account. End any you do not recognise; a session also ends after 30 days unused.",
 		"sessions.client": "Device", "sessions.address": "Address", "sessions.created": "Signed in",
 		"sessions.lastused": "Last used", "sessions.current": "This device", "sessions.unknown": "Unknown",
@@ -114,6 +114,21 @@ var messages = map[string]map[string]string{
 		"admin.articles.forsale": "For sale", "admin.articles.deleted": "Deleted articles",
 		"admin.articles.none_deleted": "No deleted articles.", "admin.restore": "Restore", "admin.restore.article": "Restore %s",
 		"flash.restored": "Article restored.",
+
+		// The order's whole life: amount due, deadline, cancel, refunds, shipping.
+		"order.due": "Amount due: %s", "order.deadline": "pay by %s or the order is cancelled",
+		"order.too_many_unpaid": "You already have too many unpaid orders: pay or cancel one of them, then order again.",
+		"order.cancelled":       "Cancelled on %s",
+		"order.expired":         "Cancelled on %s: it was not paid in time.",
+		"order.refunds":         "Refunds", "order.refund": "%s to be refunded",
+		"order.shipping": "Shipping", "order.carrier": "Carrier", "order.tracking": "Tracking code",
+		"order.shipped": "Shipped", "order.delivered": "Delivered", "order.ship": "Ship", "order.deliver": "Mark delivered",
+		"order.cancel": "Cancel order", "order.cancel.title": "Cancel this order?",
+		"order.cancel.confirm": "The order of %s will be cancelled and its articles go back on sale. This cannot be undone.",
+		"order.cancel.refund":  "%s you paid will be refunded.",
+		"order.cancel.reason":  "Reason (optional)", "order.cancel.yes": "Yes, cancel the order", "order.cancel.no": "No, keep it",
+		"flash.cancelled": "The order is cancelled.", "flash.shipped": "The order is shipped.", "flash.delivered": "The order is delivered.",
+		"status.shipped": "Shipped", "status.delivered": "Delivered", "status.cancelled": "Cancelled",
 	},
 	"es": {
 		"shop.name":   "Tienda",
@@ -213,7 +228,7 @@ var messages = map[string]map[string]string{
 		"error.unavailable.orders.title":  "Pedidos no disponibles",
 		"error.unavailable.orders.text":   "Ahora no se pueden mostrar tus pedidos; no se ha perdido nada. Inténtalo de nuevo en un momento.",
 
-		// Accounts an admin can trust (issue 21): sessions, confirmations, restoring articles.
+		// Sessions, confirmations, restoring articles.
 		"sessions.title": "Tus sesiones", "sessions.intro": "Cada dispositivo con tu cuenta abierta. Cierra los que no reconozcas; una sesión también termina tras 30 días sin uso.",
 		"sessions.client": "Dispositivo", "sessions.address": "Dirección", "sessions.created": "Entrada",
 		"sessions.lastused": "Último uso", "sessions.current": "Este dispositivo", "sessions.unknown": "Desconocido",
@@ -226,5 +241,20 @@ var messages = map[string]map[string]string{
 		"admin.articles.forsale": "A la venta", "admin.articles.deleted": "Artículos borrados",
 		"admin.articles.none_deleted": "No hay artículos borrados.", "admin.restore": "Restaurar", "admin.restore.article": "Restaurar %s",
 		"flash.restored": "Artículo restaurado.",
+
+		// La vida entera del pedido: importe pendiente, plazo, cancelar, reembolsos, envío.
+		"order.due": "Pendiente de pago: %s", "order.deadline": "paga antes del %s o el pedido se cancela",
+		"order.too_many_unpaid": "Ya tienes demasiados pedidos sin pagar: paga o cancela alguno y vuelve a pedir.",
+		"order.cancelled":       "Cancelado el %s",
+		"order.expired":         "Cancelado el %s: no se pagó a tiempo.",
+		"order.refunds":         "Reembolsos", "order.refund": "%s a reembolsar",
+		"order.shipping": "Envío", "order.carrier": "Transportista", "order.tracking": "Código de seguimiento",
+		"order.shipped": "Enviado", "order.delivered": "Entregado", "order.ship": "Enviar", "order.deliver": "Marcar entregado",
+		"order.cancel": "Cancelar pedido", "order.cancel.title": "¿Cancelar este pedido?",
+		"order.cancel.confirm": "El pedido de %s se cancelará y sus artículos volverán a estar a la venta. No se puede deshacer.",
+		"order.cancel.refund":  "Se te reembolsarán los %s que pagaste.",
+		"order.cancel.reason":  "Motivo (opcional)", "order.cancel.yes": "Sí, cancelar el pedido", "order.cancel.no": "No, mantenerlo",
+		"flash.cancelled": "El pedido está cancelado.", "flash.shipped": "El pedido está enviado.", "flash.delivered": "El pedido está entregado.",
+		"status.shipped": "Enviado", "status.delivered": "Entregado", "status.cancelled": "Cancelado",
 	},
 }

@@ -62,6 +62,8 @@ func addRoutes(r chi.Router, s *site) {
 		r.Get("/orders/{id}", handleOrder(s))
 		r.Get("/orders/{id}/live", handleOrderLive(s))
 		r.Post("/orders/{id}/payment", handlePayment(s))
+		r.Get("/orders/{id}/cancel", handleCancelForm(s))
+		r.Post("/orders/{id}/cancel", handleCancel(s))
 	})
 
 	// Admin console: users with the "admin" permission; others get a 403 page.
@@ -80,5 +82,7 @@ func addRoutes(r chi.Router, s *site) {
 		r.Get("/users/{id}/disable", handleUserDisableConfirm(s))
 		r.Post("/users/{id}/{action}", handleUserChange(s))
 		r.Get("/orders", handleAdminOrders(s))
+		r.Post("/orders/{id}/ship", handleShip(s))
+		r.Post("/orders/{id}/deliver", handleDeliver(s))
 	})
 }

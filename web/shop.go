@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -370,6 +371,10 @@ type orderData struct {
 	Live    bool // the status may still change by itself: the page polls
 	Payable bool
 	Due     api.Money
+	// Cancellable: the owner or an admin may still cancel it (placed, validated, paid).
+	Cancellable bool
+	// Shippable and Deliverable: what an admin may do next.
+	Shippable, Deliverable bool
 }
 
 func (s *site) loadOrder(ctx context.Context, token, id string) (orderData, error) {
@@ -378,12 +383,14 @@ func (s *site) loadOrder(ctx context.Context, token, id string) (orderData, erro
 		return orderData{}, err
 	}
 	// Only the owner pays (an admin may read anyone's order).
-	owner := false
+	owner, admin := false, false
 	if u := visitFrom(ctx).user; u != nil {
-		owner = strings.EqualFold(u.ID, o.UserID)
+		owner, admin = strings.EqualFold(u.ID, o.UserID), u.IsAdmin()
 	}
 	d := orderData{Order: o, Names: map[string]string{}, Live: o.Status == "placed",
-		Payable: o.Status == "validated" && owner, Due: o.TotalPrice - o.TotalPayment}
+		Payable: o.Status == "validated" && owner, Due: o.AmountDue,
+		Cancellable: (owner || admin) && slices.Contains([]string{"placed", "validated", "payment_defined"}, o.Status),
+		Shippable:   admin && o.Status == "payment_defined", Deliverable: admin && o.Status == "shipped"}
 	for _, a := range o.Articles {
 		if art, err := s.api.Article(ctx, a.ArticleID); err == nil {
 			d.Names[a.ArticleID] = art.Name
@@ -447,4 +454,73 @@ func handlePayment(s *site) http.HandlerFunc {
 		v.Data = d
 		s.render(w, r, http.StatusBadRequest, "order", v)
 	}
+}
+
+// handleCancelForm is the confirmation step before cancelling an order.
+func handleCancelForm(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, err := s.loadOrder(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "order_cancel", &view{Title: "order.cancel.title", Data: d})
+	}
+}
+
+// handleCancel cancels the order once confirmed, and shows it again.
+func handleCancel(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
+		_ = r.ParseForm()
+		_, err := s.api.CancelOrder(ctx, token, id, strings.TrimSpace(r.PostFormValue("reason")))
+		if err == nil {
+			redirect(w, r, "/orders/"+url.PathEscape(id), "cancelled")
+			return
+		}
+		s.orderProblem(w, r, id, err)
+	}
+}
+
+// handleShip records, for an admin, that a paid order left with a carrier.
+func handleShip(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
+		_ = r.ParseForm()
+		_, err := s.api.ShipOrder(ctx, token, id, strings.TrimSpace(r.PostFormValue("carrier")), strings.TrimSpace(r.PostFormValue("trackingCode")))
+		if err == nil {
+			redirect(w, r, "/orders/"+url.PathEscape(id), "shipped")
+			return
+		}
+		s.orderProblem(w, r, id, err)
+	}
+}
+
+// handleDeliver records, for an admin, that a shipped order was delivered.
+func handleDeliver(s *site) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
+		if _, err := s.api.DeliverOrder(ctx, token, id); err != nil {
+			s.orderProblem(w, r, id, err)
+			return
+		}
+		redirect(w, r, "/orders/"+url.PathEscape(id), "delivered")
+	}
+}
+
+// orderProblem shows the order page with the service's refusal of a change above it (and
+// its field messages next to the admin's shipping form).
+func (s *site) orderProblem(w http.ResponseWriter, r *http.Request, id string, err error) {
+	v := &view{Title: "order.title", Form: r.PostForm, Fields: map[string]string{}}
+	if !formProblem(v, err) {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.loadOrder(r.Context(), visitFrom(r.Context()).token, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Data = d
+	s.render(w, r, http.StatusBadRequest, "order", v)
 }

@@ -34,7 +34,7 @@ func main() {
 	users := flag.Int("users", 8, "concurrent shoppers")
 	duration := flag.Duration("duration", 20*time.Second, "how long the shoppers shop")
 	articles := flag.Int("articles", 20, "articles to stock before the run")
-	external := flag.Bool("external", false, "use the running services at *_SERVICE_URL instead of starting a fleet (run them with CART_CHECKOUTS_PER_MINUTE=0, or the checkout quota refuses the shoppers with 429)")
+	external := flag.Bool("external", false, "use the running services at *_SERVICE_URL instead of starting a fleet (run them with CART_CHECKOUTS_PER_MINUTE=0 and ORDERS_MAX_UNPAID=0, or the checkout quota refuses the shoppers with 429 and the unpaid-order limit makes their orders invalid)")
 	backend := flag.String("backend", benchkit.Embedded, "the started fleet's backends: embedded (FerretDB/SQLite, Redis stand-in, in-process broker) or servers (FerretDB/PostgreSQL, RabbitMQ, Redis of this machine)")
 	admin := flag.String("admin", "", "login:password of an admin (with -external)")
 	jsonOut := flag.String("json", "", "also write the results to this file as JSON")

@@ -63,7 +63,9 @@ func StartFleetOn(ctx context.Context, backend string) (*Fleet, error) {
 		// A measurement's shoppers check out and upload far faster than a person: the
 		// per-account quotas (SPEC §2) are off, so they neither refuse them nor cost round trips.
 		"CART_CHECKOUTS_PER_MINUTE": "0", "IMAGE_UPLOADS_PER_HOUR": "0", "IMAGE_UPLOAD_MB_PER_HOUR": "0",
-		"AUTH_SIGNUPS_PER_HOUR": "0"}
+		"AUTH_SIGNUPS_PER_HOUR": "0",
+		// Its shoppers never pay: the unpaid-order limit (ORDERS_MAX_UNPAID) would refuse them.
+		"ORDERS_MAX_UNPAID": "0"}
 	for _, s := range Services {
 		f.URLs[s] = "http://" + FreeAddr()
 		env[strings.ToUpper(s)+"_SERVICE_URL"] = f.URLs[s]

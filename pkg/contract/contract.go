@@ -14,7 +14,7 @@ const (
 	ExchangeCatalog   = "catalog"           // direct: requests to catalog
 	ExchangeCart      = "cart"              // direct: replies to cart
 	ExchangeOrder     = "order"             // direct: requests and replies to orders
-	ExchangeSellFlow  = "sell_flow"         // topic: order_placed for catalog and cart
+	ExchangeSellFlow  = "sell_flow"         // topic: order_placed for catalog and cart, order_cancelled for catalog
 	ExchangeStatusJob = "order_status_jobs" // direct: orders' batch jobs
 
 	// A service's own broadcasts to its other instances (their read models); no other service
@@ -33,9 +33,13 @@ const (
 	QueueCatalogOrderPlaced = "catalog_order_placed"
 	QueueCartOrderPlaced    = "cart_order_placed"
 	QueueStatusJobs         = "order_status_jobs"
+	// QueueCatalogOrderCancelled is bound to sell_flow with KeyOrderCancelled.
+	QueueCatalogOrderCancelled = "catalog_order_cancelled"
 
 	// KeyOrderPlaced is the sell_flow routing key of order_placed.
 	KeyOrderPlaced = "order_placed"
+	// KeyOrderCancelled is the sell_flow routing key of order_cancelled.
+	KeyOrderCancelled = "order_cancelled"
 )
 
 // Topology is every exchange and queue of SPEC §4; every bus of the shop declares it.
@@ -57,6 +61,7 @@ var Topology = bus.Topology{
 		{Name: QueueOrder, Exchange: ExchangeOrder, Key: QueueOrder},
 		{Name: QueueCatalogOrderPlaced, Exchange: ExchangeSellFlow, Key: KeyOrderPlaced},
 		{Name: QueueCartOrderPlaced, Exchange: ExchangeSellFlow, Key: KeyOrderPlaced},
+		{Name: QueueCatalogOrderCancelled, Exchange: ExchangeSellFlow, Key: KeyOrderCancelled},
 		{Name: QueueStatusJobs, Exchange: ExchangeStatusJob, Key: QueueStatusJobs, MaxPriority: 10},
 	},
 }
@@ -69,6 +74,8 @@ const (
 	TypeArticleData  = "article-data"  // ArticleRequest, answered with ArticleData
 	TypePlaceOrder   = "place_order"   // PlaceOrder
 	TypeOrderPlaced  = "order_placed"  // OrderPlaced
+	// TypeOrderCancelled is the type of OrderCancelled.
+	TypeOrderCancelled = "order_cancelled"
 )
 
 // Logout is auth's broadcast on ExchangeAuth: the bare token that was revoked.
@@ -119,10 +126,22 @@ type PlaceOrder struct {
 }
 
 // OrderPlaced is orders' news on ExchangeSellFlow (key KeyOrderPlaced) that it placed the
-// order of a cart; catalog reserves its stock and answers ArticleData to the reply address.
+// order of a cart; catalog reserves its stock and answers ArticleData to the reply address. An
+// order refused before any reservation (too many unpaid orders) names no article: cart records
+// it, catalog has nothing to reserve.
 type OrderPlaced struct {
 	OrderID  string      `json:"orderId"`
 	CartID   string      `json:"cartId"`
 	UserID   string      `json:"userId"`
+	Articles []OrderLine `json:"articles"`
+}
+
+// OrderCancelled is orders' news on ExchangeSellFlow (key KeyOrderCancelled) that an order was
+// cancelled: catalog returns the units it reserved for the order, once per order, and reserves
+// nothing for it afterwards.
+type OrderCancelled struct {
+	OrderID  string      `json:"orderId"`
+	UserID   string      `json:"userId"`
+	Reason   string      `json:"reason"`
 	Articles []OrderLine `json:"articles"`
 }

@@ -31,6 +31,8 @@ func TestWireForms(t *testing.T) {
 			`{"cartId":"c1","userId":"u1","articles":[{"articleId":"a1","quantity":2}]}`},
 		{contract.OrderPlaced{OrderID: "o1", CartID: "c1", UserID: "u1", Articles: lines},
 			`{"orderId":"o1","cartId":"c1","userId":"u1","articles":[{"articleId":"a1","quantity":2}]}`},
+		{contract.OrderCancelled{OrderID: "o1", UserID: "u1", Reason: "payment_deadline", Articles: lines},
+			`{"orderId":"o1","userId":"u1","reason":"payment_deadline","articles":[{"articleId":"a1","quantity":2}]}`},
 	} {
 		b, err := json.Marshal(tc.msg)
 		require.NoError(t, err)

@@ -70,6 +70,9 @@ func (e *Error) Is(target error) bool { return target == e.Kind }
 type FieldProblem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	// Code and Params name the rule and its values (SPEC §2), for clients that translate.
+	Code   string         `json:"code,omitempty"`
+	Params map[string]any `json:"params,omitempty"`
 }
 
 // Validation collects field problems. Its zero value is ready to use; Err returns nil when empty.
@@ -77,11 +80,18 @@ type FieldProblem struct {
 type Validation struct {
 	Summary  string
 	Problems []FieldProblem
+	// Code, when set, is the error's own code instead of "validation_failed".
+	Code string
 }
 
 // Add records a problem with the field at path (the JSON field name).
 func (v *Validation) Add(path, message string) {
 	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: message})
+}
+
+// AddRule records a problem with the field at path with the code of its rule and its params.
+func (v *Validation) AddRule(path, message, code string, params map[string]any) {
+	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: message, Code: code, Params: params})
 }
 
 // Check records message for path when ok is false.

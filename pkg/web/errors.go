@@ -57,6 +57,9 @@ func codeOf(err error, status int) string {
 	}
 	var v *errs.Validation
 	if errors.As(err, &v) {
+		if v.Code != "" {
+			return v.Code
+		}
 		return "validation_failed"
 	}
 	switch status {

@@ -30,8 +30,36 @@ type Order struct {
 	Payments     []Payment      `json:"payments"`
 	TotalPrice   Money          `json:"totalPrice"`
 	TotalPayment Money          `json:"totalPayment"`
-	Created      time.Time      `json:"created"`
-	Updated      time.Time      `json:"updated"`
+	AmountDue    Money          `json:"amountDue"`
+	// PaymentDeadline is set on a validated order that is cancelled unless paid by then.
+	PaymentDeadline *time.Time    `json:"paymentDeadline"`
+	Reason          string        `json:"reason"` // why an invalid order was refused (too_many_unpaid_orders)
+	Refunds         []Refund      `json:"refunds"`
+	Cancellation    *Cancellation `json:"cancellation"`
+	Shipping        *Shipping     `json:"shipping"`
+	Created         time.Time     `json:"created"`
+	Updated         time.Time     `json:"updated"`
+}
+
+// Refund is what a cancelled order owes back.
+type Refund struct {
+	Amount Money  `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+// Cancellation says who cancelled an order, when and why.
+type Cancellation struct {
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// Shipping is how a shipped order travels.
+type Shipping struct {
+	Carrier      string     `json:"carrier"`
+	TrackingCode string     `json:"trackingCode"`
+	Shipped      time.Time  `json:"shipped"`
+	Delivered    *time.Time `json:"delivered"`
 }
 
 // OrderArticle is one line of an order.
@@ -101,5 +129,28 @@ func (c *Client) OrderStatuses(ctx context.Context, token, status string, page, 
 		v.Set("status", status)
 	}
 	err := c.call(ctx, "orders", http.MethodGet, c.urls.Orders+"/orders/status?"+v.Encode(), token, nil, &out)
+	return out, err
+}
+
+// CancelOrder cancels an order (its owner or an admin), with an optional reason.
+func (c *Client) CancelOrder(ctx context.Context, token, id, reason string) (Order, error) {
+	var out Order
+	in := map[string]any{"reason": reason}
+	err := c.call(ctx, "orders", http.MethodPost, c.urls.Orders+"/orders/"+url.PathEscape(id)+"/cancel", token, in, &out)
+	return out, err
+}
+
+// ShipOrder records that a paid order left with carrier under trackingCode (admin).
+func (c *Client) ShipOrder(ctx context.Context, token, id, carrier, trackingCode string) (Order, error) {
+	var out Order
+	in := map[string]any{"carrier": carrier, "trackingCode": trackingCode}
+	err := c.call(ctx, "orders", http.MethodPost, c.urls.Orders+"/orders/"+url.PathEscape(id)+"/ship", token, in, &out)
+	return out, err
+}
+
+// DeliverOrder records that a shipped order was delivered (admin).
+func (c *Client) DeliverOrder(ctx context.Context, token, id string) (Order, error) {
+	var out Order
+	err := c.call(ctx, "orders", http.MethodPost, c.urls.Orders+"/orders/"+url.PathEscape(id)+"/deliver", token, map[string]any{}, &out)
 	return out, err
 }

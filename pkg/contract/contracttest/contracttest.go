@@ -34,6 +34,8 @@ var Messages = []Message{
 	{Type: contract.TypePlaceOrder, New: func() any { return new(contract.PlaceOrder) }, Queues: []string{contract.QueueOrder}},
 	{Type: contract.TypeOrderPlaced, New: func() any { return new(contract.OrderPlaced) },
 		Queues: []string{contract.QueueCatalogOrderPlaced, contract.QueueCartOrderPlaced}},
+	{Type: contract.TypeOrderCancelled, New: func() any { return new(contract.OrderCancelled) },
+		Queues: []string{contract.QueueCatalogOrderCancelled}},
 }
 
 // Produced fails the test unless d, which a producer published and a test consumed from its
