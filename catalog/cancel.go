@@ -28,7 +28,8 @@ import (
 //   - Then the record is written "cancelled", so a repeated order_cancelled or order_placed only
 //     reads it. A record rejected holds nothing (its rollback released before writing it).
 //
-// Both take the turns of the order's articles (takeTurns), like every move of this instance.
+// Both append in the turns of the order's articles (appendOrderMoves), like every move of this
+// instance.
 
 // stateCancelled: the order was cancelled; nothing of it is held.
 const stateCancelled = "cancelled"
@@ -61,12 +62,7 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string, lines []OrderLi
 	for i := range reqs {
 		reqs[i].decide = func(int64, sellState) (int64, string, string) { return 0, moveRefuse, refusedCancelled }
 	}
-	give, err := s.takeTurns(ctx, reqs)
-	if err != nil {
-		return r, err
-	}
 	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
-	give()
 	switch {
 	case err != nil:
 		return r, err
@@ -99,12 +95,7 @@ func (s *Store) releaseReserved(ctx context.Context, r Reservation) (Reservation
 		}
 	}
 	if len(reqs) > 0 {
-		give, err := s.takeTurns(ctx, reqs)
-		if err != nil {
-			return r, err
-		}
 		moves, _, err := s.appendOrderMoves(ctx, "", reqs)
-		give()
 		if err != nil {
 			return r, err
 		}

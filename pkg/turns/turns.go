@@ -29,7 +29,8 @@ type turn struct {
 
 // Take waits for the turn of every key (in sorted order, so two operations on overlapping keys
 // cannot wait for each other), or until ctx ends: then it holds none and returns an
-// errs.Unavailable error. give ends the turns taken.
+// errs.Unavailable error. give ends the turns taken. Turns are not reentrant: an operation that
+// holds a key's turn and asks for it again waits for itself until ctx ends.
 func (ts *Turns) Take(ctx context.Context, keys ...string) (give func(), err error) {
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	taken := make([]*turn, 0, len(keys))
