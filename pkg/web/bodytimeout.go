@@ -16,15 +16,23 @@ const (
 	BodyTimeout     = 30 * time.Second
 )
 
-// RequestTimeout is how long one request may take in all (its body included): what it waits
-// for (a store, a turn, another service) ends with it, so no request holds a shared resource for
-// good.
+// RequestTimeout is how long one request that changes something may take in all (its body
+// included): what it waits for (a store, a turn, another service) ends with it, so no request
+// holds a shared resource for good.
 const RequestTimeout = time.Minute
 
-// Deadline returns middleware that gives every request's context a deadline of timeout.
+// Deadline returns middleware that gives the context of every request but a read (GET, HEAD,
+// OPTIONS) a deadline of timeout. Reads take no turn and hold nothing shared; their store calls
+// have deadlines of their own, and the hottest routes are reads, where a timer per request is
+// a cost worth sparing.
 func Deadline(timeout time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				next.ServeHTTP(w, r)
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), timeout)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
