@@ -226,7 +226,7 @@ func (s *stream) shop(sh *shopperRun, rng *rand.Rand) {
 		time.Sleep(250 * time.Millisecond) // as a person would before trying again
 	}
 	var list []orderSummary
-	if status, err := sh.c.tryCall(http.MethodGet, "orders", "/orders", nil, &list); status != http.StatusOK || err != nil {
+	if status, err := sh.c.tryCall(http.MethodGet, "orders", "/orders?size=100", nil, &list); status != http.StatusOK || err != nil {
 		return
 	}
 	for _, o := range list {
@@ -341,7 +341,7 @@ func (s *stream) verify(t *testing.T, f *instances, what string, settle time.Dur
 func (s *stream) pendingOrders(c *client, orders map[*shopperRun][]order) string {
 	for _, sh := range s.shoppers {
 		var list []orderSummary
-		if status, err := sh.c.withURLs(c.urls).tryCall(http.MethodGet, "orders", "/orders", nil, &list); status != http.StatusOK || err != nil {
+		if status, err := sh.c.withURLs(c.urls).tryCall(http.MethodGet, "orders", "/orders?size=100", nil, &list); status != http.StatusOK || err != nil {
 			return fmt.Sprintf("GET /orders answered %d %v", status, err)
 		}
 		acked := 0
