@@ -178,31 +178,38 @@ func handleOrder(svc *Service, log *slog.Logger, read func(ctx context.Context, 
 	})
 }
 
-// handlePayment serves POST /orders/{orderId}/payment: the owner records a payment.
-func handlePayment(svc *Service, log *slog.Logger) http.Handler {
+// handleChange serves a request that changes one order (pay, cancel, ship, deliver): change
+// reads the request's body, if any, and changes the order with id for u; the answer is the
+// order as the change left it.
+func handleChange(svc *Service, log *slog.Logger, change func(r *http.Request, u tokens.User, id string) (Order, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := orderID(r)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
-		req, err := web.DecodeLimit[paymentRequest](r, 4<<10)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		p, err := req.payment()
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
 		u, _ := tokens.UserFrom(r.Context())
-		o, err := svc.Pay(r.Context(), u, id, p)
+		o, err := change(r, u, id)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return
 		}
 		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+	})
+}
+
+// handlePayment serves POST /orders/{orderId}/payment: the owner records a payment.
+func handlePayment(svc *Service, log *slog.Logger) http.Handler {
+	return handleChange(svc, log, func(r *http.Request, u tokens.User, id string) (Order, error) {
+		req, err := web.DecodeLimit[paymentRequest](r, 4<<10)
+		if err != nil {
+			return Order{}, err
+		}
+		p, err := req.payment()
+		if err != nil {
+			return Order{}, err
+		}
+		return svc.Pay(r.Context(), u, id, p)
 	})
 }
 
@@ -212,34 +219,22 @@ func handleCancel(svc *Service, log *slog.Logger) http.Handler {
 	type request struct {
 		Reason string `json:"reason"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := orderID(r)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
+	return handleChange(svc, log, func(r *http.Request, u tokens.User, id string) (Order, error) {
 		var req request
 		if r.ContentLength != 0 { // the body is optional
+			var err error
 			if req, err = web.DecodeLimit[request](r, 4<<10); err != nil {
-				web.Error(w, r, log, err)
-				return
+				return Order{}, err
 			}
 		}
 		req.Reason = strings.TrimSpace(req.Reason)
 		if len(req.Reason) > maxReasonBytes {
-			web.Error(w, r, log, errs.Fieldf("reason", "must be at most %d bytes", maxReasonBytes))
-			return
+			return Order{}, errs.Fieldf("reason", "must be at most %d bytes", maxReasonBytes)
 		}
 		if req.Reason == "" {
 			req.Reason = "cancelled"
 		}
-		u, _ := tokens.UserFrom(r.Context())
-		o, err := svc.Cancel(r.Context(), u, id, req.Reason)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+		return svc.Cancel(r.Context(), u, id, req.Reason)
 	})
 }
 
@@ -252,50 +247,26 @@ func handleShip(svc *Service, log *slog.Logger) http.Handler {
 		Carrier      string `json:"carrier"`
 		TrackingCode string `json:"trackingCode"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := orderID(r)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
+	return handleChange(svc, log, func(r *http.Request, u tokens.User, id string) (Order, error) {
 		req, err := web.DecodeLimit[request](r, 4<<10)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return Order{}, err
 		}
 		sh := Shipping{Carrier: strings.TrimSpace(req.Carrier), TrackingCode: strings.TrimSpace(req.TrackingCode)}
 		v := errs.Validation{Summary: "invalid shipping"}
 		v.Check(sh.Carrier != "" && len(sh.Carrier) <= maxReasonBytes, "carrier", fmt.Sprintf("must be 1 to %d bytes", maxReasonBytes))
 		v.Check(sh.TrackingCode != "" && len(sh.TrackingCode) <= maxReasonBytes, "trackingCode", fmt.Sprintf("must be 1 to %d bytes", maxReasonBytes))
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return Order{}, err
 		}
-		u, _ := tokens.UserFrom(r.Context())
-		o, err := svc.Ship(r.Context(), u, id, sh)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+		return svc.Ship(r.Context(), u, id, sh)
 	})
 }
 
 // handleDeliver serves POST /orders/{orderId}/deliver (admins).
 func handleDeliver(svc *Service, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := orderID(r)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		u, _ := tokens.UserFrom(r.Context())
-		o, err := svc.Deliver(r.Context(), u, id)
-		if err != nil {
-			web.Error(w, r, log, err)
-			return
-		}
-		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+	return handleChange(svc, log, func(r *http.Request, u tokens.User, id string) (Order, error) {
+		return svc.Deliver(r.Context(), u, id)
 	})
 }
 
