@@ -138,7 +138,7 @@ func keepEditing(t *testing.T, admin *client, articleID string, stop <-chan stru
 func waitValidated(t *testing.T, u *client, lines int) order {
 	t.Helper()
 	var o order
-	eventually(t, 2*time.Minute, fmt.Sprintf("an order of %d lines validated", lines), func() bool {
+	eventually(t, 5*time.Minute, fmt.Sprintf("an order of %d lines validated", lines), func() bool {
 		var list []orderSummary
 		if status, err := u.tryCall(http.MethodGet, "orders", "/orders", nil, &list); err != nil || status != http.StatusOK || len(list) == 0 {
 			return false

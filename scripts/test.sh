@@ -73,17 +73,8 @@ test_module() {
   (cd "$m" && tidy_unchanged && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...)
 }
 
-# The root module (the end-to-end suites: most of the time, much of it waiting on the fleets
-# they start) runs beside the service modules, which run one after another; its output is
-# printed when both are done.
-mkdir -p .tmp
-root_log=.tmp/test-root.log
-test_module . "$@" > "$root_log" 2>&1 &
-root_pid=$!
-
 status=0
 for m in "${MODULES[@]}"; do
-  [ "$m" = . ] && continue
   echo "=== module $m"
   test_module "$m" "$@" || status=1
 done
@@ -91,8 +82,4 @@ done
 # would otherwise raise shared dependencies of the services in workspace builds.
 echo "=== module deploy/k8s"
 GOWORK=off test_module deploy/k8s "$@" || status=1
-
-wait "$root_pid" || status=1
-echo "=== module ."
-cat "$root_log"
 exit $status
