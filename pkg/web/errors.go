@@ -149,3 +149,17 @@ func clientMessage(err error, status int) string {
 	}
 	return "internal error"
 }
+
+// HandlerFunc is a handler that returns its failure instead of answering it: Handle answers a
+// returned error with Error, so a handler ends in `return err` rather than an error tail.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handle adapts h to an http.Handler whose errors are answered by Error (logged with log when
+// they are 5xx). A handler that has already written its answer returns nil.
+func Handle(log *slog.Logger, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			Error(w, r, log, err)
+		}
+	})
+}

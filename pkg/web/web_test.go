@@ -375,3 +375,24 @@ func TestDocs(t *testing.T) {
 	status, _, _ = get("/docs/assets/LICENSE")
 	assert.Equal(t, 404, status)
 }
+
+// Handle answers a returned error as Error would, and leaves a handler's own answer alone.
+func TestHandle(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	failing := web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
+		return errs.Newf(errs.NotFound, "article 7 not found")
+	})
+	rec := httptest.NewRecorder()
+	failing.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.JSONEq(t, `{"error":"article 7 not found","code":"not_found"}`, rec.Body.String())
+
+	answering := web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
+		web.Encode(w, http.StatusCreated, map[string]string{"id": "7"})
+		return nil
+	})
+	rec = httptest.NewRecorder()
+	answering.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusCreated, rec.Code)
+	assert.JSONEq(t, `{"id":"7"}`, rec.Body.String())
+}
