@@ -70,8 +70,8 @@ func BenchmarkConcurrentPayments(b *testing.B) {
 
 // BenchmarkFold: folding a 50-event order in memory (what every append and rebuild does).
 func BenchmarkFold(b *testing.B) {
-	events := history("o1")[:4]
-	for v := 5; v <= 50; v++ {
+	events := history("o1")[:3]
+	for v := 4; v <= 50; v++ {
 		events = append(events, Event{OrderID: "o1", Version: v, Type: EventPaymentDefined, At: t0.Add(time.Duration(v) * time.Second),
 			Payment: &Payment{Method: Cash, Amount: 1}})
 	}
@@ -96,7 +96,7 @@ func BenchmarkStatusJobs(b *testing.B) {
 				id := fmt.Sprintf("%024x", 0xbe0000+i)
 				o := Order{ID: id, UserID: "old", CartID: "old:" + id, Status: StatusPaymentDefined,
 					Articles: []OrderArticle{{"A", 1, true, true, 100}}, Payments: []Payment{{Cash, 100}},
-					TotalPrice: 100, TotalPayment: 100, Created: now, Updated: now, Version: 3, PlacedPublished: true}
+					TotalPrice: 100, TotalPayment: 100, Created: now, Updated: now, Version: 3}
 				orders = append(orders, toOrderDoc(o))
 				statuses = append(statuses, statusDoc{OrderStatus: statusOf(o), Version: 3})
 				events = append(events, toEventDoc(Event{OrderID: id, Version: 1, Type: EventPlaced, At: now,

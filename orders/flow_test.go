@@ -172,7 +172,7 @@ func TestCheckoutFlow(t *testing.T) {
 	require.Equal(t, 200, status)
 	assert.Equal(t, "invalid", field(body, "status"))
 
-	store, err := NewStore(ctx, db)
+	store, err := NewStore(ctx, db, time.Now)
 	require.NoError(t, err)
 	events, err := store.Events(ctx, goodID)
 	require.NoError(t, err)

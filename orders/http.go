@@ -128,25 +128,24 @@ type orderSummaryJSON struct {
 // handleListOrders serves GET /orders: a page of the caller's orders, newest first, as
 // summaries, with how many there are in X-Total-Count.
 func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		var v errs.Validation
 		v.Summary = "invalid listing parameters"
 		page, size := web.Paging(r.URL.Query(), &v)
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		u, _ := tokens.UserFrom(r.Context())
 		list, total, err := svc.ListPage(r.Context(), u, page, size)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		out := make([]orderSummaryJSON, len(list))
 		for i, o := range list {
 			out[i] = orderSummaryJSON{o.ID, o.Status, o.CartID, o.TotalPrice, o.TotalPayment, len(o.Articles), o.Created, o.Updated}
 		}
 		web.EncodePage(w, r, out, int64(total))
+		return nil
 	})
 }
 
@@ -162,19 +161,18 @@ func orderID(r *http.Request) (string, error) {
 // handleOrder serves the GET endpoints of one order: read is Service.GetFor (read its
 // projection) or Service.RebuildFor (rebuild the projection from the events first).
 func handleOrder(svc *Service, log *slog.Logger, read func(ctx context.Context, u tokens.User, orderID string) (Order, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, err := orderID(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		u, _ := tokens.UserFrom(r.Context())
 		o, err := read(r.Context(), u, id)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.EncodeTagged(w, r, toOrderJSON(o, svc.deadline))
+		return nil
 	})
 }
 
@@ -182,19 +180,18 @@ func handleOrder(svc *Service, log *slog.Logger, read func(ctx context.Context, 
 // reads the request's body, if any, and changes the order with id for u; the answer is the
 // order as the change left it.
 func handleChange(svc *Service, log *slog.Logger, change func(r *http.Request, u tokens.User, id string) (Order, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, err := orderID(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		u, _ := tokens.UserFrom(r.Context())
 		o, err := change(r, u, id)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, toOrderJSON(o, svc.deadline))
+		return nil
 	})
 }
 
@@ -302,7 +299,7 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 		Items []OrderStatus `json:"items"`
 		Total int64         `json:"total"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		var v errs.Validation
 		v.Summary = "invalid query"
@@ -310,14 +307,13 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 		v.Check(status == "" || status.Valid(), "status", "must be placed, validated, invalid, payment_defined, shipped, delivered or cancelled")
 		page, size := web.Paging(q, &v)
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		items, total, err := svc.StatusPage(r.Context(), status, page, size)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, response{Items: items, Total: total})
+		return nil
 	})
 }

@@ -24,9 +24,12 @@ type api struct {
 	srv   *httptest.Server
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t *testing.T) *api { return newAPIWith(t, ServiceConfig{}) }
+
+// newAPIWith returns the API of a service configured with c over a fresh database.
+func newAPIWith(t *testing.T, c ServiceConfig) *api {
 	t.Helper()
-	svc, store := newService(t, nil)
+	svc, store := newServiceWith(t, c)
 	auth := testkit.NewAuth(t)
 	auth.Add("ta", "alice")
 	auth.Add("tb", "bob")

@@ -97,10 +97,10 @@ func TestTwoWorkersShareJobs(t *testing.T) {
 	busy := map[int]bool{}
 	instances := make([]*Service, 2)
 	for i := range instances {
-		store, err := NewStore(ctx, db)
+		store, err := NewStore(ctx, db, time.Now)
 		require.NoError(t, err)
 		b := testkit.DialRabbit(t, url)
-		instances[i] = NewService(store, b, testkit.Logger(t))
+		instances[i] = NewService(store, ServiceConfig{Bus: b, Log: testkit.Logger(t)})
 		work := handleStatusJob(instances[i], time.Hour)
 		testkit.Consume(t, b, bus.Subscription{Queue: "order_status_jobs"}, func(ctx context.Context, d bus.Delivery) error {
 			var job statusJob
@@ -167,10 +167,10 @@ func TestSchedulersEnqueueEachSlotOnce(t *testing.T) {
 	var stores []*Store
 	var wg sync.WaitGroup
 	for range 2 {
-		store, err := NewStore(ctx, db)
+		store, err := NewStore(ctx, db, time.Now)
 		require.NoError(t, err)
 		stores = append(stores, store)
-		svc := NewService(store, testkit.DialRabbit(t, url), testkit.Logger(t))
+		svc := NewService(store, ServiceConfig{Bus: testkit.DialRabbit(t, url), Log: testkit.Logger(t)})
 		wg.Go(func() { _ = svc.ScheduleJobs(ctx, schedules) })
 	}
 	jobs := collect(t, testkit.DialRabbit(t, url), "order_status_jobs")

@@ -1,29 +1,18 @@
 // Package orders is the orders service (SPEC §3.5), written as event sourcing with CQRS.
 //
-// An order is never updated in place. What happens to it is appended as an Event (placed, one
-// article validated by catalog, a payment), numbered 1, 2, 3… per order. The order itself is what Fold computes from its events, in this file, with no I/O.
+// An order is never updated in place: what happens to it is appended as an Event numbered 1, 2,
+// 3… per order, and the order is what Fold computes from its events (this file, no I/O).
 //
-// Writes (service.go): start from the order as last projected, decide whether a new event
-// follows, and append it with the next version. An event's _id is "<orderId>/<version>", so
-// exactly one of two racing writers takes a version; the loser reads the events after the state
-// it had (by _id) and decides again. Each event also carries its fact key (Event.Key), unique
-// too, so a redelivered message can never store its fact twice. Unique indexes are the only
-// concurrency control: the MongoDB-wire server has no transactions and its conditional updates
-// are not atomic.
+// Writes (service.go) start from a recent state of the order, decide the next events and
+// append them at the next versions; a writer that was behind loses the version's _id, catches
+// up and decides again. Reads fold the events stored after a projection (store.go). The batch
+// jobs (jobs.go) keep Order_Status and repair orders stuck in placed.
 //
-// Reads: once an order has left placed, the folded order is also saved as the Order projection
-// (store.go), a read model that can be rebuilt from the events at any time (GET
-// /orders/{id}/update). Every change of such an order saves it; a placed order has none and is
-// folded from its few events. A read of one order, a change and the batch jobs (jobs.go) also
-// look for an event stored after the projection (a writer stopped between its append and its
-// save) and catch it up. The jobs keep a second
-// projection, Order_Status, and repair orders stuck in "placed".
+// The flow: cart's place_order → placed → order_placed to catalog (messages.go) → catalog's
+// article-data answers (answers.go) → validated or invalid → payments (http.go) →
+// payment_defined → shipped → delivered, or cancelled on the way.
 //
-// The flow: cart's place_order → placed event → order_placed to catalog (messages.go) →
-// catalog's article-data answers → article_validated events (an order's answers arriving
-// together in one insert, answers.go) → validated or invalid → payments
-// (http.go) → payment_defined → shipped → delivered, or cancelled on the way (docs/orders.md:
-// the statuses, their transitions, and how stock and money stay exact).
+// What is unique, what may lag and who repairs it: docs/design.md.
 package orders
 
 import (
@@ -70,10 +59,6 @@ type EventType string
 const (
 	// EventPlaced: cart's place_order was received. Always version 1.
 	EventPlaced EventType = "placed"
-	// EventOrderPlacedPublished: order_placed went out on sell_flow. No longer written (see
-	// Service.PublishOrderPlaced); stores written before hold it, and it changes nothing a
-	// client sees.
-	EventOrderPlacedPublished EventType = "order_placed_published"
 	// EventArticleValidated: catalog answered article-data for one article of the order.
 	EventArticleValidated EventType = "article_validated"
 	// EventPaymentDefined: the owner defined (part of) the payment.
@@ -169,7 +154,7 @@ type Shipping struct {
 }
 
 // Event is one stored fact about an order. At most one of Placed, Article, Payment,
-// Cancellation, Refund and Shipping is set, by Type (none for EventOrderPlacedPublished and
+// Cancellation, Refund and Shipping is set, by Type (none for
 // EventDelivered).
 type Event struct {
 	OrderID      string
@@ -185,11 +170,10 @@ type Event struct {
 }
 
 // Key identifies the fact an event records, so the same fact is never stored twice: there is
-// one placed event per order, one answer per article (and, in older stores, one publication
-// mark). Every payment is a fact of its own, keyed by its version. Keys are unique in the store.
+// one placed event per order, one answer per article. Every payment is a fact of its own, keyed by its version. Keys are unique in the store.
 func (e Event) Key() string {
 	switch e.Type {
-	case EventPlaced, EventOrderPlacedPublished, EventCancelled, EventRefunded, EventRejected, EventShipped, EventDelivered:
+	case EventPlaced, EventCancelled, EventRefunded, EventRejected, EventShipped, EventDelivered:
 		// Each happens once in an order's life.
 		return e.OrderID + "/" + string(e.Type)
 	case EventArticleValidated:
@@ -227,24 +211,23 @@ type OrderArticle struct {
 // Order is the Order projection: what folding an order's events gives. It is never stored as
 // the source of truth, only as a read model that can be rebuilt from the events at any time.
 type Order struct {
-	ID              string
-	UserID          string
-	CartID          string
-	Status          Status
-	Articles        []OrderArticle
-	Payments        []Payment
-	TotalPrice      money.Cents
-	TotalPayment    money.Cents
-	Created         time.Time
-	Updated         time.Time
-	Version         int           // version of the last event folded in; 0 for an order with no events
-	PlacedPublished bool          // an older store recorded that order_placed went out (no longer written)
-	Validated       time.Time     // when it became validated (the payment deadline runs from it)
-	Rejection       string        // why it was refused before any reservation (EventRejected)
-	Cancellation    *Cancellation // set once cancelled
-	Refunds         []Refund
-	Shipping        *Shipping // set once shipped
-	UnpaidSlot      int       // the user's unpaid-order slot it took when placed (unpaid.go)
+	ID           string
+	UserID       string
+	CartID       string
+	Status       Status
+	Articles     []OrderArticle
+	Payments     []Payment
+	TotalPrice   money.Cents
+	TotalPayment money.Cents
+	Created      time.Time
+	Updated      time.Time
+	Version      int           // version of the last event folded in; 0 for an order with no events
+	Validated    time.Time     // when it became validated (the payment deadline runs from it)
+	Rejection    string        // why it was refused before any reservation (EventRejected)
+	Cancellation *Cancellation // set once cancelled
+	Refunds      []Refund
+	Shipping     *Shipping // set once shipped
+	UnpaidSlot   int       // the user's unpaid-order slot it took when placed (unpaid.go)
 }
 
 // AmountDue is what is left to pay: the total less the payments while the order can be paid
@@ -321,9 +304,6 @@ func (o Order) Apply(e Event) Order {
 			o.Articles[i] = OrderArticle{ArticleID: l.ArticleID, Quantity: l.Quantity}
 		}
 		o.Created = e.At
-	case EventOrderPlacedPublished:
-		o.PlacedPublished = true
-		return o // not something a client sees: Updated stays
 	case EventArticleValidated:
 		if e.Article == nil {
 			return o

@@ -12,35 +12,32 @@ import (
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
-// history is a typical order's events: placed for 2×A and 1×B, published, both validated,
-// then two payments.
+// history is a typical order's events: placed for 2×A and 1×B, both validated, then two
+// payments.
 func history(id string) []Event {
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
 	return []Event{
 		{OrderID: id, Version: 1, Type: EventPlaced, At: at(1), Placed: &Placed{CartID: "cart1", UserID: "u1",
 			Lines: []Line{{ArticleID: "A", Quantity: 2}, {ArticleID: "B", Quantity: 1}}}},
-		{OrderID: id, Version: 2, Type: EventOrderPlacedPublished, At: at(2)},
-		{OrderID: id, Version: 3, Type: EventArticleValidated, At: at(3), Article: &ArticleData{ArticleID: "A", Valid: true, Price: 1050, Stock: 7}},
-		{OrderID: id, Version: 4, Type: EventArticleValidated, At: at(4), Article: &ArticleData{ArticleID: "B", Valid: true, Price: 199, Stock: 1}},
-		{OrderID: id, Version: 5, Type: EventPaymentDefined, At: at(5), Payment: &Payment{Method: Cash, Amount: 1000}},
-		{OrderID: id, Version: 6, Type: EventPaymentDefined, At: at(6), Payment: &Payment{Method: Debit, Amount: 1299}},
+		{OrderID: id, Version: 2, Type: EventArticleValidated, At: at(2), Article: &ArticleData{ArticleID: "A", Valid: true, Price: 1050, Stock: 7}},
+		{OrderID: id, Version: 3, Type: EventArticleValidated, At: at(3), Article: &ArticleData{ArticleID: "B", Valid: true, Price: 199, Stock: 1}},
+		{OrderID: id, Version: 4, Type: EventPaymentDefined, At: at(4), Payment: &Payment{Method: Cash, Amount: 1000}},
+		{OrderID: id, Version: 5, Type: EventPaymentDefined, At: at(5), Payment: &Payment{Method: Debit, Amount: 1299}},
 	}
 }
 
 func TestFoldStatuses(t *testing.T) {
 	events := history("o1")
 	want := []struct {
-		status              Status
-		total, paid         money.Cents
-		updated             int
-		publishedAfterwards bool
+		status      Status
+		total, paid money.Cents
+		updated     int
 	}{
-		{StatusPlaced, 0, 0, 1, false},
-		{StatusPlaced, 0, 0, 1, true}, // the publication mark is not something a client sees
-		{StatusPlaced, 2100, 0, 3, true},
-		{StatusValidated, 2299, 0, 4, true},
-		{StatusValidated, 2299, 1000, 5, true},
-		{StatusPaymentDefined, 2299, 2299, 6, true},
+		{StatusPlaced, 0, 0, 1},
+		{StatusPlaced, 2100, 0, 2},
+		{StatusValidated, 2299, 0, 3},
+		{StatusValidated, 2299, 1000, 4},
+		{StatusPaymentDefined, 2299, 2299, 5},
 	}
 	for i, w := range want {
 		o := Fold(events[:i+1])
@@ -48,7 +45,6 @@ func TestFoldStatuses(t *testing.T) {
 		assert.Equal(t, w.total, o.TotalPrice, "total price after event %d", i+1)
 		assert.Equal(t, w.paid, o.TotalPayment, "total payment after event %d", i+1)
 		assert.Equal(t, t0.Add(time.Duration(w.updated)*time.Second), o.Updated, "updated after event %d", i+1)
-		assert.Equal(t, w.publishedAfterwards, o.PlacedPublished)
 		assert.Equal(t, i+1, o.Version)
 	}
 	o := Fold(events)
@@ -59,8 +55,8 @@ func TestFoldStatuses(t *testing.T) {
 }
 
 func TestFoldInvalidAsSoonAsOneArticleIsInvalid(t *testing.T) {
-	events := history("o1")[:3]
-	events = append(events, Event{OrderID: "o1", Version: 4, Type: EventArticleValidated, At: t0,
+	events := history("o1")[:2]
+	events = append(events, Event{OrderID: "o1", Version: 3, Type: EventArticleValidated, At: t0,
 		Article: &ArticleData{ArticleID: "B", Valid: false}})
 	assert.Equal(t, StatusInvalid, Fold(events).Status)
 
@@ -78,7 +74,7 @@ func TestFoldIsPureAndIgnoresRepeatedFacts(t *testing.T) {
 		assert.Equal(t, first, Fold(events), "folding again gives the same order")
 	}
 	// A second answer for an article already answered changes nothing but the version.
-	repeated := append(append([]Event(nil), events[:4]...), Event{OrderID: "o1", Version: 5, Type: EventArticleValidated,
+	repeated := append(append([]Event(nil), events[:3]...), Event{OrderID: "o1", Version: 4, Type: EventArticleValidated,
 		At: t0, Article: &ArticleData{ArticleID: "A", Valid: false, Price: 1}})
 	o := Fold(repeated)
 	assert.Equal(t, StatusValidated, o.Status)

@@ -33,15 +33,18 @@ func NewServer(d Deps) http.Handler {
 }
 
 func addRoutes(r chi.Router, log *slog.Logger, checker *tokens.Checker, svc *Service) {
-	user := checker.RequireUser(log)
-	admin := checker.RequireAdmin(log)
-
-	r.With(user).Method(http.MethodGet, "/orders", handleListOrders(svc, log))
-	r.With(admin).Method(http.MethodGet, "/orders/status", handleStatusList(svc, log))
-	r.With(user).Method(http.MethodGet, "/orders/{orderId}", handleOrder(svc, log, svc.GetFor))
-	r.With(user).Method(http.MethodGet, "/orders/{orderId}/update", handleOrder(svc, log, svc.RebuildFor))
-	r.With(user).Method(http.MethodPost, "/orders/{orderId}/payment", handlePayment(svc, log))
-	r.With(user).Method(http.MethodPost, "/orders/{orderId}/cancel", handleCancel(svc, log))
-	r.With(admin).Method(http.MethodPost, "/orders/{orderId}/ship", handleShip(svc, log))
-	r.With(admin).Method(http.MethodPost, "/orders/{orderId}/deliver", handleDeliver(svc, log))
+	r.Group(func(r chi.Router) {
+		r.Use(checker.RequireUser(log))
+		r.Method(http.MethodGet, "/orders", handleListOrders(svc, log))
+		r.Method(http.MethodGet, "/orders/{orderId}", handleOrder(svc, log, svc.GetFor))
+		r.Method(http.MethodGet, "/orders/{orderId}/update", handleOrder(svc, log, svc.RebuildFor))
+		r.Method(http.MethodPost, "/orders/{orderId}/payment", handlePayment(svc, log))
+		r.Method(http.MethodPost, "/orders/{orderId}/cancel", handleCancel(svc, log))
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(checker.RequireAdmin(log))
+		r.Method(http.MethodGet, "/orders/status", handleStatusList(svc, log))
+		r.Method(http.MethodPost, "/orders/{orderId}/ship", handleShip(svc, log))
+		r.Method(http.MethodPost, "/orders/{orderId}/deliver", handleDeliver(svc, log))
+	})
 }

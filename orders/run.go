@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
@@ -81,16 +83,20 @@ func Run(ctx context.Context, opts app.Options) error {
 		return err
 	}
 	defer rt.Close()
-	store, err := app.OpenStore(ctx, rt, cfg.MongoDB, NewStore)
+	now := time.Now // the one clock of the service
+	store, err := app.OpenStore(ctx, rt, cfg.MongoDB, func(ctx context.Context, db *mongo.Database) (*Store, error) {
+		return NewStore(ctx, db, now)
+	})
 	if err != nil {
 		return err
 	}
 
-	svc := NewService(store, rt.Bus, rt.Log)
-	svc.deadline, svc.maxUnpaid = cfg.PaymentDeadline, cfg.MaxUnpaid
 	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeOrderChanges, typeOrderChanged)
-	svc.broadcast = feed.Add
-	changes := bus.Subscription{Exchange: contract.ExchangeOrderChanges, OnStart: store.lists.orders.flush}
+	svc := NewService(store, ServiceConfig{
+		Bus: rt.Bus, Log: rt.Log, Now: now, Broadcast: feed.Add,
+		PaymentDeadline: cfg.PaymentDeadline, MaxUnpaid: cfg.MaxUnpaid,
+	})
+	changes := bus.Subscription{Exchange: contract.ExchangeOrderChanges, OnStart: store.lists.orders.Flush}
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
 	return rt.Serve(ctx, srv,
 		feed.Run,

@@ -22,45 +22,66 @@ import (
 type Service struct {
 	store   *Store
 	turns   turns.Turns                   // the changes of one order in this instance take turns
-	recent  *expirable.LRU[string, Order] // where changes start (see changeFrom)
+	recent  *expirable.LRU[string, Order] // where changes start (see startChange)
 	answers answerBatches                 // catalog's answers of one order, stored together (answers.go)
 	bus     bus.Publisher
 	log     *slog.Logger
 	now     func() time.Time
-	// broadcast, when set, tells the other instances of every order version stored
-	// (order_changes), so their listings drop what they cached of it (orderCache).
+	// broadcast tells the other instances of every order version stored (order_changes), so
+	// their listings drop what they cached of it (orderCache).
 	broadcast func(msg any)
-	// deadline is ORDERS_PAYMENT_DEADLINE: a validated order unpaid that long after it was
-	// validated is cancelled by the validated status job; 0 never.
-	deadline time.Duration
-	// maxUnpaid is ORDERS_MAX_UNPAID: the unpaid orders a user may hold (unpaid.go); 0 any.
-	maxUnpaid int
+	deadline  time.Duration // see ServiceConfig.PaymentDeadline
+	maxUnpaid int           // see ServiceConfig.MaxUnpaid
 }
 
-// SetClock makes the service read the time from now (tests).
-func (s *Service) SetClock(now func() time.Time) {
-	s.now = func() time.Time { return now().UTC().Truncate(time.Millisecond) }
+// ServiceConfig is what a Service needs besides its store.
+type ServiceConfig struct {
+	Bus bus.Publisher
+	Log *slog.Logger
+	Now func() time.Time // the clock; nil is the wall clock
+	// Broadcast, if set, tells the other instances of every order version stored.
+	Broadcast func(msg any)
+	// PaymentDeadline is ORDERS_PAYMENT_DEADLINE: a validated order unpaid that long after it
+	// was validated is cancelled by the validated status job; 0 never.
+	PaymentDeadline time.Duration
+	// MaxUnpaid is ORDERS_MAX_UNPAID: the unpaid orders a user may hold (unpaid.go); 0 any.
+	MaxUnpaid int
 }
 
 // recentOrders bounds how many orders a Service remembers as its changes left them.
 const recentOrders = 10_000
 
-// NewService returns the service over store, publishing to b.
-func NewService(store *Store, b bus.Publisher, log *slog.Logger) *Service {
+// NewService returns the service over store.
+func NewService(store *Store, c ServiceConfig) *Service {
+	clock := c.Now
+	if clock == nil {
+		clock = time.Now
+	}
 	// Event times are kept to the millisecond, as MongoDB stores them, so an order folded from
 	// events just appended equals the same order folded from the events read back.
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-	recent := expirable.NewLRU[string, Order](recentOrders, nil, 0) // a TTL of 0: only the LRU bound
-	return &Service{store: store, recent: recent, bus: b, log: log, now: now}
+	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
+	broadcast := c.Broadcast
+	if broadcast == nil {
+		broadcast = func(any) {}
+	}
+	return &Service{
+		store: store, bus: c.Bus, log: c.Log, now: now, broadcast: broadcast,
+		recent:   expirable.NewLRU[string, Order](recentOrders, nil, 0), // a TTL of 0: only the LRU bound
+		deadline: c.PaymentDeadline, maxUnpaid: c.MaxUnpaid,
+	}
 }
 
 // stored records that version of the order was stored: an older cached copy is dropped here,
 // and every instance is told.
 func (s *Service) stored(orderID string, version int) {
-	s.store.lists.orders.heard(orderID, version)
-	if s.broadcast != nil {
-		s.broadcast(orderChanged{OrderID: orderID, Version: version})
-	}
+	s.store.lists.orders.Heard(orderID, version)
+	s.broadcast(orderChanged{OrderID: orderID, Version: version})
+}
+
+// remember records o, the order as a change or a repair of this instance left it.
+func (s *Service) remember(o Order) {
+	s.recent.Add(o.ID, o)
+	s.store.lists.orders.Put(o.ID, o.Version, o) // folded: a placed order as listings show it
 }
 
 // decision looks at the current order and returns the events to append, in order (usually
@@ -68,131 +89,159 @@ func (s *Service) stored(orderID string, version int) {
 // stale…), or an error to refuse.
 type decision func(o Order) ([]Event, error)
 
-// change is the one way an order changes: start from the order as this instance last left it,
-// or else its projection (one lookup by _id), decide, append the new events at the next
-// versions, and project when a client would see the difference. See changeFrom.
+// change is the one way an order changes, starting from what this instance knows of it.
 func (s *Service) change(ctx context.Context, orderID string, decide decision) (Order, error) {
 	return s.changeFrom(ctx, orderID, nil, decide)
 }
 
-// changeFrom changes the order starting from the state its caller believes is the latest: the
-// order as the last change of this instance left it (Service.recent: an order folded up to a
-// version never changes, so nothing has to keep that memory current), else from, when the
-// caller has the order, else the projection. That state may be behind the events: another
-// instance changed the order, a writer lost a race, or the projection lags or is missing (see
-// project). That costs nothing wrong: the new events go at versions o.Version+1, +2…, in one
-// ordered insert, and the _id of the first is taken when o is behind, so the append fails;
-// the events after o are then read by _id and folded in (with any of this insert's stored
-// before a refusal), and the decision is made again on the newer state. Concurrent changes are
-// so serialised, never lost, never doubled. A decision to append nothing (a repeated message) or to refuse is only
-// trusted once one more lookup has shown no event follows o. The order as it stands after the
-// change is returned.
+// changeFrom changes the order in three steps: start from a recent state (startChange), decide
+// and append at the next versions, catching up and deciding again when that state was behind
+// (attempt), then list, release and project what was appended (afterAppend). Changes of one
+// order are so serialised, never lost, never doubled: docs/design.md. from, when set, is the
+// state the caller believes is the latest. The order as the change left it is returned.
 func (s *Service) changeFrom(ctx context.Context, orderID string, from *Order, decide decision) (Order, error) {
 	give, err := s.turns.Take(ctx, orderID)
 	if err != nil {
 		return Order{}, err
 	}
 	defer give()
-	var o Order
-	read := false // o is the projection, just read
+	c, err := s.startChange(ctx, orderID, from)
+	if err != nil {
+		return Order{}, err
+	}
+	o, err := mongox.RetryOnConflict(ctx, func() (Order, error) { return c.attempt(ctx, decide) })
+	if c.appended > 0 { // even when listing or projecting failed after: the events are stored
+		s.stored(orderID, c.appended)
+	}
+	if err == nil {
+		s.remember(o)
+	}
+	return o, err
+}
+
+// orderChange is one change in progress: the state it decides on, and what it stored.
+type orderChange struct {
+	s        *Service
+	orderID  string
+	o        Order // the state the next decision is made on
+	start    Order // the state the change started from
+	read     bool  // the projection was read (not guessed)
+	current  bool  // o was just seen to be the latest: no event follows it
+	appended int   // the newest version stored since this change began inserting
+}
+
+// startChange picks the state to decide on: the order as this instance's last change left it
+// (an order folded up to a version never changes, so that memory needs no upkeep), else from,
+// else the projection. Any of them may be behind the events; the append finds out.
+func (s *Service) startChange(ctx context.Context, orderID string, from *Order) (*orderChange, error) {
+	c := &orderChange{s: s, orderID: orderID}
 	last, remembered := s.recent.Get(orderID)
 	switch {
 	case remembered && (from == nil || last.Version > from.Version):
-		o = last
+		c.o = last
 	case from != nil:
-		o = *from
+		c.o = *from
 	default:
-		if o, err = s.projected(ctx, orderID); err != nil {
-			return Order{}, err
+		p, err := s.projected(ctx, orderID)
+		if err != nil {
+			return nil, err
 		}
-		read = true
+		c.o, c.read = p, true
 	}
-	start := o
-	appended := 0    // the newest version stored since this change began inserting (see stored)
-	current := false // o was just seen to be the latest: no event follows it
-	// catchUp folds in the events stored after o. A change that started from nothing without
-	// reading (Place guesses a new order) reads the projection first: the shorter way.
-	catchUp := func() error {
-		if o.Version == 0 && !read {
-			p, err := s.projected(ctx, orderID)
-			if err != nil {
-				return err
-			}
-			o, read = p, true
+	c.start = c.o
+	return c, nil
+}
+
+// attempt decides on c.o and appends the events decided at the next versions, in one ordered
+// insert. A refused insert (c.o was behind) catches up and returns errVersionTaken, so that
+// RetryOnConflict decides again on the newer state.
+func (c *orderChange) attempt(ctx context.Context, decide decision) (Order, error) {
+	events, refusal := decide(c.o)
+	if len(events) == 0 {
+		return c.o, c.confirmNothing(ctx, refusal)
+	}
+	at := c.s.now()
+	for i := range events {
+		events[i].OrderID, events[i].Version, events[i].At = c.orderID, c.o.Version+1+i, at
+	}
+	if err := c.s.store.AppendAll(ctx, events); err != nil {
+		return c.o, c.lostAppend(ctx, err)
+	}
+	before := c.o
+	c.o, c.current = c.o.ApplyAll(events), false
+	c.appended = c.o.Version
+	return c.o, c.s.afterAppend(ctx, before, c.o, at)
+}
+
+// confirmNothing returns refusal, the outcome of a decision to append nothing, once it is seen
+// to rest on the latest state (one more lookup), or errVersionTaken to decide again. Events
+// caught up with that hid a change a client sees are repaired: their writer may have stopped
+// before listing or projecting them (or, from the empty order, before listing a placed order).
+func (c *orderChange) confirmNothing(ctx context.Context, refusal error) error {
+	if !c.current {
+		v := c.o.Version
+		if err := c.catchUp(ctx); err != nil {
+			return err
 		}
-		later, err := s.store.EventsAfter(ctx, orderID, o.Version)
-		o, current = o.ApplyAll(later), err == nil
+		if c.o.Version != v {
+			return errVersionTaken
+		}
+	}
+	if c.o.Version > c.start.Version && forStatusJobs(c.start, c.o) {
+		if err := c.s.repair(ctx, c.o); err != nil {
+			return err
+		}
+	}
+	return refusal
+}
+
+// lostAppend handles a refused append: another writer took a version first (catch up and
+// decide again), or the store failed. An ordered insert stores the events before the refused
+// one: they are among those caught up (telling of another writer's too is harmless).
+func (c *orderChange) lostAppend(ctx context.Context, err error) error {
+	if !errors.Is(err, errVersionTaken) {
 		return err
 	}
-	o, err = mongox.RetryOnConflict(ctx, func() (Order, error) {
-		events, refusal := decide(o)
-		if len(events) == 0 {
-			if !current { // a decision to do nothing must rest on the latest state: look once more
-				v := o.Version
-				if err := catchUp(); err != nil {
-					return o, err
-				}
-				if o.Version != v {
-					return o, errVersionTaken // o was behind: decide again on the latest state
-				}
-			}
-			if o.Version > start.Version && forStatusJobs(start, o) {
-				// The events this change caught up with hid a change a client sees: the writer
-				// of them may have stopped before listing or projecting it. (From the empty
-				// order, that includes a placed event appended by a place_order that stopped
-				// before listing the order for the status jobs: its redelivery lists it here.)
-				if err := s.repair(ctx, o); err != nil {
-					return o, err
-				}
-			}
-			return o, refusal
-		}
-		at := s.now()
-		for i := range events {
-			events[i].OrderID, events[i].Version, events[i].At = orderID, o.Version+1+i, at
-		}
-		if err := s.store.AppendAll(ctx, events); err != nil {
-			if !errors.Is(err, errVersionTaken) {
-				return o, err
-			}
-			if err := catchUp(); err != nil {
-				return o, err
-			}
-			// An ordered insert stores the events before the refused one: they are among those
-			// caught up (telling of another writer's too is harmless).
-			appended = max(appended, o.Version)
-			return o, errVersionTaken // decide again on the newer state
-		}
-		current = false
-		before := o
-		o = o.ApplyAll(events)
-		appended = o.Version
-		// Listed before projected: see statuswork.go. A placed order is on the work list from
-		// its placed event until a job sees it leave placed, so only a change of an order
-		// that had left placed (or the placed event itself) lists it.
-		if before.Status != StatusPlaced {
-			if err := s.store.AddWork(ctx, orderID, o.Status, at); err != nil {
-				return o, err
-			}
-		}
-		if before.Unpaid() && !o.Unpaid() {
-			if err := s.releaseUnpaid(ctx, o); err != nil {
-				return o, err
-			}
-		}
-		if !projectable(o) {
-			return o, nil // not projected: see project
-		}
-		return o, s.project(ctx, o)
-	})
-	if appended > 0 { // even when listing or projecting it failed after: the events are stored
-		s.stored(orderID, appended)
+	if err := c.catchUp(ctx); err != nil {
+		return err
 	}
-	if err == nil {
-		s.recent.Add(orderID, o)
-		s.store.lists.orders.put(o) // folded: a placed order as listings show it
+	c.appended = max(c.appended, c.o.Version)
+	return errVersionTaken
+}
+
+// catchUp folds in the events stored after c.o. A change that started from nothing without
+// reading (Place guesses a new order) reads the projection first: the shorter way.
+func (c *orderChange) catchUp(ctx context.Context) error {
+	if c.o.Version == 0 && !c.read {
+		p, err := c.s.projected(ctx, c.orderID)
+		if err != nil {
+			return err
+		}
+		c.o, c.read = p, true
 	}
-	return o, err
+	later, err := c.s.store.EventsAfter(ctx, c.orderID, c.o.Version)
+	c.o, c.current = c.o.ApplyAll(later), err == nil
+	return err
+}
+
+// afterAppend does what follows the events that turned before into o: list the order for the
+// status jobs before projecting it (a placed order is listed already, from its placed event),
+// give back its unpaid slot once it no longer counts as unpaid, and project it.
+func (s *Service) afterAppend(ctx context.Context, before, o Order, at time.Time) error {
+	if before.Status != StatusPlaced {
+		if err := s.store.AddWork(ctx, o.ID, o.Status, at); err != nil {
+			return err
+		}
+	}
+	if before.Unpaid() && !o.Unpaid() {
+		if err := s.releaseUnpaid(ctx, o); err != nil {
+			return err
+		}
+	}
+	if !projectable(o) {
+		return nil // not projected: see project
+	}
+	return s.project(ctx, o)
 }
 
 // forStatusJobs tells whether a change that turned before into after is one the status jobs
@@ -216,24 +265,16 @@ func (s *Service) projected(ctx context.Context, orderID string) (Order, error) 
 	return o, err
 }
 
-// project stores o as the Order projection. The projection is a starting point, not the truth:
-// every read folds in the events stored after it (current), so it may lag or be missing. It is
-// written only once the order has left placed — for a status change, a payment, a late answer
-// on an invalid order — and neither for the placed event nor for the answers that leave the
-// order placed: a placed order is folded from its few events by every read (current,
-// Store.listedOrder), which saves a write per checkout. A slower writer may also store an older
-// version just after a newer one (conditional writes are not atomic on every MongoDB-wire
-// server); the next read that finds the projection hiding such a change repairs it.
+// project stores o as the Order projection: a starting point that may lag or be missing, since
+// every read folds in the events after it. A placed order is not projected (reads fold its few
+// events), which saves a write per checkout. docs/design.md says who repairs a lagging one.
 func (s *Service) project(ctx context.Context, o Order) error {
 	return s.store.SaveOrder(ctx, o)
 }
 
-// current returns the order as its events say: its projection (or, for a placed order, which
-// has none, the empty order), caught up with any event stored after it, and the projection
-// repaired when it hid a change a client sees (a writer stopped between appending an event
-// and projecting it, or a slower writer's older save landed last). Two lookups by _id when the
-// projection is current; a placed order costs a miss and its events. An unknown order is the
-// empty Order.
+// current returns the order as its events say: its projection (the empty order for a placed
+// one), caught up with the events after it, and repaired when those hid a change a client sees.
+// Two lookups by _id when the projection is current. An unknown order is the empty Order.
 func (s *Service) current(ctx context.Context, orderID string) (Order, error) {
 	p, err := s.projected(ctx, orderID)
 	if err != nil {
@@ -250,9 +291,8 @@ func (s *Service) current(ctx context.Context, orderID string) (Order, error) {
 	return o, s.repair(ctx, o)
 }
 
-// repair stores o, found ahead of its projection, unless it is placed (never projected). The
-// writer of the events the projection misses may also have stopped before listing the order
-// for the status jobs, or before broadcasting them: list it too, and tell every instance.
+// repair does for o, found ahead of its projection, what the writer of the events it misses may
+// have stopped before doing: list it for the status jobs, project it, tell every instance.
 func (s *Service) repair(ctx context.Context, o Order) error {
 	if err := s.store.AddWork(ctx, o.ID, o.Status, o.Updated); err != nil {
 		return err
@@ -263,7 +303,7 @@ func (s *Service) repair(ctx context.Context, o Order) error {
 		}
 	}
 	s.stored(o.ID, o.Version)
-	s.store.lists.orders.put(o)
+	s.store.lists.orders.Put(o.ID, o.Version, o)
 	return nil
 }
 
@@ -281,15 +321,12 @@ func (s *Service) Rebuild(ctx context.Context, orderID string) (Order, error) {
 		return o, err
 	}
 	s.stored(o.ID, o.Version)
-	s.store.lists.orders.put(o)
+	s.store.lists.orders.Put(o.ID, o.Version, o)
 	return o, nil
 }
 
-// Get returns the order: its projection, caught up with any event stored after it (a placed
-// order has no projection; a writer may have stopped between appending an event and projecting
-// it), so a stale or missing projection is repaired by the next read. Two lookups by _id when
-// the projection is current. It does not read the listings' orderCache: one order is cheap to
-// read from the store, and so GET /orders/{id} is never stale.
+// Get returns the order as current does. It does not read the listings' orderCache: one order
+// is cheap to read from the store, and so GET /orders/{id} is never stale.
 func (s *Service) Get(ctx context.Context, orderID string) (Order, error) {
 	o, err := s.current(ctx, orderID)
 	if err != nil {
@@ -352,12 +389,9 @@ func (s *Service) StatusPage(ctx context.Context, status Status, page, size int)
 	return s.store.StatusPage(ctx, status, page, size)
 }
 
-// Pay records a payment by u. Payments are accepted while the order is validated (409
-// otherwise, checked first), MaxPayments at most, each at most the amount due (400 on amount,
-// exceeds_amount_due, nothing recorded); the one that covers the total moves the order to
-// payment_defined. Each decision is made on the order at the version it appends after, and a
-// writer behind loses that version's _id and decides again, so concurrent payments are
-// serialised: they never exceed the total, and no instance records an eleventh payment.
+// Pay records a payment by u: while the order is validated (409 otherwise), MaxPayments at
+// most, each at most the amount due (400 exceeds_amount_due); the one that covers the total
+// moves the order to payment_defined. Concurrent payments are serialised by the change.
 func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Payment) (Order, error) {
 	return s.change(ctx, orderID, func(o Order) ([]Event, error) {
 		if !o.Exists() {
@@ -398,12 +432,11 @@ func errExceedsAmountDue(due money.Cents) error {
 // canCancel: the owner and admins may cancel; anyone else is told the order does not exist.
 func canCancel(u tokens.User, o Order) error { return canRead(u, o) }
 
-// Cancel cancels the order for u (owner or admin) with reason: from placed, validated or
-// payment_defined; what was paid is recorded as a refund, in the same insert. Shipped and
-// delivered orders are 409; a cancelled one is returned as it is (cancelling again changes
-// nothing). order_cancelled is published after the events are stored, and for a cancelled order
-// again on every repeated call (catalog returns the stock once per order however often it
-// comes), so a publication lost after the append is made up by a retry or by the cancelled job.
+// Cancel cancels the order for u (owner or admin) with reason, from placed, validated or
+// payment_defined, recording what was paid as a refund in the same insert; shipped and
+// delivered orders are 409, a cancelled one is returned as it is. order_cancelled is published
+// on every call for a cancelled order, so a publication lost after the append is made up by a
+// retry or by the cancelled job (catalog returns the stock once per order).
 func (s *Service) Cancel(ctx context.Context, u tokens.User, orderID, reason string) (Order, error) {
 	by := u.ID
 	return s.cancel(ctx, orderID, func(o Order) error { return canCancel(u, o) }, reason, by)
@@ -558,9 +591,7 @@ func (s *Service) Place(ctx context.Context, p Placed) (Order, bool, error) {
 
 // PublishOrderPlaced publishes order_placed for o on sell_flow, asking for answers on the order
 // queue. Nothing records that it went out: the placed job publishes it again for every order
-// still placed after stuckAfter, whether the first one went out or not, and catalog reserves
-// once per order however often it comes. (Stores written before kept an order_placed_published
-// mark event; it is still folded, and changes nothing.)
+// still placed after stuckAfter, and catalog reserves once per order however often it comes.
 func (s *Service) PublishOrderPlaced(ctx context.Context, o Order) error {
 	msg := contract.OrderPlaced{OrderID: o.ID, CartID: o.CartID, UserID: o.UserID, Articles: []contract.OrderLine{}}
 	if o.Rejection != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,24 +20,44 @@ import (
 // newService returns a service over a fresh database, publishing to p (nil when the test
 // publishes nothing).
 func newService(t testing.TB, p bus.Publisher) (*Service, *Store) {
+	return newServiceWith(t, ServiceConfig{Bus: p})
+}
+
+// newServiceWith returns a service configured with c over a fresh database.
+func newServiceWith(t testing.TB, c ServiceConfig) (*Service, *Store) {
 	t.Helper()
-	store, err := NewStore(context.Background(), testkit.Mongo(t))
+	store, err := NewStore(context.Background(), testkit.Mongo(t), clockOf(c))
 	require.NoError(t, err)
-	return NewService(store, p, testkit.Logger(t)), store
+	c.Log = testkit.Logger(t)
+	return NewService(store, c), store
+}
+
+// clockOf is the clock c names, or the wall clock.
+func clockOf(c ServiceConfig) func() time.Time {
+	if c.Now == nil {
+		return time.Now
+	}
+	return c.Now
 }
 
 // newInstances returns n services over one fresh database, as n instances of orders would be:
 // each takes turns with itself only, so their concurrent changes race on the store's unique ids.
 func newInstances(t testing.TB, n int) ([]*Service, *Store) {
+	return newInstancesWith(t, n, ServiceConfig{})
+}
+
+// newInstancesWith returns n instances configured with c, as newInstances does.
+func newInstancesWith(t testing.TB, n int, c ServiceConfig) ([]*Service, *Store) {
 	t.Helper()
 	db := testkit.Mongo(t)
+	c.Log = testkit.Logger(t)
 	services := make([]*Service, n)
 	var store *Store
 	for i := range services {
 		var err error
-		store, err = NewStore(context.Background(), db)
+		store, err = NewStore(context.Background(), db, clockOf(c))
 		require.NoError(t, err)
-		services[i] = NewService(store, nil, testkit.Logger(t))
+		services[i] = NewService(store, c)
 	}
 	return services, store
 }

@@ -92,9 +92,9 @@ func scans(commands []bson.Raw) []string {
 func TestStatusJobCostDoesNotGrowWithHistory(t *testing.T) {
 	ctx := context.Background()
 	db, rec := recordingMongo(t)
-	store, err := NewStore(ctx, db)
+	store, err := NewStore(ctx, db, time.Now)
 	require.NoError(t, err)
-	svc := NewService(store, bus.NewMemory(contract.Topology), testkit.Logger(t))
+	svc := NewService(store, ServiceConfig{Bus: bus.NewMemory(contract.Topology), Log: testkit.Logger(t)})
 	statuses := []Status{StatusPlaced, StatusValidated, StatusInvalid, StatusPaymentDefined}
 	runAll := func() {
 		for _, st := range statuses {
@@ -268,49 +268,13 @@ func TestStatusJobsRacingPayments(t *testing.T) {
 	}
 }
 
-// A store written before the work list existed: its placed orders and those whose entry is
-// missing or behind are put on the list once, at start.
-func TestWorkListIsSeededOnce(t *testing.T) {
-	ctx := context.Background()
-	db := testkit.Mongo(t)
-	store, err := NewStore(ctx, db)
-	require.NoError(t, err)
-	svc := NewService(store, nil, testkit.Logger(t))
-	placed := mustPlace(t, svc, "cart-placed", "u1", Line{"A", 1})
-	shown := mustValidate(t, svc, mustPlace(t, svc, "cart-shown", "u1", Line{"A", 1}), 100)
-	unshown := mustValidate(t, svc, mustPlace(t, svc, "cart-unshown", "u1", Line{"A", 1}), 100)
-	require.NoError(t, store.SaveStatus(ctx, shown))
-	// As the older code left it: no list, no mark, and a projection of every order, placed
-	// ones too (the older code projected the placed event).
-	require.NoError(t, store.SaveOrder(ctx, placed))
-	require.NoError(t, store.work.Drop(ctx))
-	require.NoError(t, store.marks.Drop(ctx))
-
-	store, err = NewStore(ctx, db)
-	require.NoError(t, err)
-	placedIDs, err := store.WorkWithStatus(ctx, StatusPlaced)
-	require.NoError(t, err)
-	assert.Equal(t, []string{placed.ID}, placedIDs)
-	validatedIDs, err := store.WorkWithStatus(ctx, StatusValidated)
-	require.NoError(t, err)
-	assert.Equal(t, []string{unshown.ID}, validatedIDs, "the shown order is not listed")
-
-	// Seeded once: a restart does not list again what the jobs took off.
-	require.NoError(t, store.DropWork(ctx, unshown.ID))
-	store, err = NewStore(ctx, db)
-	require.NoError(t, err)
-	validatedIDs, err = store.WorkWithStatus(ctx, StatusValidated)
-	require.NoError(t, err)
-	assert.Empty(t, validatedIDs)
-}
-
 // No read or write of the orders write path scans a collection: each names one exact _id.
 func TestWritePathScansNothing(t *testing.T) {
 	ctx := context.Background()
 	db, rec := recordingMongo(t)
-	store, err := NewStore(ctx, db)
+	store, err := NewStore(ctx, db, time.Now)
 	require.NoError(t, err)
-	svc := NewService(store, bus.NewMemory(contract.Topology), testkit.Logger(t))
+	svc := NewService(store, ServiceConfig{Bus: bus.NewMemory(contract.Topology), Log: testkit.Logger(t)})
 	commands := rec.during(func() {
 		o := mustPlace(t, svc, "cart-1", "u1", Line{"A", 1}, Line{"B", 1})
 		require.NoError(t, svc.PublishOrderPlaced(ctx, o))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -26,75 +25,62 @@ var errVersionTaken = fmt.Errorf("event version or key already taken: %w", mongo
 //	events        {_id: "<orderId>/<version>", key, orderId, version, type, at, data}  unique key
 //	orders        the Order projection, _id = order id, with its version   rebuilt from events at will
 //	order_status  the Order_Status projection, _id = order id, with the version it shows
-//	              refreshed by the batch jobs from the work list (statuswork.go)
 //	job_slots     {_id: status/slot, at}                         one enqueued job per slot
 //
-// An event's _id is its order and version, so two writers of one version collide on the _id,
-// and "the event after version v" is one exact _id lookup: no read of the events scans or sorts,
-// which matters on a MongoDB-wire server that answers only exact _id filters from an index
-// (FerretDB on SQLite, docs/mongo-wire.md). The key names the fact the event records (Event.Key), so
-// a fact is stored once. Every "only once" rule rests on these two unique indexes, never on a
-// conditional update: those are not atomic on every MongoDB-wire server.
+// plus the work list of the status jobs (statuswork.go), each user's list of orders
+// (userorders.go) and the unpaid-order slots (unpaid.go). Every read of the write path is one
+// exact _id, and every "only once" rests on a unique _id or key: docs/design.md.
 type Store struct {
 	events         *mongo.Collection
 	orders         *mongo.Collection
 	statuses       *mongo.Collection
 	slots          *mongo.Collection
 	work           *mongo.Collection // the orders the status jobs must look at (statuswork.go)
-	marks          *mongo.Collection
 	userOrders     *mongo.Collection // each user's list of orders (userorders.go)
 	userOrderHeads *mongo.Collection
 	unpaid         *mongo.Collection // each user's unpaid-order slots (unpaid.go)
 	lists          listCache         // what listings read again (userorders.go)
 }
 
-// NewStore uses db and makes sure its indexes exist.
-func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
+// NewStore uses db and declares its indexes: a start reads no document, whatever the store
+// holds. now is the clock of the listings' cache.
+func NewStore(ctx context.Context, db *mongo.Database, now func() time.Time) (*Store, error) {
 	s := &Store{
-		events:   db.Collection("events"),
-		orders:   db.Collection("orders"),
-		statuses: db.Collection("order_status"),
-		slots:    db.Collection("job_slots"),
-		work:     db.Collection("status_work"),
-		marks:    db.Collection("store_marks"),
-
+		events:         db.Collection("events"),
+		orders:         db.Collection("orders"),
+		statuses:       db.Collection("order_status"),
+		slots:          db.Collection("job_slots"),
+		work:           db.Collection("status_work"),
 		userOrders:     db.Collection("user_orders"),
 		userOrderHeads: db.Collection("user_order_heads"),
 		unpaid:         db.Collection("unpaid_slots"),
-		lists:          newListCache(),
+		lists:          newListCache(now),
 	}
 	indexes := []struct {
-		coll   *mongo.Collection
-		models []mongo.IndexModel
+		coll  *mongo.Collection
+		model mongo.IndexModel
 	}{
-		{s.orders, []mongo.IndexModel{
-			{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "created", Value: -1}}, Options: options.Index().SetName("user_created")},
-			{Keys: bson.D{{Key: "status", Value: 1}}, Options: options.Index().SetName("status")},
+		// The fact an event records is stored once (Event.Key).
+		{s.events, mongo.IndexModel{Keys: bson.D{{Key: "key", Value: 1}}, Options: options.Index().SetUnique(true).SetName("key")}},
+		// An order is listed once per user (ListOrder).
+		{s.userOrders, mongo.IndexModel{
+			Keys:    bson.D{{Key: "orderId", Value: 1}, {Key: "userId", Value: 1}},
+			Options: options.Index().SetUnique(true).SetName("order_user"),
 		}},
-		{s.statuses, []mongo.IndexModel{
-			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "updated", Value: -1}}, Options: options.Index().SetName("status_updated")},
+		{s.statuses, mongo.IndexModel{ // StatusPage
+			Keys:    bson.D{{Key: "status", Value: 1}, {Key: "updated", Value: -1}},
+			Options: options.Index().SetName("status_updated"),
 		}},
-		{s.slots, []mongo.IndexModel{
-			{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
+		{s.slots, mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")}}, // ForgetSlots
+		{s.work, mongo.IndexModel{ // WorkWithStatus
+			Keys:    bson.D{{Key: "status", Value: 1}, {Key: "at", Value: 1}},
+			Options: options.Index().SetName("status_at"),
 		}},
 	}
 	for _, ix := range indexes {
-		// One index per call: FerretDB v1 drops the connection when a single createIndexes
-		// names several indexes that already exist (every restart would fail).
-		for _, model := range ix.models {
-			if err := mongox.EnsureIndexes(ctx, ix.coll, model); err != nil {
-				return nil, mongox.Unavailable(err)
-			}
+		if err := mongox.EnsureIndexes(ctx, ix.coll, ix.model); err != nil {
+			return nil, mongox.Unavailable(err)
 		}
-	}
-	if err := s.ensureEvents(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.ensureUserOrders(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.ensureStatusWork(ctx); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -185,29 +171,20 @@ func eventID(orderID string, version int) string { return orderID + "/" + strcon
 
 // EventAt returns the order's event of version, if it is stored: one exact _id lookup.
 func (s *Store) EventAt(ctx context.Context, orderID string, version int) (Event, bool, error) {
-	var d eventDoc
-	err := s.events.FindOne(ctx, bson.D{{Key: "_id", Value: eventID(orderID, version)}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Event{}, false, nil
-	}
-	if err != nil {
-		return Event{}, false, mongox.Unavailable(err)
-	}
-	return d.event(), true, nil
+	d, found, err := mongox.FindID[eventDoc](ctx, s.events, eventID(orderID, version))
+	return d.event(), found, err
 }
 
-// EventsAfter returns the events of the order after version, in version order: the events of
-// version+1, version+2… read by _id until one is missing (that miss is the last round trip).
-// Versions have no gaps: an event is only ever appended right after the one before it.
+// EventsAfter returns the events of the order after version, in version order, read by _id
+// until one is missing (versions have no gaps: each is appended right after the one before).
 func (s *Store) EventsAfter(ctx context.Context, orderID string, version int) ([]Event, error) {
-	var events []Event
-	for v := version + 1; ; v++ {
-		e, found, err := s.EventAt(ctx, orderID, v)
-		if err != nil || !found {
-			return events, err
-		}
-		events = append(events, e)
+	next := func(d eventDoc) any { return eventID(orderID, d.Version+1) }
+	docs, err := mongox.After(ctx, s.events, eventDoc{Version: version}, next)
+	events := make([]Event, len(docs))
+	for i, d := range docs {
+		events[i] = d.event()
 	}
+	return events, err
 }
 
 // Events returns the events of an order in version order (none for an unknown order).
@@ -236,73 +213,6 @@ func (s *Store) AppendAll(ctx context.Context, events []Event) error {
 		return errVersionTaken
 	}
 	return mongox.Unavailable(err)
-}
-
-// ensureEvents declares the unique fact key of the events. The first time (the key index does
-// not exist yet) it also moves the events of the layout before it, whose _id was the fact key
-// and whose versions were kept unique by an (orderId, version) index, to their version ids:
-// the old index is dropped (the copies repeat its keys), each old event is copied under its new
-// _id with its old _id as key, the originals are deleted, then the key index is created. Every
-// step can be repeated, so a start interrupted half way finishes the move at the next start.
-// Instances of the older code must be stopped first: they would write the old layout.
-func (s *Store) ensureEvents(ctx context.Context) error {
-	const keyIndex = "key"
-	specs, err := s.events.Indexes().ListSpecifications(ctx)
-	if err != nil && !isNamespaceNotFound(err) {
-		return mongox.Unavailable(err)
-	}
-	for _, spec := range specs {
-		if spec.Name == keyIndex {
-			return nil
-		}
-	}
-	if err := s.migrateEvents(ctx); err != nil {
-		return err
-	}
-	return mongox.Unavailable(mongox.EnsureIndexes(ctx, s.events, mongo.IndexModel{
-		Keys: bson.D{{Key: "key", Value: 1}}, Options: options.Index().SetUnique(true).SetName(keyIndex),
-	}))
-}
-
-// migrateEvents moves the events without a key (the older layout) to their version ids.
-func (s *Store) migrateEvents(ctx context.Context) error {
-	cur, err := s.events.Find(ctx, bson.D{{Key: "key", Value: bson.D{{Key: "$exists", Value: false}}}})
-	if err != nil {
-		return mongox.Unavailable(err)
-	}
-	var old []eventDoc
-	if err := cur.All(ctx, &old); err != nil {
-		return mongox.Unavailable(err)
-	}
-	if err := s.events.Indexes().DropOne(ctx, "order_version"); err != nil && !isNamespaceNotFound(err) && !isIndexNotFound(err) {
-		return mongox.Unavailable(err)
-	}
-	for batch := range slices.Chunk(old, mongox.MaxBatch) {
-		docs, ids := []any{}, []string{}
-		for _, d := range batch {
-			ids = append(ids, d.ID)
-			d.Key, d.ID = d.ID, eventID(d.OrderID, d.Version)
-			docs = append(docs, d)
-		}
-		// A duplicate is a copy made by an interrupted start: it is kept.
-		if _, err := mongox.InsertAll(ctx, s.events, docs); err != nil {
-			return err
-		}
-		if _, err := mongox.DeleteIDs(ctx, s.events, ids); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func isNamespaceNotFound(err error) bool {
-	var se mongo.ServerError
-	return errors.As(err, &se) && se.HasErrorCode(26)
-}
-
-func isIndexNotFound(err error) bool {
-	var se mongo.ServerError
-	return errors.As(err, &se) && se.HasErrorCode(27)
 }
 
 // --- the Order projection ---
@@ -339,24 +249,23 @@ type shippingDoc struct {
 }
 
 type orderDoc struct {
-	ID              string            `bson:"_id"`
-	UserID          string            `bson:"userId"`
-	CartID          string            `bson:"cartId"`
-	Status          string            `bson:"status"`
-	Articles        []orderArticleDoc `bson:"articles"`
-	Payments        []paymentDoc      `bson:"payments"`
-	TotalPrice      int64             `bson:"totalPriceCents"`
-	TotalPayment    int64             `bson:"totalPaymentCents"`
-	Created         time.Time         `bson:"created"`
-	Updated         time.Time         `bson:"updated"`
-	Version         int               `bson:"version"`
-	PlacedPublished bool              `bson:"placedPublished"`
-	Validated       time.Time         `bson:"validated"`
-	Rejection       string            `bson:"rejection,omitempty"`
-	Cancellation    *cancellationDoc  `bson:"cancellation,omitempty"`
-	Refunds         []refundDoc       `bson:"refunds,omitempty"`
-	Shipping        *shippingDoc      `bson:"shipping,omitempty"`
-	UnpaidSlot      int               `bson:"unpaidSlot,omitempty"`
+	ID           string            `bson:"_id"`
+	UserID       string            `bson:"userId"`
+	CartID       string            `bson:"cartId"`
+	Status       string            `bson:"status"`
+	Articles     []orderArticleDoc `bson:"articles"`
+	Payments     []paymentDoc      `bson:"payments"`
+	TotalPrice   int64             `bson:"totalPriceCents"`
+	TotalPayment int64             `bson:"totalPaymentCents"`
+	Created      time.Time         `bson:"created"`
+	Updated      time.Time         `bson:"updated"`
+	Version      int               `bson:"version"`
+	Validated    time.Time         `bson:"validated"`
+	Rejection    string            `bson:"rejection,omitempty"`
+	Cancellation *cancellationDoc  `bson:"cancellation,omitempty"`
+	Refunds      []refundDoc       `bson:"refunds,omitempty"`
+	Shipping     *shippingDoc      `bson:"shipping,omitempty"`
+	UnpaidSlot   int               `bson:"unpaidSlot,omitempty"`
 }
 
 func toOrderDoc(o Order) orderDoc {
@@ -364,7 +273,7 @@ func toOrderDoc(o Order) orderDoc {
 		ID: o.ID, UserID: o.UserID, CartID: o.CartID, Status: string(o.Status),
 		Articles: []orderArticleDoc{}, Payments: []paymentDoc{},
 		TotalPrice: int64(o.TotalPrice), TotalPayment: int64(o.TotalPayment),
-		Created: o.Created, Updated: o.Updated, Version: o.Version, PlacedPublished: o.PlacedPublished,
+		Created: o.Created, Updated: o.Updated, Version: o.Version,
 		Validated: o.Validated, Rejection: o.Rejection, UnpaidSlot: o.UnpaidSlot,
 	}
 	if c := o.Cancellation; c != nil {
@@ -389,7 +298,7 @@ func (d orderDoc) order() Order {
 	o := Order{
 		ID: d.ID, UserID: d.UserID, CartID: d.CartID, Status: Status(d.Status),
 		TotalPrice: money.Cents(d.TotalPrice), TotalPayment: money.Cents(d.TotalPayment),
-		Created: d.Created.UTC(), Updated: d.Updated.UTC(), Version: d.Version, PlacedPublished: d.PlacedPublished,
+		Created: d.Created.UTC(), Updated: d.Updated.UTC(), Version: d.Version,
 		Validated: d.Validated.UTC(), Rejection: d.Rejection, UnpaidSlot: d.UnpaidSlot,
 	}
 	if c := d.Cancellation; c != nil {
@@ -430,22 +339,6 @@ func (s *Store) Order(ctx context.Context, orderID string) (Order, error) {
 		return Order{}, mongox.NotFound(err, "order "+orderID)
 	}
 	return d.order(), nil
-}
-
-func (s *Store) findOrders(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, mongox.Unavailable(err)
-	}
-	var docs []orderDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mongox.Unavailable(err)
-	}
-	list := make([]Order, len(docs))
-	for i, d := range docs {
-		list[i] = d.order()
-	}
-	return list, nil
 }
 
 // --- the Order_Status projection ---

@@ -7,10 +7,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/sync/errgroup"
 
@@ -19,18 +19,15 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// Each user's list of orders, for GET /orders. Finding a user's orders by a query on userId
-// costs a scan of every order ever placed on a MongoDB-wire server that indexes only exact _id
-// lookups (FerretDB on SQLite, see docs/mongo-wire.md). So each user's orders are numbered, under
-// deterministic ids:
+// Each user's list of orders, for GET /orders, numbered under deterministic ids so that no read
+// queries userId (a scan of every order on FerretDB/SQLite):
 //
 //	user_orders       {_id: "<userId>/<n>", userId, n, orderId}   unique (orderId, userId)
 //	user_order_heads  {_id: userId, n}                            an n at most headEvery behind
 //
-// Listing an order appends the user's next n; of two racing writers only one gets each n (the
-// _id), and an order is listed once per user (the unique index). Reading the list is the head, the
-// entries after it until one is missing, and each entry's order by _id: a cost that grows with
-// the user's own orders, not with the shop's.
+// Of two racing writers only one gets each n (the _id), and an order is listed once per user
+// (the unique index). Reading the list is a chain from the head (mongox.After): its cost grows
+// with the user's own orders, not with the shop's.
 
 // userOrderDoc is one entry of a user's list of orders.
 type userOrderDoc struct {
@@ -41,31 +38,6 @@ type userOrderDoc struct {
 }
 
 func userOrderID(userID string, n int) string { return userID + "/" + strconv.Itoa(n) }
-
-// ensureUserOrders declares the index of the lists and lists the orders of a store written
-// before lists existed (it reads every order once).
-func (s *Store) ensureUserOrders(ctx context.Context) error {
-	err := mongox.EnsureIndexes(ctx, s.userOrders, mongo.IndexModel{
-		Keys:    bson.D{{Key: "orderId", Value: 1}, {Key: "userId", Value: 1}},
-		Options: options.Index().SetUnique(true).SetName("order_user"),
-	})
-	if err != nil {
-		return mongox.Unavailable(err)
-	}
-	if n, err := s.userOrderHeads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
-		return mongox.Unavailable(err)
-	}
-	existing, err := s.findOrders(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return err
-	}
-	for _, o := range existing {
-		if err := s.ListOrder(ctx, o.UserID, o.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // ListOrder adds orderID to the user's list, once however often it is called. It starts after
 // the entries this instance knows (listCache), else after the head: a guess, since a taken n is
@@ -121,43 +93,32 @@ const headEvery = 8
 
 // userOrderHead returns the n the user's head records (0 when none).
 func (s *Store) userOrderHead(ctx context.Context, userID string) (int, error) {
-	var h struct {
+	h, _, err := mongox.FindID[struct {
 		N int `bson:"n"`
-	}
-	err := s.userOrderHeads.FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&h)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
-	}
-	return h.N, mongox.Unavailable(err)
+	}](ctx, s.userOrderHeads, userID)
+	return h.N, err
 }
 
 func (s *Store) userOrderAt(ctx context.Context, userID string, n int) (userOrderDoc, bool, error) {
-	var d userOrderDoc
-	err := s.userOrders.FindOne(ctx, bson.D{{Key: "_id", Value: userOrderID(userID, n)}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return d, false, nil
-	}
-	return d, err == nil, mongox.Unavailable(err)
+	return mongox.FindID[userOrderDoc](ctx, s.userOrders, userOrderID(userID, n))
 }
 
-// listCache holds what GET /orders reads again and again: a user's list entries, which never
-// change once written, so nothing has to keep them current (entry n names the same order
-// forever, and entries are numbered without gaps), and the listed orders as this instance last
-// knew them (orderCache, which says what keeps it current). Bounded LRUs; what they miss is
-// read from the store. A user's listing then costs one look past the entries known, plus the
-// orders changed since this instance last saw them. ListOrder also starts after the last entry
-// this instance listed (ends): a guess that a taken _id corrects.
+// listCache holds what GET /orders reads again and again. A user's entries never change once
+// written (entry n names the same order forever, without gaps), so nothing has to keep them
+// current; the orders themselves are in orderCache, which says what keeps it current. Bounded
+// LRUs; what they miss is read from the store. ListOrder also starts after the last entry this
+// instance listed (ends): a guess that a taken _id corrects.
 type listCache struct {
 	entries *expirable.LRU[string, []string] // user id → the order ids of entries 1, 2, …
 	ends    *expirable.LRU[string, int]      // user id → the last entry this instance listed
-	orders  *orderCache                      // order id → the order (ordercache.go)
+	orders  orderCache                       // order id → the order (ordercache.go)
 }
 
-func newListCache() listCache {
+func newListCache(now func() time.Time) listCache {
 	return listCache{ // a TTL of 0: nothing expires, entries only leave when the LRU is full
 		entries: expirable.NewLRU[string, []string](20_000, nil, 0),
 		ends:    expirable.NewLRU[string, int](20_000, nil, 0),
-		orders:  newOrderCache(orderCacheTTL),
+		orders:  newOrderCache(orderCacheTTL, now),
 	}
 }
 
@@ -236,15 +197,13 @@ func (s *Store) listedOrders(ctx context.Context, userID string) ([]string, erro
 			return nil, err
 		}
 	}
+	next := func(d userOrderDoc) any { return userOrderID(userID, d.N+1) }
+	after, err := mongox.After(ctx, s.userOrders, userOrderDoc{N: len(ids)}, next)
+	if err != nil {
+		return nil, err
+	}
 	ids = slices.Clip(ids) // so that appending copies: the cached entries stay as they are
-	for {
-		entry, found, err := s.userOrderAt(ctx, userID, len(ids)+1)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			break
-		}
+	for _, entry := range after {
 		ids = append(ids, entry.OrderID)
 	}
 	if !slices.Contains(ids, "") { // every entry was there (there are no gaps, but never cache one)
@@ -263,7 +222,7 @@ func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) 
 	if orderID == "" {
 		return Order{}, errNoOrder(orderID)
 	}
-	if o, ok := s.lists.orders.get(orderID); ok {
+	if o, ok := s.lists.orders.Get(orderID); ok {
 		return o, nil
 	}
 	o, err := s.Order(ctx, orderID)
@@ -283,6 +242,6 @@ func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) 
 	if !o.Exists() {
 		return o, errNoOrder(orderID)
 	}
-	s.lists.orders.put(o)
+	s.lists.orders.Put(o.ID, o.Version, o)
 	return o, nil
 }

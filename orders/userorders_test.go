@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,7 +70,7 @@ func TestOrdersOfUserByList(t *testing.T) {
 
 	_, err = store.userOrderHeads.DeleteOne(ctx, bson.M{"_id": "alice"})
 	require.NoError(t, err)
-	c, err := NewStore(ctx, db) // an instance that knows nothing yet
+	c, err := NewStore(ctx, db, time.Now) // an instance that knows nothing yet
 	require.NoError(t, err)
 	listed, err := c.OrdersOfUser(ctx, "alice")
 	require.NoError(t, err)

@@ -9,9 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
@@ -33,9 +30,9 @@ type checkoutCost struct {
 func TestChangeCostDoesNotGrowWithHistory(t *testing.T) {
 	ctx := context.Background()
 	db, trips := testkit.CountingMongo(t)
-	store, err := NewStore(ctx, db)
+	store, err := NewStore(ctx, db, time.Now)
 	require.NoError(t, err)
-	svc := NewService(store, bus.NewMemory(contract.Topology), testkit.Logger(t))
+	svc := NewService(store, ServiceConfig{Bus: bus.NewMemory(contract.Topology), Log: testkit.Logger(t)})
 
 	checkout := func(cartID string) (checkoutCost, Order) {
 		var c checkoutCost
@@ -126,9 +123,9 @@ func answerTogether(t testing.TB, svc *Service, orderID string, articles ...stri
 func TestConcurrentAnswersAreOneInsert(t *testing.T) {
 	ctx := context.Background()
 	db, trips := testkit.CountingMongo(t)
-	store, err := NewStore(ctx, db)
+	store, err := NewStore(ctx, db, time.Now)
 	require.NoError(t, err)
-	svc := NewService(store, nil, testkit.Logger(t))
+	svc := NewService(store, ServiceConfig{Log: testkit.Logger(t)})
 	for i := range 5 {
 		o := mustPlace(t, svc, fmt.Sprint("cart-", i), "u1", Line{"A", 1}, Line{"B", 1}, Line{"C", 1})
 		results := make([]Order, 3)
@@ -166,9 +163,9 @@ func TestConcurrentAnswersAreOneInsert(t *testing.T) {
 func TestAnswersArrivingApart(t *testing.T) {
 	ctx := context.Background()
 	db, trips := testkit.CountingMongo(t)
-	store, err := NewStore(ctx, db)
+	store, err := NewStore(ctx, db, time.Now)
 	require.NoError(t, err)
-	svc := NewService(store, nil, testkit.Logger(t))
+	svc := NewService(store, ServiceConfig{Log: testkit.Logger(t)})
 	o := mustPlace(t, svc, "cart-1", "u1", Line{"A", 1}, Line{"B", 2}, Line{"C", 1})
 	var costs []int64
 	for _, a := range []string{"A", "B", "A", "C"} { // A delivered twice
@@ -298,64 +295,6 @@ func TestStaleProjectionIsRepaired(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, StatusValidated, got.Status)
 	assert.Equal(t, 2, got.Version)
-}
-
-// A store written with the layout before version ids ({_id: fact key}, unique (orderId,
-// version)) is moved to the new ids on start, also when an earlier start stopped half way.
-func TestOldEventLayoutIsMigrated(t *testing.T) {
-	ctx := context.Background()
-	db := testkit.Mongo(t)
-	events := db.Collection("events")
-	_, err := events.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "version", Value: 1}},
-		Options: options.Index().SetUnique(true).SetName("order_version")})
-	require.NoError(t, err)
-	at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	id := OrderIDForCart("old-cart")
-	old := []any{
-		bson.M{"_id": id + "/placed", "orderId": id, "version": 1, "type": "placed", "at": at,
-			"data": bson.M{"cartId": "old-cart", "userId": "u1", "articles": bson.A{bson.M{"articleId": "A", "quantity": 2}}}},
-		bson.M{"_id": id + "/order_placed_published", "orderId": id, "version": 2, "type": "order_placed_published", "at": at, "data": bson.M{}},
-		bson.M{"_id": id + "/article/A", "orderId": id, "version": 3, "type": "article_validated", "at": at,
-			"data": bson.M{"articleId": "A", "valid": true, "priceCents": 300, "stock": 4}},
-		bson.M{"_id": id + "/payment_defined/4", "orderId": id, "version": 4, "type": "payment_defined", "at": at,
-			"data": bson.M{"method": "CASH", "amountCents": 100}},
-	}
-	_, err = events.InsertMany(ctx, old)
-	require.NoError(t, err)
-	// An earlier start that copied the first event, dropped the old index and stopped.
-	err = events.Indexes().DropOne(ctx, "order_version")
-	require.NoError(t, err)
-	_, err = events.InsertOne(ctx, bson.M{"_id": id + "/1", "key": id + "/placed", "orderId": id, "version": 1, "type": "placed", "at": at,
-		"data": bson.M{"cartId": "old-cart", "userId": "u1", "articles": bson.A{bson.M{"articleId": "A", "quantity": 2}}}})
-	require.NoError(t, err)
-
-	for range 2 { // the second start finds nothing to move
-		store, err := NewStore(ctx, db)
-		require.NoError(t, err)
-		n, err := events.CountDocuments(ctx, bson.M{})
-		require.NoError(t, err)
-		assert.EqualValues(t, 4, n, "each event once")
-		got := mustEvents(t, store, id)
-		require.Len(t, got, 4)
-		o := Fold(got)
-		assert.Equal(t, StatusValidated, o.Status)
-		assert.True(t, o.PlacedPublished)
-		assert.Equal(t, money.Cents(100), o.TotalPayment)
-	}
-
-	// The migrated events keep their facts: a repeated answer stores nothing, a payment goes
-	// after them.
-	store, err := NewStore(ctx, db)
-	require.NoError(t, err)
-	svc := NewService(store, nil, testkit.Logger(t))
-	_, err = svc.RecordArticleData(ctx, id, ArticleData{ArticleID: "A", Valid: true, Price: 300})
-	require.NoError(t, err)
-	assert.ErrorIs(t, store.Append(ctx, Event{OrderID: id, Version: 5, Type: EventArticleValidated, At: at,
-		Article: &ArticleData{ArticleID: "A", Valid: false}}), errVersionTaken, "A's answer is stored already")
-	paid, err := svc.Pay(ctx, owner("u1"), id, Payment{Method: Cash, Amount: 500})
-	require.NoError(t, err)
-	assert.Equal(t, 5, paid.Version)
-	assert.Equal(t, StatusPaymentDefined, paid.Status)
 }
 
 // A place_order whose handler stopped right after the placed event (the order listed for its
