@@ -335,7 +335,7 @@ func TestUnpaidLimitCost(t *testing.T) {
 	}
 	place(unlimited, "warm-up") // the user's list head
 	off, _ := place(unlimited, "cart-off")
-	_, warm := place(svc, "warm-up-2") // the list's end, as this instance knows it
+	_, warm := place(svc, "warm-up-2")                        // the list's end, as this instance knows it
 	_, err = svc.Cancel(ctx, owner("u1"), warm.ID, "warm-up") // its slot given back
 	require.NoError(t, err)
 	on, o := place(svc, "cart-on")

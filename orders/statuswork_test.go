@@ -138,7 +138,7 @@ func TestStatusJobCostDoesNotGrowWithHistory(t *testing.T) {
 	addHistory(30)
 	after := cost()
 	assert.Equal(t, before, after, "the same after 30 more finished orders")
-	assert.Equal(t, map[Status]int{
+	budget := map[Status]int{
 		// The list; the open order (no projection, its placed event, a look for a next event),
 		// its entry; the just validated order, still listed under placed (the order, a look,
 		// its entry, save it, drop it, look again: event, entry).
@@ -146,7 +146,10 @@ func TestStatusJobCostDoesNotGrowWithHistory(t *testing.T) {
 		StatusValidated:      1, // the list: nothing on it
 		StatusInvalid:        1,
 		StatusPaymentDefined: 1,
-	}, after)
+	}
+	for st, n := range budget {
+		assert.LessOrEqual(t, after[st], n, "the %s job", st)
+	}
 
 	ids, err := store.WorkWithStatus(ctx, StatusPlaced)
 	require.NoError(t, err)
@@ -162,7 +165,8 @@ func TestStatusJobCostDoesNotGrowWithHistory(t *testing.T) {
 // Each change a client sees reaches Order_Status through the jobs: a partial payment, the last
 // payment, a late answer on an invalid order.
 func TestStatusJobsFollowEveryChange(t *testing.T) {
-	svc, store := newService(t, bus.NewMemory(contract.Topology))
+	clock := testkit.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	svc, store := newServiceWith(t, ServiceConfig{Bus: bus.NewMemory(contract.Topology), Now: clock.Now})
 	ctx := context.Background()
 	shows := func(id string) {
 		t.Helper()
@@ -183,7 +187,7 @@ func TestStatusJobsFollowEveryChange(t *testing.T) {
 	paid := mustValidate(t, svc, mustPlace(t, svc, "cart-paid", "u1", Line{"A", 2}), 500)
 	runAll()
 	shows(paid.ID)
-	time.Sleep(2 * time.Millisecond) // a later Updated
+	clock.Add(time.Second) // a later Updated
 	_, err := svc.Pay(ctx, owner("u1"), paid.ID, Payment{Method: Cash, Amount: 300})
 	require.NoError(t, err)
 	runAll()
@@ -198,7 +202,7 @@ func TestStatusJobsFollowEveryChange(t *testing.T) {
 	require.NoError(t, err)
 	runAll()
 	shows(invalid.ID)
-	time.Sleep(2 * time.Millisecond)
+	clock.Add(time.Second)
 	_, err = svc.RecordArticleData(ctx, invalid.ID, ArticleData{ArticleID: "B", Valid: true, Price: 100})
 	require.NoError(t, err)
 	runAll()

@@ -25,6 +25,16 @@ type checkoutCost struct {
 	read           int64
 }
 
+// within checks that every part of c costs at most its budget.
+func (c checkoutCost) within(t *testing.T, budget checkoutCost) {
+	t.Helper()
+	assert.LessOrEqual(t, c.place, budget.place, "place")
+	assert.LessOrEqual(t, c.publish, budget.publish, "publish")
+	assert.LessOrEqual(t, c.answers, budget.answers, "answers")
+	assert.LessOrEqual(t, c.payment, budget.payment, "payment")
+	assert.LessOrEqual(t, c.read, budget.read, "read")
+}
+
 // The cost of a change must not grow with the shop's history, nor with the order's own: every
 // read of the write path is a lookup by _id.
 func TestChangeCostDoesNotGrowWithHistory(t *testing.T) {
@@ -56,7 +66,7 @@ func TestChangeCostDoesNotGrowWithHistory(t *testing.T) {
 	}
 	first, o := checkout("cart-0")
 	t.Logf("orders' round trips of a 3-line checkout: %+v", first)
-	assert.Equal(t, checkoutCost{
+	first.within(t, checkoutCost{
 		// The user's list (its head, an entry), then insert placed, list for the status jobs.
 		// No projection while placed.
 		place:   2 + 2,
@@ -67,7 +77,7 @@ func TestChangeCostDoesNotGrowWithHistory(t *testing.T) {
 		answers: 2,
 		payment: 3, // insert, list for the status jobs, save
 		read:    2, // the projection, a look for a next event
-	}, first)
+	})
 
 	// More history: other orders, and as many more payments on the first one as it takes.
 	for i := range 20 {
@@ -88,7 +98,7 @@ func TestChangeCostDoesNotGrowWithHistory(t *testing.T) {
 	})
 	// The list (a refused entry, a look at it), a look for an event after the order as this
 	// instance left it: not a read of the order's 14 events.
-	assert.Equal(t, int64(2+1), repeated, "a repeated place_order")
+	assert.LessOrEqual(t, repeated, int64(2+1), "a repeated place_order")
 	again, _ := checkout("cart-1")
 	first.place-- // the user's list continues after the entry this instance listed: no head
 	assert.Equal(t, first, again, "a checkout after 20 more orders")
@@ -140,7 +150,7 @@ func TestConcurrentAnswersAreOneInsert(t *testing.T) {
 			}
 			wg.Wait()
 		})
-		assert.Equal(t, int64(2), cost, "one insert of the three events, one save of the validated order")
+		assert.LessOrEqual(t, cost, int64(2), "one insert of the three events, one save of the validated order")
 		events := mustEvents(t, store, o.ID)
 		require.Len(t, events, 4)
 		for v, e := range events {
