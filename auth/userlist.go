@@ -95,26 +95,20 @@ func (l *userList) add(ctx context.Context, userID bson.ObjectID) error {
 // last returns the number of the list's last entry (0 when empty): from where this instance or
 // the head knows it to be, the entries after it until one is missing.
 func (l *userList) last(ctx context.Context) (int, error) {
-	n := int(l.end.Load())
-	var head struct {
+	head, _, err := mongox.FindID[struct {
 		N int `bson:"n"`
+	}](ctx, l.heads, "head")
+	if err != nil {
+		return 0, err
 	}
-	err := l.heads.FindOne(ctx, bson.D{{Key: "_id", Value: "head"}}).Decode(&head)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, mongox.Unavailable(err)
+	from := userListEntry{N: max(int(l.end.Load()), head.N)}
+	next := func(e userListEntry) any { return strconv.Itoa(e.N + 1) }
+	last, _, err := mongox.LatestAfter(ctx, l.entries, from, next)
+	if err != nil {
+		return 0, err
 	}
-	n = max(n, head.N)
-	for {
-		_, found, err := l.at(ctx, n+1)
-		if err != nil {
-			return 0, err
-		}
-		if !found {
-			l.heard(n)
-			return n, nil
-		}
-		n++
-	}
+	l.heard(last.N)
+	return last.N, nil
 }
 
 // heard records that entry n exists.

@@ -139,13 +139,12 @@ func (s *Store) latestMove(ctx context.Context, articleID bson.ObjectID) (stockM
 // latestFrom returns last or, if moves were appended after it, the latest of them.
 func (s *Store) latestFrom(ctx context.Context, last stockMove) (stockMove, error) {
 	articleID := last.ArticleID
-	for {
-		next, found, err := s.moveAt(ctx, articleID, last.Seq+1)
-		if err != nil || !found {
-			return last, err
-		}
-		last = next
+	next := func(m stockMove) any { return moveID(articleID, m.Seq+1) }
+	latest, moved, err := mongox.LatestAfter(ctx, s.moves, last, next)
+	if moved {
+		s.learn(articleID, latest.level())
 	}
+	return latest, err
 }
 
 // headMove returns what the article's head says of its latest move (only Seq and Balance are
