@@ -37,7 +37,7 @@ type Service struct {
 // NewService returns the cart service over store, publishing to b and checking articles in
 // catalog. Every state it stores is recorded in its cache of open carts.
 func NewService(store *Store, b bus.Publisher, catalog articleSource, log *slog.Logger) *Service {
-	s := &Service{store: store, bus: b, catalog: catalog, log: log, cache: newCartCache(cacheTTL)}
+	s := &Service{store: store, bus: b, catalog: catalog, log: log, cache: newCartCache(cacheTTL, now)}
 	store.stored = s.stored
 	return s
 }

@@ -217,34 +217,31 @@ type headDoc struct {
 // the user never had one: the head, then the states after it (see Store). A closed cart's order
 // is not in it but in its pointer (see Get).
 func (s *Store) Latest(ctx context.Context, userID string) (Cart, error) {
-	var h headDoc
-	err := s.heads.FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&h)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return Cart{}, mongox.Unavailable(fmt.Errorf("read cart head of %s: %w", userID, err))
+	h, found, err := mongox.FindID[headDoc](ctx, s.heads, userID)
+	if err != nil {
+		return Cart{}, err
 	}
-	latest, found := h.State, err == nil
+	head := h.State
 	if !found { // no head yet: start before the user's first cart
-		latest = stateDoc{UserID: userID, Gen: 0, Enabled: false}
+		head = stateDoc{UserID: userID, Gen: 0, Enabled: false}
 	}
-	for {
-		// After an open state comes its next version; after a closed one, nothing but the
-		// next cart's first version.
-		next := stateID(cartID(userID, latest.Gen), latest.Version+1)
-		if !latest.Enabled {
-			next = stateID(cartID(userID, latest.Gen+1), 1)
-		}
-		var d stateDoc
-		err := s.states.FindOne(ctx, bson.D{{Key: "_id", Value: next}}).Decode(&d)
-		switch {
-		case errors.Is(err, mongo.ErrNoDocuments) && found:
-			return latest.cart(), nil
-		case errors.Is(err, mongo.ErrNoDocuments):
-			return Cart{}, fmt.Errorf("cart of user %s: %w", userID, errs.NotFound)
-		case err != nil:
-			return Cart{}, mongox.Unavailable(fmt.Errorf("read cart state %s: %w", next, err))
-		}
-		latest, found = d, true
+	latest, moved, err := mongox.LatestAfter(ctx, s.states, head, nextState)
+	switch {
+	case err != nil:
+		return Cart{}, err
+	case !found && !moved:
+		return Cart{}, fmt.Errorf("cart of user %s: %w", userID, errs.NotFound)
 	}
+	return latest.cart(), nil
+}
+
+// nextState is the _id of the state after d: the next version of an open cart, or the first
+// version of the user's next cart after a closed one.
+func nextState(d stateDoc) any {
+	if !d.Enabled {
+		return stateID(cartID(d.UserID, d.Gen+1), 1)
+	}
+	return stateID(cartID(d.UserID, d.Gen), d.Version+1)
 }
 
 // Get returns the latest state of cart id, with the order recorded on its pointer when it is
