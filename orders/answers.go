@@ -10,28 +10,14 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// Catalog's answers of one order, stored together. Catalog publishes the article-data answers
-// of an order back to back, and the order queue's consumer runs up to Prefetch handlers at
-// once, so they arrive together. Stored one change each, they would cost an insert each, one
-// after the other. Instead the answers of an order that arrive together form a batch:
-//
-//   - the first answer opens the batch; answers for the same order arriving meanwhile join it;
-//   - it closes when every line of the order still unanswered (as this instance last left the
-//     order, Service.recent) has an answer in it, or after answerLinger at most (an order this
-//     instance does not know, or answers that arrive apart);
-//   - its opener then stores it with ONE change: one insert of all its events at consecutive
-//     versions, and one projection if the order left placed. Every caller waits for that change
-//     and returns the order it left, so each message is acked only after its event is stored.
-//
-// Why it is safe: a batch only decides several answers at once; the change that stores it is
-// an ordinary changeFrom. It decides on the order as it stands, appending one event per answer
-// whose article is in the order and not answered yet, so repeated answers, unknown orders and
-// unknown articles still change nothing. The insert is ordered: when one event is refused
-// (another instance appended meanwhile, or stored one of these answers already), the ones
-// before it are stored and none after it, so versions never have a gap; the change then catches
-// up and decides again for the answers left. The unique event _id and fact key remain the only
-// concurrency control. A failed change fails every answer of its batch: their messages are
-// delivered again, and whatever was stored meanwhile is then a repeated answer.
+// Catalog's answers of one order, stored together. Catalog publishes an order's answers back
+// to back and the order queue's consumer runs several handlers at once, so they arrive
+// together; stored one change each, they would cost an insert each, one after the other. So the
+// answers of an order that arrive together form a batch: the first opens it, the others join,
+// and it closes when every unanswered line has an answer (as Service.recent knows the order) or
+// after answerLinger. Its opener stores it with one ordinary change, and every caller returns
+// only once that change is done, so each message is acked after its event is stored. The
+// change decides on the order as it stands, so repeated or unknown answers still change nothing.
 
 // answerLinger bounds how long an answer waits for the other answers of its order.
 const answerLinger = 2 * time.Millisecond

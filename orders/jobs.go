@@ -109,16 +109,10 @@ func handleStatusJob(svc *Service, stuckAfter time.Duration) bus.Handler {
 	}
 }
 
-// RunStatusJob looks at the orders on the work list under status (statuswork.go): each is read
-// by _id and caught up with any event stored after its projection (a writer that stopped
-// between appending an event and projecting it is so repaired), its Order_Status entry is
-// written when it differs, and a placed order older than stuckAfter is repaired. Placed orders
-// stay on the list; the others leave it, their change now shown. An order that left placed is
-// still listed under placed (the change that validated or invalidated it does not list it
-// again), so it is the placed job that brings it into Order_Status. The job so costs a few
-// lookups by _id per open or recently changed order, whatever the number of finished orders. A
-// failure with one order is logged and the job goes on; the order stays on the list, so the
-// next job retries it.
+// RunStatusJob brings each order on the work list under status (statuswork.go) into
+// Order_Status (refreshStatus): a few lookups by _id per open or recently changed order,
+// whatever the number of finished ones. A failure with one order is logged and the job goes on;
+// the order stays on the list, so the next job retries it.
 func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter time.Duration) error {
 	ids, err := s.store.WorkWithStatus(ctx, status)
 	if err != nil {
@@ -136,10 +130,10 @@ func (s *Service) RunStatusJob(ctx context.Context, status Status, stuckAfter ti
 }
 
 // refreshStatus brings one order of the work list, listed under the job's status listed, into
-// Order_Status. A validated order past its payment deadline is cancelled first; while it has a
-// deadline to come it stays on the list, under validated. A cancelled order gets
-// its order_cancelled published again before it leaves the list, in case its canceller stopped
-// before publishing it (catalog returns the stock once per order however often it comes).
+// Order_Status, doing first what its writer may have left undone: order_placed again for a
+// stuck placed order, the cancellation of one past its payment deadline, order_cancelled again
+// for a cancelled one, its unpaid slot back. Placed orders, and validated ones with a deadline
+// to come, stay on the list; the others leave it (leaveWork).
 func (s *Service) refreshStatus(ctx context.Context, orderID string, listed Status, stuckAfter time.Duration) error {
 	o, err := s.current(ctx, orderID)
 	if err != nil {
@@ -182,10 +176,14 @@ func (s *Service) refreshStatus(ctx context.Context, orderID string, listed Stat
 		}
 		return s.store.AddWork(ctx, orderID, StatusValidated, o.Updated)
 	}
-	// Off the list. Deleting is not conditional (that would not be atomic on every server), so
-	// look after it: a change appended meanwhile (its writer may have listed the order again
-	// just before the delete), or an older entry saved meanwhile by a slower job, puts the
-	// order back on the list.
+	return s.leaveWork(ctx, o)
+}
+
+// leaveWork takes o, now shown in Order_Status, off the work list. The delete is not
+// conditional (not atomic on every server), so look after it: a change appended meanwhile, or
+// an older entry saved by a slower job, puts the order back on the list.
+func (s *Service) leaveWork(ctx context.Context, o Order) error {
+	orderID := o.ID
 	if err := s.store.DropWork(ctx, orderID); err != nil {
 		return err
 	}
@@ -220,13 +218,9 @@ func (s *Service) saveStatusIfChanged(ctx context.Context, o Order) error {
 }
 
 // repairPlaced publishes (again) the order_placed of an order that has been placed for long.
-//
-// Not a plain article-data request, although that would reach catalog too: catalog answers
-// article-data from the article alone (exists and enabled), while the answers to order_placed
-// come from its stock reservation for the order. When catalog's refusal was lost, or it never
-// saw order_placed (dead-lettered), article-data would answer "valid" and validate an order
-// with no stock reserved for it — overselling. Catalog reserves once per order and repeats its
-// answers for a repeated order_placed, and cart records the same order id again.
+// Not an article-data request: catalog answers that from the article alone, so it could
+// validate an order with no stock reserved for it. Catalog reserves once per order and repeats
+// its answers for a repeated order_placed.
 func (s *Service) repairPlaced(ctx context.Context, o Order) error {
 	ctx, _ = correlation.Ensure(ctx)
 	s.log.InfoContext(ctx, "publishing order_placed of a stuck order", "order_id", o.ID)

@@ -20,12 +20,13 @@ const maxLineQuantity = 1_000_000
 // handleOrderQueue handles the `order` queue: cart's place_order and catalog's article-data
 // answers. Every case is idempotent, so redeliveries and duplicates change nothing.
 func handleOrderQueue(svc *Service) bus.Handler {
+	placeOrder, articleData := handlePlaceOrder(svc), handleArticleData(svc)
 	return func(ctx context.Context, d bus.Delivery) error {
 		switch d.Type {
 		case contract.TypePlaceOrder:
-			return handlePlaceOrder(ctx, svc, d)
+			return placeOrder(ctx, d)
 		case contract.TypeArticleData:
-			return handleArticleData(ctx, svc, d)
+			return articleData(ctx, d)
 		}
 		return bus.Permanent(fmt.Errorf("unexpected message type %q on the order queue", d.Type))
 	}
@@ -34,25 +35,27 @@ func handleOrderQueue(svc *Service) bus.Handler {
 // handlePlaceOrder stores the order (once per cart) and publishes order_placed. A repeated
 // place_order publishes order_placed again: cart re-sends place_order only while it has not
 // seen order_placed, so the first one may have been lost; catalog and cart handle duplicates.
-func handlePlaceOrder(ctx context.Context, svc *Service, d bus.Delivery) error {
-	var m contract.PlaceOrder
-	if err := d.Decode(&m); err != nil {
-		return err
+func handlePlaceOrder(svc *Service) bus.Handler {
+	return func(ctx context.Context, d bus.Delivery) error {
+		var m contract.PlaceOrder
+		if err := d.Decode(&m); err != nil {
+			return err
+		}
+		p, err := placedFrom(m)
+		if err != nil {
+			return bus.Permanent(fmt.Errorf("place_order: %w", err))
+		}
+		o, created, err := svc.Place(ctx, p)
+		if err != nil {
+			return err
+		}
+		if created {
+			svc.log.InfoContext(ctx, "order placed", "order_id", o.ID, "cart_id", o.CartID, "user_id", o.UserID)
+		} else {
+			svc.log.InfoContext(ctx, "repeated place_order, publishing order_placed again", "order_id", o.ID, "cart_id", o.CartID)
+		}
+		return svc.PublishOrderPlaced(ctx, o)
 	}
-	p, err := placedFrom(m)
-	if err != nil {
-		return bus.Permanent(fmt.Errorf("place_order: %w", err))
-	}
-	o, created, err := svc.Place(ctx, p)
-	if err != nil {
-		return err
-	}
-	if created {
-		svc.log.InfoContext(ctx, "order placed", "order_id", o.ID, "cart_id", o.CartID, "user_id", o.UserID)
-	} else {
-		svc.log.InfoContext(ctx, "repeated place_order, publishing order_placed again", "order_id", o.ID, "cart_id", o.CartID)
-	}
-	return svc.PublishOrderPlaced(ctx, o)
 }
 
 // placedFrom validates a place_order and merges repeated articles into one line.
@@ -91,22 +94,24 @@ func placedFrom(m contract.PlaceOrder) (Placed, error) {
 
 // handleArticleData stores catalog's answer about one article of an order, with the other
 // answers of the order handled at the same time (answers.go); it returns once it is stored.
-func handleArticleData(ctx context.Context, svc *Service, d bus.Delivery) error {
-	var m contract.ArticleData
-	if err := d.Decode(&m); err != nil {
+func handleArticleData(svc *Service) bus.Handler {
+	return func(ctx context.Context, d bus.Delivery) error {
+		var m contract.ArticleData
+		if err := d.Decode(&m); err != nil {
+			return err
+		}
+		if m.ReferenceID == "" || m.ArticleID == "" {
+			return bus.Permanent(errors.New("article-data: referenceId and articleId are required"))
+		}
+		if m.Price < 0 {
+			return bus.Permanent(fmt.Errorf("article-data: negative price %s", m.Price))
+		}
+		if !ValidOrderID(m.ReferenceID) {
+			return bus.Permanent(fmt.Errorf("article-data: %q is not an order id", m.ReferenceID))
+		}
+		_, err := svc.RecordArticleData(ctx, m.ReferenceID, ArticleData{
+			ArticleID: m.ArticleID, Valid: m.Valid, Price: m.Price, Stock: int(m.Stock),
+		})
 		return err
 	}
-	if m.ReferenceID == "" || m.ArticleID == "" {
-		return bus.Permanent(errors.New("article-data: referenceId and articleId are required"))
-	}
-	if m.Price < 0 {
-		return bus.Permanent(fmt.Errorf("article-data: negative price %s", m.Price))
-	}
-	if !ValidOrderID(m.ReferenceID) {
-		return bus.Permanent(fmt.Errorf("article-data: %q is not an order id", m.ReferenceID))
-	}
-	_, err := svc.RecordArticleData(ctx, m.ReferenceID, ArticleData{
-		ArticleID: m.ArticleID, Valid: m.Valid, Price: m.Price, Stock: int(m.Stock),
-	})
-	return err
 }

@@ -170,7 +170,8 @@ type Event struct {
 }
 
 // Key identifies the fact an event records, so the same fact is never stored twice: there is
-// one placed event per order, one answer per article. Every payment is a fact of its own, keyed by its version. Keys are unique in the store.
+// one placed event per order, one answer per article. Every payment is a fact of its own,
+// keyed by its version. Keys are unique in the store.
 func (e Event) Key() string {
 	switch e.Type {
 	case EventPlaced, EventCancelled, EventRefunded, EventRejected, EventShipped, EventDelivered:
@@ -308,15 +309,7 @@ func (o Order) Apply(e Event) Order {
 		if e.Article == nil {
 			return o
 		}
-		// Copy before writing: o shares its slices with the order it was derived from.
-		o.Articles = append([]OrderArticle(nil), o.Articles...)
-		for i, a := range o.Articles {
-			if a.ArticleID == e.Article.ArticleID && !a.IsValidated {
-				o.Articles[i].IsValidated = true
-				o.Articles[i].IsValid = e.Article.Valid
-				o.Articles[i].UnitaryPrice = e.Article.Price
-			}
-		}
+		o.Articles = answered(o.Articles, *e.Article)
 	case EventPaymentDefined:
 		if e.Payment == nil {
 			return o
@@ -354,8 +347,25 @@ func (o Order) Apply(e Event) Order {
 		sh.Delivered = e.At
 		o.Shipping = &sh
 	}
+	return o.updated(e.At)
+}
+
+// answered returns a copy of lines with catalog's answer a recorded on a's line, unless that
+// line is answered already. A copy: o shares its slices with the order it was derived from.
+func answered(lines []OrderArticle, a ArticleData) []OrderArticle {
+	lines = append([]OrderArticle(nil), lines...)
+	for i, l := range lines {
+		if l.ArticleID == a.ArticleID && !l.IsValidated {
+			lines[i].IsValidated, lines[i].IsValid, lines[i].UnitaryPrice = true, a.Valid, a.Price
+		}
+	}
+	return lines
+}
+
+// updated returns o with its totals and status computed again after a change at.
+func (o Order) updated(at time.Time) Order {
 	before := o.Status
-	o.Updated = e.At
+	o.Updated = at
 	o.TotalPrice, o.TotalPayment = 0, 0
 	for _, a := range o.Articles {
 		o.TotalPrice += a.UnitaryPrice * money.Cents(a.Quantity)
@@ -365,7 +375,7 @@ func (o Order) Apply(e Event) Order {
 	}
 	o.Status = o.status()
 	if before == StatusPlaced && o.Status == StatusValidated {
-		o.Validated = e.At
+		o.Validated = at
 	}
 	return o
 }

@@ -22,10 +22,10 @@ var errVersionTaken = fmt.Errorf("event version or key already taken: %w", mongo
 
 // Store keeps the events (the source of truth) and the projections derived from them.
 //
-//	events        {_id: "<orderId>/<version>", key, orderId, version, type, at, data}  unique key
-//	orders        the Order projection, _id = order id, with its version   rebuilt from events at will
+//	events        {_id: "<orderId>/<version>", key, orderId, version, type, at, data}
+//	orders        the Order projection, _id = order id, with its version (rebuilt at will)
 //	order_status  the Order_Status projection, _id = order id, with the version it shows
-//	job_slots     {_id: status/slot, at}                         one enqueued job per slot
+//	job_slots     {_id: status/slot, at}   one enqueued job per slot
 //
 // plus the work list of the status jobs (statuswork.go), each user's list of orders
 // (userorders.go) and the unpaid-order slots (unpaid.go). Every read of the write path is one

@@ -11,23 +11,14 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
-// No hoarding (SPEC §3.5, ORDERS_MAX_UNPAID): a user holds at most maxUnpaid orders that are
-// placed or validated and not fully paid (Order.Unpaid). "At most N" cannot rest on a count and
-// a conditional write (not atomic on a MongoDB-wire server), so each user has N slots under
-// deterministic ids:
+// No hoarding (SPEC §3.5, ORDERS_MAX_UNPAID): a user holds at most N orders that are Unpaid.
+// "At most N" cannot rest on a count and a conditional write, so each user has N slots under
+// deterministic ids, and an order takes one by inserting it:
 //
 //	unpaid_slots  {_id: "<userId>/<k>", userId, orderId}   k = 0…N-1
 //
-// Placing an order claims the first free slot by inserting it: of racing checkouts of one user
-// only one takes each _id, so at most N orders hold one, also across instances. The slot taken
-// is recorded in the placed event (Placed.UnpaidSlot). An order that finds no free slot is
-// placed and rejected in one insert (invalid, too_many_unpaid_orders), and its order_placed,
-// which cart waits for, names no article (PublishOrderPlaced): catalog reserves nothing for it.
-//
-// A slot is given back (deleted) by the change that takes its order out of Unpaid (paid,
-// cancelled, invalid, expired) and, should that writer stop before, by the status job that
-// copies that change into Order_Status (refreshStatus). A repeated place_order that claims a
-// slot for an order already placed gives it back at once unless it is the order's own.
+// The slot taken is recorded in the placed event (Placed.UnpaidSlot); an order that finds none
+// free is placed and rejected in one insert. Who gives a slot back: docs/design.md.
 
 // maxUnpaidLimit bounds ORDERS_MAX_UNPAID: a claim tries every slot.
 const maxUnpaidLimit = 100

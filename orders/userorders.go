@@ -40,10 +40,9 @@ type userOrderDoc struct {
 func userOrderID(userID string, n int) string { return userID + "/" + strconv.Itoa(n) }
 
 // ListOrder adds orderID to the user's list, once however often it is called. It starts after
-// the entries this instance knows (listCache), else after the head: a guess, since a taken n is
-// refused by its _id and the next one tried. The head is written every headEvery entries only:
-// readers look past it, so it saves them lookups, and writing it each time would cost a round
-// trip per order.
+// the entries this instance knows, else after the head: a guess, since a taken n is refused by
+// its _id and the next one tried. The head is written every headEvery entries only: readers
+// look past it, and writing it each time would cost a round trip per order.
 func (s *Store) ListOrder(ctx context.Context, userID, orderID string) error {
 	known, cached := s.lists.entries.Get(userID)
 	if slices.Contains(known, orderID) {
@@ -129,15 +128,11 @@ func (s *Store) OrdersOfUser(ctx context.Context, userID string) ([]Order, error
 }
 
 // UserOrdersPage returns page (from 1) of size of the user's orders, newest first, and the
-// number of entries of the user's list. Entries are numbered in the order the orders were
-// placed (Place lists an order before storing it), so newest first is the list read from its
-// end, and a page reads only its own orders: its cost grows with size, not with how many orders
-// the user holds (the entries themselves are ids, read once and cached). Orders placed at the
-// same moment (one user's checkouts racing) keep the order of their entries on every page, so
-// paging shows each once, even where their creation times, a few milliseconds apart, disagree.
-// An order listed but never stored (its placing stopped before the placed event), or placed by
-// someone else (a forged place_order), is left out of its page but counted in the total: both
-// are rare, and telling them apart would read every order.
+// number of entries of the user's list. Newest first is the list read from its end (Place lists
+// an order before storing it), so a page reads only its own orders, and racing checkouts keep
+// one order on every page. An order listed but never stored, or placed by someone else (a
+// forged place_order), is left out of its page but counted in the total: telling them apart
+// would read every order.
 func (s *Store) UserOrdersPage(ctx context.Context, userID string, page, size int) ([]Order, int, error) {
 	ids, err := s.listedOrders(ctx, userID)
 	if err != nil {
@@ -212,12 +207,10 @@ func (s *Store) listedOrders(ctx context.Context, userID string) ([]string, erro
 	return ids, nil
 }
 
-// listedOrder returns an order of a listing: from the cache when it holds it (orderCache),
-// else its projection, caught up with its events when it is placed. A placed order has no
-// projection (see Service.project) and is folded from its few events; a placed projection
-// (written by older code, or by a rebuild) is caught up with the answers after it. What is
-// read is cached. Only an order never stored (a placing that stopped after listing it) is
-// NotFound.
+// listedOrder returns an order of a listing: from the cache when it holds it (orderCache), else
+// its projection, caught up with its events when it is placed (a placed order has no projection,
+// or one written by a rebuild). What is read is cached. Only an order never stored (a placing
+// that stopped after listing it) is NotFound.
 func (s *Store) listedOrder(ctx context.Context, orderID string) (Order, error) {
 	if orderID == "" {
 		return Order{}, errNoOrder(orderID)
