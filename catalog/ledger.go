@@ -86,7 +86,7 @@ type stockMove struct {
 	Reason    string        `bson:"reason"`
 	Note      string        `bson:"note,omitempty"`
 	OrderID   string        `bson:"orderId,omitempty"`
-	State     *sellState    `bson:"state,omitempty"` // nil in ledgers written before it
+	State     *sellState    `bson:"state"`
 	At        time.Time     `bson:"at"`
 }
 
@@ -202,10 +202,10 @@ type moveRequest struct {
 	decide    moveDecision
 }
 
-// after returns the move that req appends right after last. Its state is the newer of req's and
-// last's (a revise written late never brings back an older price); req must have one when last
-// has none (see withState).
-func (req moveRequest) after(last stockMove) (stockMove, error) {
+// after returns the move that req appends right after last, at now. Its state is the newer of
+// req's and last's (a revise written late never brings back an older price); req must have one
+// when last has none (an article's first move).
+func (req moveRequest) after(last stockMove, now time.Time) (stockMove, error) {
 	st := newer(req.state, last.State)
 	if st == nil {
 		return stockMove{}, fmt.Errorf("stock move %s: no state of article %s", req.key, req.articleID.Hex())
@@ -214,7 +214,7 @@ func (req moveRequest) after(last stockMove) (stockMove, error) {
 	seq := last.Seq + 1
 	m := stockMove{
 		ID: moveID(req.articleID, seq), Key: req.key, ArticleID: req.articleID, Seq: seq, Delta: delta,
-		Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: req.orderID, State: st, At: time.Now().UTC(),
+		Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: req.orderID, State: st, At: now,
 	}
 	if m.Balance < 0 { // a decision must never do this; refuse rather than store a broken ledger
 		return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", req.key, m.Balance)
@@ -232,20 +232,6 @@ func (s *Store) start(ctx context.Context, articleID bson.ObjectID) (last stockM
 	return last, false, err
 }
 
-// withState gives req the article's state, read from the article, when last has none (a ledger
-// written before moves had one, or an article without moves).
-func (s *Store) withState(ctx context.Context, req *moveRequest, last stockMove) error {
-	if req.state != nil || last.State != nil {
-		return nil
-	}
-	doc, err := s.articleDoc(ctx, req.articleID)
-	if err != nil {
-		return err
-	}
-	req.state = stateOf(doc)
-	return nil
-}
-
 // appendMove appends the move req asks for. If the ledger holds its key already (a retry of work
 // done before), that move is returned instead and nothing is appended.
 //
@@ -259,10 +245,7 @@ func (s *Store) appendMove(ctx context.Context, req moveRequest) (stockMove, err
 		return stockMove{}, err
 	}
 	return mongox.RetryOnConflict(ctx, func() (stockMove, error) {
-		if err := s.withState(ctx, &req, last); err != nil {
-			return stockMove{}, err
-		}
-		m, err := req.after(last)
+		m, err := req.after(last, s.now())
 		if err != nil {
 			return stockMove{}, err
 		}
@@ -307,13 +290,10 @@ func (s *Store) appendAtOnce(ctx context.Context, reqs []moveRequest) (moves []s
 	moves = make([]stockMove, len(reqs))
 	for i := range reqs {
 		last, _, err := s.start(ctx, reqs[i].articleID)
-		if err == nil {
-			err = s.withState(ctx, &reqs[i], last)
-		}
 		if err != nil {
 			return nil, nil, err
 		}
-		if moves[i], err = reqs[i].after(last); err != nil {
+		if moves[i], err = reqs[i].after(last, s.now()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -399,7 +379,7 @@ func (k *knownMoves) learn(articleID bson.ObjectID, l stockLevel) {
 	if k.latest == nil {
 		k.latest = map[bson.ObjectID]stockLevel{}
 	}
-	if old, ok := k.latest[articleID]; !ok || l.Seq > old.Seq || (l.Seq == old.Seq && old.State == nil) {
+	if old, ok := k.latest[articleID]; !ok || l.Seq > old.Seq {
 		k.latest[articleID] = l
 	}
 }
@@ -451,9 +431,8 @@ func (s *Store) revise(ctx context.Context, doc articleDoc) (int64, error) {
 
 // reconcile appends a revise move for each article whose state in the ledger, as far as this
 // store knows, is older than the article (a writer stopped between the article and its revise
-// move, or a ledger written before moves had states). Run when a read model loads, so the
-// ledger catches up within a reload interval; a revise of a state the ledger had already is
-// harmless (it repeats it).
+// move). Run when a read model loads, so the ledger catches up within a reload interval; a
+// revise of a state the ledger had already is harmless (it repeats it).
 func (s *Store) reconcile(ctx context.Context, docs []articleDoc) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(mongox.MaxParallel)
@@ -468,41 +447,4 @@ func (s *Store) reconcile(ctx context.Context, docs []articleDoc) error {
 		})
 	}
 	return g.Wait()
-}
-
-// moveOldLedger copies the ledger of a store written before moves had _ids by seq (collection
-// old, each move's _id its key) into stock_ledger, with the heads, once: when there are no heads
-// yet. A copy stopped half way is finished on the next start (copied moves are skipped).
-func (s *Store) moveOldLedger(ctx context.Context, old *mongo.Collection) error {
-	if n, err := s.heads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
-		return mongox.Unavailable(err)
-	}
-	cur, err := old.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "articleId", Value: 1}, {Key: "seq", Value: 1}}))
-	if err != nil {
-		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
-	}
-	defer cur.Close(ctx)
-	latest := map[bson.ObjectID]stockMove{}
-	for cur.Next(ctx) {
-		var m stockMove
-		if err := cur.Decode(&m); err != nil {
-			return fmt.Errorf("old stock move: %w", err)
-		}
-		m.Key, m.ID = m.ID, moveID(m.ArticleID, m.Seq)
-		if _, err := s.moves.InsertOne(ctx, m); err != nil && !mongox.IsDuplicate(err) {
-			return mongox.Unavailable(fmt.Errorf("copy stock move %s: %w", m.Key, err))
-		}
-		latest[m.ArticleID] = m
-	}
-	if err := cur.Err(); err != nil {
-		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
-	}
-	for _, m := range latest {
-		_, err := s.heads.UpdateOne(ctx, bson.M{"_id": m.ArticleID.Hex()},
-			bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}, options.UpdateOne().SetUpsert(true))
-		if err != nil {
-			return mongox.Unavailable(fmt.Errorf("write stock head: %w", err))
-		}
-	}
-	return nil
 }
