@@ -18,31 +18,11 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
-// The stock ledger (SPEC §3.3). Every change of an article's stock is a move appended to
-// stock_ledger with the next sequence number of that article and the running balance. A move's
-// _id is "<articleId>/<seq>", so only one writer can append each seq: a move computed from a
-// stale balance cannot be stored, its writer gets a duplicate key, reads the move that won and
-// decides again on top of it. That needs no transaction and no atomic conditional update, so it
-// holds on FerretDB as on MongoDB. Moves are never changed or deleted.
-//
-// Finding the latest move must not cost more as the ledger grows, and the only query every
-// MongoDB-wire server answers from an index is an exact _id (see docs/mongo-wire.md). So each article
-// has a head document in stock_heads, {_id: articleId, seq, balance}: a copy of a recent move,
-// written after the move. It can lag behind (a writer stopped between the move and the head, or
-// two writers' head writes landed out of order) but never runs ahead, so the latest move is found
-// by reading the head and then the moves after it, "<articleId>/<seq+1>", … by _id until one is
-// missing — usually one miss.
-//
-// Each move also has a key: the deterministic id of the decision it records (for orders,
-// "<order>/<article>/reserve", see reserve.go; a random id for an admin's set). A unique index on
-// key makes each decision appended at most once, whatever the seq it raced for.
-//
-// And each move carries the article's sale state (sellState: enabled, price) it was decided
-// with. An admin's change of price or a disable appends a "revise" move (delta 0) with the new
-// state, so the ledger alone orders every fact a reservation decides on: a reservation decided on
-// the latest move needs no read of the article, and is refused by the seq's _id if anything
-// about the article changed meanwhile. The article document is written first and its revise
-// move after; a writer stopped in between is made up for when a read model reloads (reconcile).
+// The stock ledger (SPEC §3.3; docs/design.md, "Stock ledger"). Every stock change is a move
+// appended under _id "<articleId>/<seq>" with the running balance, so of two writers deciding on
+// the same balance only one can store the next seq. A unique key per decision makes each happen
+// once. Each move carries the article's sale state, so a reservation decides on the ledger alone.
+// A head per article (stock_heads) copies a recent move; it may lag, never lead.
 
 // Reasons of stock moves.
 const (
@@ -232,13 +212,10 @@ func (s *Store) start(ctx context.Context, articleID bson.ObjectID) (last stockM
 	return last, false, err
 }
 
-// appendMove appends the move req asks for. If the ledger holds its key already (a retry of work
-// done before), that move is returned instead and nothing is appended.
-//
-// It starts from the latest move it knows of (see start) and tries the next seq at once: when
-// that move is the latest (the usual case) that is one insert, and the head written after it. A
-// duplicate key means the seq is taken — the move there, or the head if that start was a guess
-// from memory, is the new starting point — or that the key is in the ledger already.
+// appendMove appends the move req asks for, or returns the move already holding its key (a
+// retry). It tries the seq after the move it knows of (see start): usually one insert. A
+// duplicate means the seq is taken (decide again on the move there, or on the head if the
+// start was a guess from memory) or the key is (return that move).
 func (s *Store) appendMove(ctx context.Context, req moveRequest) (stockMove, error) {
 	last, guessed, err := s.start(ctx, req.articleID)
 	if err != nil {
