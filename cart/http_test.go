@@ -359,7 +359,7 @@ func TestArticleIDCase(t *testing.T) {
 func TestLineCap(t *testing.T) {
 	f := newFixture(t)
 	f.auth.Add("tok", "u1")
-	full := newCart("u1", 1, now())
+	full := newCart("u1", 1, stamp())
 	for i := range MaxLines - 1 {
 		full.Articles = append(full.Articles, Line{ArticleID: fmt.Sprintf("%024x", i), Quantity: 1})
 	}
