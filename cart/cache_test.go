@@ -39,9 +39,11 @@ func TestCartCacheKeepsTheNewestState(t *testing.T) {
 	assert.False(t, ok, "entries expire")
 }
 
-// A change made through one instance, and a checkout, are seen through another within a
-// second, although the other answers GET /cart from its cache (the cart_changes broadcast).
-func TestOtherInstanceSeesCartChangeWithinOneSecond(t *testing.T) {
+// A change made through one instance, and a checkout, are seen through another although the
+// other answers GET /cart from its cache: the cart_changes broadcast, since the wait is shorter
+// than the cache's TTL.
+func TestOtherInstanceSeesCartChange(t *testing.T) {
+	const deadline = cacheTTL * 2 / 3 // generous for a busy machine, and not long enough to expire
 	db := testkit.Mongo(t)
 	rabbitURL := testkit.RabbitURL(t)
 	auth, catalog := testkit.NewAuth(t), newFakeCatalog(t)
@@ -55,32 +57,23 @@ func TestOtherInstanceSeesCartChangeWithinOneSecond(t *testing.T) {
 
 	assert.Empty(t, second.cart("GET", "/cart", "tok", nil).Articles) // now in second's cache
 	first.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleA, "quantity": 2})
-	changed := time.Now()
-	for {
+	testkit.Eventually(t, deadline, func() bool {
 		c := second.cart("GET", "/cart", "tok", nil)
-		if len(c.Articles) == 1 && c.Articles[0].Quantity == 2 {
-			break
-		}
-		require.Less(t, time.Since(changed), time.Second, "the other instance did not see the change within 1 s")
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(c.Articles) == 1 && c.Articles[0].Quantity == 2
+	}, "the other instance sees the change")
 
-	// A checkout through one instance: GET /cart there is at once a new, empty cart, and on the
-	// other within a second.
+	// A checkout through one instance: GET /cart there is at once a new, empty cart, and then on
+	// the other.
 	closed := first.cart("POST", "/cart/checkout", "tok", nil)
 	next := first.cart("GET", "/cart", "tok", nil)
 	assert.NotEqual(t, closed.ID, next.ID)
 	assert.True(t, next.Enabled)
 	assert.Empty(t, next.Articles)
-	changed = time.Now()
-	for {
-		c := second.cart("GET", "/cart", "tok", nil)
-		if c.ID != closed.ID {
-			assert.Equal(t, next.ID, c.ID)
-			assert.Empty(t, c.Articles)
-			break
-		}
-		require.Less(t, time.Since(changed), time.Second, "the other instance did not see the checkout within 1 s")
-		time.Sleep(10 * time.Millisecond)
-	}
+	var seen Cart
+	testkit.Eventually(t, deadline, func() bool {
+		seen = second.cart("GET", "/cart", "tok", nil)
+		return seen.ID != closed.ID
+	}, "the other instance sees the checkout")
+	assert.Equal(t, next.ID, seen.ID)
+	assert.Empty(t, seen.Articles)
 }

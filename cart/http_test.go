@@ -365,7 +365,7 @@ func TestLineCap(t *testing.T) {
 	}
 	full.Articles = append(full.Articles, Line{ArticleID: articleA, Quantity: 1})
 	full.Version = 1
-	require.NoError(t, f.store.Append(context.Background(), full))
+	require.NoError(t, f.svc.append(context.Background(), full))
 
 	status, raw := f.do("POST", "/cart/article", "tok", map[string]any{"articleId": articleB, "quantity": 1})
 	assert.Equal(t, http.StatusBadRequest, status, string(raw))

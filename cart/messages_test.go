@@ -123,7 +123,7 @@ func TestResendUntilOrderPlaced(t *testing.T) {
 	require.NoError(t, err)
 	closed := open.next(stamp())
 	closed.Enabled = false
-	require.NoError(t, f.store.Append(ctx, closed))
+	require.NoError(t, f.svc.append(ctx, closed))
 
 	// Re-sent after the interval, then after 2, 4, 8… intervals (not at every round), up to
 	// maxResendGap.
@@ -180,7 +180,7 @@ func TestOrderPlacedMustMatchTheCart(t *testing.T) {
 	require.NoError(t, err)
 	closed := open.next(stamp())
 	closed.Enabled = false
-	require.NoError(t, f.store.Append(ctx, closed))
+	require.NoError(t, f.svc.append(ctx, closed))
 	placed := func(cartID, userID, orderID string) bus.Delivery {
 		body, err := json.Marshal(contract.OrderPlaced{OrderID: orderID, CartID: cartID, UserID: userID, Articles: []contract.OrderLine{}})
 		require.NoError(t, err)
