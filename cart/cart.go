@@ -1,29 +1,10 @@
 // Package cart is the cart service (SPEC §3.4): one open cart per user, its lines, their
-// validation against catalog (over RabbitMQ, and synchronously over catalog's REST API), and
-// checkout, which hands the cart to orders with `place_order`.
+// validation against catalog, and checkout, which hands the cart to orders with `place_order`.
 //
-// How a cart is stored, and why. FerretDB (docs/mongo-wire.md) has no transactions and its
-// conditional updates are not atomic, but unique indexes hold. So a cart is not one document
-// updated in place: every change appends a new immutable state of the cart with the next
-// version number, under a deterministic _id "<cartId>/<version>". Two concurrent writers that
-// read the same version both try to insert the same next one; exactly one wins, the other gets a
-// duplicate key, re-reads and tries again. The latest version is the cart. This gives, on real
-// MongoDB and on FerretDB alike:
-//   - one open cart per user: cart ids are deterministic, "<userId>:<gen>", gen counting the
-//     user's carts; concurrent first requests all insert "<userId>:1/1" and one wins;
-//   - one checkout per cart: closing is itself the next version (enabled:false); a checkout
-//     racing another checkout, or a line change, loses on the duplicate key and re-reads;
-//   - no lost order: the closed state is the outbox. It holds the lines of `place_order`, and a
-//     loop re-sends `place_order` for closed carts without an orderId until `order_placed` comes
-//     back, so a crash between closing and publishing delays the order but never loses it.
-//
-// The one write in place is that orderId, set once on the closed cart's pointer in cart_closed
-// (Store.RecordOrder): nothing appends after a closed state, so there is no version to race for.
-//
-// Superseded states are pruned once they are older than any request can be (see Store.Prune).
-//
-// Checkouts per user and minute are counted the same way, by unique _id: one slot document per
-// checkout in quota_slots (pkg/quota's Slots), never a conditional $inc.
+// A cart is append-only (docs/design.md, "Carts"): each change inserts the next immutable state
+// under "<cartId>/<version>", and of two writers of one version the unique _id lets one win.
+// Cart ids "<userId>:<gen>" make one open cart per user; closing is a version, so one checkout
+// per cart; the closed state is the outbox of place_order, re-sent until order_placed.
 package cart
 
 import (

@@ -18,12 +18,12 @@ func FuzzArticleAdd(f *testing.F) {
 
 func FuzzCartQueue(f *testing.F) {
 	fx := newFixture(f)
-	testkit.FuzzHandler(f, fx.svc.HandleCartQueue, []string{"article-valid", "article-data", "other"},
+	testkit.FuzzHandler(f, handleCartQueue(fx.svc), []string{"article-valid", "article-data", "other"},
 		`{"referenceId":"u1:1/1","articleId":"5f1d7a3e9b1e8a2c3d4e5f60","valid":true}`)
 }
 
 func FuzzCartOrderPlaced(f *testing.F) {
 	fx := newFixture(f)
-	testkit.FuzzHandler(f, fx.svc.HandleOrderPlaced, []string{"order_placed"},
+	testkit.FuzzHandler(f, handleOrderPlaced(fx.svc), []string{"order_placed"},
 		`{"orderId":"o1","cartId":"u1:1","userId":"u1","articles":[{"articleId":"a1","quantity":1}]}`)
 }

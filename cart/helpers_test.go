@@ -109,9 +109,12 @@ func newFixture(t testing.TB) *fixture {
 	return newFixtureOn(t, testkit.Mongo(t))
 }
 
+// stamp is the time a state made by a test carries: UTC, to the millisecond, as the service's.
+func stamp() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
 // newFixtureOn is newFixture on database db: fixtures on one database are instances of one
-// service.
-func newFixtureOn(t testing.TB, db *mongo.Database) *fixture {
+// service. Each of configure may change what the service is made with.
+func newFixtureOn(t testing.TB, db *mongo.Database, configure ...func(*ServiceDeps)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	store, err := NewStore(ctx, db)
@@ -121,7 +124,11 @@ func newFixtureOn(t testing.TB, db *mongo.Database) *fixture {
 	if _, bench := t.(*testing.B); bench {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f.svc = NewService(store, f.bus, newCatalogClient(f.catalog.URL), log)
+	deps := ServiceDeps{Store: store, Bus: f.bus, Catalog: newCatalogClient(f.catalog.URL), Log: log, Now: time.Now}
+	for _, c := range configure {
+		c(&deps)
+	}
+	f.svc = NewService(deps)
 	checker := tokens.NewChecker(f.auth.URL, time.Minute)
 	srv := httptest.NewServer(NewServer(Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("cart")}, Tokens: checker, Service: f.svc}))
 	t.Cleanup(srv.Close)

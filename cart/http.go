@@ -20,23 +20,23 @@ func userID(r *http.Request) string {
 	return u.ID
 }
 
-// answer writes the cart, or the error.
-func answer(w http.ResponseWriter, r *http.Request, log *slog.Logger, c Cart, err error) {
+// answer writes the cart, or returns the error for web.Handle to answer.
+func answer(w http.ResponseWriter, c Cart, err error) error {
 	if err != nil {
-		web.Error(w, r, log, err)
-		return
+		return err
 	}
 	web.Encode(w, http.StatusOK, c)
+	return nil
 }
 
 func handleCartGet(log *slog.Logger, svc *Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		c, err := svc.Current(r.Context(), userID(r))
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.EncodeTagged(w, r, c) // a client polling its cart gets 304 while it is unchanged
+		return nil
 	})
 }
 
@@ -45,11 +45,10 @@ func handleArticleAdd(log *slog.Logger, svc *Service) http.Handler {
 		ArticleID string   `json:"articleId"`
 		Quantity  *float64 `json:"quantity"` // a number, so 1.5 gets a clear message
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		in, err := web.Decode[request](r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		var v errs.Validation
 		articleID, err := parseArticleID(in.ArticleID)
@@ -63,58 +62,55 @@ func handleArticleAdd(log *slog.Logger, svc *Service) http.Handler {
 			v.Add("quantity", fmt.Sprintf("must be at most %d", MaxQuantity))
 		}
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		c, err := svc.Add(r.Context(), userID(r), articleID, int(*in.Quantity))
-		answer(w, r, log, c, err)
+		return answer(w, c, err)
 	})
 }
 
 func handleArticleChange(log *slog.Logger, svc *Service, delta int) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		// The course's client sends a body here; it is ignored.
 		articleID, err := parseArticleID(chi.URLParam(r, "articleId"))
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		c, err := svc.ChangeBy(r.Context(), userID(r), articleID, delta)
-		answer(w, r, log, c, err)
+		return answer(w, c, err)
 	})
 }
 
 func handleArticleRemove(log *slog.Logger, svc *Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		articleID, err := parseArticleID(chi.URLParam(r, "articleId"))
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		c, err := svc.Remove(r.Context(), userID(r), articleID)
-		answer(w, r, log, c, err)
+		return answer(w, c, err)
 	})
 }
 
 func handleCartValidate(log *slog.Logger, svc *Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		report, err := svc.Validate(r.Context(), userID(r))
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, report)
+		return nil
 	})
 }
 
 func handleCheckout(log *slog.Logger, svc *Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		c, err := svc.Checkout(r.Context(), userID(r))
 		var refused *checkoutRefused
 		if errors.As(err, &refused) {
 			web.Encode(w, http.StatusBadRequest, map[string]any{"error": refused.reason, "code": "checkout_refused", "errors": refused.problems})
-			return
+			return nil
 		}
-		answer(w, r, log, c, err)
+		return answer(w, c, err)
 	})
 }

@@ -359,13 +359,13 @@ func TestArticleIDCase(t *testing.T) {
 func TestLineCap(t *testing.T) {
 	f := newFixture(t)
 	f.auth.Add("tok", "u1")
-	full := newCart("u1", 1, now())
+	full := newCart("u1", 1, stamp())
 	for i := range MaxLines - 1 {
 		full.Articles = append(full.Articles, Line{ArticleID: fmt.Sprintf("%024x", i), Quantity: 1})
 	}
 	full.Articles = append(full.Articles, Line{ArticleID: articleA, Quantity: 1})
 	full.Version = 1
-	require.NoError(t, f.store.Append(context.Background(), full))
+	require.NoError(t, f.svc.append(context.Background(), full))
 
 	status, raw := f.do("POST", "/cart/article", "tok", map[string]any{"articleId": articleB, "quantity": 1})
 	assert.Equal(t, http.StatusBadRequest, status, string(raw))

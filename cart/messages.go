@@ -28,7 +28,7 @@ func (s *Service) requestValidation(ctx context.Context, cartID, articleID strin
 }
 
 // sendArticleValid asks catalog whether an article of a cart is valid; the answer comes back on
-// the `cart` queue (HandleCartQueue).
+// the `cart` queue (handleCartQueue).
 func (s *Service) sendArticleValid(ctx context.Context, cartID, articleID string) error {
 	return bus.Send(ctx, s.bus, contract.ExchangeCatalog, contract.QueueCatalog, contract.TypeArticleValid,
 		contract.ArticleRequest{ReferenceID: cartID, ArticleID: articleID}, bus.ReplyTo(contract.ExchangeCart, contract.QueueCart))
@@ -54,16 +54,18 @@ func (s *Service) sendPlaceOrder(ctx context.Context, c Cart) error {
 	return bus.Send(ctx, s.bus, contract.ExchangeOrder, contract.QueueOrder, contract.TypePlaceOrder, msg)
 }
 
-// HandleCartQueue consumes the `cart` queue: catalog's answers to article-valid.
-func (s *Service) HandleCartQueue(ctx context.Context, d bus.Delivery) error {
-	if d.Type != contract.TypeArticleValid {
-		return bus.Permanent(fmt.Errorf("unexpected message type %q on the cart queue", d.Type))
+// handleCartQueue consumes the `cart` queue: catalog's answers to article-valid.
+func handleCartQueue(svc *Service) bus.Handler {
+	return func(ctx context.Context, d bus.Delivery) error {
+		if d.Type != contract.TypeArticleValid {
+			return bus.Permanent(fmt.Errorf("unexpected message type %q on the cart queue", d.Type))
+		}
+		var reply contract.ArticleValid
+		if err := d.Decode(&reply); err != nil {
+			return err
+		}
+		return svc.recordValidation(ctx, reply)
 	}
-	var reply contract.ArticleValid
-	if err := d.Decode(&reply); err != nil {
-		return err
-	}
-	return s.recordValidation(ctx, reply)
 }
 
 // recordValidation marks the line validated with catalog's answer. An answer about a cart that
@@ -87,14 +89,14 @@ func (s *Service) recordValidation(ctx context.Context, reply contract.ArticleVa
 			}
 			cached = false
 		}
-		next := cur.next(now())
+		next := cur.next(s.now())
 		if cur.ID != reply.ReferenceID || !cur.Enabled || !next.markValidation(reply.ArticleID, reply.Valid) {
 			if cached {
 				return struct{}{}, errRecheck
 			}
 			return struct{}{}, nil
 		}
-		return struct{}{}, s.store.Append(ctx, next)
+		return struct{}{}, s.append(ctx, next)
 	})
 	return err
 }
@@ -102,28 +104,30 @@ func (s *Service) recordValidation(ctx context.Context, reply contract.ArticleVa
 // errRecheck makes a decision taken on a cached cart be taken again on the store's.
 var errRecheck = fmt.Errorf("check the cart in the store: %w", mongox.ErrLostRace)
 
-// HandleOrderPlaced consumes `cart_order_placed`: orders has placed the order of a closed cart,
+// handleOrderPlaced consumes `cart_order_placed`: orders has placed the order of a closed cart,
 // so its orderId is recorded there and `place_order` is no longer re-sent.
-func (s *Service) HandleOrderPlaced(ctx context.Context, d bus.Delivery) error {
-	if d.Type != contract.TypeOrderPlaced {
-		return bus.Permanent(fmt.Errorf("unexpected message type %q on cart_order_placed", d.Type))
+func handleOrderPlaced(svc *Service) bus.Handler {
+	return func(ctx context.Context, d bus.Delivery) error {
+		if d.Type != contract.TypeOrderPlaced {
+			return bus.Permanent(fmt.Errorf("unexpected message type %q on cart_order_placed", d.Type))
+		}
+		var msg contract.OrderPlaced
+		if err := d.Decode(&msg); err != nil {
+			return err
+		}
+		if msg.CartID == "" || msg.UserID == "" || msg.OrderID == "" {
+			return bus.Permanent(errors.New("order_placed without cartId, userId or orderId"))
+		}
+		found, err := svc.store.RecordOrder(ctx, msg.CartID, msg.UserID, msg.OrderID)
+		if err != nil {
+			return err
+		}
+		if !found {
+			svc.log.WarnContext(ctx, "order_placed for no closed cart of that user awaiting its order, ignored",
+				"cart", msg.CartID, "user", msg.UserID, "order", msg.OrderID)
+		}
+		return nil
 	}
-	var msg contract.OrderPlaced
-	if err := d.Decode(&msg); err != nil {
-		return err
-	}
-	if msg.CartID == "" || msg.UserID == "" || msg.OrderID == "" {
-		return bus.Permanent(errors.New("order_placed without cartId, userId or orderId"))
-	}
-	found, err := s.store.RecordOrder(ctx, msg.CartID, msg.UserID, msg.OrderID)
-	if err != nil {
-		return err
-	}
-	if !found {
-		s.log.WarnContext(ctx, "order_placed for no closed cart of that user awaiting its order, ignored",
-			"cart", msg.CartID, "user", msg.UserID, "order", msg.OrderID)
-	}
-	return nil
 }
 
 // ResendPlaceOrders sends `place_order` again for carts closed more than interval before now

@@ -47,7 +47,7 @@ func TestAsyncValidation(t *testing.T) {
 	f := newFixture(t)
 	f.auth.Add("tok", "u1")
 	answerLikeCatalog(t, f)
-	testkit.Consume(t, f.bus, bus.Subscription{Queue: "cart", Prefetch: 4}, f.svc.HandleCartQueue)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "cart", Prefetch: 4}, handleCartQueue(f.svc))
 
 	line := func(id string) Line {
 		c := f.cart("GET", "/cart", "tok", nil)
@@ -86,28 +86,28 @@ func TestValidationReplies(t *testing.T) {
 	}
 	reply := `{"referenceId":"` + c.ID + `","articleId":"` + articleA + `","valid":true}`
 
-	require.NoError(t, f.svc.HandleCartQueue(ctx, delivery("article-valid", reply)))
+	require.NoError(t, handleCartQueue(f.svc)(ctx, delivery("article-valid", reply)))
 	got, err := f.store.Get(ctx, c.ID)
 	require.NoError(t, err)
 	assert.Equal(t, Line{ArticleID: articleA, Quantity: 1, Valid: true, Validated: true}, got.Articles[0])
 
 	states := f.countStates(map[string]any{})
-	require.NoError(t, f.svc.HandleCartQueue(ctx, delivery("article-valid", reply)), "redelivery")
+	require.NoError(t, handleCartQueue(f.svc)(ctx, delivery("article-valid", reply)), "redelivery")
 	assert.Equal(t, states, f.countStates(map[string]any{}), "a repeated answer stores nothing")
 
 	for name, body := range map[string]string{
 		"unknown cart": `{"referenceId":"nobody:1","articleId":"` + articleA + `","valid":true}`,
 		"line gone":    `{"referenceId":"` + c.ID + `","articleId":"` + articleB + `","valid":true}`,
 	} {
-		require.NoError(t, f.svc.HandleCartQueue(ctx, delivery("article-valid", body)), name)
+		require.NoError(t, handleCartQueue(f.svc)(ctx, delivery("article-valid", body)), name)
 	}
 	assert.Equal(t, states, f.countStates(map[string]any{}), "answers about nothing store nothing")
 
-	err = f.svc.HandleCartQueue(ctx, delivery("article-valid", `{"referenceId":`))
+	err = handleCartQueue(f.svc)(ctx, delivery("article-valid", `{"referenceId":`))
 	assert.True(t, bus.IsPermanent(err), "malformed: %v", err)
-	err = f.svc.HandleCartQueue(ctx, delivery("surprise", `{}`))
+	err = handleCartQueue(f.svc)(ctx, delivery("surprise", `{}`))
 	assert.True(t, bus.IsPermanent(err), "unknown type: %v", err)
-	err = f.svc.HandleOrderPlaced(ctx, delivery("order_placed", `{"cartId":""}`))
+	err = handleOrderPlaced(f.svc)(ctx, delivery("order_placed", `{"cartId":""}`))
 	assert.True(t, bus.IsPermanent(err), "order_placed without ids: %v", err)
 }
 
@@ -116,14 +116,14 @@ func TestResendUntilOrderPlaced(t *testing.T) {
 	ctx := context.Background()
 	orders := newCounter()
 	testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
-	testkit.Consume(t, f.bus, bus.Subscription{Queue: "cart_order_placed"}, f.svc.HandleOrderPlaced)
+	testkit.Consume(t, f.bus, bus.Subscription{Queue: "cart_order_placed"}, handleOrderPlaced(f.svc))
 
 	// A cart closed by a process that died before publishing place_order: only the store has it.
 	open, err := f.svc.Add(ctx, "u1", articleA, 2)
 	require.NoError(t, err)
-	closed := open.next(now())
+	closed := open.next(stamp())
 	closed.Enabled = false
-	require.NoError(t, f.store.Append(ctx, closed))
+	require.NoError(t, f.svc.append(ctx, closed))
 
 	// Re-sent after the interval, then after 2, 4, 8… intervals (not at every round), up to
 	// maxResendGap.
@@ -178,9 +178,9 @@ func TestOrderPlacedMustMatchTheCart(t *testing.T) {
 	ctx := context.Background()
 	open, err := f.svc.Add(ctx, "u1", articleA, 1)
 	require.NoError(t, err)
-	closed := open.next(now())
+	closed := open.next(stamp())
 	closed.Enabled = false
-	require.NoError(t, f.store.Append(ctx, closed))
+	require.NoError(t, f.svc.append(ctx, closed))
 	placed := func(cartID, userID, orderID string) bus.Delivery {
 		body, err := json.Marshal(contract.OrderPlaced{OrderID: orderID, CartID: cartID, UserID: userID, Articles: []contract.OrderLine{}})
 		require.NoError(t, err)
@@ -192,15 +192,15 @@ func TestOrderPlacedMustMatchTheCart(t *testing.T) {
 		return c.OrderID
 	}
 
-	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u2", "order-x")), "acked and ignored")
+	require.NoError(t, handleOrderPlaced(f.svc)(ctx, placed(closed.ID, "u2", "order-x")), "acked and ignored")
 	assert.Empty(t, orderOf(), "another user's order_placed records nothing")
-	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed("nobody:1", "u1", "order-x")))
-	assert.True(t, bus.IsPermanent(f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "", "order-x"))), "no userId")
+	require.NoError(t, handleOrderPlaced(f.svc)(ctx, placed("nobody:1", "u1", "order-x")))
+	assert.True(t, bus.IsPermanent(handleOrderPlaced(f.svc)(ctx, placed(closed.ID, "", "order-x"))), "no userId")
 	assert.Empty(t, orderOf())
 
-	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u1", "order-1")))
-	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u1", "order-1")), "redelivery")
+	require.NoError(t, handleOrderPlaced(f.svc)(ctx, placed(closed.ID, "u1", "order-1")))
+	require.NoError(t, handleOrderPlaced(f.svc)(ctx, placed(closed.ID, "u1", "order-1")), "redelivery")
 	assert.Equal(t, "order-1", orderOf())
-	require.NoError(t, f.svc.HandleOrderPlaced(ctx, placed(closed.ID, "u1", "order-2")))
+	require.NoError(t, handleOrderPlaced(f.svc)(ctx, placed(closed.ID, "u1", "order-2")))
 	assert.Equal(t, "order-1", orderOf(), "a second order does not replace the first")
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // TestOpenAPI fails when a route is served but not documented in deploy/openapi/cart.json, or
-// documented but not served, and when the served document is not that file. Building the router touches no store: the handlers only close
-// over their dependencies.
+// documented but not served, and when the served document is not that file. Building the router
+// touches no store: the handlers only close over their dependencies.
 func TestOpenAPI(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	h := cart.NewServer(cart.Deps{Basics: web.Basics{Log: log, Metrics: metrics.New("cart")}, Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute)})

@@ -19,12 +19,14 @@ import (
 // quotaStart is 25 seconds into a minute.
 var quotaStart = time.Date(2026, 12, 6, 10, 15, 25, 0, time.UTC)
 
-// limitCheckouts makes f count checkouts against perMinute on its store, at clk's time.
-func limitCheckouts(t *testing.T, f *fixture, clk *testkit.Clock, perMinute int) *quota.Slots {
-	slots := quota.NewSlots(f.store.QuotaSlots(), clk.Now)
-	require.NoError(t, slots.EnsureIndexes(context.Background()))
-	f.svc.LimitCheckouts(slots, perMinute)
-	return slots
+// withCheckoutQuota makes a fixture count checkouts against perMinute on its store, at clk's
+// time.
+func withCheckoutQuota(t *testing.T, clk *testkit.Clock, perMinute int) func(*ServiceDeps) {
+	return func(d *ServiceDeps) {
+		slots := quota.NewSlots(d.Store.QuotaSlots(), clk.Now)
+		require.NoError(t, slots.EnsureIndexes(context.Background()))
+		d.Checkouts, d.CheckoutsPerMinute = slots, perMinute
+	}
 }
 
 // fill puts one line in the user's cart, so that a checkout of it can succeed.
@@ -47,11 +49,10 @@ func requireRateLimited(t *testing.T, f *fixture, token, retryAfter string) {
 
 func TestCheckoutQuota(t *testing.T) {
 	t.Run("the limit+1-th checkout is refused until the minute ends; others are served", func(t *testing.T) {
-		f := newFixture(t)
+		clk := testkit.NewClock(quotaStart)
+		f := newFixtureOn(t, testkit.Mongo(t), withCheckoutQuota(t, clk, 3))
 		f.auth.Add("ann", "ann")
 		f.auth.Add("bob", "bob")
-		clk := testkit.NewClock(quotaStart)
-		limitCheckouts(t, f, clk, 3)
 		orders := newCounter()
 		testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
 
@@ -82,10 +83,9 @@ func TestCheckoutQuota(t *testing.T) {
 	t.Run("two instances share the count", func(t *testing.T) {
 		db := testkit.Mongo(t)
 		clk := testkit.NewClock(quotaStart)
-		instances := []*fixture{newFixtureOn(t, db), newFixtureOn(t, db)}
+		instances := []*fixture{newFixtureOn(t, db, withCheckoutQuota(t, clk, 3)), newFixtureOn(t, db, withCheckoutQuota(t, clk, 3))}
 		for _, f := range instances {
 			f.auth.Add("ann", "ann")
-			limitCheckouts(t, f, clk, 3)
 		}
 		for i := range 3 {
 			f := instances[i%2]
@@ -100,31 +100,29 @@ func TestCheckoutQuota(t *testing.T) {
 
 	t.Run("0 turns it off and costs no round trip", func(t *testing.T) {
 		db, trips := testkit.CountingMongo(t)
-		f := newFixtureOn(t, db)
 		clk := testkit.NewClock(quotaStart)
-		for _, u := range []string{"u1", "u2", "u3"} {
-			f.auth.Add(u, u)
-			f.fill(u)
-		}
-		checkout := func(token string) int64 {
+		unlimited, off, on := newFixtureOn(t, db), newFixtureOn(t, db, withCheckoutQuota(t, clk, 0)),
+			newFixtureOn(t, db, withCheckoutQuota(t, clk, 5))
+		unlimited.auth.Add("u1", "u1")
+		off.auth.Add("u2", "u2")
+		on.auth.Add("u3", "u3")
+		checkout := func(f *fixture, token string) int64 {
+			f.fill(token)
 			return trips.During(func() {
 				status, raw := f.do("POST", "/cart/checkout", token, nil)
 				require.Equal(t, http.StatusOK, status, string(raw))
 			})
 		}
-		unlimited := checkout("u1")
-		limitCheckouts(t, f, clk, 0)
-		assert.Equal(t, unlimited, checkout("u2"), "a quota of 0 costs nothing")
+		free := checkout(unlimited, "u1")
+		assert.Equal(t, free, checkout(off, "u2"), "a quota of 0 costs nothing")
 		for range 12 {
-			f.fill("u2")
-			checkout("u2")
+			checkout(off, "u2")
 		}
-		n, err := f.store.QuotaSlots().CountDocuments(context.Background(), bson.D{})
+		n, err := off.store.QuotaSlots().CountDocuments(context.Background(), bson.D{})
 		require.NoError(t, err)
 		assert.Zero(t, n, "nothing counted")
 
-		limitCheckouts(t, f, clk, 5)
-		assert.Equal(t, unlimited+1, checkout("u3"), "a quota on costs one insert")
+		assert.Equal(t, free+1, checkout(on, "u3"), "a quota on costs one insert")
 	})
 }
 

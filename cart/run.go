@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/app"
@@ -81,54 +82,64 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return err
 	}
-
-	log := rt.Log
-	svc := NewService(store, rt.Bus, newCatalogClient(cfg.CatalogURL), log)
-	feed := bus.NewFeed(log, rt.Bus, contract.ExchangeCartChanges, typeCartChanged)
-	svc.broadcast = feed.Add
-	changes := bus.Subscription{Exchange: contract.ExchangeCartChanges, OnStart: svc.cache.flush}
-	var quotaWorkers []app.Worker
+	now := time.Now
+	var slots *quota.Slots
+	var workers []app.Worker
 	if cfg.CheckoutsPerMinute > 0 {
-		slots := quota.NewSlots(store.QuotaSlots(), time.Now)
+		slots = quota.NewSlots(store.QuotaSlots(), now)
 		if err := slots.EnsureIndexes(ctx); err != nil {
 			return err
 		}
-		svc.LimitCheckouts(slots, cfg.CheckoutsPerMinute)
-		// No TTL index (not on every MongoDB-wire server): ended windows are removed here.
-		quotaWorkers = append(quotaWorkers, app.Every(log, "remove ended checkout quota windows", time.Minute, func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, quotaSweepDeadline)
-			defer cancel()
-			_, err := slots.Sweep(ctx)
-			return err
-		}))
+		workers = append(workers, sweepQuotaWindows(rt.Log, slots))
 	}
+	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeCartChanges, typeCartChanged)
+	svc := NewService(ServiceDeps{
+		Store: store, Bus: rt.Bus, Catalog: newCatalogClient(cfg.CatalogURL), Log: rt.Log, Now: now,
+		Broadcast: feed.Add, Checkouts: slots, CheckoutsPerMinute: cfg.CheckoutsPerMinute,
+	})
+	changes := bus.Subscription{Exchange: contract.ExchangeCartChanges, OnStart: svc.cache.flush}
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Service: svc})
-	return rt.Serve(ctx, srv, append(quotaWorkers,
+	return rt.Serve(ctx, srv, append(workers,
 		feed.Run,
 		app.Consume(rt.Bus, changes, handleCartChanged(svc.cache)),
-		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, svc.HandleCartQueue),
-		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, svc.HandleOrderPlaced),
-		app.Every(log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
-			n, err := svc.ResendPlaceOrders(ctx, time.Now(), cfg.ResendInterval)
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCart, Prefetch: 4}, handleCartQueue(svc)),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCartOrderPlaced, Prefetch: 4}, handleOrderPlaced(svc)),
+		app.Every(rt.Log, "re-send place_order", cfg.ResendInterval, func(ctx context.Context) error {
+			n, err := svc.ResendPlaceOrders(ctx, now(), cfg.ResendInterval)
 			if n > 0 {
-				log.Info("place_order re-sent", "carts", n)
+				rt.Log.Info("place_order re-sent", "carts", n)
 			}
 			return err
 		}),
-		// Pruning and pointer repair ride on the re-validation loop: all are slow-paced
-		// housekeeping of stored states.
-		app.Every(log, "re-validate open carts, prune superseded states, add missing pointers", cfg.ValidateInterval, func(ctx context.Context) error {
-			if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
-				return err
-			}
-			if _, err := store.Prune(ctx, time.Now().Add(-cfg.PruneAfter)); err != nil {
-				return err
-			}
-			n, err := store.AddMissingPointers(ctx, time.Now().Add(-pointerRepairWindow))
-			if n > 0 {
-				log.Warn("closed carts without pointer found, pointers added", "carts", n)
-			}
-			return err
-		}),
+		housekeeping(rt.Log, svc, store, cfg, now),
 	)...)
+}
+
+// sweepQuotaWindows removes ended checkout quota windows every minute (no TTL index: not on
+// every MongoDB-wire server).
+func sweepQuotaWindows(log *slog.Logger, slots *quota.Slots) app.Worker {
+	return app.Every(log, "remove ended checkout quota windows", time.Minute, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, quotaSweepDeadline)
+		defer cancel()
+		_, err := slots.Sweep(ctx)
+		return err
+	})
+}
+
+// housekeeping re-validates open carts, prunes superseded states and adds missing pointers, all
+// slow-paced work on stored states, every validate interval.
+func housekeeping(log *slog.Logger, svc *Service, store *Store, cfg Config, now func() time.Time) app.Worker {
+	return app.Every(log, "re-validate open carts, prune superseded states, add missing pointers", cfg.ValidateInterval, func(ctx context.Context) error {
+		if _, err := svc.Revalidate(ctx, cfg.ValidateBatch); err != nil {
+			return err
+		}
+		if _, err := store.Prune(ctx, now().Add(-cfg.PruneAfter)); err != nil {
+			return err
+		}
+		n, err := store.AddMissingPointers(ctx, now().Add(-pointerRepairWindow))
+		if n > 0 {
+			log.Warn("closed carts without pointer found, pointers added", "carts", n)
+		}
+		return err
+	})
 }

@@ -19,47 +19,62 @@ const opTimeout = 30 * time.Second
 
 // Service is what the cart service does, for its HTTP handlers and message consumers.
 type Service struct {
-	store   *Store
-	bus     bus.Publisher
-	catalog articleSource
-	log     *slog.Logger
-	cache   *cartCache // for reads, and to start changes from (see cartCache)
-
-	// broadcast, when set, tells the other instances of every state stored (cart_changes).
+	store     *Store
+	bus       bus.Publisher
+	catalog   articleSource
+	log       *slog.Logger
+	now       func() time.Time
 	broadcast func(msg any)
+	cache     *cartCache       // for reads, and to start changes from (see cartCache)
 	resends   backoff.Schedule // of place_order re-sends
 
-	// checkouts, when set, counts each user's checkouts against checkoutLimit.
-	checkouts     *quota.Slots
+	checkouts     *quota.Slots // nil: checkouts are not counted
 	checkoutLimit quota.Limit
 }
 
-// NewService returns the cart service over store, publishing to b and checking articles in
-// catalog. Every state it stores is recorded in its cache of open carts.
-func NewService(store *Store, b bus.Publisher, catalog articleSource, log *slog.Logger) *Service {
-	s := &Service{store: store, bus: b, catalog: catalog, log: log, cache: newCartCache(cacheTTL, now)}
-	store.stored = s.stored
+// ServiceDeps is what a Service needs.
+type ServiceDeps struct {
+	Store   *Store
+	Bus     bus.Publisher
+	Catalog articleSource
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Broadcast tells the other instances of every state stored (cart_changes); may be nil.
+	Broadcast func(msg any)
+	// Checkouts, when set with CheckoutsPerMinute > 0, counts each user's checkouts per clock
+	// minute (SPEC §2); otherwise checkouts are not counted and cost no round trip.
+	Checkouts          *quota.Slots
+	CheckoutsPerMinute int
+}
+
+// NewService returns the cart service of d. Every state it stores is recorded in its cache of
+// open carts and broadcast.
+func NewService(d ServiceDeps) *Service {
+	s := &Service{store: d.Store, bus: d.Bus, catalog: d.Catalog, log: d.Log, broadcast: d.Broadcast}
+	// Times are kept to the millisecond in UTC, as MongoDB stores them, so a state read back
+	// equals the state written.
+	s.now = func() time.Time { return d.Now().UTC().Truncate(time.Millisecond) }
+	s.cache = newCartCache(cacheTTL, s.now)
+	if s.broadcast == nil {
+		s.broadcast = func(any) {}
+	}
+	if d.Checkouts != nil && d.CheckoutsPerMinute > 0 {
+		s.checkouts = d.Checkouts
+		s.checkoutLimit = quota.Limit{Name: "checkouts", Max: int64(d.CheckoutsPerMinute), Per: time.Minute}
+	}
 	return s
 }
 
-// LimitCheckouts bounds each user's checkouts to perMinute per clock minute, counted in slots
-// (SPEC §2). Without it, or with perMinute 0, checkouts are not counted and cost no round trip.
-func (s *Service) LimitCheckouts(slots *quota.Slots, perMinute int) {
-	s.checkouts = slots
-	s.checkoutLimit = quota.Limit{Name: "checkouts", Max: int64(perMinute), Per: time.Minute}
-}
-
-// stored records a state just stored in the cache, and broadcasts it.
-func (s *Service) stored(c Cart) {
-	s.cache.put(c)
-	if s.broadcast != nil {
-		s.broadcast(cartChanged{UserID: c.UserID, Gen: c.Gen, Version: c.Version})
+// append stores c as its cart's next state (see Store.Append), then records it in the cache
+// and broadcasts it.
+func (s *Service) append(ctx context.Context, c Cart) error {
+	if err := s.store.Append(ctx, c); err != nil {
+		return err
 	}
+	s.cache.put(c)
+	s.broadcast(cartChanged{UserID: c.UserID, Gen: c.Gen, Version: c.Version})
+	return nil
 }
-
-// now is the time stamped on cart states: UTC and in milliseconds, as MongoDB stores times, so a
-// state read back equals the state written.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // current returns the user's open cart: its latest state, or — when the user has none, or their
 // newest cart is closed — their next cart, empty and not stored yet (Version 0).
@@ -67,11 +82,11 @@ func (s *Service) current(ctx context.Context, userID string) (Cart, error) {
 	latest, err := s.store.Latest(ctx, userID)
 	switch {
 	case errors.Is(err, errs.NotFound):
-		return newCart(userID, 1, now()), nil
+		return newCart(userID, 1, s.now()), nil
 	case err != nil:
 		return Cart{}, err
 	case !latest.Enabled:
-		return newCart(userID, latest.Gen+1, now()), nil
+		return newCart(userID, latest.Gen+1, s.now()), nil
 	}
 	return latest, nil
 }
@@ -117,7 +132,8 @@ func (s *Service) Add(ctx context.Context, userID, articleID string, quantity in
 	return c, nil
 }
 
-// ChangeBy adds delta (±1) to the quantity of a line of the user's open cart; a line at 0 is removed.
+// ChangeBy adds delta (±1) to the quantity of a line of the user's open cart; a line at 0 is
+// removed.
 func (s *Service) ChangeBy(ctx context.Context, userID, articleID string, delta int) (Cart, error) {
 	return s.change(ctx, userID, func(c *Cart) (bool, error) { return true, c.changeBy(articleID, delta) })
 }
@@ -141,12 +157,12 @@ func (s *Service) change(ctx context.Context, userID string, edit func(*Cart) (b
 		if err != nil {
 			return Cart{}, err
 		}
-		next := cur.next(now())
+		next := cur.next(s.now())
 		changed, err := edit(&next)
 		if err != nil || !changed {
 			return cur, err
 		}
-		if err := s.store.Append(ctx, next); err != nil {
+		if err := s.append(ctx, next); err != nil {
 			return Cart{}, err
 		}
 		return next, nil
@@ -164,10 +180,8 @@ func (s *Service) Validate(ctx context.Context, userID string) (Report, error) {
 
 // Checkout closes the user's open cart and sends `place_order` for it. It refuses an empty cart
 // and one with validation errors. Of two racing checkouts of one cart, one closes it and the
-// other gets errs.Conflict.
-//
-// Every checkout counts against the user's checkout quota, first, so that one past it is
-// refused (errs.RateLimited) before it costs a validation or a write, and the cart stays open.
+// other gets errs.Conflict. It counts against the user's checkout quota first, so one past it
+// is refused (errs.RateLimited) before it costs a validation or a write, the cart still open.
 func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -176,46 +190,54 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 			return Cart{}, err
 		}
 	}
-	attempt := 0
-	var checked []Line // the lines report is about
-	var report Report
-	return mongox.RetryOnConflict(ctx, func() (Cart, error) {
-		attempt++
-		cur, err := s.start(ctx, userID, attempt)
-		if err != nil {
+	var co checkout
+	return mongox.RetryOnConflict(ctx, func() (Cart, error) { return s.closeCart(ctx, userID, &co) })
+}
+
+// checkout is what the attempts of one checkout share.
+type checkout struct {
+	attempt int
+	checked []Line // the lines report is about
+	report  Report
+}
+
+// closeCart is one attempt of a checkout: validate the open cart, store its closed state (the
+// outbox of place_order, see the package comment), then send place_order.
+func (s *Service) closeCart(ctx context.Context, userID string, co *checkout) (Cart, error) {
+	co.attempt++
+	cur, err := s.start(ctx, userID, co.attempt)
+	if err != nil {
+		return Cart{}, err
+	}
+	if len(cur.Articles) == 0 {
+		return Cart{}, &checkoutRefused{reason: "the cart is empty", problems: []Problem{}}
+	}
+	// A retry whose lines did not change (only catalog's answers did) keeps its report: asking
+	// again would let a stream of answers about a large cart keep its checkout from ending.
+	if !sameLines(co.checked, cur.Articles) {
+		if co.report, err = validateLines(ctx, s.catalog, cur.Articles); err != nil {
 			return Cart{}, err
 		}
-		if len(cur.Articles) == 0 {
-			return Cart{}, &checkoutRefused{reason: "the cart is empty", problems: []Problem{}}
+		co.checked = cur.Articles
+	}
+	if len(co.report.Errors) > 0 {
+		return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", problems: co.report.Errors}
+	}
+	closed := cur.next(s.now())
+	closed.Enabled = false
+	err = s.append(ctx, closed)
+	if err == nil {
+		s.tryPlaceOrder(ctx, closed)
+		return closed, nil
+	}
+	// The next version exists: a line change (check again), another checkout, or a stale
+	// cached start (check again, from the store).
+	if errors.Is(err, errVersionTaken) {
+		if latest, getErr := s.store.Latest(ctx, userID); getErr == nil && (latest.ID != cur.ID || !latest.Enabled) {
+			return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out")
 		}
-		// A retry whose cart changed only by catalog's answers (no line or quantity changed)
-		// keeps its report: asking again would let a stream of answers about a large cart
-		// keep its checkout from ever ending.
-		if !sameLines(checked, cur.Articles) {
-			if report, err = validateLines(ctx, s.catalog, cur.Articles); err != nil {
-				return Cart{}, err
-			}
-			checked = cur.Articles
-		}
-		if len(report.Errors) > 0 {
-			return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", problems: report.Errors}
-		}
-		closed := cur.next(now())
-		closed.Enabled = false
-		err = s.store.Append(ctx, closed)
-		if err == nil { // closed: this state is now the outbox of place_order
-			s.tryPlaceOrder(ctx, closed)
-			return closed, nil
-		}
-		// The next version exists: a line change (check again), another checkout, or a stale
-		// cached start (check again, from the store).
-		if errors.Is(err, errVersionTaken) {
-			if latest, getErr := s.store.Latest(ctx, userID); getErr == nil && (latest.ID != cur.ID || !latest.Enabled) {
-				return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out")
-			}
-		}
-		return Cart{}, err
-	})
+	}
+	return Cart{}, err
 }
 
 // sameLines tells whether a and b hold the same articles in the same quantities, in order.

@@ -1,7 +1,6 @@
 package cart
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,40 +18,26 @@ import (
 // errVersionTaken is returned by Append when another writer stored that version first.
 var errVersionTaken = fmt.Errorf("the cart changed meanwhile: %w", mongox.ErrLostRace)
 
-// Store keeps the states of carts in MongoDB, append-only (see the package comment).
-//
-// A user's latest state must be found at a cost that does not grow with the carts ever stored,
-// and the one query every MongoDB-wire server answers from an index is an exact _id (see
-// docs/mongo-wire.md). So each user has a head document in cart_heads, a copy of a recent open state
-// of their newest cart written after the state. It may lag (a writer stopped after its state,
-// two writers' head writes landed out of order, and a closed state is never copied there) but
-// never runs ahead: Latest reads it, then looks for the state after it by _id — the next
-// version of an open cart, or the first version of the next cart after a closed one — until
-// one is missing, usually at once.
-//
-// A closed cart also has a pointer in cart_closed, {_id: cartId, userId, version, orderId,
-// closed}, written after its closed state. It is the record of the cart's order: order_placed
-// names the cart, not the version, and RecordOrder sets orderId on the pointer by _id in one
-// write; the pointers still awaiting their order ("") are the place_order outbox that
-// AwaitingOrder reads. A pointer that is missing (its writer stopped after the state) is made
-// up for by RecordOrder (a query on cartId) and by AddMissingPointers (a periodic scan).
+// Store keeps the states of carts in MongoDB, append-only (see the package comment and
+// docs/design.md, "Carts"). Each user has a head in cart_heads, a copy of a recent open state of
+// their newest cart: it may lag, never lead, and Latest looks past it by _id. Each closed cart
+// has a pointer in cart_closed, written after its closed state, that records its order; the
+// pointers without one are the place_order outbox. A missing pointer (its writer stopped after
+// the state) is made up for by RecordOrder and by AddMissingPointers.
 type Store struct {
 	states *mongo.Collection
 	heads  *mongo.Collection
 	closed *mongo.Collection
-
-	// stored, when set, is told of every state stored, after it is stored.
-	stored func(Cart)
 }
 
-// NewStore returns the store of db, creating its indexes. None of them is unique: what makes
-// writers of one version collide is the _id of a state (see stateDoc).
+// NewStore returns the store of db, creating its indexes; it reads no data. None of the indexes
+// is unique: what makes writers of one version collide is the _id of a state (see stateDoc).
 func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{states: db.Collection("cart_states"), heads: db.Collection("cart_heads"), closed: db.Collection("cart_closed")}
 	err := mongox.EnsureIndexes(ctx, s.states,
 		mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "gen", Value: -1}, {Key: "version", Value: -1}}},
 		mongo.IndexModel{Keys: bson.D{{Key: "cartId", Value: 1}, {Key: "version", Value: -1}}},
-		mongo.IndexModel{Keys: bson.D{{Key: "enabled", Value: 1}, {Key: "orderId", Value: 1}}},
+		mongo.IndexModel{Keys: bson.D{{Key: "enabled", Value: 1}, {Key: "updated", Value: 1}}},
 	)
 	if err != nil {
 		return nil, err
@@ -62,90 +47,12 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.addMissingHeads(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.upgradeOldPointers(ctx); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
 // QuotaSlots is the collection of the checkout quota's slots (see quota.Slots), in the store's
 // database.
 func (s *Store) QuotaSlots() *mongo.Collection { return s.states.Database().Collection("quota_slots") }
-
-// addMissingHeads gives every user a head when there are states but no heads at all: a store
-// written before heads existed. It reads every state once.
-func (s *Store) addMissingHeads(ctx context.Context) error {
-	if n, err := s.heads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
-		return mongox.Unavailable(err)
-	}
-	cur, err := s.states.Find(ctx, bson.D{})
-	if err != nil {
-		return mongox.Unavailable(fmt.Errorf("read cart states: %w", err))
-	}
-	var states []stateDoc
-	if err := cur.All(ctx, &states); err != nil {
-		return mongox.Unavailable(fmt.Errorf("read cart states: %w", err))
-	}
-	latest := map[string]stateDoc{}
-	for _, d := range states {
-		l, seen := latest[d.UserID]
-		if !seen || d.Gen > l.Gen || (d.Gen == l.Gen && d.Version > l.Version) {
-			latest[d.UserID] = d
-		}
-	}
-	for user, d := range latest {
-		_, err := s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: user}}, headDoc{UserID: user, State: d},
-			options.Replace().SetUpsert(true))
-		if err != nil {
-			return mongox.Unavailable(fmt.Errorf("write cart head of %s: %w", user, err))
-		}
-	}
-	return nil
-}
-
-// upgradeOldPointers completes the pointers written before pointers recorded the order (they
-// have no closed time, and the order, if any, is on the closed state): each gets its state's
-// order and time, so that AwaitingOrder sees those still awaiting their order. Then, once, it
-// adds the missing pointers of all closed carts, for a store written before pointers existed.
-// A store with pointers, none of the old kind, costs one query of cart_closed and no more.
-func (s *Store) upgradeOldPointers(ctx context.Context) error {
-	n, err := s.closed.EstimatedDocumentCount(ctx)
-	if err != nil {
-		return mongox.Unavailable(fmt.Errorf("count closed carts: %w", err))
-	}
-	cur, err := s.closed.Find(ctx, bson.D{{Key: "closed", Value: bson.D{{Key: "$exists", Value: false}}}})
-	if err != nil {
-		return mongox.Unavailable(fmt.Errorf("read old closed cart pointers: %w", err))
-	}
-	var old []closedDoc
-	if err := cur.All(ctx, &old); err != nil {
-		return mongox.Unavailable(fmt.Errorf("read old closed cart pointers: %w", err))
-	}
-	if n > 0 && len(old) == 0 {
-		return nil
-	}
-	for _, p := range old {
-		var d stateDoc
-		err := s.states.FindOne(ctx, bson.D{{Key: "_id", Value: stateID(p.CartID, p.Version)}}).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue // a pointer with no state: nothing to re-send, nothing to record
-		}
-		if err != nil {
-			return mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", p.CartID, err))
-		}
-		_, err = s.closed.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: p.CartID}, {Key: "closed", Value: bson.D{{Key: "$exists", Value: false}}}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: d.OrderID}, {Key: "closed", Value: d.Updated}}}})
-		if err != nil {
-			return mongox.Unavailable(fmt.Errorf("upgrade closed cart pointer %s: %w", p.CartID, err))
-		}
-	}
-	_, err = s.AddMissingPointers(ctx, time.Time{})
-	return err
-}
 
 // stateDoc is one stored state of a cart. Its _id "<cartId>/<version>" is what makes
 // concurrent writers of one version collide.
@@ -155,7 +62,6 @@ type stateDoc struct {
 	UserID   string    `bson:"userId"`
 	Gen      int       `bson:"gen"`
 	Version  int       `bson:"version"`
-	OrderID  string    `bson:"orderId"`
 	Articles []lineDoc `bson:"articles"`
 	Enabled  bool      `bson:"enabled"`
 	Created  time.Time `bson:"created"`
@@ -172,7 +78,7 @@ type lineDoc struct {
 
 func toDoc(c Cart) stateDoc {
 	d := stateDoc{ID: stateID(c.ID, c.Version), CartID: c.ID, UserID: c.UserID,
-		Gen: c.Gen, Version: c.Version, OrderID: c.OrderID, Enabled: c.Enabled,
+		Gen: c.Gen, Version: c.Version, Enabled: c.Enabled,
 		Created: c.Created, Updated: c.Updated, Articles: make([]lineDoc, len(c.Articles))}
 	for i, l := range c.Articles {
 		d.Articles[i] = lineDoc(l)
@@ -184,7 +90,7 @@ func toDoc(c Cart) stateDoc {
 func stateID(id string, version int) string { return id + "/" + strconv.Itoa(version) }
 
 func (d stateDoc) cart() Cart {
-	c := Cart{ID: d.CartID, UserID: d.UserID, OrderID: d.OrderID, Enabled: d.Enabled,
+	c := Cart{ID: d.CartID, UserID: d.UserID, Enabled: d.Enabled,
 		Created: d.Created.UTC(), Updated: d.Updated.UTC(), Gen: d.Gen, Version: d.Version,
 		Articles: make([]Line, len(d.Articles))}
 	for i, l := range d.Articles {
@@ -255,10 +161,10 @@ func (s *Store) Get(ctx context.Context, id string) (Cart, error) {
 	var p closedDoc
 	err = s.closed.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
 	switch {
-	case errors.Is(err, mongo.ErrNoDocuments): // no pointer: an order, if any, is on the state
+	case errors.Is(err, mongo.ErrNoDocuments): // no pointer yet: no order recorded
 	case err != nil:
 		return Cart{}, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
-	case p.OrderID != "": // (an old pointer without one leaves the state's)
+	default:
 		c.OrderID = p.OrderID
 	}
 	return c, nil
@@ -298,20 +204,13 @@ func (s *Store) Append(ctx context.Context, c Cart) error {
 	} else {
 		_, _ = s.closed.InsertOne(ctx, pointerOf(c))
 	}
-	if s.stored != nil {
-		s.stored(c)
-	}
 	return nil
 }
 
-// RecordOrder records orderID on the closed cart id of userID. It reports whether it matched:
-// the cart exists, is closed, is userID's, and has no other order recorded. Recording the same
-// order again is harmless. The recorded order ends the re-sending of place_order, so an
-// order_placed naming another user, or a second order, must not overwrite it. (This is a
-// conditional update, not atomic on FerretDB; that is safe because orders derives the order id
-// from the cart id, so racing order_placed messages for one cart all carry the same order.)
-//
-// It is one update of the cart's pointer, by _id; recordOrderSlowly handles what it misses.
+// RecordOrder records orderID on the pointer of the closed cart id of userID, by _id, and
+// reports whether it matched: the cart is closed, userID's, with no other order recorded. Its
+// conditional update is not atomic on FerretDB, which is safe because orders derives the order
+// id from the cart id: racing order_placed messages for one cart carry the same order.
 func (s *Store) RecordOrder(ctx context.Context, id, userID, orderID string) (bool, error) {
 	found, err := s.setPointerOrder(ctx, id, userID, orderID)
 	if err != nil || found {
@@ -335,7 +234,7 @@ func (s *Store) setPointerOrder(ctx context.Context, id, userID, orderID string)
 
 // recordOrderSlowly is RecordOrder when the pointer's update matched nothing: the pointer is
 // another user's or has another order (nothing to record), or it is missing (its writer stopped
-// after the closed state), or it is an old one, written before pointers recorded the order.
+// after the closed state).
 func (s *Store) recordOrderSlowly(ctx context.Context, id, userID, orderID string) (bool, error) {
 	var p closedDoc
 	err := s.closed.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&p)
@@ -344,32 +243,12 @@ func (s *Store) recordOrderSlowly(ctx context.Context, id, userID, orderID strin
 		return s.recordOrderWithoutPointer(ctx, id, userID, orderID)
 	case err != nil:
 		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
-	case p.UserID != userID:
-		return false, nil
-	case !p.Closed.IsZero(): // not an old pointer: it has another order (or, raced, this one)
-		return p.OrderID == orderID, nil
 	}
-	// An old pointer: the order, if recorded, is on the closed state.
-	var d stateDoc
-	err = s.states.FindOne(ctx, bson.D{{Key: "_id", Value: stateID(id, p.Version)}}).Decode(&d)
-	if err != nil {
-		return false, mongox.Unavailable(fmt.Errorf("read closed cart %s: %w", id, err))
-	}
-	if d.OrderID != "" {
-		return d.OrderID == orderID, nil
-	}
-	res, err := s.closed.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "closed", Value: bson.D{{Key: "$exists", Value: false}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "orderId", Value: orderID}, {Key: "closed", Value: d.Updated}}}})
-	if err != nil {
-		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))
-	}
-	return res.MatchedCount > 0, nil
+	return p.UserID == userID && p.OrderID == orderID, nil // (raced: this order, recorded meanwhile)
 }
 
 // recordOrderWithoutPointer is RecordOrder for a closed cart without a pointer: it finds the
-// closed state by a query on cartId and writes the pointer, with the order. (In a store written
-// before pointers existed, the state may hold its order already.)
+// closed state by a query on cartId and writes the pointer, with the order.
 func (s *Store) recordOrderWithoutPointer(ctx context.Context, id, userID, orderID string) (bool, error) {
 	var d stateDoc
 	err := s.states.FindOne(ctx, bson.D{{Key: "cartId", Value: id}, {Key: "enabled", Value: false}}).Decode(&d)
@@ -382,7 +261,7 @@ func (s *Store) recordOrderWithoutPointer(ctx context.Context, id, userID, order
 		return false, nil
 	}
 	p := pointerOf(d.cart())
-	p.OrderID = cmp.Or(d.OrderID, orderID)
+	p.OrderID = orderID
 	_, err = s.closed.InsertOne(ctx, p)
 	switch {
 	case mongox.IsDuplicate(err): // written meanwhile: record on it
@@ -390,7 +269,7 @@ func (s *Store) recordOrderWithoutPointer(ctx context.Context, id, userID, order
 	case err != nil:
 		return false, mongox.Unavailable(fmt.Errorf("record order of cart %s: %w", id, err))
 	}
-	return p.OrderID == orderID, nil
+	return true, nil
 }
 
 // AwaitingOrder returns up to limit closed carts, closed before `before`, whose order has not
@@ -426,8 +305,7 @@ func (s *Store) AwaitingOrder(ctx context.Context, before time.Time, limit int) 
 // the pointer; AwaitingOrder would never see that cart. Finding them means scanning closed
 // states (on FerretDB, every state), so this runs rarely, over a recent window (see Run).
 func (s *Store) AddMissingPointers(ctx context.Context, since time.Time) (int, error) {
-	// Closed states carry no order since pointers record it (older ones may, and are done).
-	closed, err := s.find(ctx, bson.D{{Key: "enabled", Value: false}, {Key: "orderId", Value: ""},
+	closed, err := s.find(ctx, bson.D{{Key: "enabled", Value: false},
 		{Key: "updated", Value: bson.D{{Key: "$gte", Value: since}}}},
 		options.Find().SetProjection(bson.D{{Key: "articles", Value: 0}}))
 	if err != nil || len(closed) == 0 {

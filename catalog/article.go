@@ -1,22 +1,10 @@
 // Package catalog is the catalog service (SPEC §3.3): articles with their price and stock, read
 // by anyone and written by admins, and the stock reservations that orders need (SPEC §4).
 //
-// How stock is kept, and why. The obvious design, a stock field taken with a conditional update
-// ({_id, stock: {$gte: q}} → {$inc: {stock: -q}}), oversells on the MongoDB-wire server we run
-// (FerretDB): its conditional updates are not atomic under concurrency, and it has no
-// transactions either. Unique indexes do hold, there as on MongoDB, so every rule rests on them:
-//   - Stock is an append-only ledger of moves per article (ledger.go). Each move has the next
-//     sequence number of its article and the running balance, and the _id "<article>/<seq>": of
-//     two writers that read the same balance, only one can append the next seq; the other gets a
-//     duplicate key, re-reads and decides again. The balance of the latest move is the article's
-//     stock; a head document per article points near it, so it is found by _id lookups alone.
-//   - Reserving an order's stock (reserve.go) decides each line with one move whose key is
-//     deterministic, "<order>/<article>/reserve", under a unique index, so an order_placed
-//     message delivered twice, or handled by two consumers at once, never reserves twice.
-//
-// Reads (GET, list, search) are answered from an in-memory read model of every article
-// (view.go), kept current by this instance's writes and by the catalog_changes broadcast of the
-// others (changes.go). Reservations never read it.
+// FerretDB's conditional updates are not atomic, so every rule rests on unique _ids instead
+// (docs/design.md): stock is an append-only ledger (ledger.go), a reservation decides each line
+// by a move with a deterministic key (reserve.go), an article's version is claimed by inserting
+// it (versions.go). Reads come from an in-memory read model (view.go).
 package catalog
 
 import (
@@ -110,19 +98,7 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 	}
 
 	if in.Price != nil {
-		price, err := in.Price.Cents()
-		switch {
-		case errors.Is(err, money.ErrTooLarge):
-			v.Add("price", "must be at most "+maxPrice.String())
-		case err != nil:
-			v.Add("price", err.Error())
-		case price < 0:
-			v.Add("price", "must be at least 0")
-		case price > maxPrice:
-			v.Add("price", "must be at most "+maxPrice.String())
-		default:
-			ch.Price = &price
-		}
+		ch.Price = checkPrice(&v, *in.Price)
 	} else if create {
 		v.Add("price", "is required")
 	}
@@ -142,4 +118,22 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 		ch.Enabled = in.Enabled // a new article is always enabled
 	}
 	return ch, v.Err()
+}
+
+// checkPrice returns price in cents, or records on v why it is not a price (nil).
+func checkPrice(v *errs.Validation, price money.Number) *money.Cents {
+	cents, err := price.Cents()
+	switch {
+	case errors.Is(err, money.ErrTooLarge):
+		v.Add("price", "must be at most "+maxPrice.String())
+	case err != nil:
+		v.Add("price", err.Error())
+	case cents < 0:
+		v.Add("price", "must be at least 0")
+	case cents > maxPrice:
+		v.Add("price", "must be at most "+maxPrice.String())
+	default:
+		return &cents
+	}
+	return nil
 }

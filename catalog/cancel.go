@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -13,23 +12,10 @@ import (
 )
 
 // Returning the stock of a cancelled order (SPEC §4, order_cancelled): exactly once per order,
-// whether the cancellation comes before, during or after the reservation, however often either
-// message comes, on any instance. It rests on the same unique move keys as reserving (reserve.go):
-//
-//   - The order's record says reserved: each of its lines is given back by a "release" move with
-//     the key "<order>/<article>/release" — the key the reservation's own rollback uses — so a
-//     line comes back at most once whoever releases it, and however often.
-//   - No record yet (the reservation has not come, or is under way on another instance): the
-//     cancellation decides every line first, with a "refuse" move (delta 0, "order cancelled")
-//     under the line's reserve key "<order>/<article>/reserve". A reservation coming later finds
-//     its keys taken and reserves nothing (its lines refused, it records the order rejected); a
-//     reservation under way that took a key first wins that line, and the cancellation then
-//     releases it (and the reservation's rollback may too: the release key makes it once).
-//   - Then the record is written "cancelled", so a repeated order_cancelled or order_placed only
-//     reads it. A record rejected holds nothing (its rollback released before writing it).
-//
-// Both append in the turns of the order's articles (appendOrderMoves), like every move of this
-// instance.
+// whether it comes before, during or after the reservation (docs/design.md, "Reservations").
+// Without a record, every line is first decided by a refuse move under its reserve key, so a
+// reservation coming later takes nothing; then reserved lines are released under their release
+// keys, and the order is recorded cancelled.
 
 // stateCancelled: the order was cancelled; nothing of it is held.
 const stateCancelled = "cancelled"
@@ -48,31 +34,37 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string, lines []OrderLi
 	switch {
 	case err != nil:
 		return r, err
-	case found && (r.State == stateCancelled || r.State == stateRejected):
-		return r, nil // nothing held
-	case found && r.State == stateReserved:
-		return s.releaseReserved(ctx, r)
+	case found && r.State != stateReserved:
+		return r, nil // cancelled or rejected: nothing held
+	case !found:
+		r = s.newReservation(orderID, lines)
+		recorded, err := s.refuseLines(ctx, &r)
+		switch {
+		case err != nil:
+			return r, err
+		case recorded != nil && recorded.State != stateReserved:
+			return *recorded, nil
+		case recorded != nil: // the reservation recorded the order meanwhile
+			r = *recorded
+		}
 	}
-	now := time.Now().UTC()
-	r = Reservation{OrderID: orderID, Lines: normalizeLines(lines), Created: now, Updated: now}
-	reqs, reqLines, err := s.reserveRequests(ctx, orderID, r.Lines)
+	return s.recordCancelled(ctx, r)
+}
+
+// refuseLines decides every line of r with a refuse move under its reserve key. A line that a
+// reservation under way decided first keeps its outcome (r says it is reserved). If the order
+// is recorded meanwhile, that record is returned.
+func (s *Store) refuseLines(ctx context.Context, r *Reservation) (recorded *Reservation, err error) {
+	reqs, reqLines, err := s.reserveRequests(ctx, r.OrderID, r.Lines)
 	if err != nil {
-		return r, err
+		return nil, err
 	}
 	for i := range reqs {
 		reqs[i].decide = func(int64, sellState) (int64, string, string) { return 0, moveRefuse, refusedCancelled }
 	}
-	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
-	switch {
-	case err != nil:
-		return r, err
-	case done != nil: // the reservation recorded the order meanwhile
-		if done.State == stateReserved {
-			return s.releaseReserved(ctx, *done)
-		}
-		if done.State == stateCancelled || done.State == stateRejected {
-			return *done, nil
-		}
+	moves, recorded, err := s.appendDecisions(ctx, r.OrderID, reqs)
+	if err != nil || recorded != nil {
+		return recorded, err
 	}
 	for i, m := range moves {
 		reqLines[i].Reserved, reqLines[i].Stock = m.Reason == moveReserve, m.Balance
@@ -80,33 +72,18 @@ func (s *Store) CancelOrder(ctx context.Context, orderID string, lines []OrderLi
 			reqLines[i].Refusal = m.Note
 		}
 	}
-	return s.releaseReserved(ctx, r)
+	return nil, nil
 }
 
-// releaseReserved gives back every reserved line of r (release keys: once per line, whoever
-// else releases it) and records the order cancelled.
-func (s *Store) releaseReserved(ctx context.Context, r Reservation) (Reservation, error) {
-	var reqs []moveRequest
-	var held []*ReservedLine
-	for i := range r.Lines {
-		if line := &r.Lines[i]; line.Reserved {
-			reqs = append(reqs, releaseRequest(r.OrderID, *line))
-			held = append(held, line)
-		}
-	}
-	if len(reqs) > 0 {
-		moves, _, err := s.appendOrderMoves(ctx, "", reqs)
-		if err != nil {
-			return r, err
-		}
-		for i, m := range moves {
-			held[i].Stock = m.Balance
-		}
+// recordCancelled gives back every reserved line of r and records the order cancelled.
+func (s *Store) recordCancelled(ctx context.Context, r Reservation) (Reservation, error) {
+	if err := s.releaseReserved(ctx, &r); err != nil {
+		return r, err
 	}
 	for i := range r.Lines {
 		r.Lines[i].Reserved, r.Lines[i].Refusal = false, refusedCancelled
 	}
-	r.State, r.Updated = stateCancelled, time.Now().UTC()
+	r.State, r.Updated = stateCancelled, s.now()
 	_, err := s.reservations.ReplaceOne(ctx, bson.M{"_id": r.OrderID}, r, options.Replace().SetUpsert(true))
 	if err != nil && !mongox.IsDuplicate(err) {
 		return r, mongox.Unavailable(fmt.Errorf("record cancellation %s: %w", r.OrderID, err))

@@ -87,7 +87,7 @@ func TestCancelRacesReservationOnTwoInstances(t *testing.T) {
 	var stores [2]*Store
 	for i := range stores {
 		var err error
-		stores[i], err = NewStore(ctx, db)
+		stores[i], err = NewStore(ctx, db, testDeps(nil))
 		require.NoError(t, err)
 	}
 	a := newArticle(t, stores[0], "A", 40)

@@ -29,13 +29,13 @@ func FuzzArticleUpdate(f *testing.F) {
 }
 
 func FuzzCatalogRequests(f *testing.F) {
-	h := messages{log: testkit.Logger(f), store: newTestStore(f), view: newArticleView(), pub: bus.NewMemory(contract.Topology)}
-	testkit.FuzzHandler(f, h.handleRequest, []string{contract.TypeArticleValid, contract.TypeArticleData, "other"},
+	h := handleCatalogRequest(newTestStore(f), newArticleView(), bus.NewMemory(contract.Topology))
+	testkit.FuzzHandler(f, h, []string{contract.TypeArticleValid, contract.TypeArticleData, "other"},
 		`{"referenceId":"r1","articleId":"5f1d7a3e9b1e8a2c3d4e5f60"}`)
 }
 
 func FuzzOrderPlaced(f *testing.F) {
-	h := messages{log: testkit.Logger(f), store: newTestStore(f), view: newArticleView(), pub: bus.NewMemory(contract.Topology)}
-	testkit.FuzzHandler(f, h.handleOrderPlaced, []string{contract.TypeOrderPlaced},
+	h := handleOrderPlaced(testkit.Logger(f), newTestStore(f), bus.NewMemory(contract.Topology))
+	testkit.FuzzHandler(f, h, []string{contract.TypeOrderPlaced},
 		`{"orderId":"o1","cartId":"c1","userId":"u1","articles":[{"articleId":"5f1d7a3e9b1e8a2c3d4e5f60","quantity":1}]}`)
 }

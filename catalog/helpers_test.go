@@ -22,10 +22,22 @@ const (
 	userToken  = "user-token"
 )
 
+// testDeps is what the tests' stores run with: a fixed clock (no decision of the store reads
+// the time) and observe, which may be nil.
+func testDeps(observe func(change)) StoreDeps {
+	return StoreDeps{Now: testkit.NewClock(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)).Now, Observe: observe}
+}
+
 // newTestStore returns a Store on a fresh database of the MongoDB-wire server.
 func newTestStore(t testing.TB) *Store {
 	t.Helper()
-	store, err := NewStore(context.Background(), testkit.Mongo(t))
+	return newObservedStore(t, nil)
+}
+
+// newObservedStore returns a Store on a fresh database that tells observe of its changes.
+func newObservedStore(t testing.TB, observe func(change)) *Store {
+	t.Helper()
+	store, err := NewStore(context.Background(), testkit.Mongo(t), testDeps(observe))
 	require.NoError(t, err)
 	return store
 }
@@ -43,9 +55,8 @@ func newTestAPI(t testing.TB) *testAPI {
 	auth := testkit.NewAuth(t)
 	auth.Add(adminToken, "admin1", "user", "admin")
 	auth.Add(userToken, "user1")
-	store := newTestStore(t)
 	view := newArticleView()
-	store.observe = view.apply
+	store := newObservedStore(t, view.apply)
 	checker := tokens.NewChecker(auth.URL, time.Minute)
 	log := testkit.Logger(t)
 	if _, isBenchmark := t.(*testing.B); isBenchmark {

@@ -24,24 +24,23 @@ const (
 )
 
 func handleArticleGet(log *slog.Logger, view *articleView, store *Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		a, err := view.article(r.Context(), store, chi.URLParam(r, "id"))
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.EncodeTagged(w, r, a)
+		return nil
 	})
 }
 
 func handleArticleSearch(log *slog.Logger, view *articleView) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		criteria := chi.URLParam(r, "criteria")
 		if r.URL.RawPath != "" { // chi matched on the escaped path
 			var err error
 			if criteria, err = url.PathUnescape(criteria); err != nil {
-				web.Error(w, r, log, errs.Newf(errs.Invalid, "malformed search criteria"))
-				return
+				return errs.Newf(errs.Invalid, "malformed search criteria")
 			}
 		}
 		words, problem := searchWords(criteria)
@@ -49,10 +48,10 @@ func handleArticleSearch(log *slog.Logger, view *articleView) http.Handler {
 			problem = "must not be empty"
 		}
 		if problem != "" {
-			web.Error(w, r, log, errs.Newf(errs.Invalid, "search criteria %s", problem))
-			return
+			return errs.Newf(errs.Invalid, "search criteria %s", problem)
 		}
 		web.EncodeTagged(w, r, nonNil(view.search(words, maxSearchResult)))
+		return nil
 	})
 }
 
@@ -84,7 +83,7 @@ func handleArticleList(log *slog.Logger, view *articleView, auth *tokens.Checker
 		Size  int       `json:"size"`
 		Total int       `json:"total"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		query := r.URL.Query()
 		var v errs.Validation
 		v.Summary = "invalid listing parameters"
@@ -96,81 +95,80 @@ func handleArticleList(log *slog.Logger, view *articleView, auth *tokens.Checker
 		deleted := query.Get("deleted")
 		v.Check(deleted == "" || deleted == "true" || deleted == "false", "deleted", "must be true or false")
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		list := view.list
 		if deleted == "true" {
-			u, err := auth.Check(r.Context(), web.BearerToken(r))
-			if err == nil && !u.IsAdmin() {
-				err = errs.Newf(errs.Forbidden, "requires the %q permission", "admin")
-			}
-			if err != nil {
-				web.Error(w, r, log, err)
-				return
+			if err := requireAdmin(r, auth); err != nil {
+				return err
 			}
 			list = view.listDeleted
 		}
 		items, total := list(words, pageNo, size)
 		web.EncodeTagged(w, r, page{Items: nonNil(items), Page: pageNo, Size: size, Total: total})
+		return nil
 	})
 }
 
+// requireAdmin checks that the request's token is an admin's.
+func requireAdmin(r *http.Request, auth *tokens.Checker) error {
+	u, err := auth.Check(r.Context(), web.BearerToken(r))
+	if err == nil && !u.IsAdmin() {
+		err = errs.Newf(errs.Forbidden, "requires the %q permission", "admin")
+	}
+	return err
+}
+
 func handleArticleCreate(log *slog.Logger, store *Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		in, err := web.Decode[articleInput](r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		changes, err := in.validate(true)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		a, err := store.CreateArticle(r.Context(), changes)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, a)
+		return nil
 	})
 }
 
 func handleArticleUpdate(log *slog.Logger, store *Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id := chi.URLParam(r, "id")
 		// A malformed id is reported as such, whatever the body holds.
 		if _, err := parseArticleID(id); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		in, err := web.Decode[articleInput](r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		changes, err := in.validate(false)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		a, err := store.UpdateArticle(r.Context(), id, changes)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, a)
+		return nil
 	})
 }
 
 func handleArticleDelete(log *slog.Logger, store *Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		if err := store.DisableArticle(r.Context(), chi.URLParam(r, "id")); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 

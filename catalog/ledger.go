@@ -18,31 +18,11 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
-// The stock ledger (SPEC §3.3). Every change of an article's stock is a move appended to
-// stock_ledger with the next sequence number of that article and the running balance. A move's
-// _id is "<articleId>/<seq>", so only one writer can append each seq: a move computed from a
-// stale balance cannot be stored, its writer gets a duplicate key, reads the move that won and
-// decides again on top of it. That needs no transaction and no atomic conditional update, so it
-// holds on FerretDB as on MongoDB. Moves are never changed or deleted.
-//
-// Finding the latest move must not cost more as the ledger grows, and the only query every
-// MongoDB-wire server answers from an index is an exact _id (see docs/mongo-wire.md). So each article
-// has a head document in stock_heads, {_id: articleId, seq, balance}: a copy of a recent move,
-// written after the move. It can lag behind (a writer stopped between the move and the head, or
-// two writers' head writes landed out of order) but never runs ahead, so the latest move is found
-// by reading the head and then the moves after it, "<articleId>/<seq+1>", … by _id until one is
-// missing — usually one miss.
-//
-// Each move also has a key: the deterministic id of the decision it records (for orders,
-// "<order>/<article>/reserve", see reserve.go; a random id for an admin's set). A unique index on
-// key makes each decision appended at most once, whatever the seq it raced for.
-//
-// And each move carries the article's sale state (sellState: enabled, price) it was decided
-// with. An admin's change of price or a disable appends a "revise" move (delta 0) with the new
-// state, so the ledger alone orders every fact a reservation decides on: a reservation decided on
-// the latest move needs no read of the article, and is refused by the seq's _id if anything
-// about the article changed meanwhile. The article document is written first and its revise
-// move after; a writer stopped in between is made up for when a read model reloads (reconcile).
+// The stock ledger (SPEC §3.3; docs/design.md, "Stock ledger"). Every stock change is a move
+// appended under _id "<articleId>/<seq>" with the running balance, so of two writers deciding on
+// the same balance only one can store the next seq. A unique key per decision makes each happen
+// once. Each move carries the article's sale state, so a reservation decides on the ledger alone.
+// A head per article (stock_heads) copies a recent move; it may lag, never lead.
 
 // Reasons of stock moves.
 const (
@@ -86,7 +66,7 @@ type stockMove struct {
 	Reason    string        `bson:"reason"`
 	Note      string        `bson:"note,omitempty"`
 	OrderID   string        `bson:"orderId,omitempty"`
-	State     *sellState    `bson:"state,omitempty"` // nil in ledgers written before it
+	State     *sellState    `bson:"state"`
 	At        time.Time     `bson:"at"`
 }
 
@@ -201,10 +181,10 @@ type moveRequest struct {
 	decide    moveDecision
 }
 
-// after returns the move that req appends right after last. Its state is the newer of req's and
-// last's (a revise written late never brings back an older price); req must have one when last
-// has none (see withState).
-func (req moveRequest) after(last stockMove) (stockMove, error) {
+// after returns the move that req appends right after last, at now. Its state is the newer of
+// req's and last's (a revise written late never brings back an older price); req must have one
+// when last has none (an article's first move).
+func (req moveRequest) after(last stockMove, now time.Time) (stockMove, error) {
 	st := newer(req.state, last.State)
 	if st == nil {
 		return stockMove{}, fmt.Errorf("stock move %s: no state of article %s", req.key, req.articleID.Hex())
@@ -213,7 +193,7 @@ func (req moveRequest) after(last stockMove) (stockMove, error) {
 	seq := last.Seq + 1
 	m := stockMove{
 		ID: moveID(req.articleID, seq), Key: req.key, ArticleID: req.articleID, Seq: seq, Delta: delta,
-		Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: req.orderID, State: st, At: time.Now().UTC(),
+		Balance: last.Balance + delta, Reason: reason, Note: note, OrderID: req.orderID, State: st, At: now,
 	}
 	if m.Balance < 0 { // a decision must never do this; refuse rather than store a broken ledger
 		return stockMove{}, fmt.Errorf("stock move %s would leave balance %d", req.key, m.Balance)
@@ -231,37 +211,17 @@ func (s *Store) start(ctx context.Context, articleID bson.ObjectID) (last stockM
 	return last, false, err
 }
 
-// withState gives req the article's state, read from the article, when last has none (a ledger
-// written before moves had one, or an article without moves).
-func (s *Store) withState(ctx context.Context, req *moveRequest, last stockMove) error {
-	if req.state != nil || last.State != nil {
-		return nil
-	}
-	doc, err := s.articleDoc(ctx, req.articleID)
-	if err != nil {
-		return err
-	}
-	req.state = stateOf(doc)
-	return nil
-}
-
-// appendMove appends the move req asks for. If the ledger holds its key already (a retry of work
-// done before), that move is returned instead and nothing is appended.
-//
-// It starts from the latest move it knows of (see start) and tries the next seq at once: when
-// that move is the latest (the usual case) that is one insert, and the head written after it. A
-// duplicate key means the seq is taken — the move there, or the head if that start was a guess
-// from memory, is the new starting point — or that the key is in the ledger already.
+// appendMove appends the move req asks for, or returns the move already holding its key (a
+// retry). It tries the seq after the move it knows of (see start): usually one insert. A
+// duplicate means the seq is taken (decide again on the move there, or on the head if the
+// start was a guess from memory) or the key is (return that move).
 func (s *Store) appendMove(ctx context.Context, req moveRequest) (stockMove, error) {
 	last, guessed, err := s.start(ctx, req.articleID)
 	if err != nil {
 		return stockMove{}, err
 	}
 	return mongox.RetryOnConflict(ctx, func() (stockMove, error) {
-		if err := s.withState(ctx, &req, last); err != nil {
-			return stockMove{}, err
-		}
-		m, err := req.after(last)
+		m, err := req.after(last, s.now())
 		if err != nil {
 			return stockMove{}, err
 		}
@@ -306,13 +266,10 @@ func (s *Store) appendAtOnce(ctx context.Context, reqs []moveRequest) (moves []s
 	moves = make([]stockMove, len(reqs))
 	for i := range reqs {
 		last, _, err := s.start(ctx, reqs[i].articleID)
-		if err == nil {
-			err = s.withState(ctx, &reqs[i], last)
-		}
 		if err != nil {
 			return nil, nil, err
 		}
-		if moves[i], err = reqs[i].after(last); err != nil {
+		if moves[i], err = reqs[i].after(last, s.now()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -398,7 +355,7 @@ func (k *knownMoves) learn(articleID bson.ObjectID, l stockLevel) {
 	if k.latest == nil {
 		k.latest = map[bson.ObjectID]stockLevel{}
 	}
-	if old, ok := k.latest[articleID]; !ok || l.Seq > old.Seq || (l.Seq == old.Seq && old.State == nil) {
+	if old, ok := k.latest[articleID]; !ok || l.Seq > old.Seq {
 		k.latest[articleID] = l
 	}
 }
@@ -450,9 +407,8 @@ func (s *Store) revise(ctx context.Context, doc articleDoc) (int64, error) {
 
 // reconcile appends a revise move for each article whose state in the ledger, as far as this
 // store knows, is older than the article (a writer stopped between the article and its revise
-// move, or a ledger written before moves had states). Run when a read model loads, so the
-// ledger catches up within a reload interval; a revise of a state the ledger had already is
-// harmless (it repeats it).
+// move). Run when a read model loads, so the ledger catches up within a reload interval; a
+// revise of a state the ledger had already is harmless (it repeats it).
 func (s *Store) reconcile(ctx context.Context, docs []articleDoc) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(mongox.MaxParallel)
@@ -467,41 +423,4 @@ func (s *Store) reconcile(ctx context.Context, docs []articleDoc) error {
 		})
 	}
 	return g.Wait()
-}
-
-// moveOldLedger copies the ledger of a store written before moves had _ids by seq (collection
-// old, each move's _id its key) into stock_ledger, with the heads, once: when there are no heads
-// yet. A copy stopped half way is finished on the next start (copied moves are skipped).
-func (s *Store) moveOldLedger(ctx context.Context, old *mongo.Collection) error {
-	if n, err := s.heads.EstimatedDocumentCount(ctx); err != nil || n > 0 {
-		return mongox.Unavailable(err)
-	}
-	cur, err := old.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "articleId", Value: 1}, {Key: "seq", Value: 1}}))
-	if err != nil {
-		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
-	}
-	defer cur.Close(ctx)
-	latest := map[bson.ObjectID]stockMove{}
-	for cur.Next(ctx) {
-		var m stockMove
-		if err := cur.Decode(&m); err != nil {
-			return fmt.Errorf("old stock move: %w", err)
-		}
-		m.Key, m.ID = m.ID, moveID(m.ArticleID, m.Seq)
-		if _, err := s.moves.InsertOne(ctx, m); err != nil && !mongox.IsDuplicate(err) {
-			return mongox.Unavailable(fmt.Errorf("copy stock move %s: %w", m.Key, err))
-		}
-		latest[m.ArticleID] = m
-	}
-	if err := cur.Err(); err != nil {
-		return mongox.Unavailable(fmt.Errorf("read old stock moves: %w", err))
-	}
-	for _, m := range latest {
-		_, err := s.heads.UpdateOne(ctx, bson.M{"_id": m.ArticleID.Hex()},
-			bson.M{"$set": bson.M{"seq": m.Seq, "balance": m.Balance}}, options.UpdateOne().SetUpsert(true))
-		if err != nil {
-			return mongox.Unavailable(fmt.Errorf("write stock head: %w", err))
-		}
-	}
-	return nil
 }

@@ -28,7 +28,7 @@ func startCatalog(t *testing.T) runningCatalog {
 	t.Helper()
 	rabbitURL := testkit.RabbitURL(t)
 	db := testkit.Mongo(t)
-	store, err := NewStore(context.Background(), db)
+	store, err := NewStore(context.Background(), db, testDeps(nil))
 	require.NoError(t, err)
 	testkit.RunService(t, Run, map[string]string{
 		"MONGO_URL": testkit.MongoURL(t), "MONGO_DB": db.Name(),

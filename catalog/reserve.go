@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -17,25 +16,14 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 )
 
-// Reserving the stock of an order (SPEC §4, order_placed): all of its articles or none, once
-// per order however often the message comes and wherever a previous try stopped.
-//
-//   - Each line is decided by one move with the deterministic key "<order>/<article>/reserve":
-//     a "reserve" move (−quantity) when the balance allows it, else a "refuse" move (delta 0).
-//     Whoever appends that key first decides the line for good; a retry, or a second consumer
-//     racing on a redelivery, finds the move and takes its outcome.
-//   - If a line is refused, every reserved line is given back by a "release" move with the key
-//     "<order>/<article>/release", appended at most once for the same reason.
-//   - Then the order's reservation record (_id = order id) is written, reserved or rejected. A
-//     retry of a recorded order only replies.
-//
-// The moves of all lines go in one insert, decided on the latest moves this instance knows of
-// (see knownMoves); only lines whose insert is refused (a stale start, or a decision made by an
-// earlier try) are done one by one. So a usual order costs a read of each article, one insert of
-// its moves, one write of their heads and one of the record.
+// Reserving the stock of an order (SPEC §4, order_placed): all of its lines or none, once per
+// order. Three steps, each safe to repeat after a crash (docs/design.md, "Reservations"):
+// reserve decides each line by a move with key "<order>/<article>/reserve"; release gives back
+// the reserved lines of a rejected order ("<order>/<article>/release"); record writes the
+// reservation, the order's answer from then on.
+
 // Reservation states.
 const (
-	statePending  = "pending" // written by stores before the record came last; read as not recorded
 	stateReserved = "reserved"
 	stateRejected = "rejected"
 )
@@ -89,76 +77,130 @@ func normalizeLines(lines []OrderLine) []ReservedLine {
 	return out
 }
 
-// ReserveOrder reserves the stock of every line of the order, or of none. It is idempotent:
-// calling it again for the same order (after success, or after an error at any point) finishes
-// the same reservation without reserving anything twice. A recorded order keeps its lines; one
-// stopped before its record is finished with the lines given again (orders sends the same).
+// ReserveOrder reserves the stock of every line of the order, or of none. Calling it again for
+// the same order (after success, or after an error at any point) finishes the same reservation
+// without reserving anything twice; a recorded order is only read.
 func (s *Store) ReserveOrder(ctx context.Context, orderID string, lines []OrderLine) (Reservation, error) {
 	if orderID == "" {
 		return Reservation{}, errs.Newf(errs.Invalid, "order without id")
 	}
-	now := time.Now().UTC()
-	r := Reservation{OrderID: orderID, Lines: normalizeLines(lines), Created: now, Updated: now}
-	reqs, reqLines, err := s.reserveRequests(ctx, orderID, r.Lines)
-	if err != nil {
-		return r, err
-	}
-	moves, done, err := s.appendOrderMoves(ctx, orderID, reqs)
+	r := s.newReservation(orderID, lines)
+	recorded, err := s.reserve(ctx, &r)
 	switch {
 	case err != nil:
 		return r, err
-	case done != nil: // recorded by an earlier try: only reply
-		return *done, nil
+	case recorded != nil: // by an earlier try, or a cancellation
+		return *recorded, nil
+	}
+	r.State = stateReserved
+	if !r.allReserved() {
+		r.State = stateRejected
+		if err := s.releaseReserved(ctx, &r); err != nil {
+			return r, err
+		}
+	}
+	return s.recordReservation(ctx, r)
+}
+
+// newReservation is the unrecorded reservation of the order's lines, merged and sorted.
+func (s *Store) newReservation(orderID string, lines []OrderLine) Reservation {
+	now := s.now()
+	return Reservation{OrderID: orderID, Lines: normalizeLines(lines), Created: now, Updated: now}
+}
+
+// allReserved tells whether every line of r is reserved.
+func (r Reservation) allReserved() bool {
+	for _, line := range r.Lines {
+		if !line.Reserved {
+			return false
+		}
+	}
+	return true
+}
+
+// reserve decides every line of r with its reserve move, reserved or refused, and sets the
+// lines' outcome, price and stock. If the order is recorded already, that record is returned.
+func (s *Store) reserve(ctx context.Context, r *Reservation) (recorded *Reservation, err error) {
+	reqs, reqLines, err := s.reserveRequests(ctx, r.OrderID, r.Lines)
+	if err != nil {
+		return nil, err
+	}
+	moves, recorded, err := s.appendDecisions(ctx, r.OrderID, reqs)
+	if err != nil || recorded != nil {
+		return recorded, err
 	}
 	for i, m := range moves {
 		line := reqLines[i]
-		line.Reserved, line.Stock = m.Reason == moveReserve, m.Balance
+		line.Reserved, line.Stock, line.Price = m.Reason == moveReserve, m.Balance, money.Cents(m.State.Price)
 		if !line.Reserved {
 			line.Refusal = m.Note
 		}
-		if err := s.priceLine(ctx, line, m); err != nil {
-			return r, err
-		}
 	}
-	allReserved := true
-	for _, line := range r.Lines {
-		allReserved = allReserved && line.Reserved
-	}
+	return nil, nil
+}
 
-	r.State = stateReserved
-	if !allReserved {
-		r.State = stateRejected
-		reqs, reqLines = reqs[:0], reqLines[:0]
-		for i := range r.Lines {
-			if line := &r.Lines[i]; line.Reserved {
-				reqs = append(reqs, releaseRequest(orderID, *line))
-				reqLines = append(reqLines, line)
-			}
-		}
-		moves, _, err := s.appendOrderMoves(ctx, "", reqs)
-		if err != nil {
-			return r, err
-		}
-		for i, m := range moves {
-			reqLines[i].Stock = m.Balance
+// releaseReserved gives back every reserved line of r with its release move (once per line,
+// whoever else releases it) and sets their stock.
+func (s *Store) releaseReserved(ctx context.Context, r *Reservation) error {
+	var reqs []moveRequest
+	var held []*ReservedLine
+	for i := range r.Lines {
+		if line := &r.Lines[i]; line.Reserved {
+			reqs = append(reqs, releaseRequest(r.OrderID, *line))
+			held = append(held, line)
 		}
 	}
+	moves, err := s.appendReleases(ctx, reqs)
+	if err != nil {
+		return err
+	}
+	for i, m := range moves {
+		held[i].Stock = m.Balance
+	}
+	return nil
+}
 
-	r.Updated = time.Now().UTC()
-	// Replaced rather than inserted, since a store written before kept a pending record. A
-	// duplicate is a consumer that decided the same lines at the same time and upserted first.
-	_, err = s.reservations.ReplaceOne(ctx, bson.M{"_id": orderID}, r, options.Replace().SetUpsert(true))
-	if err != nil && !mongox.IsDuplicate(err) {
-		return r, mongox.Unavailable(fmt.Errorf("record reservation %s: %w", orderID, err))
+// recordReservation writes r as the order's record, unless one was written meanwhile (the same
+// decision by another consumer, or a cancellation): then that record is the answer.
+func (s *Store) recordReservation(ctx context.Context, r Reservation) (Reservation, error) {
+	r.Updated = s.now()
+	_, err := s.reservations.InsertOne(ctx, r)
+	if mongox.IsDuplicate(err) {
+		recorded, _, err := s.reservation(ctx, r.OrderID)
+		return recorded, err
+	}
+	if err != nil {
+		return r, mongox.Unavailable(fmt.Errorf("record reservation %s: %w", r.OrderID, err))
 	}
 	return r, nil
 }
 
-// appendOrderMoves appends the moves reqs ask for, in their articles' turns (see takeTurns), all
-// at once, then one by one those refused.
-// With orderID set, a refused one may mean the order was reserved before: its record, if
-// written, is returned as done and nothing more is appended.
-func (s *Store) appendOrderMoves(ctx context.Context, orderID string, reqs []moveRequest) (moves []stockMove, done *Reservation, err error) {
+// appendDecisions appends the moves deciding lines of the order (see appendInTurns). A refused
+// insert may mean an earlier try decided the order: if it recorded it, that record is returned.
+func (s *Store) appendDecisions(ctx context.Context, orderID string, reqs []moveRequest) ([]stockMove, *Reservation, error) {
+	return s.appendInTurns(ctx, reqs, func() (*Reservation, error) {
+		r, found, err := s.reservation(ctx, orderID)
+		if err != nil || !found {
+			return nil, err
+		}
+		return &r, nil
+	})
+}
+
+// appendReleases appends the moves giving back lines of an order (see appendInTurns).
+func (s *Store) appendReleases(ctx context.Context, reqs []moveRequest) ([]stockMove, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	moves, _, err := s.appendInTurns(ctx, reqs, func() (*Reservation, error) { return nil, nil })
+	return moves, err
+}
+
+// appendInTurns appends the moves reqs ask for, in their articles' turns (see takeTurns): all
+// at once, then one by one those refused. Before those, recorded may end the append with the
+// order's record.
+func (s *Store) appendInTurns(ctx context.Context, reqs []moveRequest,
+	recorded func() (*Reservation, error)) ([]stockMove, *Reservation, error) {
 	give, err := s.takeTurns(ctx, reqs)
 	if err != nil {
 		return nil, nil, err
@@ -168,14 +210,8 @@ func (s *Store) appendOrderMoves(ctx context.Context, orderID string, reqs []mov
 	if err != nil || len(refused) == 0 {
 		return moves, nil, err
 	}
-	if orderID != "" {
-		r, found, err := s.reservation(ctx, orderID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if found && r.State != statePending {
-			return nil, &r, nil
-		}
+	if r, err := recorded(); err != nil || r != nil {
+		return nil, r, err
 	}
 	for _, i := range refused {
 		if moves[i], err = s.appendMove(ctx, reqs[i]); err != nil {
@@ -232,21 +268,6 @@ func (s *Store) reserveRequests(ctx context.Context, orderID string, lines []Res
 		}
 	}
 	return out, outLines, nil
-}
-
-// priceLine sets the line's price from the state its move was decided with, or from the
-// article for a move of a ledger written before moves had states.
-func (s *Store) priceLine(ctx context.Context, line *ReservedLine, m stockMove) error {
-	st := m.State
-	if st == nil {
-		doc, err := s.articleDoc(ctx, m.ArticleID)
-		if err != nil {
-			return err
-		}
-		st = stateOf(doc)
-	}
-	line.Price = money.Cents(st.Price)
-	return nil
 }
 
 // reservation returns the order's reservation record, if it was written.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
@@ -42,10 +44,10 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	return c, nil
 }
 
-// Run runs the catalog service until ctx is done: its HTTP API, its consumers of the `catalog`
-// `catalog_order_placed` and `catalog_order_cancelled` queues, its read model of the articles with the catalog_changes
-// broadcast that keeps other instances' read models current, and the logout listener of its
-// token cache.
+// Run runs the catalog service until ctx is done: its HTTP API, its consumers of the `catalog`,
+// `catalog_order_placed` and `catalog_order_cancelled` queues, its read model of the articles
+// with the catalog_changes broadcast that keeps other instances' read models current, and the
+// logout listener of its token cache.
 func Run(ctx context.Context, opts app.Options) error {
 	cfg, err := LoadConfig(opts.Getenv)
 	if err != nil {
@@ -56,20 +58,21 @@ func Run(ctx context.Context, opts app.Options) error {
 		return err
 	}
 	defer rt.Close()
-	store, err := app.OpenStore(ctx, rt, cfg.MongoDB, NewStore)
+	// The read model: filled before serving, then kept current (see articleView).
+	view := newArticleView()
+	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeCatalogChanges, typeArticleChanged)
+	deps := StoreDeps{Now: time.Now, Observe: func(c change) {
+		view.apply(c)
+		broadcast(feed, c)
+	}}
+	store, err := app.OpenStore(ctx, rt, cfg.MongoDB, func(ctx context.Context, db *mongo.Database) (*Store, error) {
+		return NewStore(ctx, db, deps)
+	})
 	if err != nil {
 		return err
 	}
-
-	// The read model: filled before serving, then kept current (see articleView).
-	view := newArticleView()
 	if err := loadView(ctx, store, view, true); err != nil {
 		return err
-	}
-	feed := bus.NewFeed(rt.Log, rt.Bus, contract.ExchangeCatalogChanges, typeArticleChanged)
-	store.observe = func(c change) {
-		view.apply(c)
-		broadcast(feed, c)
 	}
 	reload := make(chan struct{}, 1)
 	changes := bus.Subscription{Exchange: contract.ExchangeCatalogChanges, OnStart: func() {
@@ -79,7 +82,6 @@ func Run(ctx context.Context, opts app.Options) error {
 		}
 	}}
 
-	msgs := messages{log: rt.Log, store: store, view: view, pub: rt.Bus}
 	srv := NewServer(Deps{Basics: rt.Basics(), Tokens: rt.Tokens(), Store: store, View: view})
 	return rt.Serve(ctx, srv,
 		feed.Run,
@@ -87,8 +89,11 @@ func Run(ctx context.Context, opts app.Options) error {
 		func(ctx context.Context) error {
 			return keepViewCurrent(ctx, rt.Log, store, view, reload, cfg.ViewReload)
 		},
-		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch}, msgs.handleRequest),
-		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch}, msgs.handleOrderPlaced),
-		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderCancelled, Prefetch: cfg.Prefetch}, msgs.handleOrderCancelled),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalog, Prefetch: cfg.Prefetch},
+			handleCatalogRequest(store, view, rt.Bus)),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderPlaced, Prefetch: cfg.Prefetch},
+			handleOrderPlaced(rt.Log, store, rt.Bus)),
+		app.Consume(rt.Bus, bus.Subscription{Queue: contract.QueueCatalogOrderCancelled, Prefetch: cfg.Prefetch},
+			handleOrderCancelled(rt.Log, store)),
 	)
 }

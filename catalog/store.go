@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
@@ -20,12 +19,13 @@ import (
 // read it makes is by exact _id, so its cost does not grow with the history of the shop.
 type Store struct {
 	articles     *mongo.Collection
+	versions     *mongo.Collection // every article version but the first, by "<articleId>/<version>"
 	moves        *mongo.Collection
 	heads        *mongo.Collection
 	reservations *mongo.Collection
 	headWrites   *mongox.BulkWriter // the heads of an order's moves, a few at a time
 
-	// observe, when set, is told of every change the store writes, after it is stored.
+	now     func() time.Time
 	observe func(change)
 
 	known knownMoves  // where appends start (see knownMoves)
@@ -36,20 +36,29 @@ type Store struct {
 	beforeMove func(moveKey string) error
 }
 
-// NewStore uses db (the `catalog` database) and makes sure its indexes exist.
-// Reservations and heads need no index of their own: their _id is their key.
-func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
+// StoreDeps is what a Store needs besides its database.
+type StoreDeps struct {
+	Now     func() time.Time // stamps articles, moves and reservations
+	Observe func(change)     // told of every change after it is stored; may be nil
+}
+
+// NewStore uses db (the `catalog` database) and makes sure its indexes exist. Reservations,
+// heads and versions need no index of their own: their _id is their key. It reads no data.
+func NewStore(ctx context.Context, db *mongo.Database, deps StoreDeps) (*Store, error) {
 	s := &Store{
 		articles:     db.Collection("articles"),
+		versions:     db.Collection("article_versions"),
 		moves:        db.Collection("stock_ledger"),
 		heads:        db.Collection("stock_heads"),
 		reservations: db.Collection("reservations"),
 		headWrites:   mongox.NewBulkWriter(),
+		now:          func() time.Time { return deps.Now().UTC() },
+		observe:      deps.Observe,
+	}
+	if s.observe == nil {
+		s.observe = func(change) {}
 	}
 	if err := s.ensureLedgerIndexes(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.moveOldLedger(ctx, db.Collection("stock_moves")); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -74,9 +83,7 @@ func (s *Store) notify(c change) {
 	if c.Stock != nil {
 		s.learn(c.ArticleID, *c.Stock)
 	}
-	if s.observe != nil {
-		s.observe(c)
-	}
+	s.observe(c)
 }
 
 // articleDoc is an article as stored. Its stock lives in the ledger, not here.
@@ -113,7 +120,7 @@ func parseArticleID(id string) (bson.ObjectID, error) {
 // CreateArticle stores a new enabled article with the validated fields of ch and its initial
 // stock as the first move of its ledger.
 func (s *Store) CreateArticle(ctx context.Context, ch articleChanges) (Article, error) {
-	now := time.Now().UTC()
+	now := s.now()
 	doc := articleDoc{ID: bson.NewObjectID(), Enabled: true, Version: 1, Created: now, Updated: now}
 	ch.applyTo(&doc)
 	if _, err := s.articles.InsertOne(ctx, doc); err != nil {
@@ -144,6 +151,9 @@ func (ch articleChanges) applyTo(doc *articleDoc) {
 	}
 	if ch.Price != nil {
 		doc.Price = int64(*ch.Price)
+	}
+	if ch.Enabled != nil {
+		doc.Enabled = *ch.Enabled
 	}
 }
 
@@ -179,40 +189,19 @@ func (s *Store) articleDoc(ctx context.Context, id bson.ObjectID) (articleDoc, e
 	return doc, nil
 }
 
-// UpdateArticle changes the fields of ch that are set; a stock is set with an adjusting move.
-// Only the fields sent are written, in one update, so two admins changing different fields at
-// once both keep their change (on MongoDB, where a single-document update is atomic).
+// UpdateArticle changes the fields of ch that are set, as the article's next version (see
+// writeArticle); a stock is set with an adjusting move.
 func (s *Store) UpdateArticle(ctx context.Context, id string, ch articleChanges) (Article, error) {
 	oid, err := parseArticleID(id)
 	if err != nil {
 		return Article{}, err
 	}
-	set := bson.M{"updated": time.Now().UTC()}
-	if ch.Name != nil {
-		set["name"] = *ch.Name
-	}
-	if ch.Description != nil {
-		set["description"] = *ch.Description
-	}
-	if ch.Image != nil {
-		set["image"] = *ch.Image
-	}
-	if ch.Price != nil {
-		set["price"] = int64(*ch.Price)
-	}
-	if ch.Enabled != nil {
-		set["enabled"] = *ch.Enabled
-	}
-	var doc articleDoc
-	err = s.articles.FindOneAndUpdate(ctx, bson.M{"_id": oid}, bson.M{"$set": set, "$inc": bson.M{"version": 1}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	doc, err := s.writeArticle(ctx, oid, ch.applyTo)
 	if err != nil {
-		return Article{}, mongox.NotFound(err, "article "+id)
+		return Article{}, err
 	}
-	s.notify(change{ArticleID: doc.ID, Article: &doc})
-	// The ledger records the new state with the stock move, or with a revise move of its own
-	// when the price or the enabled state may have changed (see sellState): a restored
-	// article is reservable once its state is in the ledger, as a disabled one stops being.
+	// The ledger records the new sale state with the stock move, or with a revise move of its
+	// own when the price or the enabled state may have changed (see sellState).
 	var stock int64
 	switch {
 	case ch.Stock != nil:
@@ -235,14 +224,10 @@ func (s *Store) DisableArticle(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var doc articleDoc
-	err = s.articles.FindOneAndUpdate(ctx, bson.M{"_id": oid},
-		bson.M{"$set": bson.M{"enabled": false, "updated": time.Now().UTC()}, "$inc": bson.M{"version": 1}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	doc, err := s.writeArticle(ctx, oid, func(d *articleDoc) { d.Enabled = false })
 	if err != nil {
-		return mongox.NotFound(err, "article "+id)
+		return err
 	}
-	s.notify(change{ArticleID: doc.ID, Article: &doc})
 	_, err = s.revise(ctx, doc) // reservations read the ledger: see sellState
 	return err
 }

@@ -17,23 +17,11 @@ import (
 )
 
 // articleView is the catalog's in-memory read model: every article with its stock, and the word
-// search over them. GET, list and search are answered from it without asking the store.
-//
-// What keeps it current, and how stale it may be:
-//   - this instance's own writes are applied as soon as they are stored (the store's observer),
-//     so the next read here sees them;
-//   - the writes of other instances arrive as article-changed broadcasts on the catalog_changes
-//     fanout exchange (changes.go), applied within milliseconds;
-//   - it is reloaded from the store whenever that subscription (re)starts, since broadcasts sent
-//     while it was away are lost, and every reload interval (1 min), which bounds how long a
-//     broadcast its sender could not publish leaves it stale.
-//
-// Changes carry the article's version and the stock's ledger seq, so an old change arriving
-// late never overwrites a newer one. Stock decisions (reservations) never read it.
-//
-// Search scans the normalized text of the enabled articles in memory: 10,000 articles take a
-// few milliseconds. A shop past one machine, or with millions of articles, would feed the same
-// broadcasts to a search engine (OpenSearch, Meilisearch, MongoDB Atlas Search) instead.
+// search over them; GET, list and search read only it. Stock decisions never read it.
+// Current: own writes at once (the store's observer), other instances' by the catalog_changes
+// broadcast (changes.go), a full reload when that subscription (re)starts and every reload
+// interval (1 min), which bounds the staleness a lost broadcast leaves (docs/design.md).
+// Changes carry the article version and ledger seq, so a late one never overwrites a newer.
 type articleView struct {
 	mu       sync.RWMutex
 	articles map[bson.ObjectID]*viewEntry
