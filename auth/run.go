@@ -32,7 +32,7 @@ type Config struct {
 
 // LoadConfig reads the configuration from getenv.
 func LoadConfig(getenv config.Getenv) (Config, error) {
-	common, err := config.Load(getenv, "3000")
+	common, err := config.Load(getenv, config.DefaultPort("auth"))
 	if err != nil {
 		return Config{}, err
 	}
