@@ -374,6 +374,11 @@ func TestDocs(t *testing.T) {
 	assert.Equal(t, 404, status)
 	status, _, _ = get("/docs/assets/LICENSE")
 	assert.Equal(t, 404, status)
+	// /docs (the documents' path) redirects to the page, whose assets are relative to /docs/.
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/docs", nil))
+	assert.Equal(t, http.StatusMovedPermanently, rec.Code)
+	assert.Equal(t, "/docs/", rec.Header().Get("Location"))
 }
 
 // Handle answers a returned error as Error would, and leaves a handler's own answer alone.
