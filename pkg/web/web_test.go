@@ -21,6 +21,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
@@ -325,6 +326,9 @@ func TestBearerToken(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{`{"name":"a"}`, `{"age":1e309}`, `[`, `{"name":null}`, "\x00", `{"age":-1}`} {
+		f.Add(seed)
+	}
+	for _, seed := range testkit.AnyJSON() {
 		f.Add(seed)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
