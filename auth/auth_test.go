@@ -434,10 +434,10 @@ func TestBootstrapAdmin(t *testing.T) {
 	assert.NotNil(t, users, "no users is an empty list, never null")
 	assert.Empty(t, users)
 
-	created, err := auth.BootstrapAdmin(ctx, e.store, "boss", "boss-password")
+	created, err := auth.BootstrapAdmin(ctx, e.store, testPasswordCost, "boss", "boss-password")
 	require.NoError(t, err)
 	assert.True(t, created)
-	created, err = auth.BootstrapAdmin(ctx, e.store, "BOSS", "another-password")
+	created, err = auth.BootstrapAdmin(ctx, e.store, testPasswordCost, "BOSS", "another-password")
 	require.NoError(t, err)
 	assert.False(t, created, "idempotent")
 	boss := e.current(e.signIn("boss", "boss-password"))
@@ -448,14 +448,17 @@ func TestBootstrapAdmin(t *testing.T) {
 
 	// An existing user is granted admin.
 	token := e.signUp("Juan", "juan", "juan-password")
-	_, err = auth.BootstrapAdmin(ctx, e.store, "juan", "juan-password")
+	_, err = auth.BootstrapAdmin(ctx, e.store, testPasswordCost, "juan", "juan-password")
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"user", "admin"}, e.current(token).Permissions)
 
 	// Two instances starting at once.
 	errc := make(chan error, 2)
 	for range 2 {
-		go func() { _, err := auth.BootstrapAdmin(ctx, e.store, "twin", "twin-password"); errc <- err }()
+		go func() {
+			_, err := auth.BootstrapAdmin(ctx, e.store, testPasswordCost, "twin", "twin-password")
+			errc <- err
+		}()
 	}
 	require.NoError(t, <-errc)
 	require.NoError(t, <-errc)
@@ -463,7 +466,7 @@ func TestBootstrapAdmin(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, users, 3)
 
-	_, err = auth.BootstrapAdmin(ctx, e.store, "shorty", "short")
+	_, err = auth.BootstrapAdmin(ctx, e.store, testPasswordCost, "shorty", "short")
 	assert.Error(t, err, "a weak password is refused")
 }
 

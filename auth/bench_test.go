@@ -16,8 +16,10 @@ import (
 // BenchmarkSignIn measures a whole sign-in: user lookup, one bcrypt comparison (cost 10),
 // token record insert, signing.
 func BenchmarkSignIn(b *testing.B) {
-	defer auth.SetPasswordCost(10)()
-	e := newEnv(b, auth.Limits{PerLogin: 1 << 30, PerAddress: 1 << 30})
+	e := newEnvOn(b, testkit.Mongo(b), func(d *auth.Deps) {
+		d.Limits = auth.Limits{PerLogin: 1 << 30, PerAddress: 1 << 30}
+		d.PasswordCost = auth.DefaultPasswordCost
+	})
 	e.signUp("Bench", "bench", "bench-password")
 	body := map[string]string{"login": "bench", "password": "bench-password"}
 	for b.Loop() {

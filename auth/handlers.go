@@ -29,7 +29,7 @@ type tokenResponse struct {
 	Token string `json:"token"`
 }
 
-func handleSignUp(log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) http.Handler {
+func handleSignUp(log *slog.Logger, store *Store, pw passwords, sess *sessions, limits *rateLimits) http.Handler {
 	// Only these fields are read: a "permissions" field in the body is ignored.
 	type request struct {
 		Name     string `json:"name"`
@@ -57,7 +57,7 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 			rateLimited(w, r, log, refused)
 			return
 		}
-		u, err := newUser(req.Name, req.Login, req.Password)
+		u, err := pw.newUser(req.Name, req.Login, req.Password)
 		if err == nil {
 			u, err = store.CreateUser(r.Context(), u)
 		}
@@ -80,7 +80,7 @@ func handleSignUp(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 	})
 }
 
-func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) http.Handler {
+func handleSignIn(log *slog.Logger, store *Store, pw passwords, sess *sessions, limits *rateLimits) http.Handler {
 	type request struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
@@ -113,8 +113,8 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 		}
 		u, err := store.UserByLogin(r.Context(), login)
 		if errors.Is(err, errs.NotFound) {
-			passwordMatches(dummyHash, req.Password) // same work as for a known login
-			web.Error(w, r, log, errBadCredentials)  // the attempt's slots stay: a failure
+			pw.matchesNoOne(req.Password)           // same work as for a known login
+			web.Error(w, r, log, errBadCredentials) // the attempt's slots stay: a failure
 			return
 		}
 		if err != nil {
@@ -123,7 +123,7 @@ func handleSignIn(log *slog.Logger, store *Store, sess *sessions, limits *rateLi
 		}
 		// A disabled account gets the same answer as a wrong password, so that the answer
 		// never confirms a password that cannot be used.
-		if !passwordMatches(u.PasswordHash, req.Password) || !u.Enabled {
+		if !pw.matches(u.PasswordHash, req.Password) || !u.Enabled {
 			web.Error(w, r, log, errBadCredentials)
 			return
 		}
@@ -162,7 +162,7 @@ func handleCurrentUser() http.Handler {
 }
 
 // handleChangePassword sets a new password and signs the user out of every other session.
-func handleChangePassword(log *slog.Logger, store *Store, sess *sessions) http.Handler {
+func handleChangePassword(log *slog.Logger, store *Store, pw passwords, sess *sessions) http.Handler {
 	type request struct {
 		CurrentPassword string `json:"currentPassword"`
 		NewPassword     string `json:"newPassword"`
@@ -182,11 +182,11 @@ func handleChangePassword(log *slog.Logger, store *Store, sess *sessions) http.H
 		}
 		c := callerFrom(r.Context())
 		u := c.user
-		if !passwordMatches(u.PasswordHash, req.CurrentPassword) {
+		if !pw.matches(u.PasswordHash, req.CurrentPassword) {
 			web.Error(w, r, log, errs.Fieldf("currentPassword", "is not your current password"))
 			return
 		}
-		hash, err := hashPassword(req.NewPassword)
+		hash, err := pw.hash(req.NewPassword)
 		if err != nil {
 			web.Error(w, r, log, err)
 			return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
@@ -23,6 +24,10 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
+
+// testPasswordCost is the bcrypt cost the tests hash at: they check behaviour, not hashing
+// cost, and cost 10 under the race detector would take minutes. BenchmarkSignIn uses the real one.
+const testPasswordCost = bcrypt.MinCost
 
 var testSecret = []byte("test-secret-of-at-least-32-bytes-long!!")
 
@@ -56,7 +61,7 @@ func newEnvOn(t testing.TB, db *mongo.Database, set func(*auth.Deps)) *env {
 	}
 	d := auth.Deps{
 		Basics: web.Basics{Log: log, Metrics: metrics.New("auth")}, Store: store, Bus: b,
-		Secret: testSecret, TokenIdle: auth.DefaultTokenIdle,
+		Secret: testSecret, TokenIdle: auth.DefaultTokenIdle, PasswordCost: testPasswordCost,
 	}
 	if set != nil {
 		set(&d)
@@ -106,7 +111,7 @@ func (e *env) signIn(login, password string) string {
 // admin makes an admin through the bootstrap path and returns its token.
 func (e *env) admin() string {
 	e.t.Helper()
-	_, err := auth.BootstrapAdmin(context.Background(), e.store, "root", "root-password")
+	_, err := auth.BootstrapAdmin(context.Background(), e.store, testPasswordCost, "root", "root-password")
 	require.NoError(e.t, err)
 	return e.signIn("root", "root-password")
 }

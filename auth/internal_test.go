@@ -33,11 +33,25 @@ func TestAddressKey(t *testing.T) {
 	assert.Equal(t, "unknown", addressKey(netip.Addr{}))
 }
 
-// The real cost (the tests run at a lower one, see export_test.go).
-func TestProductionPasswordCost(t *testing.T) {
-	cost, err := bcrypt.Cost([]byte(dummyHashCost10))
+// The real cost (the tests of behaviour run at a lower one, through Deps.PasswordCost), and the
+// unknown-login comparison at the same cost as the hashes.
+func TestPasswordCost(t *testing.T) {
+	for _, tc := range []struct{ asked, want int }{{0, 10}, {10, 10}, {bcrypt.MinCost, bcrypt.MinCost}, {1, bcrypt.MinCost}} {
+		p := newPasswords(tc.asked)
+		assert.Equal(t, tc.want, p.cost, tc.asked)
+		cost, err := bcrypt.Cost(p.dummy)
+		assert.NoError(t, err)
+		assert.Equal(t, tc.want, cost, tc.asked)
+		hash, err := p.hash("a password")
+		assert.NoError(t, err)
+		cost, err = bcrypt.Cost(hash)
+		assert.NoError(t, err)
+		assert.Equal(t, tc.want, cost, tc.asked)
+		assert.True(t, p.matches(hash, "a password"))
+	}
+	cfg, err := LoadConfig(func(string) string { return "" })
 	assert.NoError(t, err)
-	assert.Equal(t, 10, cost)
+	assert.Equal(t, 10, cfg.PasswordCost)
 }
 
 func TestClientAddress(t *testing.T) {

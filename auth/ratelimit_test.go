@@ -48,7 +48,7 @@ func newAuthFleet(t testing.TB, n int, limits auth.Limits, clock *testkit.Clock)
 	for range n {
 		f.servers = append(f.servers, auth.NewServer(auth.Deps{
 			Basics: web.Basics{Log: testkit.Logger(t), Metrics: metrics.New("auth")},
-			Store:  store, Bus: b, Secret: testSecret, Limits: limits, Now: clock.Now,
+			Store:  store, Bus: b, Secret: testSecret, Limits: limits, Now: clock.Now, PasswordCost: testPasswordCost,
 		}))
 	}
 	return f

@@ -33,30 +33,34 @@ type Deps struct {
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed when sign-in
 	// is limited per client address (none by default).
 	TrustedProxies []netip.Prefix
+	// PasswordCost is the bcrypt cost of password hashes: DefaultPasswordCost when 0 (tests of
+	// behaviour set bcrypt.MinCost).
+	PasswordCost int
 }
 
 // NewServer returns the auth API of SPEC §3.1 with the operational endpoints and its docs.
 func NewServer(d Deps) http.Handler {
+	pw := newPasswords(d.PasswordCost)
 	r := d.Router(openAPI)
 	now := d.Now
 	if now == nil {
 		now = time.Now
 	}
 	sess := &sessions{store: d.Store, key: d.Secret, pub: d.Bus, idle: d.TokenIdle, now: now, trusted: d.TrustedProxies}
-	addRoutes(r, d.Log, d.Store, sess, newRateLimits(d.Limits, d.TrustedProxies, newLimitStore(d.Store, now), now))
+	addRoutes(r, d.Log, d.Store, pw, sess, newRateLimits(d.Limits, d.TrustedProxies, newLimitStore(d.Store, now), now))
 	return r
 }
 
 // addRoutes lists the whole auth API.
-func addRoutes(r chi.Router, log *slog.Logger, store *Store, sess *sessions, limits *rateLimits) {
-	r.Method(http.MethodPost, "/users/signup", handleSignUp(log, store, sess, limits))
-	r.Method(http.MethodPost, "/users/signin", handleSignIn(log, store, sess, limits))
+func addRoutes(r chi.Router, log *slog.Logger, store *Store, pw passwords, sess *sessions, limits *rateLimits) {
+	r.Method(http.MethodPost, "/users/signup", handleSignUp(log, store, pw, sess, limits))
+	r.Method(http.MethodPost, "/users/signin", handleSignIn(log, store, pw, sess, limits))
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireUser(log, sess, ""))
 		r.Method(http.MethodGet, "/users/signout", handleSignOut(log, sess))
 		r.Method(http.MethodGet, "/users/current", handleCurrentUser())
-		r.Method(http.MethodPost, "/users/password", handleChangePassword(log, store, sess))
+		r.Method(http.MethodPost, "/users/password", handleChangePassword(log, store, pw, sess))
 		r.Method(http.MethodGet, "/users/sessions", handleSessions(log, sess))
 		r.Method(http.MethodDelete, "/users/sessions", handleEndOtherSessions(log, sess))
 		r.Method(http.MethodDelete, "/users/sessions/{sessionId}", handleEndSession(log, sess))

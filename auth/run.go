@@ -25,6 +25,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix // AUTH_TRUSTED_PROXIES, comma-separated addresses or CIDRs
 	Limits         Limits         // AUTH_SIGNUPS_PER_HOUR, AUTH_SIGNIN_* (see loadLimits)
 	TokenIdle      time.Duration  // AUTH_TOKEN_IDLE, default DefaultTokenIdle, 0 = never expire
+	PasswordCost   int            // bcrypt cost of password hashes: DefaultPasswordCost
 	// Development is APP_ENV=development: only then may JWT_SECRET and AUTH_BOOTSTRAP_ADMIN
 	// hold the published examples (see checkNotExample).
 	Development bool
@@ -32,7 +33,7 @@ type Config struct {
 
 // LoadConfig reads the configuration from getenv.
 func LoadConfig(getenv config.Getenv) (Config, error) {
-	common, err := config.Load(getenv, "3000")
+	common, err := config.Load(getenv, config.DefaultPort("auth"))
 	if err != nil {
 		return Config{}, err
 	}
@@ -66,6 +67,7 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 		TrustedProxies: proxies,
 		Limits:         limits,
 		TokenIdle:      idle,
+		PasswordCost:   DefaultPasswordCost,
 		Development:    appEnv == "development",
 	}, nil
 }
@@ -185,7 +187,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	}
 
 	if adminLogin != "" {
-		created, err := BootstrapAdmin(ctx, store, adminLogin, adminPassword)
+		created, err := BootstrapAdmin(ctx, store, cfg.PasswordCost, adminLogin, adminPassword)
 		if err != nil {
 			return fmt.Errorf("AUTH_BOOTSTRAP_ADMIN: %w", err)
 		}
@@ -195,7 +197,7 @@ func Run(ctx context.Context, opts app.Options) error {
 	srv := NewServer(Deps{
 		Basics: rt.Basics(),
 		Store:  store, Bus: rt.Bus, Secret: cfg.Secret, TrustedProxies: cfg.TrustedProxies, Limits: cfg.Limits,
-		TokenIdle: cfg.TokenIdle,
+		TokenIdle: cfg.TokenIdle, PasswordCost: cfg.PasswordCost,
 	})
 	return rt.Serve(ctx, srv, limitsCleaner(store, rt.Log, time.Now, limitsCleanupEvery))
 }
@@ -216,9 +218,10 @@ func openStore(ctx context.Context, cfg Config) (*mongox.Client, *Store, error) 
 // BootstrapAdmin makes sure login exists and holds "admin": it creates the user (name = login)
 // with password, or grants "admin" to the existing user without touching its password. It is
 // idempotent and safe when several instances start at once: the unique login decides who
-// creates, the others grant. It tells whether it created the user.
-func BootstrapAdmin(ctx context.Context, store *Store, login, password string) (bool, error) {
-	u, err := newUser(login, login, password, PermissionUser, PermissionAdmin)
+// creates, the others grant. It tells whether it created the user. passwordCost is the bcrypt
+// cost of the hash (DefaultPasswordCost when 0).
+func BootstrapAdmin(ctx context.Context, store *Store, passwordCost int, login, password string) (bool, error) {
+	u, err := newPasswords(passwordCost).newUser(login, login, password, PermissionUser, PermissionAdmin)
 	if err != nil {
 		return false, err
 	}

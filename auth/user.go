@@ -49,10 +49,29 @@ const (
 	maxPermissions = 20
 )
 
-// bcryptCost is the cost passwords are hashed with: 10, SPEC §3.1's minimum. It is a variable
-// only so that tests can lower it (bcrypt at cost 10 takes about a second under the race
-// detector); see export_test.go.
-var bcryptCost = 10
+// DefaultPasswordCost is the bcrypt cost passwords are hashed with: SPEC §3.1's minimum. Tests
+// of behaviour lower it through Deps.PasswordCost (bcrypt at cost 10 takes about a second under
+// the race detector).
+const DefaultPasswordCost = 10
+
+// passwords hashes and compares passwords at one bcrypt cost.
+type passwords struct {
+	cost int
+	// dummy is a hash, at cost, of no one's password. Sign-in compares against it when the
+	// login is unknown, so an unknown login takes as long as a wrong password.
+	dummy []byte
+}
+
+// newPasswords returns the passwords of bcrypt cost: DefaultPasswordCost when 0, else cost
+// within bcrypt's range (bcrypt.MinCost to bcrypt.MaxCost).
+func newPasswords(cost int) passwords {
+	if cost == 0 || cost == DefaultPasswordCost {
+		return passwords{cost: DefaultPasswordCost, dummy: []byte(dummyHashCost10)}
+	}
+	cost = min(max(cost, bcrypt.MinCost), bcrypt.MaxCost)
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("dummy"), cost) // fails only for a cost out of range
+	return passwords{cost: cost, dummy: dummy}
+}
 
 // loginKey is the form of a login that uniqueness is judged on: Unicode NFKC, case-folded (and
 // normalised again, as folding can undo it). "Bob" and "bob" are one login, and so are look-alikes
@@ -80,11 +99,11 @@ func checkNewUser(name, login, password string) error {
 }
 
 // newUser checks a sign-up and returns the user to store, with its password hashed.
-func newUser(name, login, password string, permissions ...string) (User, error) {
+func (p passwords) newUser(name, login, password string, permissions ...string) (User, error) {
 	if err := checkNewUser(name, login, password); err != nil {
 		return User{}, err
 	}
-	hash, err := hashPassword(password)
+	hash, err := p.hash(password)
 	if err != nil {
 		return User{}, err
 	}
@@ -117,30 +136,29 @@ func checkPassword(v *errs.Validation, path, password string) {
 		fmt.Sprintf("must be %d to %d bytes", minPassword, maxPassword))
 }
 
-func hashPassword(password string) ([]byte, error) {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+func (p passwords) hash(password string) ([]byte, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), p.cost)
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
 	return hash, nil
 }
 
-// dummyHash is a bcrypt hash (cost 10) of no one's password. Sign-in compares against it when
-// the login is unknown, so an unknown login takes as long as a wrong password. Like bcryptCost,
-// it is a variable only so that tests can lower its cost.
-var dummyHash = []byte(dummyHashCost10)
-
+// dummyHashCost10 is passwords.dummy at DefaultPasswordCost.
 const dummyHashCost10 = "$2a$10$h3DUb4QxfK/LOYNapnQpHOgUo3kRobO475Qz4bM0Pi/Bg.DCIuj8m"
 
-// passwordMatches compares password with hash in constant time (bcrypt's own comparison).
-func passwordMatches(hash []byte, password string) bool {
+// matches compares password with hash in constant time (bcrypt's own comparison).
+func (p passwords) matches(hash []byte, password string) bool {
 	if len(password) > maxPassword {
 		// Never stored; still spend the same time as a real comparison.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password[:maxPassword]))
+		_ = bcrypt.CompareHashAndPassword(p.dummy, []byte(password[:maxPassword]))
 		return false
 	}
 	return bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
 }
+
+// matchesNoOne spends the work of a comparison for a login that does not exist.
+func (p passwords) matchesNoOne(password string) { p.matches(p.dummy, password) }
 
 var permissionPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 

@@ -48,7 +48,7 @@ var quotaOperations = map[string][]string{
 // operational are the endpoints every service serves (SPEC §2): health, readiness, metrics,
 // and its own API document with the interactive page that shows it.
 var operational = []string{"GET /healthz", "GET /readyz", "GET /metrics",
-	"GET /openapi.json", "GET /docs/", "GET /docs/index.html", "GET /docs/assets/{file}"}
+	"GET /openapi.json", "GET /docs", "GET /docs/index.html", "GET /docs/assets/{file}"}
 
 func loadOpenAPI(t *testing.T, service string) *openapi3.T {
 	t.Helper()

@@ -23,7 +23,7 @@ type Config struct {
 
 // LoadConfig reads the configuration from getenv.
 func LoadConfig(getenv config.Getenv) (Config, error) {
-	common, err := config.Load(getenv, "3001")
+	common, err := config.Load(getenv, config.DefaultPort("image"))
 	if err != nil {
 		return Config{}, err
 	}
@@ -54,7 +54,8 @@ func Run(ctx context.Context, opts app.Options) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	rt, err := app.Start(ctx, opts, "image", cfg.Common, "redis_prefix", cfg.RedisPrefix,
+	rt, err := app.Start(ctx, opts, "image", cfg.Common,
+		"redis_url", config.Mask(cfg.RedisURL), "redis_prefix", cfg.RedisPrefix,
 		"uploads_per_hour", cfg.Uploads.PerHour, "upload_mb_per_hour", cfg.Uploads.MBPerHour)
 	if err != nil {
 		return err

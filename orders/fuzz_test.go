@@ -26,17 +26,16 @@ func FuzzPayment(f *testing.F) {
 		Tokens: tokens.NewChecker(auth.URL, time.Minute), Service: svc,
 	}))
 	f.Cleanup(srv.Close)
-	testkit.FuzzBody(f, srv.URL, "POST", "/orders/"+o.ID+"/payment", "ta", `{"method":"CASH","amount":10}`)
+	testkit.FuzzBody(f, srv.URL, "POST", "/orders/"+o.ID+"/payment", "ta", testkit.BodyPayment)
 }
 
 func FuzzOrderQueue(f *testing.F) {
 	svc, _ := newService(f, bus.NewMemory(contract.Topology))
 	testkit.FuzzHandler(f, handleOrderQueue(svc), []string{"place_order", "article-data", "other"},
-		`{"cartId":"u1:1","userId":"u1","articles":[{"articleId":"a1","quantity":1}]}`,
-		`{"referenceId":"o1","articleId":"a1","valid":true,"price":12.5,"stock":3}`)
+		testkit.BodyOrder, testkit.BodyArticleAnswer)
 }
 
 func FuzzStatusJob(f *testing.F) {
 	svc, _ := newService(f, bus.NewMemory(contract.Topology))
-	testkit.FuzzHandler(f, handleStatusJob(svc, time.Minute), []string{"status_job"}, `{"status":"placed"}`)
+	testkit.FuzzHandler(f, handleStatusJob(svc, time.Minute), []string{"status_job"}, testkit.BodyStatusJob)
 }

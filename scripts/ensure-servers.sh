@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the machine's PostgreSQL, Redis and RabbitMQ when one of them is not answering (they
 # normally run already on this kind of machine), and waits until each answers. Installs Debian's
-# Chromium when missing: the web storefront's browser tests drive it.
+# Chromium when missing (the web storefront's browser tests drive it), unless SKIP_CHROMIUM=1:
+# the test command installs it beside the first tests instead.
 set -euo pipefail
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -20,6 +21,6 @@ if ! up 5672; then
   rabbitmq-server -detached
   wait_for 5672
 fi
-if ! command -v chromium >/dev/null; then
+if [ "${SKIP_CHROMIUM:-}" != 1 ] && ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi

@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
 # The test command (make test): make sure the servers the tests talk to are up, start a
-# MongoDB-wire server (embedded FerretDB on PostgreSQL) unless MONGO_URL already answers, then
-# vet and test every module with the race detector. Extra arguments go to `go test`;
-# GO_TEST_FLAGS replaces the default flags (make bench runs benchmarks without the race detector).
+# MongoDB-wire server (embedded FerretDB on PostgreSQL) unless MONGO_URL already answers, check
+# that go mod tidy leaves every module as it is, then vet and test every module with the race
+# detector and lint the OpenAPI documents. Extra arguments go to `go test`; GO_TEST_FLAGS
+# replaces the default flags (make bench runs benchmarks without the race detector).
+#
+# Two streams run side by side (docs/testing.md says where the time goes): the end-to-end tests
+# (./e2e), the longest, and everything else, one module after another. The largest-checkout
+# test, the heaviest on the CPU, runs last, alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODULES=(pkg auth image catalog cart orders web .)
+MODULES=(pkg auth image catalog cart orders web)
+HEAVY='^TestLargestCheckouts$' # e2e tests that run alone, after the rest
+REDOCLY_VERSION=2.77.0
 export TEST_REQUIRE_SERVERS=1
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+FLAGS=(${GO_TEST_FLAGS:--race -count=1 -timeout 20m})
 
-./scripts/ensure-servers.sh
+SKIP_CHROMIUM=1 ./scripts/ensure-servers.sh
 
-mongowire_pid=""
-cleanup() { [ -n "$mongowire_pid" ] && kill "$mongowire_pid" 2>/dev/null || true; }
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -n "${mongowire_pid:-}" ] && kill "$mongowire_pid" 2>/dev/null || true
+}
 trap cleanup EXIT
 
+# Chromium (the browser tests') installs beside the first tests on a new machine.
+chromium_pid=""
+if ! command -v chromium >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) &
+  chromium_pid=$!
+  pids+=("$chromium_pid")
+fi
+
+mongowire_pid=""
 # start_mongowire starts the test's MongoDB-wire server on port $1 and succeeds once it answers;
 # it fails, showing the server's log, when the server exits (the port is taken) or never answers.
 start_mongowire() {
@@ -65,21 +85,74 @@ tidy_unchanged() {
 }
 
 # test_module checks that go mod tidy leaves the module in folder $1 as it is, vets it and
-# tests it (further arguments go to go test).
+# tests the packages $2 (further arguments go to go test).
 test_module() {
-  local m=$1
-  shift
-  # shellcheck disable=SC2086 # the flags are words
-  (cd "$m" && tidy_unchanged && go vet ./... && go test ${GO_TEST_FLAGS:--race -count=1 -timeout 20m} "$@" ./...)
+  local m=$1 pkgs=$2
+  shift 2
+  echo "=== module $m ($pkgs)"
+  # shellcheck disable=SC2086 # the package list is words
+  (cd "$m" && tidy_unchanged && go vet $pkgs && go test "${FLAGS[@]}" "$@" $pkgs)
 }
 
+# lint_openapi lints every OpenAPI document with Redocly's recommended rules; any error fails.
+# (Each service's openapi.json is a copy of its deploy/openapi document, kept equal by the
+# service's TestOpenAPI.) @redocly/cli is installed into .tools/ the first time.
+lint_openapi() {
+  local redocly=.tools/node_modules/.bin/redocly
+  echo "=== OpenAPI documents (redocly lint)"
+  if [ ! -x "$redocly" ]; then
+    command -v npm >/dev/null || { echo "npm is missing: cannot lint the OpenAPI documents" >&2; return 1; }
+    npm install --silent --no-audit --no-fund --prefix .tools "@redocly/cli@$REDOCLY_VERSION" || return 1
+  fi
+  NO_UPDATE_NOTIFIER=1 REDOCLY_TELEMETRY=off "$redocly" lint --format=summary deploy/openapi/*.json
+}
+
+if [ -n "${GO_TEST_FLAGS:-}" ] || [ $# -gt 0 ]; then
+  # Chosen tests or flags (make hostile, make faults, make bench-go): every module in turn.
+  if [ -n "$chromium_pid" ]; then wait "$chromium_pid"; fi
+  status=0
+  for m in "${MODULES[@]}" .; do
+    test_module "$m" ./... "$@" || status=1
+  done
+  GOWORK=off test_module deploy/k8s ./... "$@" || status=1
+  exit $status
+fi
+
+# end_to_end runs the end-to-end tests but the heavy ones, once Chromium is there.
+end_to_end() {
+  (cd e2e && go vet .) || return 1
+  while [ -n "$chromium_pid" ] && kill -0 "$chromium_pid" 2>/dev/null; do sleep 1; done
+  command -v chromium >/dev/null || { echo "Chromium is not installed" >&2; return 1; }
+  go test "${FLAGS[@]}" -skip "$HEAVY" ./e2e/
+}
+
+# everything_else tests every module but the end-to-end tests, one after another, and lints
+# the OpenAPI documents.
+everything_else() {
+  local status=0
+  for m in "${MODULES[@]}"; do
+    test_module "$m" ./... || status=1
+  done
+  test_module . "$(go list ./... | grep -v '/e2e$' | tr '\n' ' ')" || status=1
+  # deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test
+  # uses would otherwise raise shared dependencies of the services in workspace builds.
+  GOWORK=off test_module deploy/k8s ./... || status=1
+  lint_openapi || status=1
+  return $status
+}
+
+mkdir -p .tmp
+echo "=== e2e (beside the other modules; its output follows theirs, and is in .tmp/e2e.log)"
+end_to_end > .tmp/e2e.log 2>&1 &
+e2e_pid=$!
+pids+=("$e2e_pid")
+
 status=0
-for m in "${MODULES[@]}"; do
-  echo "=== module $m"
-  test_module "$m" "$@" || status=1
-done
-# deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test uses
-# would otherwise raise shared dependencies of the services in workspace builds.
-echo "=== module deploy/k8s"
-GOWORK=off test_module deploy/k8s "$@" || status=1
+everything_else || status=1
+wait "$e2e_pid" || status=1
+echo "=== e2e"
+cat .tmp/e2e.log
+
+echo "=== e2e, alone: $HEAVY"
+go test "${FLAGS[@]}" -run "$HEAVY" ./e2e/ || status=1
 exit $status

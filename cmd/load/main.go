@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/ecommerce-go/ecommerce/internal/benchkit"
+	"github.com/ecommerce-go/ecommerce/pkg/config"
 )
 
 func main() {
@@ -56,9 +57,7 @@ func run(ctx context.Context, users int, duration time.Duration, articles int, e
 	urls := map[string]string{}
 	if external {
 		for _, s := range benchkit.Services {
-			urls[s] = envOr(strings.ToUpper(s)+"_SERVICE_URL", map[string]string{
-				"auth": "http://127.0.0.1:3000", "image": "http://127.0.0.1:3001", "catalog": "http://127.0.0.1:3002",
-				"cart": "http://127.0.0.1:3003", "orders": "http://127.0.0.1:3004"}[s])
+			urls[s] = envOr(strings.ToUpper(s)+"_SERVICE_URL", config.DefaultURL(s))
 		}
 	} else {
 		f, err := benchkit.StartFleetOn(ctx, backend)

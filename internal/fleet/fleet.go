@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/cart"
@@ -31,6 +29,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 	"github.com/ecommerce-go/ecommerce/web"
+	"golang.org/x/sync/errgroup"
 )
 
 // service is one member of the fleet: its Run and the variable holding its URL (its port).
@@ -127,26 +126,26 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	host, share := listenHost(e)
 	env["LISTEN_HOST"] = host
 
-	var wg sync.WaitGroup
-	errc := make(chan error, len(services))
+	// The first service to fail stops the others (errgroup cancels their context).
+	g, gctx := errgroup.WithContext(ctx)
 	urls := map[string]string{}
 	for _, s := range services {
-		u := e.String(s.urlVar, defaultURL(s.name))
+		u := e.String(s.urlVar, config.DefaultURL(s.name))
 		urls[s.name] = u
 		port, err := portOf(u)
 		if err != nil {
+			cancel()
+			_ = g.Wait()
 			return fmt.Errorf("%s: %w", s.urlVar, err)
 		}
 		own := map[string]string{"PORT": port}
 		opts := app.Options{Getenv: overlay(getenv, env, own), Stdout: stdout, Bus: shared}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.run(ctx, opts); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", s.name, err)
-				cancel()
+		g.Go(func() error {
+			if err := s.run(gctx, opts); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("%s: %w", s.name, err)
 			}
-		}()
+			return nil
+		})
 	}
 	login, password, _ := strings.Cut(admin, ":")
 	fmt.Fprintf(stdout, "\n  ecommerce is running (data in %s; embedded: %s)\n", dataDir, strings.Join(embedded, ", "))
@@ -157,23 +156,7 @@ func Run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  shop: open %s in a browser, or try: curl %s/articles\n", urls["web"], urls["catalog"])
 	fmt.Fprintf(stdout, "  %s\n\n", share)
 
-	<-ctx.Done()
-	wg.Wait()
-	close(errc)
-	return errors.Join(collect(errc)...)
-}
-
-func collect(errc <-chan error) []error {
-	var errs []error
-	for err := range errc {
-		errs = append(errs, err)
-	}
-	return errs
-}
-
-func defaultURL(service string) string {
-	ports := map[string]string{"auth": "3000", "image": "3001", "catalog": "3002", "cart": "3003", "orders": "3004", "web": "8080"}
-	return "http://127.0.0.1:" + ports[service]
+	return g.Wait()
 }
 
 func portOf(raw string) (string, error) {

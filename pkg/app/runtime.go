@@ -54,6 +54,7 @@ func Start(ctx context.Context, opts Options, service string, cfg config.Common,
 
 // Mongo connects to MONGO_URL and returns the database name; /readyz checks the connection.
 func (rt *Runtime) Mongo(ctx context.Context, name string) (*mongo.Database, error) {
+	rt.Log.Info("store", "mongo_url", config.Mask(rt.cfg.MongoURL), "mongo_db", name)
 	client, err := mongox.Connect(ctx, rt.cfg.MongoURL, rt.Metrics.StoreRoundTrip)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
 // FuzzParseEnvelope feeds arbitrary bytes to ParseEnvelope, which reads whatever arrives from
@@ -22,6 +23,9 @@ func FuzzParseEnvelope(f *testing.F) {
 		``,
 		"\xff\xfe",
 	} {
+		f.Add([]byte(seed))
+	}
+	for _, seed := range testkit.AnyJSON() {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -11,6 +11,20 @@ import (
 	"time"
 )
 
+// defaultPorts are the services' ports of SPEC §1: the one table behind every default port and
+// service URL (the services' PORT, the *_SERVICE_URL defaults, the all-in-one launcher, the load
+// tool).
+var defaultPorts = map[string]string{
+	"auth": "3000", "image": "3001", "catalog": "3002", "cart": "3003", "orders": "3004", "web": "8080",
+}
+
+// DefaultPort returns the port of service (auth, image, catalog, cart, orders, web) of SPEC §1,
+// or "" for another name.
+func DefaultPort(service string) string { return defaultPorts[service] }
+
+// DefaultURL returns where service listens by default on this machine.
+func DefaultURL(service string) string { return "http://127.0.0.1:" + DefaultPort(service) }
+
 // Getenv is os.Getenv's shape, so Run can be given a fake environment in tests.
 type Getenv func(string) string
 
@@ -37,7 +51,7 @@ type Common struct {
 }
 
 // Load reads the common variables, defaulting to localhost and the SPEC's ports; defaultPort
-// is the service's own port.
+// is the service's own port (DefaultPort).
 func Load(getenv Getenv, defaultPort string) (Common, error) {
 	e := Env{getenv}
 	c := Common{
@@ -46,11 +60,11 @@ func Load(getenv Getenv, defaultPort string) (Common, error) {
 		MongoURL:   e.String("MONGO_URL", "mongodb://127.0.0.1:27017"),
 		RedisURL:   e.String("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		RabbitURL:  e.String("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-		AuthURL:    e.String("AUTH_SERVICE_URL", "http://127.0.0.1:3000"),
-		ImageURL:   e.String("IMAGE_SERVICE_URL", "http://127.0.0.1:3001"),
-		CatalogURL: e.String("CATALOG_SERVICE_URL", "http://127.0.0.1:3002"),
-		CartURL:    e.String("CART_SERVICE_URL", "http://127.0.0.1:3003"),
-		OrdersURL:  e.String("ORDERS_SERVICE_URL", "http://127.0.0.1:3004"),
+		AuthURL:    e.String("AUTH_SERVICE_URL", DefaultURL("auth")),
+		ImageURL:   e.String("IMAGE_SERVICE_URL", DefaultURL("image")),
+		CatalogURL: e.String("CATALOG_SERVICE_URL", DefaultURL("catalog")),
+		CartURL:    e.String("CART_SERVICE_URL", DefaultURL("cart")),
+		OrdersURL:  e.String("ORDERS_SERVICE_URL", DefaultURL("orders")),
 		LogLevel:   e.String("LOG_LEVEL", "info"),
 	}
 	var err error
@@ -96,12 +110,14 @@ func (c Common) Addr() string {
 	return net.JoinHostPort(c.ListenHost, c.Port)
 }
 
-// Masked returns the configuration for a start-up log line, with passwords hidden.
+// Masked returns the configuration every service uses, for a start-up log line, with passwords
+// hidden. The stores are left out: not every service has one, so each store is logged where it
+// is opened (app.Runtime.Mongo; image's Redis).
 func (c Common) Masked() map[string]string {
 	return map[string]string{
-		"port": c.Port, "listen_host": c.ListenHost, "mongo_url": Mask(c.MongoURL), "redis_url": Mask(c.RedisURL),
-		"rabbit_url": Mask(c.RabbitURL), "auth_service_url": c.AuthURL,
-		"catalog_service_url": c.CatalogURL, "token_cache_ttl": c.TokenTTL.String(),
+		"port": c.Port, "listen_host": c.ListenHost, "rabbit_url": Mask(c.RabbitURL),
+		"auth_service_url": c.AuthURL, "catalog_service_url": c.CatalogURL,
+		"token_cache_ttl": c.TokenTTL.String(),
 	}
 }
 

@@ -52,6 +52,9 @@ func TestMaskHidesPasswords(t *testing.T) {
 	c, err := config.Load(envOf(map[string]string{"RABBIT_URL": "amqp://u:hunter2@h/"}), "1")
 	require.NoError(t, err)
 	assert.NotContains(t, c.Masked()["rabbit_url"], "hunter2")
+	// A service logs a store only where it opens one: auth has no Redis, image no MongoDB.
+	assert.NotContains(t, c.Masked(), "mongo_url")
+	assert.NotContains(t, c.Masked(), "redis_url")
 }
 
 func TestEnvInt(t *testing.T) {

@@ -15,9 +15,9 @@ import (
 
 // FuzzBody fuzzes the JSON body of one route of the service at baseURL, sent with token (none
 // when empty): whatever the body, the answer must come, and must not be a 5xx. The seeds are
-// kept in the test; the fuzzer's finds go to testdata/fuzz/<FuzzName>/.
-func FuzzBody(f *testing.F, baseURL, method, path, token string, seeds ...string) {
-	for _, s := range seeds {
+// the body's shape's (Body.Seeds); the fuzzer's finds go to testdata/fuzz/<FuzzName>/.
+func FuzzBody(f *testing.F, baseURL, method, path, token string, body Body) {
+	for _, s := range body.Seeds() {
 		f.Add([]byte(s))
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -46,10 +46,14 @@ func FuzzBody(f *testing.F, baseURL, method, path, token string, seeds ...string
 // JSON: anything else the envelope parser refuses before a handler sees it). With its store up,
 // the handler must return within a few seconds, and either handle the message or refuse it with
 // a Permanent error: a retry would never make a bad message good.
-func FuzzHandler(f *testing.F, h bus.Handler, types []string, seeds ...string) {
-	for _, s := range seeds {
-		for i := range types {
-			f.Add(uint8(i), []byte(s))
+//
+// The seeds are the bodies' shapes' (Body.Seeds), each as every one of types.
+func FuzzHandler(f *testing.F, h bus.Handler, types []string, bodies ...Body) {
+	for _, b := range bodies {
+		for _, s := range b.Seeds() {
+			for i := range types {
+				f.Add(uint8(i), []byte(s))
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, typ uint8, msg []byte) {

@@ -23,13 +23,17 @@ var docAssets = map[string]string{
 
 // AddDocs adds a service's API document to r (SPEC §2): GET /openapi.json serves spec (the
 // service's deploy/openapi file, embedded in its binary), and GET /docs/ and /docs/index.html an
-// interactive page that reads it.
+// interactive page that reads it. GET /docs redirects to /docs/ (the page's assets are relative
+// to it); the documents name that path /docs, as OpenAPI paths end without a slash.
 func AddDocs(r chi.Router, spec []byte) {
 	r.Get("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(spec)
 	})
 	page := serveEmbedded("index.html", "text/html; charset=utf-8")
+	r.Get("/docs", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/docs/", http.StatusMovedPermanently)
+	})
 	r.Get("/docs/", page)
 	r.Get("/docs/index.html", page)
 	r.Get("/docs/assets/{file}", func(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
@@ -327,6 +328,9 @@ func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{`{"name":"a"}`, `{"age":1e309}`, `[`, `{"name":null}`, "\x00", `{"age":-1}`} {
 		f.Add(seed)
 	}
+	for _, seed := range testkit.AnyJSON() {
+		f.Add(seed)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.Fuzz(func(t *testing.T, body string) {
 		rec := httptest.NewRecorder()
@@ -374,6 +378,11 @@ func TestDocs(t *testing.T) {
 	assert.Equal(t, 404, status)
 	status, _, _ = get("/docs/assets/LICENSE")
 	assert.Equal(t, 404, status)
+	// /docs (the documents' path) redirects to the page, whose assets are relative to /docs/.
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/docs", nil))
+	assert.Equal(t, http.StatusMovedPermanently, rec.Code)
+	assert.Equal(t, "/docs/", rec.Header().Get("Location"))
 }
 
 // Handle answers a returned error as Error would, and leaves a handler's own answer alone.
