@@ -29,7 +29,7 @@ type Config struct {
 
 // LoadConfig reads the configuration from getenv.
 func LoadConfig(getenv config.Getenv) (Config, error) {
-	common, err := config.Load(getenv, "3003")
+	common, err := config.Load(getenv, config.DefaultPort("cart"))
 	if err != nil {
 		return Config{}, err
 	}

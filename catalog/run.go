@@ -23,7 +23,7 @@ type Config struct {
 
 // LoadConfig reads the configuration from getenv.
 func LoadConfig(getenv config.Getenv) (Config, error) {
-	common, err := config.Load(getenv, "3002")
+	common, err := config.Load(getenv, config.DefaultPort("catalog"))
 	if err != nil {
 		return Config{}, err
 	}

@@ -14,9 +14,6 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 )
 
-// DefaultPort is the orders service's port.
-const DefaultPort = "3004"
-
 // Config is the orders service's configuration: the common variables and its own.
 type Config struct {
 	config.Common
@@ -33,7 +30,7 @@ type Config struct {
 
 // LoadConfig reads the configuration from getenv.
 func LoadConfig(getenv config.Getenv) (Config, error) {
-	common, err := config.Load(getenv, DefaultPort)
+	common, err := config.Load(getenv, config.DefaultPort("orders"))
 	if err != nil {
 		return Config{}, err
 	}

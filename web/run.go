@@ -17,7 +17,7 @@ type Config struct {
 
 // LoadConfig reads the configuration from getenv.
 func LoadConfig(getenv config.Getenv) (Config, error) {
-	common, err := config.Load(getenv, "8080")
+	common, err := config.Load(getenv, config.DefaultPort("web"))
 	return Config{Common: common}, err
 }
 
