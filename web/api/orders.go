@@ -6,18 +6,20 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
 // OrderSummary is one order of the user's list.
 type OrderSummary struct {
-	ID           string    `json:"id"`
-	Status       string    `json:"status"`
-	CartID       string    `json:"cartId"`
-	TotalPrice   Money     `json:"totalPrice"`
-	TotalPayment Money     `json:"totalPayment"`
-	Articles     int       `json:"articles"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	ID           string      `json:"id"`
+	Status       string      `json:"status"`
+	CartID       string      `json:"cartId"`
+	TotalPrice   money.Cents `json:"totalPrice"`
+	TotalPayment money.Cents `json:"totalPayment"`
+	Articles     int         `json:"articles"`
+	Created      time.Time   `json:"created"`
+	Updated      time.Time   `json:"updated"`
 }
 
 // Order is one order in full.
@@ -28,9 +30,9 @@ type Order struct {
 	CartID       string         `json:"cartId"`
 	Articles     []OrderArticle `json:"articles"`
 	Payments     []Payment      `json:"payments"`
-	TotalPrice   Money          `json:"totalPrice"`
-	TotalPayment Money          `json:"totalPayment"`
-	AmountDue    Money          `json:"amountDue"`
+	TotalPrice   money.Cents    `json:"totalPrice"`
+	TotalPayment money.Cents    `json:"totalPayment"`
+	AmountDue    money.Cents    `json:"amountDue"`
 	// PaymentDeadline is set on a validated order that is cancelled unless paid by then.
 	PaymentDeadline *time.Time    `json:"paymentDeadline"`
 	Reason          string        `json:"reason"` // why an invalid order was refused (too_many_unpaid_orders)
@@ -43,8 +45,8 @@ type Order struct {
 
 // Refund is what a cancelled order owes back.
 type Refund struct {
-	Amount Money  `json:"amount"`
-	Reason string `json:"reason"`
+	Amount money.Cents `json:"amount"`
+	Reason string      `json:"reason"`
 }
 
 // Cancellation says who cancelled an order, when and why.
@@ -64,17 +66,17 @@ type Shipping struct {
 
 // OrderArticle is one line of an order.
 type OrderArticle struct {
-	ArticleID    string `json:"articleId"`
-	Quantity     int    `json:"quantity"`
-	Valid        bool   `json:"isValid"`     // SPEC also names it "valid"
-	Validated    bool   `json:"isValidated"` // and "validated"
-	UnitaryPrice Money  `json:"unitaryPrice"`
+	ArticleID    string      `json:"articleId"`
+	Quantity     int         `json:"quantity"`
+	Valid        bool        `json:"isValid"`     // SPEC also names it "valid"
+	Validated    bool        `json:"isValidated"` // and "validated"
+	UnitaryPrice money.Cents `json:"unitaryPrice"`
 }
 
 // Payment is one payment of an order.
 type Payment struct {
-	Method string `json:"method"`
-	Amount Money  `json:"amount"`
+	Method string      `json:"method"`
+	Amount money.Cents `json:"amount"`
 }
 
 // OrderStatus is one row of the Order_Status overview.
@@ -114,7 +116,7 @@ func (c *Client) Order(ctx context.Context, token, id string) (Order, error) {
 }
 
 // Pay defines the payment of an order.
-func (c *Client) Pay(ctx context.Context, token, id, method string, amount Money) (Order, error) {
+func (c *Client) Pay(ctx context.Context, token, id, method string, amount money.Cents) (Order, error) {
 	var out Order
 	in := map[string]any{"method": method, "amount": amount}
 	err := c.call(ctx, "orders", http.MethodPost, c.urls.Orders+"/orders/"+url.PathEscape(id)+"/payment", token, in, &out)
