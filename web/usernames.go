@@ -97,10 +97,11 @@ func (u *userNames) readList(ctx context.Context, token string, want []string) e
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if err != nil && len(u.names) < namesMaxPages*namesPageSize {
-		maps.Copy(u.names, names) // keep what was known besides what could be read
-	} else {
+	switch {
+	case err == nil:
 		u.names = names
+	case len(u.names)+len(names) <= 2*namesMaxPages*namesPageSize:
+		maps.Copy(u.names, names) // a failed read keeps what was known
 	}
 	u.read = u.now()
 	return err
