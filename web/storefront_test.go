@@ -155,8 +155,8 @@ func TestOrderNumber(t *testing.T) {
 	assert.Equal(t, "AB", orderNumber("ab"))
 }
 
-// userNames reads auth's user list only on a miss, a bounded number of pages, and keeps the
-// names for namesTTL; a failure leaves ids unnamed and is not retried before namesRetry.
+// userNames reads auth's user list only for ids it has not looked for lately, a bounded
+// number of pages, and keeps the names for namesTTL; a failure leaves ids unnamed.
 func TestUserNames(t *testing.T) {
 	clock := testkit.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
 	users := make([]api.User, 0, 1500)
@@ -165,7 +165,7 @@ func TestUserNames(t *testing.T) {
 	}
 	var calls atomic.Int32
 	var down atomic.Bool
-	u := &userNames{now: clock.Now, names: map[string]string{},
+	u := &userNames{now: clock.Now, names: map[string]string{}, absent: map[string]time.Time{},
 		list: func(ctx context.Context, token, q string, page, size int) (api.UserPage, error) {
 			calls.Add(1)
 			if down.Load() {
@@ -174,23 +174,36 @@ func TestUserNames(t *testing.T) {
 			from, to := pkgweb.PageBounds(page, size, len(users))
 			return api.UserPage{Users: users[from:to], Total: int64(len(users))}, nil
 		}}
-	names := u.Names(context.Background(), "admin-token", []string{"u0001", "U0150"})
+	ctx := context.Background()
+	assert.Empty(t, u.Names(ctx, "admin-token", nil))
+	assert.Zero(t, calls.Load(), "an empty page asks nothing")
+	names := u.Names(ctx, "admin-token", []string{"u0001", "U0150"})
 	assert.Equal(t, map[string]string{"u0001": "User 1", "U0150": "User 150"}, names)
 	assert.Equal(t, int32(2), calls.Load(), "pages read until both are found")
 
-	u.Names(context.Background(), "admin-token", []string{"u0001"})
+	u.Names(ctx, "admin-token", []string{"u0001"})
 	assert.Equal(t, int32(2), calls.Load(), "known names are not read again")
 
-	names = u.Names(context.Background(), "admin-token", []string{"u1400", "u0001"})
-	assert.Equal(t, map[string]string{"u0001": "User 1"}, names, "past the newest 1000 users, shown by id")
-	assert.Equal(t, int32(2), calls.Load(), "a miss reads again only after namesRetry")
-	clock.Add(namesRetry)
-	u.Names(context.Background(), "admin-token", []string{"u1400"})
-	assert.Equal(t, int32(2+namesMaxPages), calls.Load(), "a miss reads at most namesMaxPages pages")
+	users = append([]api.User{{ID: "new1", Name: "Newcomer"}}, users...) // a user signs up
+	names = u.Names(ctx, "admin-token", []string{"new1", "u0001"})
+	assert.Equal(t, "Newcomer", names["new1"], "a new user is named at once")
+	assert.Equal(t, int32(3), calls.Load())
 
-	down.Store(true)
+	names = u.Names(ctx, "admin-token", []string{"u1400", "u0001"})
+	assert.Equal(t, map[string]string{"u0001": "User 1"}, names, "past the newest 1000 users, shown by id")
+	assert.Equal(t, int32(3+namesMaxPages), calls.Load(), "a miss reads at most namesMaxPages pages")
+	u.Names(ctx, "admin-token", []string{"u1400"})
+	assert.Equal(t, int32(3+namesMaxPages), calls.Load(), "an id not found is not looked for again before namesTTL")
+
 	clock.Add(namesTTL)
-	names = u.Names(context.Background(), "admin-token", []string{"u0001", "u0002"})
+	down.Store(true)
+	names = u.Names(ctx, "admin-token", []string{"u0001", "u0002"})
 	assert.Equal(t, "User 1", names["u0001"], "auth down: the names known stay")
+	calls.Store(0)
+	u.Names(ctx, "admin-token", []string{"u0002"})
+	assert.Zero(t, calls.Load(), "auth down: not asked again before namesRetry")
+	clock.Add(namesRetry)
+	down.Store(false)
+	assert.Equal(t, "User 2", u.Names(ctx, "admin-token", []string{"u0002"})["u0002"])
 	assert.True(t, errors.Is(&api.Error{Status: http.StatusServiceUnavailable}, errs.Unavailable))
 }
