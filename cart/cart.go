@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
@@ -26,13 +27,8 @@ const MaxQuantity = 1000
 // check out, then have its place_order refused for ever — a closed cart and no order.
 const MaxLines = 100
 
-// Line is one article of a cart. Validated says catalog has answered for it; Valid is its answer.
-type Line struct {
-	ArticleID string `json:"articleId"`
-	Quantity  int    `json:"quantity"`
-	Valid     bool   `json:"valid"`
-	Validated bool   `json:"validated"`
-}
+// Line is one article of a cart, in the shape the storefront also reads.
+type Line = contract.CartLine
 
 // Cart is one state of a user's cart. Enabled means open; a closed cart has been checked out,
 // and OrderID is set once orders has placed its order.
@@ -160,16 +156,10 @@ func parseArticleID(id string) (string, error) {
 }
 
 // Problem is one finding of a cart validation, about one article.
-type Problem struct {
-	ArticleID string `json:"articleId"`
-	Message   string `json:"message"`
-}
+type Problem = contract.CartProblem
 
 // Report is the result of the full validation of a cart (GET /cart/validate).
-type Report struct {
-	Errors   []Problem `json:"errors"`
-	Warnings []Problem `json:"warnings"`
-}
+type Report = contract.CartReport
 
 // checkoutRefused is the 400 of a checkout that cannot proceed; it carries the problems found.
 type checkoutRefused struct {

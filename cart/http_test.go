@@ -152,8 +152,8 @@ func TestValidate(t *testing.T) {
 	}
 	status, r = report()
 	require.Equal(t, http.StatusOK, status)
-	assert.ElementsMatch(t, []Problem{{articleOff, "article disabled"}, {articleUnknown, "article not found"}}, r.Errors)
-	assert.Equal(t, []Problem{{articleLow, "not enough stock"}}, r.Warnings)
+	assert.ElementsMatch(t, []Problem{{ArticleID: articleOff, Message: "article disabled"}, {ArticleID: articleUnknown, Message: "article not found"}}, r.Errors)
+	assert.Equal(t, []Problem{{ArticleID: articleLow, Message: "not enough stock"}}, r.Warnings)
 
 	f.catalog.setDown(true)
 	status, _ = report()
@@ -186,7 +186,7 @@ func TestCheckout(t *testing.T) {
 	f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleOff, "quantity": 1})
 	f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleLow, "quantity": 5})
 	_, problems = refused()
-	assert.Equal(t, []Problem{{articleOff, "article disabled"}}, problems)
+	assert.Equal(t, []Problem{{ArticleID: articleOff, Message: "article disabled"}}, problems)
 
 	f.catalog.setDown(true)
 	status, _ := f.do("POST", "/cart/checkout", "tok", nil)

@@ -326,7 +326,13 @@ func adminStory(t *testing.T, s *webShop, b *browser) {
 	name := "Desk fan " + b.screen.name
 	b.fill("#f-name", name)
 	b.fill("#f-description", "Quiet, three speeds.")
-	b.fill("#f-price", "19.90")
+	typed := func(en, es string) string { // an amount as a person types it in the page's language
+		if b.screen.lang == "es" {
+			return es
+		}
+		return en
+	}
+	b.fill("#f-price", typed("19.90", "19,90"))
 	b.fill("#f-stock", "7")
 	b.do(chromedp.SetUploadFiles(chromedp.CSS("#f-picture"), []string{picture}))
 	b.shot("admin", "new-article")
@@ -336,7 +342,7 @@ func adminStory(t *testing.T, s *webShop, b *browser) {
 	require.True(t, b.has("img.current"), "the uploaded picture is shown")
 	id := strings.TrimPrefix(b.path(), "/admin/articles/")
 
-	b.fill("#f-price", "17.50")
+	b.fill("#f-price", typed("17.50", "17,50"))
 	b.fill("#f-stock", "12")
 	b.follow(`.article-form button[type=submit]`)
 	b.shot("admin", "edited-article")

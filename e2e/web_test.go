@@ -190,10 +190,11 @@ func newVisitor(t testing.TB, base string) *visitor {
 	return &visitor{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
-// page is an answer: status, final URL after redirects, body.
+// page is an answer: status, final URL and method after redirects, body.
 type page struct {
 	status int
 	url    *url.URL
+	method string
 	body   string
 }
 
@@ -204,7 +205,7 @@ func (v *visitor) do(req *http.Request) page {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(v.t, err)
-	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(raw)}
+	return page{status: resp.StatusCode, url: resp.Request.URL, method: resp.Request.Method, body: string(raw)}
 }
 
 func (v *visitor) get(path string) page {
@@ -304,6 +305,17 @@ func TestWeb(t *testing.T) {
 		assert.Contains(t, p.body, `value="Ana Typed"`, "the name typed is kept")
 		assert.NotContains(t, p.body, "correct horse battery", "a password is never typed back")
 		assert.NotContains(t, p.body, `id="e-name"`)
+
+		p = v.post("/signup", url.Values{"name": {"Ana Again"}, "login": {adminLogin}, "password": {"correct horse battery"}})
+		require.Equal(t, http.StatusBadRequest, p.status)
+		assert.Regexp(t, `<p class="field-error" id="e-login">[^<]*already taken[^<]*</p>`, p.body, "a taken login, at the Login field")
+	})
+
+	t.Run("a search too long for the catalog is marked at the search field", func(t *testing.T) {
+		p := newVisitor(t, base).get("/?q=" + strings.Repeat("x", 201))
+		assert.Regexp(t, `id="q" name="q" type="search" value="x+"[^>]* aria-invalid="true" aria-describedby="e-q"`, p.body)
+		assert.Regexp(t, `<p class="field-error" id="e-q">[^<]+</p>`, p.body)
+		assert.Contains(t, p.body, "<title>Results for “xxx", "the search page is titled by its search")
 	})
 
 	t.Run("a shopper cannot open the admin pages, nor see their links", func(t *testing.T) {
@@ -335,7 +347,14 @@ func TestWeb(t *testing.T) {
 		p = v.post("/cart/lines/"+mug.ID, url.Values{"action": {"remove"}})
 		assert.NotContains(t, p.body, `id="line-`+mug.ID+`"`)
 		p = v.post("/cart/lines/"+lamp.ID, url.Values{"action": {"set"}, "quantity": {"lots"}})
-		assert.Contains(t, p.body, "Type a quantity from 1 to 999.")
+		assert.Equal(t, "/cart", p.url.Path, "not left on the POST target")
+		assert.Contains(t, p.body, `value="lots" inputmode="numeric" aria-invalid="true" aria-describedby="e-qty-`+lamp.ID+`"`, "the typed value kept")
+		assert.Contains(t, p.body, `<p class="field-error" id="e-qty-`+lamp.ID+`">Type a quantity from 0 to 999`, "an error next to the quantity")
+		assert.NotContains(t, p.body, `class="notice"`, "not a success notice")
+		p = v.post("/cart/add", url.Values{"articleId": {lamp.ID}, "quantity": {"1000"}})
+		assert.Equal(t, "/articles/"+lamp.ID, p.url.Path)
+		assert.Contains(t, p.body, `value="1000" inputmode="numeric" aria-invalid="true" aria-describedby="e-quantity"`)
+		assert.Contains(t, p.body, `<p class="field-error" id="e-quantity">Type a quantity from 1 to 999.</p>`)
 		p = v.get("/cart?check=1")
 		assert.Contains(t, p.body, "Everything in your cart is available.")
 		assert.Contains(t, p.body, "€37.50") // 3 × 12.50
@@ -349,13 +368,27 @@ func TestWeb(t *testing.T) {
 		})
 		p = v.get("/orders/" + id)
 		assert.Contains(t, p.body, `name="amount" type="text" inputmode="decimal" value="37.50"`)
+		assert.Contains(t, p.body, "<h1>Order "+strings.ToUpper(id[:5])+"-"+strings.ToUpper(id[5:10])+"</h1>", "the order's number")
 		p = v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"nonsense"}})
-		assert.Equal(t, http.StatusBadRequest, p.status)
+		assert.Equal(t, "/orders/"+id, p.url.Path, "a reload does not post again")
 		assert.Regexp(t, `id="e-amount">Type an amount`, p.body)
+		assert.Contains(t, p.body, `value="nonsense"`, "the typed value kept")
+		p = v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"37.505"}})
+		assert.Regexp(t, `id="e-amount">Use at most two decimals`, p.body, "never rounded")
+		p = v.post("/orders/"+id+"/payment", url.Values{"method": {"GOLD"}, "amount": {"37.50"}})
+		assert.Regexp(t, `<fieldset class="invalid" aria-describedby="e-method">`, p.body, "the method's error tied to its fieldset")
+		assert.Regexp(t, `<p class="field-error" id="e-method">[^<]+</p>`, p.body)
+		req, _ := http.NewRequest(http.MethodGet, base+"/orders/"+id, nil)
+		req.Header.Set("Accept-Language", "es")
+		assert.Contains(t, v.do(req).body, `value="37,50"`, "the amount in the page's language")
 		p = v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"37,50"}})
+		assert.Regexp(t, `id="e-amount">Type an amount`, p.body, "a decimal comma on an English page could be a misplaced thousands separator")
+		p = v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"37.50"}})
 		assert.Contains(t, p.body, "Payment received.")
 		assert.Contains(t, p.body, `class="status s-payment_defined"`)
-		assert.Contains(t, v.get("/orders").body, "/orders/"+id)
+		p = v.get("/orders")
+		assert.Contains(t, p.body, "/orders/"+id)
+		assert.Contains(t, p.body, `<td class="num" data-label="Units">3</td>`, "units, not lines")
 		assert.Contains(t, v.get("/cart").body, "Your cart is empty.")
 	})
 
@@ -378,7 +411,7 @@ func TestWeb(t *testing.T) {
 		p := v.get("/orders/" + id)
 		assert.Contains(t, p.body, "Amount due: €12.50")
 		p = v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"99"}})
-		assert.Equal(t, http.StatusBadRequest, p.status)
+		assert.Equal(t, "/orders/"+id, p.url.Path)
 		assert.Contains(t, p.body, `id="e-amount"`, "the refusal next to the amount")
 		v.post("/orders/"+id+"/payment", url.Values{"method": {"CASH"}, "amount": {"2.50"}})
 		p = v.get("/orders/" + id + "/cancel")
@@ -396,8 +429,9 @@ func TestWeb(t *testing.T) {
 		admin.get("/")
 		admin.post("/signin", url.Values{"login": {adminLogin}, "password": {adminPassword}})
 		p = admin.post("/admin/orders/"+paid+"/ship", url.Values{"carrier": {""}, "trackingCode": {"PK1"}})
-		assert.Equal(t, http.StatusBadRequest, p.status, "a carrier is required")
+		assert.Equal(t, "/orders/"+paid, p.url.Path, "a carrier is required")
 		assert.Contains(t, p.body, `id="e-carrier"`)
+		assert.Contains(t, p.body, `value="PK1"`)
 		p = admin.post("/admin/orders/"+paid+"/ship", url.Values{"carrier": {"Correos"}, "trackingCode": {"PK1"}})
 		assert.Contains(t, p.body, "The order is shipped.")
 		p = admin.post("/admin/orders/"+paid+"/deliver", url.Values{})
@@ -409,6 +443,8 @@ func TestWeb(t *testing.T) {
 		p = admin.get("/admin/orders?status=cancelled")
 		assert.Equal(t, http.StatusOK, p.status)
 		assert.Contains(t, p.body, `<option value="cancelled" selected>`)
+		assert.Contains(t, p.body, `<td data-label="User">Dora</td>`, "the user by name")
+		assert.Equal(t, http.StatusBadRequest, admin.get("/admin/orders?page=0").status, "a page out of range is refused, not clamped")
 	})
 
 	t.Run("a refused checkout shows the reason next to the line", func(t *testing.T) {
@@ -420,8 +456,18 @@ func TestWeb(t *testing.T) {
 		v.post("/cart/add", url.Values{"articleId": {gone.ID}, "quantity": {"1"}})
 		api.must(http.MethodDelete, "catalog", "/articles/"+gone.ID, nil, nil)
 		p := v.post("/cart/checkout", url.Values{})
-		assert.Equal(t, http.StatusBadRequest, p.status)
+		assert.Equal(t, "/cart", p.url.Path, "back on the cart, not on the POST target")
+		assert.Contains(t, p.body, "Nothing was ordered")
 		assert.Regexp(t, `(?s)id="line-`+gone.ID+`".*class="field-error" role="alert">[^<]+</p>`, p.body)
+
+		// Adding it again from a stale page says it is not sold; an unknown article says so too.
+		p = v.post("/cart/add", url.Values{"articleId": {gone.ID}, "quantity": {"1"}})
+		assert.Equal(t, "/articles/"+gone.ID, p.url.Path)
+		assert.Contains(t, p.body, "no longer sold, so it was not added")
+		assert.NotContains(t, p.body, "Added to your cart")
+		p = v.post("/cart/add", url.Values{"articleId": {"0123456789abcdef01234567"}, "quantity": {"1"}})
+		assert.Equal(t, http.StatusNotFound, p.status)
+		assert.Contains(t, p.body, "Unknown article")
 	})
 
 	t.Run("the cart check's warnings and errors are shown next to their lines", func(t *testing.T) {
@@ -433,6 +479,14 @@ func TestWeb(t *testing.T) {
 		assert.Regexp(t, `(?s)<li class="line warn" id="line-`+scarf.ID+`">.*?<p class="field-warning" role="status">[^<]+</p>`, p.body)
 		assert.NotContains(t, p.body, "Everything in your cart is available.")
 		assert.Contains(t, p.body, "Some articles have less stock than you ask for")
+
+		// Checking out runs the same check first: a warning keeps the cart, nothing is ordered.
+		p = v.post("/cart/checkout", url.Values{})
+		assert.Equal(t, "/cart", p.url.Path)
+		assert.Contains(t, p.body, "Nothing was ordered")
+		assert.Regexp(t, `(?s)<li class="line warn" id="line-`+scarf.ID+`">.*?<p class="field-warning" role="status">[^<]+</p>`, p.body)
+		assert.Contains(t, v.get("/cart").body, `id="line-`+scarf.ID+`"`, "the cart is still open")
+		assert.NotContains(t, v.get("/orders").body, `href="/orders/`, "no order")
 	})
 
 	t.Run("changing the password", func(t *testing.T) {
@@ -509,9 +563,18 @@ func TestWeb(t *testing.T) {
 		p := v.post("/signin", url.Values{"login": {adminLogin}, "password": {adminPassword}})
 		assert.Contains(t, p.body, `href="/admin/articles"`)
 		p = v.post("/admin/articles/new", url.Values{"name": {"Bad price"}, "description": {""}, "price": {"-3"}, "stock": {"1"}})
-		assert.Equal(t, http.StatusBadRequest, p.status)
+		assert.Equal(t, "/admin/articles/new", p.url.Path)
+		assert.Equal(t, http.MethodGet, p.method, "a reload does not post again")
 		assert.Regexp(t, `<p class="field-error" id="e-price">must be at least 0</p>`, p.body, "catalog's message next to price")
 		assert.Contains(t, p.body, `value="Bad price"`)
+		for typed, problem := range map[string]string{"12.345": "Use at most two decimals", "1.234,50": "Type an amount"} {
+			p = v.post("/admin/articles/new", url.Values{"name": {"Priced"}, "price": {typed}, "stock": {"1"}})
+			assert.Regexp(t, `<p class="field-error" id="e-price">`+problem, p.body, typed)
+			assert.Contains(t, p.body, `value="`+typed+`"`, typed)
+		}
+		p = v.post("/admin/articles/new", url.Values{"name": {"Thousand"}, "description": {""}, "price": {"1,000"}, "stock": {"1"}})
+		assert.Contains(t, p.body, "Article saved.")
+		assert.Contains(t, p.body, `value="1000.00"`, "1,000 is a thousand euros")
 		p = v.get("/admin/orders?status=payment_defined")
 		assert.Equal(t, http.StatusOK, p.status)
 		p = v.get("/admin/users")
@@ -560,7 +623,7 @@ func TestWeb(t *testing.T) {
 		assert.NotContains(t, p.body, "/admin/users/"+me.ID+"/disable", "no disabling itself")
 		assert.NotRegexp(t, `/admin/users/`+me.ID+`/revoke[^>]*>[^<]*<input type="hidden" name="csrf" value="[^"]*"><input type="hidden" name="permission" value="admin"`, p.body, "no revoking its own admin")
 		p = admin.post("/admin/users/"+me.ID+"/revoke", url.Values{"permission": {"admin"}})
-		assert.Equal(t, http.StatusBadRequest, p.status, "posted anyway: refused with auth's message")
+		assert.Equal(t, "/admin/users", p.url.Path, "posted anyway: refused with auth's message")
 		assert.Contains(t, p.body, "cannot revoke your own admin")
 
 		shopper := newVisitor(t, base)

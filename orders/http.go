@@ -10,77 +10,19 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// orderJSON is the Order of SPEC §3.5.
-type orderJSON struct {
-	ID           string        `json:"id"`
-	OrderID      string        `json:"orderId"`
-	Status       Status        `json:"status"`
-	UserID       string        `json:"userId"`
-	CartID       string        `json:"cartId"`
-	Articles     []articleJSON `json:"articles"`
-	Payments     []paymentJSON `json:"payments"`
-	TotalPrice   money.Cents   `json:"totalPrice"`
-	TotalPayment money.Cents   `json:"totalPayment"`
-	AmountDue    money.Cents   `json:"amountDue"`
-	// PaymentDeadline only on a validated order with a deadline.
-	PaymentDeadline *time.Time `json:"paymentDeadline,omitempty"`
-	// Reason says why an invalid order was refused before catalog saw it (too_many_unpaid_orders).
-	Reason       string            `json:"reason,omitempty"`
-	Refunds      []refundJSON      `json:"refunds"`
-	Cancellation *cancellationJSON `json:"cancellation,omitempty"`
-	Shipping     *shippingJSON     `json:"shipping,omitempty"`
-	Created      time.Time         `json:"created"`
-	Updated      time.Time         `json:"updated"`
-}
-
-type refundJSON struct {
-	Amount money.Cents `json:"amount"`
-	Reason string      `json:"reason"`
-}
-
-type cancellationJSON struct {
-	Reason string    `json:"reason"`
-	By     string    `json:"by"`
-	At     time.Time `json:"at"`
-}
-
-type shippingJSON struct {
-	Carrier      string     `json:"carrier"`
-	TrackingCode string     `json:"trackingCode"`
-	Shipped      time.Time  `json:"shipped"`
-	Delivered    *time.Time `json:"delivered,omitempty"`
-}
-
-// articleJSON is one line of an order. ID, Valid and Validated repeat ArticleID, IsValid and
-// IsValidated under the short names the course's web client reads (SPEC §3.5).
-type articleJSON struct {
-	ArticleID    string      `json:"articleId"`
-	ID           string      `json:"id"`
-	Quantity     int         `json:"quantity"`
-	IsValid      bool        `json:"isValid"`
-	Valid        bool        `json:"valid"`
-	IsValidated  bool        `json:"isValidated"`
-	Validated    bool        `json:"validated"`
-	UnitaryPrice money.Cents `json:"unitaryPrice"`
-}
-
-type paymentJSON struct {
-	Method PaymentMethod `json:"method"`
-	Amount money.Cents   `json:"amount"`
-}
-
 // toOrderJSON converts o to its JSON shape, with its payment deadline after deadline (0: none);
 // empty lists are [], never null.
-func toOrderJSON(o Order, deadline time.Duration) orderJSON {
-	j := orderJSON{
-		ID: o.ID, OrderID: o.ID, Status: o.Status, UserID: o.UserID, CartID: o.CartID,
-		Articles: []articleJSON{}, Payments: []paymentJSON{}, Refunds: []refundJSON{},
+func toOrderJSON(o Order, deadline time.Duration) contract.Order {
+	j := contract.Order{
+		ID: o.ID, OrderID: o.ID, Status: string(o.Status), UserID: o.UserID, CartID: o.CartID,
+		Articles: []contract.OrderArticle{}, Payments: []contract.Payment{}, Refunds: []contract.Refund{},
 		TotalPrice: o.TotalPrice, TotalPayment: o.TotalPayment, AmountDue: o.AmountDue(),
 		Reason: o.Rejection, Created: o.Created, Updated: o.Updated,
 	}
@@ -88,41 +30,29 @@ func toOrderJSON(o Order, deadline time.Duration) orderJSON {
 		j.PaymentDeadline = &at
 	}
 	for _, r := range o.Refunds {
-		j.Refunds = append(j.Refunds, refundJSON(r))
+		j.Refunds = append(j.Refunds, contract.Refund(r))
 	}
 	if c := o.Cancellation; c != nil {
-		j.Cancellation = &cancellationJSON{Reason: c.Reason, By: c.By, At: c.At}
+		j.Cancellation = &contract.Cancellation{Reason: c.Reason, By: c.By, At: c.At}
 	}
 	if sh := o.Shipping; sh != nil {
-		j.Shipping = &shippingJSON{Carrier: sh.Carrier, TrackingCode: sh.TrackingCode, Shipped: sh.Shipped}
+		j.Shipping = &contract.Shipping{Carrier: sh.Carrier, TrackingCode: sh.TrackingCode, Shipped: sh.Shipped}
 		if !sh.Delivered.IsZero() {
 			d := sh.Delivered
 			j.Shipping.Delivered = &d
 		}
 	}
 	for _, a := range o.Articles {
-		j.Articles = append(j.Articles, articleJSON{
+		j.Articles = append(j.Articles, contract.OrderArticle{
 			ArticleID: a.ArticleID, ID: a.ArticleID, Quantity: a.Quantity,
 			IsValid: a.IsValid, Valid: a.IsValid, IsValidated: a.IsValidated, Validated: a.IsValidated,
 			UnitaryPrice: a.UnitaryPrice,
 		})
 	}
 	for _, p := range o.Payments {
-		j.Payments = append(j.Payments, paymentJSON(p))
+		j.Payments = append(j.Payments, contract.Payment{Method: string(p.Method), Amount: p.Amount})
 	}
 	return j
-}
-
-// orderSummaryJSON is one entry of GET /orders.
-type orderSummaryJSON struct {
-	ID           string      `json:"id"`
-	Status       Status      `json:"status"`
-	CartID       string      `json:"cartId"`
-	TotalPrice   money.Cents `json:"totalPrice"`
-	TotalPayment money.Cents `json:"totalPayment"`
-	Articles     int         `json:"articles"`
-	Created      time.Time   `json:"created"`
-	Updated      time.Time   `json:"updated"`
 }
 
 // handleListOrders serves GET /orders: a page of the caller's orders, newest first, as
@@ -140,9 +70,10 @@ func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
 		if err != nil {
 			return err
 		}
-		out := make([]orderSummaryJSON, len(list))
+		out := make([]contract.OrderSummary, len(list))
 		for i, o := range list {
-			out[i] = orderSummaryJSON{o.ID, o.Status, o.CartID, o.TotalPrice, o.TotalPayment, len(o.Articles), o.Created, o.Updated}
+			out[i] = contract.OrderSummary{ID: o.ID, Status: string(o.Status), CartID: o.CartID, TotalPrice: o.TotalPrice,
+				TotalPayment: o.TotalPayment, Articles: len(o.Articles), Created: o.Created, Updated: o.Updated}
 		}
 		web.EncodePage(w, r, out, int64(total))
 		return nil

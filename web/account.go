@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/web/api"
 )
 
 // sessionAge is how long the browser keeps the session cookie: AUTH_TOKEN_IDLE's default, so the
@@ -29,6 +30,9 @@ func handleSignUp(s *site) http.HandlerFunc {
 			if !formProblem(v, err) {
 				s.fail(w, r, err)
 				return
+			}
+			if e, _ := api.AsError(err); e.Status == http.StatusConflict { // the login is taken
+				v.Fields["login"], v.ErrorText, v.ErrorKey = e.Message, "", "form.fix"
 			}
 			s.render(w, r, http.StatusBadRequest, "signup", v)
 			return

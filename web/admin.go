@@ -30,7 +30,12 @@ func handleAdminArticles(s *site) http.HandlerFunc {
 		Pager    pager
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		q, page := strings.TrimSpace(r.URL.Query().Get("q")), pageParam(r)
+		q := strings.TrimSpace(r.URL.Query().Get("q"))
+		page, ok := pageParam(r)
+		if !ok {
+			s.badPage(w, r)
+			return
+		}
 		deleted := r.URL.Query().Get("deleted") == "1"
 		var list api.ArticlePage
 		var err error
@@ -96,7 +101,9 @@ func handleArticleForm(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		if id == "" {
-			s.render(w, r, http.StatusOK, "admin_article", &view{Title: "admin.article.new", Form: url.Values{}, Data: api.Article{}})
+			v := &view{Title: "admin.article.new", Form: url.Values{}, Data: api.Article{}}
+			refused(w, r, v)
+			s.render(w, r, http.StatusOK, "admin_article", v)
 			return
 		}
 		a, err := s.api.Article(r.Context(), id)
@@ -104,9 +111,13 @@ func handleArticleForm(s *site) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		form := url.Values{"name": {a.Name}, "description": {a.Description},
-			"price": {a.Price.Decimal()}, "stock": {strconv.FormatInt(a.Stock, 10)}}
-		s.render(w, r, http.StatusOK, "admin_article", &view{Title: "admin.article.edit", Form: form, Data: a})
+		lang := visitFrom(r.Context()).lang
+		v := &view{Title: "admin.article.edit", TitleText: translate(lang, "admin.article.editing", a.Name), Data: a}
+		if !refused(w, r, v) {
+			v.Form = url.Values{"name": {a.Name}, "description": {a.Description},
+				"price": {notationOf(lang).FormatPlain(a.Price)}, "stock": {strconv.FormatInt(a.Stock, 10)}}
+		}
+		s.render(w, r, http.StatusOK, "admin_article", v)
 	}
 }
 
@@ -114,9 +125,7 @@ func handleArticleForm(s *site) http.HandlerFunc {
 func articleFields(r *http.Request, v *view) api.ArticleFields {
 	name, desc := r.PostFormValue("name"), r.PostFormValue("description")
 	f := api.ArticleFields{Name: &name, Description: &desc}
-	if price, err := api.ParseMoney(r.PostFormValue("price")); err != nil {
-		v.Fields["price"] = "form.not_amount"
-	} else {
+	if price, ok := readAmount(r, v, "price"); ok {
 		f.Price = &price
 	}
 	if stock, err := strconv.ParseInt(strings.TrimSpace(r.PostFormValue("stock")), 10, 64); err != nil {
@@ -172,18 +181,14 @@ func handleArticleUpdate(s *site) http.HandlerFunc {
 }
 
 // saveArticle creates (id "") or updates an article from the posted form, with its new picture.
+// A refused form goes back to the article's form page with its problems (Post/Redirect/Get).
 func (s *site) saveArticle(w http.ResponseWriter, r *http.Request, id string) {
 	ctx, token := r.Context(), visitFrom(r.Context()).token
-	v := &view{Title: "admin.article.new", Form: r.PostForm, Fields: map[string]string{}, Data: api.Article{ID: id}}
+	back := "/admin/articles/new"
 	if id != "" {
-		v.Title = "admin.article.edit"
-		a, err := s.api.Article(ctx, id)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		v.Data = a
+		back = "/admin/articles/" + url.PathEscape(id)
 	}
+	v := &view{Form: formWithout(r), Fields: map[string]string{}}
 	f := articleFields(r, v)
 	picture, err := s.uploadPicture(r, v)
 	if err != nil {
@@ -195,7 +200,7 @@ func (s *site) saveArticle(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	if len(v.Fields) > 0 {
 		v.ErrorKey = "form.fix"
-		s.render(w, r, http.StatusBadRequest, "admin_article", v)
+		refuse(w, r, back, v)
 		return
 	}
 	var saved api.Article
@@ -212,7 +217,7 @@ func (s *site) saveArticle(w http.ResponseWriter, r *http.Request, id string) {
 		if m := v.Fields["image"]; m != "" {
 			v.Fields["picture"] = m
 		}
-		s.render(w, r, http.StatusBadRequest, "admin_article", v)
+		refuse(w, r, back, v)
 		return
 	}
 	redirect(w, r, "/admin/articles/"+url.PathEscape(saved.ID), "saved")
@@ -233,7 +238,9 @@ var knownPermissions = []string{"user", "admin"}
 
 func handleAdminUsers(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.showUsers(w, r, http.StatusOK, &view{Title: "admin.users.title"})
+		v := &view{Title: "admin.users.title"}
+		refused(w, r, v) // a refused change
+		s.showUsers(w, r, v)
 	}
 }
 
@@ -246,8 +253,12 @@ type usersData struct {
 }
 
 // showUsers shows a page of the users, newest first, those whose login contains ?q= when set.
-func (s *site) showUsers(w http.ResponseWriter, r *http.Request, status int, v *view) {
-	q, page := usersQuery(r)
+func (s *site) showUsers(w http.ResponseWriter, r *http.Request, v *view) {
+	q, page, ok := usersQuery(r)
+	if !ok {
+		s.badPage(w, r)
+		return
+	}
 	list, err := s.api.Users(r.Context(), visitFrom(r.Context()).token, q, page, adminPageSize)
 	if err != nil {
 		s.fail(w, r, err)
@@ -256,12 +267,12 @@ func (s *site) showUsers(w http.ResponseWriter, r *http.Request, status int, v *
 	link := func(p int) string { return "/admin/users?" + usersBack(q, p) }
 	v.Data = usersData{Query: q, Users: list.Users, Total: list.Total,
 		Pager: newPager(page, list.Total, adminPageSize, link), Permissions: knownPermissions}
-	s.render(w, r, status, "admin_users", v)
+	s.render(w, r, http.StatusOK, "admin_users", v)
 }
 
 // usersQuery reads the login search and the page of the users page. A search auth would refuse
 // (too long, control characters) is trimmed to one it takes: it comes from a box a person typed in.
-func usersQuery(r *http.Request) (q string, page int) {
+func usersQuery(r *http.Request) (q string, page int, ok bool) {
 	q = strings.TrimSpace(strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || !utf8.ValidRune(r) || r == utf8.RuneError {
 			return -1
@@ -271,7 +282,8 @@ func usersQuery(r *http.Request) (q string, page int) {
 	if utf8.RuneCountInString(q) > maxUserSearch {
 		q = string([]rune(q)[:maxUserSearch])
 	}
-	return q, pageParam(r)
+	page, ok = pageParam(r)
+	return q, page, ok
 }
 
 // maxUserSearch is the longest login search (logins are at most 100 characters).
@@ -291,7 +303,7 @@ func usersBack(q string, page int) string {
 // login shown comes from the link; it only names the user in the question.
 func handleUserDisableConfirm(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q, page := usersQuery(r)
+		q, page, _ := usersQuery(r)
 		back := usersBack(q, page)
 		login := r.URL.Query().Get("login")
 		if utf8.RuneCountInString(login) > maxUserSearch || !utf8.ValidString(login) {
@@ -335,10 +347,11 @@ func handleUserChange(s *site) http.HandlerFunc {
 				v.ErrorText += " — " + f
 			}
 			v.ErrorKey = ""
-			s.showUsers(w, r, http.StatusBadRequest, v)
+			q, page, _ := usersQuery(r)
+			refuse(w, r, "/admin/users?"+usersBack(q, page), v)
 			return
 		}
-		q, page := usersQuery(r)
+		q, page, _ := usersQuery(r)
 		redirect(w, r, "/admin/users?"+usersBack(q, page), "user_changed")
 	}
 }
@@ -346,27 +359,50 @@ func handleUserChange(s *site) http.HandlerFunc {
 // orderStatuses are the statuses the overview filters on.
 var orderStatuses = []string{"placed", "validated", "invalid", "payment_defined", "shipped", "delivered", "cancelled"}
 
+// orderStatusRow is a row of the order overview with its user's name.
+type orderStatusRow struct {
+	api.OrderStatus
+	UserName string // "" when auth did not say
+}
+
 func handleAdminOrders(s *site) http.HandlerFunc {
 	type data struct {
 		Status   string
 		Statuses []string
-		Items    []api.OrderStatus
+		Items    []orderStatusRow
 		Total    int64
 		Pager    pager
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		status, page := r.URL.Query().Get("status"), pageParam(r)
+		status := r.URL.Query().Get("status")
+		page, ok := pageParam(r)
+		if !ok {
+			s.badPage(w, r)
+			return
+		}
 		if !slices.Contains(orderStatuses, status) {
 			status = ""
 		}
-		list, err := s.api.OrderStatuses(r.Context(), visitFrom(r.Context()).token, status, page, adminPageSize)
+		ctx, token := r.Context(), visitFrom(r.Context()).token
+		list, err := s.api.OrderStatuses(ctx, token, status, page, adminPageSize)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		link := func(p int) string { return fmt.Sprintf("/admin/orders?page=%d&status=%s", p, status) }
+		ids := make([]string, len(list.Items))
+		for i, it := range list.Items {
+			ids[i] = it.UserID
+		}
+		names := s.userNames.Names(ctx, token, ids) // ids stand in for names auth cannot give now
+		rows := make([]orderStatusRow, len(list.Items))
+		for i, it := range list.Items {
+			rows[i] = orderStatusRow{OrderStatus: it, UserName: names[it.UserID]}
+		}
+		link := func(p int) string {
+			return "/admin/orders?" + url.Values{"page": {strconv.Itoa(p)}, "status": {status}}.Encode()
+		}
 		v := &view{Title: "admin.orders.title", Data: data{Status: status, Statuses: orderStatuses,
-			Items: list.Items, Total: list.Total, Pager: newPager(page, list.Total, adminPageSize, link)}}
+			Items: rows, Total: list.Total, Pager: newPager(page, list.Total, adminPageSize, link)}}
 		s.render(w, r, http.StatusOK, "admin_orders", v)
 	}
 }

@@ -73,12 +73,13 @@ func TestAdminOrdersConsoleRenders(t *testing.T) {
 	type data struct {
 		Status   string
 		Statuses []string
-		Items    []api.OrderStatus
+		Items    []orderStatusRow
 		Total    int64
 		Pager    pager
 	}
-	items := []api.OrderStatus{{OrderID: "o1", UserID: "u1", Status: "payment_defined"}, {OrderID: "o2", UserID: "u1", Status: "shipped"},
-		{OrderID: "o3", UserID: "u2", Status: "validated"}, {OrderID: "o4", UserID: "u2", Status: "delivered"}}
+	items := []orderStatusRow{{api.OrderStatus{OrderID: "o1", UserID: "u1", Status: "payment_defined"}, "Ana Luisa"},
+		{api.OrderStatus{OrderID: "o2", UserID: "u1", Status: "shipped"}, "Ana Luisa"},
+		{api.OrderStatus{OrderID: "o3", UserID: "u2", Status: "validated"}, ""}, {api.OrderStatus{OrderID: "o4", UserID: "u2", Status: "delivered"}, ""}}
 	for _, lang := range languages {
 		v := &view{lang: lang, CSRF: "csrf", Path: "/admin/orders", Title: "admin.orders.title", User: &tokens.User{ID: "root", Permissions: []string{"admin"}},
 			Data: data{Statuses: orderStatuses, Items: items, Total: 4, Pager: newPager(1, 4, adminPageSize, func(int) string { return "" })}}
@@ -92,5 +93,7 @@ func TestAdminOrdersConsoleRenders(t *testing.T) {
 		assert.Contains(t, html, `action="/admin/orders/o2/deliver"`)
 		assert.Contains(t, html, `href="/orders/o3/cancel"`)
 		assert.NotContains(t, html, `href="/orders/o4/cancel"`)
+		assert.Contains(t, html, `>Ana Luisa</td>`, "a user by name")
+		assert.Contains(t, html, `<code>u2</code>`, "a user auth did not name, by id")
 	}
 }

@@ -19,6 +19,7 @@ import (
 type listingCache struct {
 	fetch func(ctx context.Context, q string, page, size int) (api.ArticlePage, error)
 	ttl   time.Duration
+	now   func() time.Time
 
 	mu      sync.Mutex
 	entries map[string]listingEntry
@@ -35,8 +36,8 @@ const (
 	maxListingEntries = 1000 // past it the cache is emptied rather than grown
 )
 
-func newListingCache(client *api.Client) *listingCache {
-	return &listingCache{fetch: client.Articles, ttl: listingTTL, entries: map[string]listingEntry{}}
+func newListingCache(client *api.Client, now func() time.Time) *listingCache {
+	return &listingCache{fetch: client.Articles, ttl: listingTTL, now: now, entries: map[string]listingEntry{}}
 }
 
 // Articles is api.Client.Articles through the cache.
@@ -45,7 +46,7 @@ func (c *listingCache) Articles(ctx context.Context, q string, page, size int) (
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
-	if ok && time.Now().Before(e.expires) {
+	if ok && c.now().Before(e.expires) {
 		return e.page, nil
 	}
 	v, err, _ := c.calls.Do(key, func() (any, error) {
@@ -58,7 +59,7 @@ func (c *listingCache) Articles(ctx context.Context, q string, page, size int) (
 		if len(c.entries) >= maxListingEntries {
 			c.entries = map[string]listingEntry{}
 		}
-		c.entries[key] = listingEntry{page: p, expires: time.Now().Add(c.ttl)}
+		c.entries[key] = listingEntry{page: p, expires: c.now().Add(c.ttl)}
 		return p, nil
 	})
 	return v.(api.ArticlePage), err

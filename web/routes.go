@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -14,14 +15,19 @@ import (
 type Deps struct {
 	pkgweb.Basics
 	Tokens *tokens.Checker
-	Client *api.Client // the five services' REST APIs
+	Client *api.Client      // the five services' REST APIs
+	Now    func() time.Time // the clock of the caches; time.Now when nil
 }
 
 // NewServer returns the storefront and admin console (SPEC §3.6): HTML pages rendered on the
 // server from the five services' REST APIs.
 func NewServer(d Deps) http.Handler {
-	s := newSite(d.Log, d.Tokens, d.Client)
-	r := d.Basics.NewRouter()
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := newSite(d.Log, d.Tokens, d.Client, now)
+	r := d.Basics.NewSiteRouter() // no CORS: no other origin reads these pages
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.notFound)
 	r.Handle("/static/*", handleStatic())

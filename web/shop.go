@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	pkgweb "github.com/ecommerce-go/ecommerce/pkg/web"
 	"github.com/ecommerce-go/ecommerce/web/api"
 )
@@ -40,13 +42,17 @@ func newPager(page int, total int64, size int, link func(page int) string) pager
 	return p
 }
 
-// pageParam reads the page query parameter (from 1) by the services' paging rule (pkg/web),
-// except that a page number out of its range shows the first page rather than a 400: it comes
-// from a link a person may have edited.
-func pageParam(r *http.Request) int {
-	var ignored errs.Validation
-	page, _ := pkgweb.Paging(url.Values{"page": r.URL.Query()["page"]}, &ignored)
-	return page
+// pageParam reads the page query parameter (from 1) by the services' paging rule (pkg/web): a
+// page number out of its range is refused (false), never changed; badPage answers it.
+func pageParam(r *http.Request) (int, bool) {
+	var problems errs.Validation
+	page, _ := pkgweb.Paging(url.Values{"page": r.URL.Query()["page"]}, &problems)
+	return page, problems.Err() == nil
+}
+
+// badPage is the 400 page of a page number out of range.
+func (s *site) badPage(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, http.StatusBadRequest, "error.badpage")
 }
 
 func handleCatalog(s *site) http.HandlerFunc {
@@ -58,11 +64,18 @@ func handleCatalog(s *site) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := strings.TrimSpace(r.URL.Query().Get("q"))
-		page := pageParam(r)
+		page, ok := pageParam(r)
+		if !ok {
+			s.badPage(w, r)
+			return
+		}
 		v := &view{Title: "catalog.title"}
+		if q != "" {
+			v.TitleText = translate(visitFrom(r.Context()).lang, "catalog.results", q)
+		}
 		list, err := s.listing.Articles(r.Context(), q, page, catalogPageSize)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
-			formProblem(v, err) // a search the catalog refuses (too long, odd characters)
+			searchProblem(v, e) // a search the catalog refuses (too long, odd characters)
 			err = nil
 		}
 		if err != nil {
@@ -81,6 +94,17 @@ func handleCatalog(s *site) http.HandlerFunc {
 	}
 }
 
+// searchProblem shows the catalog's refusal of a search at the search field: the field
+// messages of the query (or the refusal itself) under the search box.
+func searchProblem(v *view, e *api.Error) {
+	msg := e.Message
+	for _, f := range e.Fields {
+		msg = f.Message
+	}
+	v.Fields = map[string]string{"q": msg}
+	v.ErrorKey = "catalog.search.refused"
+}
+
 func handleArticle(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, err := s.api.Article(r.Context(), chi.URLParam(r, "id"))
@@ -88,7 +112,9 @@ func handleArticle(s *site) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusOK, "article", &view{TitleText: a.Name, Data: a})
+		v := &view{TitleText: a.Name, Data: a, Form: url.Values{}}
+		refused(w, r, v) // a quantity the cart refused
+		s.render(w, r, http.StatusOK, "article", v)
 	}
 }
 
@@ -137,12 +163,14 @@ type cartLine struct {
 	Missing  bool   // the catalog does not know the article any more
 	Problem  string // the check's error for this line
 	Warning  string // the check's warning for this line
-	Subtotal api.Money
+	Subtotal money.Cents
+	// Typed and QuantityError: a quantity typed for this line and refused, shown again.
+	Typed, QuantityError string
 }
 
 type cartData struct {
 	Lines    []cartLine
-	Total    api.Money
+	Total    money.Cents
 	Checked  bool // the page shows a full check's result
 	Errors   int
 	Warnings int
@@ -166,7 +194,7 @@ func (s *site) loadCart(ctx context.Context, token string) (cartData, error) {
 				return nil
 			}
 			lines[i].Article = a
-			lines[i].Subtotal = a.Price * api.Money(l.Quantity)
+			lines[i].Subtotal = a.Price * money.Cents(l.Quantity)
 			return err
 		})
 	}
@@ -215,21 +243,49 @@ func handleCart(s *site) http.HandlerFunc {
 			}
 			d.mark(check.Errors, check.Warnings)
 		}
-		s.render(w, r, http.StatusOK, "cart", &view{Title: "cart.title", Data: d})
+		v := &view{Title: "cart.title"}
+		if refused(w, r, v) { // a refused quantity or checkout
+			for i := range d.Lines {
+				if strings.EqualFold(d.Lines[i].ArticleID, v.Value("line")) {
+					d.Lines[i].Typed, d.Lines[i].QuantityError = v.Value("quantity"), v.Field("quantity")
+				}
+			}
+		}
+		v.Data = d
+		s.render(w, r, http.StatusOK, "cart", v)
 	}
 }
 
+// handleCartAdd adds the article page's quantity to the cart. A quantity out of range, or an
+// article no longer sold, goes back to the article page with the problem at the quantity.
 func handleCartAdd(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := r.PostFormValue("articleId")
-		qty, err := strconv.Atoi(r.PostFormValue("quantity"))
-		if err != nil || qty < 1 || qty > 999 {
-			redirect(w, r, "/articles/"+url.PathEscape(id), "bad_quantity")
+		ctx, id := r.Context(), r.PostFormValue("articleId")
+		back := "/articles/" + url.PathEscape(id)
+		v := &view{Form: formWithout(r), Fields: map[string]string{}}
+		qty, ok := readQuantity(r.PostFormValue("quantity"), 1)
+		if !ok {
+			v.Fields["quantity"] = "form.quantity"
+			refuse(w, r, back, v)
 			return
 		}
-		if _, err := s.api.AddToCart(r.Context(), visitFrom(r.Context()).token, id, qty); err != nil {
+		a, err := s.api.Article(ctx, id)
+		switch {
+		case errors.Is(err, errs.NotFound) || errors.Is(err, errs.Invalid):
+			s.renderError(w, r, http.StatusNotFound, "error.noarticle")
+			return
+		case err != nil:
+			s.fail(w, r, err)
+			return
+		case !a.Enabled:
+			v.ErrorKey = "article.add.gone"
+			refuse(w, r, back, v)
+			return
+		}
+		if _, err := s.api.AddToCart(ctx, visitFrom(ctx).token, id, qty); err != nil {
 			if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
-				redirect(w, r, "/articles/"+url.PathEscape(id), "bad_quantity")
+				v.Fields["quantity"] = cmp.Or(e.Field("quantity"), e.Message)
+				refuse(w, r, back, v)
 				return
 			}
 			s.fail(w, r, err)
@@ -237,6 +293,12 @@ func handleCartAdd(s *site) http.HandlerFunc {
 		}
 		redirect(w, r, "/cart", "added")
 	}
+}
+
+// readQuantity reads a quantity typed by a person, from lo to 999.
+func readQuantity(text string, lo int) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	return n, err == nil && n >= lo && n <= 999
 }
 
 // handleCartLine sets a line's quantity (0 removes it), or steps it with "+"/"-" buttons.
@@ -255,7 +317,12 @@ func handleCartLine(s *site) http.HandlerFunc {
 			err = s.setQuantity(ctx, token, id, r.PostFormValue("quantity"))
 		}
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest || errors.Is(err, errBadQuantity) {
-			redirect(w, r, "/cart", "bad_quantity")
+			v := &view{Form: url.Values{"line": {id}, "quantity": {r.PostFormValue("quantity")}},
+				Fields: map[string]string{"quantity": "form.quantity.line"}}
+			if e, ok := api.AsError(err); ok {
+				v.Fields["quantity"] = cmp.Or(e.Field("quantity"), e.Message)
+			}
+			refuse(w, r, "/cart", v)
 			return
 		}
 		if err != nil {
@@ -271,8 +338,8 @@ var errBadQuantity = errors.New("bad quantity")
 // setQuantity makes the line hold text units: the cart API adds and steps, so the difference
 // is added, or stepped down (one call per unit: quantities typed by people are small).
 func (s *site) setQuantity(ctx context.Context, token, id, text string) error {
-	want, err := strconv.Atoi(strings.TrimSpace(text))
-	if err != nil || want < 0 || want > 999 {
+	want, ok := readQuantity(text, 0)
+	if !ok {
 		return errBadQuantity
 	}
 	c, err := s.api.Cart(ctx, token)
@@ -298,20 +365,26 @@ func (s *site) setQuantity(ctx context.Context, token, id, text string) error {
 	return err
 }
 
+// handleCheckout first runs the cart's full check: anything that would make the order invalid
+// (an error, or a warning of too little stock) is shown on the cart and nothing is ordered.
+// Then it checks out and waits a moment for the order, to show it.
 func handleCheckout(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token := r.Context(), visitFrom(r.Context()).token
+		check, err := s.api.ValidateCart(ctx, token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if len(check.Errors) > 0 || len(check.Warnings) > 0 {
+			refuse(w, r, "/cart?check=1", &view{ErrorKey: "cart.not_ordered"})
+			return
+		}
 		closed, err := s.api.Checkout(ctx, token)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
-			// Refused: show the cart with the reasons next to their lines.
-			d, lerr := s.loadCart(ctx, token)
-			if lerr != nil {
-				s.fail(w, r, lerr)
-				return
-			}
-			d.mark(e.Lines, nil)
-			v := &view{Title: "cart.title", Data: d, ErrorText: e.Message}
-			s.render(w, r, http.StatusBadRequest, "cart", v)
+			// Refused after all (the cart changed meanwhile, or it is empty): the cart's
+			// check shows the reasons next to their lines.
+			refuse(w, r, "/cart?check=1", &view{ErrorKey: "cart.not_ordered", ErrorText: e.Message})
 			return
 		}
 		if err != nil {
@@ -320,9 +393,10 @@ func handleCheckout(s *site) http.HandlerFunc {
 		}
 		// The order is made from the closed cart over the broker, usually within milliseconds:
 		// wait a little for it, so the person lands on the order itself.
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			list, err := s.api.Orders(ctx, token, 1, 5) // the new order is the newest
+		wait, cancel := context.WithTimeout(ctx, orderWait)
+		defer cancel()
+		for {
+			list, err := s.api.Orders(wait, token, 1, 5) // the new order is the newest
 			if err != nil {
 				break
 			}
@@ -333,34 +407,71 @@ func handleCheckout(s *site) http.HandlerFunc {
 				}
 			}
 			select {
-			case <-ctx.Done():
-				return
+			case <-wait.Done():
 			case <-time.After(150 * time.Millisecond):
+				continue
 			}
+			break
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		redirect(w, r, "/orders", "order_coming")
 	}
 }
 
+// orderWait is how long a checkout waits for its order to show it.
+const orderWait = 5 * time.Second
+
 // ordersPageSize is the number of orders on a page of the person's orders.
 const ordersPageSize = 20
 
+// orderRow is one order of the person's list, with the units it holds.
+type orderRow struct {
+	api.OrderSummary
+	Units int
+}
+
+// handleOrders lists the person's orders. The list counts lines, not units, so each order of
+// the page is read (a page is at most ordersPageSize orders, read a few at a time).
 func handleOrders(s *site) http.HandlerFunc {
 	type data struct {
-		Orders []api.OrderSummary
+		Orders []orderRow
 		Total  int64
 		Pager  pager
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		page := pageParam(r)
-		list, err := s.api.Orders(r.Context(), visitFrom(r.Context()).token, page, ordersPageSize)
+		page, ok := pageParam(r)
+		if !ok {
+			s.badPage(w, r)
+			return
+		}
+		ctx, token := r.Context(), visitFrom(r.Context()).token
+		list, err := s.api.Orders(ctx, token, page, ordersPageSize)
 		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		rows := make([]orderRow, len(list.Orders))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for i, o := range list.Orders {
+			rows[i].OrderSummary = o
+			g.Go(func() error {
+				full, err := s.api.Order(gctx, token, o.ID)
+				for _, a := range full.Articles {
+					rows[i].Units += a.Quantity
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		link := func(p int) string { return "/orders?page=" + strconv.Itoa(p) }
 		s.render(w, r, http.StatusOK, "orders", &view{Title: "orders.title",
-			Data: data{Orders: list.Orders, Total: list.Total, Pager: newPager(page, list.Total, ordersPageSize, link)}})
+			Data: data{Orders: rows, Total: list.Total, Pager: newPager(page, list.Total, ordersPageSize, link)}})
 	}
 }
 
@@ -370,7 +481,7 @@ type orderData struct {
 	Names   map[string]string
 	Live    bool // the status may still change by itself: the page polls
 	Payable bool
-	Due     api.Money
+	Due     money.Cents
 	// Cancellable: the owner or an admin may still cancel it (placed, validated, paid).
 	Cancellable bool
 	// Shippable and Deliverable: what an admin may do next.
@@ -408,7 +519,8 @@ func handleOrder(s *site) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		v := &view{Title: "order.title", Data: d, Form: r.URL.Query()}
+		v := &view{TitleText: translate(visitFrom(r.Context()).lang, "order.numbered", orderNumber(d.ID)), Data: d, Form: url.Values{}}
+		refused(w, r, v) // a refused payment, cancellation or shipping
 		s.render(w, r, http.StatusOK, "order", v)
 	}
 }
@@ -426,34 +538,41 @@ func handleOrderLive(s *site) http.HandlerFunc {
 	}
 }
 
+// handlePayment pays the order with the amount typed in the page's language.
 func handlePayment(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
-		_ = r.ParseForm()
-		v := &view{Title: "order.title", Form: r.PostForm, Fields: map[string]string{}}
-		amount, perr := api.ParseMoney(r.PostFormValue("amount"))
-		if perr != nil {
-			v.Fields["amount"] = "form.not_amount"
+		back := "/orders/" + url.PathEscape(id)
+		v := &view{Form: formWithout(r), Fields: map[string]string{}}
+		amount, ok := readAmount(r, v, "amount")
+		if !ok {
+			refuse(w, r, back, v)
+			return
 		}
-		if perr == nil {
-			_, err := s.api.Pay(ctx, token, id, r.PostFormValue("method"), amount)
-			if err == nil {
-				redirect(w, r, "/orders/"+url.PathEscape(id), "paid")
-				return
-			}
-			if !formProblem(v, err) {
-				s.fail(w, r, err)
-				return
-			}
+		_, err := s.api.Pay(ctx, token, id, r.PostFormValue("method"), amount)
+		if err == nil {
+			redirect(w, r, back, "paid")
+			return
 		}
-		d, err := s.loadOrder(ctx, token, id)
-		if err != nil {
+		if !formProblem(v, err) {
 			s.fail(w, r, err)
 			return
 		}
-		v.Data = d
-		s.render(w, r, http.StatusBadRequest, "order", v)
+		refuse(w, r, back, v)
 	}
+}
+
+// readAmount reads the amount typed in the field name, written the page's way (1.234,50 in
+// Spanish, 1,234.50 in English); a problem goes to the field.
+func readAmount(r *http.Request, v *view, name string) (money.Cents, bool) {
+	c, err := notationOf(visitFrom(r.Context()).lang).Parse(r.PostFormValue(name))
+	switch {
+	case errors.Is(err, money.ErrPrecision):
+		v.Fields[name] = "form.amount_decimals"
+	case err != nil:
+		v.Fields[name] = "form.not_amount"
+	}
+	return c, err == nil
 }
 
 // handleCancelForm is the confirmation step before cancelling an order.
@@ -464,7 +583,7 @@ func handleCancelForm(s *site) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusOK, "order_cancel", &view{Title: "order.cancel.title", Data: d})
+		s.render(w, r, http.StatusOK, "order_cancel", &view{TitleText: translate(visitFrom(r.Context()).lang, "order.cancel.numbered", orderNumber(d.ID)), Data: d})
 	}
 }
 
@@ -508,19 +627,23 @@ func handleDeliver(s *site) http.HandlerFunc {
 	}
 }
 
-// orderProblem shows the order page with the service's refusal of a change above it (and
+// orderProblem shows the order page again with the service's refusal of a change above it (and
 // its field messages next to the admin's shipping form).
 func (s *site) orderProblem(w http.ResponseWriter, r *http.Request, id string, err error) {
-	v := &view{Title: "order.title", Form: r.PostForm, Fields: map[string]string{}}
+	v := &view{Form: formWithout(r), Fields: map[string]string{}}
 	if !formProblem(v, err) {
 		s.fail(w, r, err)
 		return
 	}
-	d, err := s.loadOrder(r.Context(), visitFrom(r.Context()).token, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	refuse(w, r, "/orders/"+url.PathEscape(id), v)
+}
+
+// orderNumber is the number people read and quote for the order id: its first ten hex digits,
+// in two groups ("4F2A9-0C1D7"). Order ids are hashes, so the digits are spread evenly.
+func orderNumber(id string) string {
+	n := strings.ToUpper(id)
+	if len(n) < 10 {
+		return n
 	}
-	v.Data = d
-	s.render(w, r, http.StatusBadRequest, "order", v)
+	return n[:5] + "-" + n[5:10]
 }

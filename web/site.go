@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 const (
 	sessionCookie = "session"
 	csrfCookie    = "csrf"
+	formCookie    = "form" // a refused form, kept across its redirect (refuse)
 	langCookie    = "lang"
 	csrfField     = "csrf"
 	maxFormBytes  = 10 << 20 // an article's picture is the largest thing posted
@@ -36,15 +38,17 @@ const (
 
 // site is what every page handler needs.
 type site struct {
-	log     *slog.Logger
-	checker *tokens.Checker
-	api     *api.Client
-	listing *listingCache
-	pages   *pages
+	log       *slog.Logger
+	checker   *tokens.Checker
+	api       *api.Client
+	listing   *listingCache
+	userNames *userNames
+	pages     *pages
 }
 
-func newSite(log *slog.Logger, checker *tokens.Checker, client *api.Client) *site {
-	return &site{log: log, checker: checker, api: client, listing: newListingCache(client), pages: mustParsePages()}
+func newSite(log *slog.Logger, checker *tokens.Checker, client *api.Client, now func() time.Time) *site {
+	return &site{log: log, checker: checker, api: client, listing: newListingCache(client, now),
+		userNames: newUserNames(client, now), pages: mustParsePages()}
 }
 
 // visit is what the middleware learned about the request: language, CSRF token, user.
@@ -312,6 +316,74 @@ func formProblem(v *view, err error) bool {
 	}
 	if len(e.Fields) > 0 && v.ErrorKey == "" {
 		v.ErrorKey = "form.fix"
+	}
+	return true
+}
+
+// refusedForm is what a refused form post leaves for the page it redirects to: the values
+// typed (passwords never) and the problems, by field and above the form.
+type refusedForm struct {
+	Path      string            `json:"p"` // the page that shows it
+	Form      url.Values        `json:"f,omitempty"`
+	Fields    map[string]string `json:"e,omitempty"`
+	ErrorKey  string            `json:"k,omitempty"`
+	ErrorText string            `json:"t,omitempty"`
+}
+
+// maxFormCookie bounds the refused form's cookie (browsers keep 4 kB per cookie).
+const maxFormCookie = 3500
+
+// refuse answers a refused form post by Post/Redirect/Get: v's typed values and problems go in
+// a short-lived cookie, and the browser is sent to the page at to, which shows them once
+// (refused). So the address bar never stays on the POST target, and a reload does not post
+// again. Typed values too long for the cookie are dropped, longest first; their problems stay.
+func refuse(w http.ResponseWriter, r *http.Request, to string, v *view) {
+	path, _, _ := strings.Cut(to, "?")
+	f := refusedForm{Path: path, Form: url.Values{}, Fields: v.Fields, ErrorKey: v.ErrorKey, ErrorText: v.ErrorText}
+	for k, vs := range v.Form {
+		if k != csrfField && !strings.Contains(strings.ToLower(k), "password") {
+			f.Form[k] = vs
+		}
+	}
+	encode := func() string {
+		b, _ := json.Marshal(f)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	value := encode()
+	for len(value) > maxFormCookie && len(f.Form) > 0 {
+		longest := ""
+		for k, vs := range f.Form {
+			if longest == "" || len(strings.Join(vs, "")) > len(strings.Join(f.Form[longest], "")) {
+				longest = k
+			}
+		}
+		delete(f.Form, longest)
+		value = encode()
+	}
+	if len(value) <= maxFormCookie {
+		http.SetCookie(w, &http.Cookie{Name: formCookie, Value: value, Path: path, MaxAge: 300,
+			HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// refused fills v with the refused form left for this page by refuse, once, and tells whether
+// there was one.
+func refused(w http.ResponseWriter, r *http.Request, v *view) bool {
+	c, err := r.Cookie(formCookie)
+	if err != nil {
+		return false
+	}
+	http.SetCookie(w, &http.Cookie{Name: formCookie, Value: "", Path: r.URL.Path, MaxAge: -1,
+		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+	var f refusedForm
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || json.Unmarshal(b, &f) != nil || f.Path != r.URL.Path {
+		return false
+	}
+	v.Form, v.Fields, v.ErrorKey, v.ErrorText = f.Form, f.Fields, f.ErrorKey, f.ErrorText
+	if v.Form == nil {
+		v.Form = url.Values{}
 	}
 	return true
 }

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
-	"github.com/ecommerce-go/ecommerce/web/api"
 )
 
 //go:embed templates/*.html
@@ -60,24 +60,36 @@ func (v *view) Field(name string) string {
 // Value is the value typed in the field name.
 func (v *view) Value(name string) string { return v.Form.Get(name) }
 
-// Money formats an amount in euros the way the language writes it.
-func (v *view) Money(m api.Money) string {
-	d := m.Decimal()
-	if v.lang == "es" {
-		return strings.Replace(d, ".", ",", 1) + " €"
+// notation is how the page's language writes amounts.
+func (v *view) notation() money.Notation { return notationOf(v.lang) }
+
+func notationOf(lang string) money.Notation {
+	if lang == "es" {
+		return money.Spanish
 	}
-	return "€" + d
+	return money.English
 }
 
-// Date formats a time for the page's language.
+// Money formats an amount in euros the way the language writes it, with thousands separators.
+func (v *view) Money(c money.Cents) string {
+	if v.lang == "es" {
+		return v.notation().Format(c) + "\u00a0€"
+	}
+	return "€" + v.notation().Format(c)
+}
+
+// AmountField is an amount as a form field shows it to edit: "32,89" on Spanish pages.
+func (v *view) AmountField(c money.Cents) string { return v.notation().FormatPlain(c) }
+
+// Date formats a time for the page's language, in the shop's time zone, which it names.
 func (v *view) Date(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	if v.lang == "es" {
-		return t.Local().Format("02/01/2006 15:04")
+		return t.Local().Format("02/01/2006 15:04 MST")
 	}
-	return t.Local().Format("Jan 2, 2006 15:04")
+	return t.Local().Format("Jan 2, 2006 15:04 MST")
 }
 
 // Status is the translated name of an order status.
@@ -108,7 +120,8 @@ func mustParsePages() *pages {
 			}
 			return m
 		},
-		"thumb": func(id string, size int) string { return "/img/" + url.PathEscape(id) + "?size=" + fmt.Sprint(size) },
+		"orderno": orderNumber,
+		"thumb":   func(id string, size int) string { return "/img/" + url.PathEscape(id) + "?size=" + fmt.Sprint(size) },
 	}
 	shared := []string{"templates/layout.html", "templates/parts.html", "templates/live.html"}
 	files, err := fs.Glob(templateFS, "templates/*.html")

@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecommerce-go/ecommerce/pkg/money"
+	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/web/api"
 )
@@ -126,26 +128,13 @@ func TestLocalPath(t *testing.T) {
 	}
 }
 
-func TestParseMoney(t *testing.T) {
-	for in, want := range map[string]api.Money{"24.5": 2450, "24,50": 2450, " 1 024.00 ": 102400, "0": 0, "0.015": 2} {
-		got, err := api.ParseMoney(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
-	for _, in := range []string{"", "abc", "NaN", "1e400", "12.3.4"} {
-		_, err := api.ParseMoney(in)
-		assert.Error(t, err, in)
-	}
-	assert.Equal(t, "-3.05", api.Money(-305).Decimal())
-}
-
 // catalogView is the catalog page of 24 articles, as a visitor sees it.
 func catalogView(lang string) *view {
 	articles := make([]api.Article, catalogPageSize)
 	for i := range articles {
 		articles[i] = api.Article{ID: fmt.Sprintf("%024x", i), Name: fmt.Sprintf("Article number %d", i),
 			Description: "A good article.", Image: fmt.Sprintf("7c9e6679-7425-40de-944b-e07fc1f9%04d", i),
-			Price: api.Money(1250 + i), Stock: int64(i % 7), Enabled: true}
+			Price: money.Cents(1250 + i), Stock: int64(i % 7), Enabled: true}
 	}
 	v := &view{lang: lang, CSRF: "csrf-token-of-the-visitor-0123456789abcdef", Path: "/",
 		User: &tokens.User{ID: "u1", Name: "Ana", Permissions: []string{"user"}}, Title: "catalog.title"}
@@ -188,10 +177,12 @@ func BenchmarkRenderCatalog(b *testing.B) {
 
 func TestListingCache(t *testing.T) {
 	var calls atomic.Int32
-	release := make(chan struct{})
-	c := &listingCache{ttl: 50 * time.Millisecond, entries: map[string]listingEntry{},
+	started, release := make(chan struct{}, 10), make(chan struct{})
+	clock := testkit.NewClock(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	c := &listingCache{ttl: listingTTL, now: clock.Now, entries: map[string]listingEntry{},
 		fetch: func(ctx context.Context, q string, page, size int) (api.ArticlePage, error) {
 			calls.Add(1)
+			started <- struct{}{}
 			<-release
 			return api.ArticlePage{Page: page, Total: int64(calls.Load())}, nil
 		}}
@@ -203,7 +194,7 @@ func TestListingCache(t *testing.T) {
 			assert.Equal(t, 2, p.Page)
 		})
 	}
-	time.Sleep(20 * time.Millisecond)
+	<-started // one call is under way; the other nine wait for it or find its entry
 	close(release)
 	wg.Wait()
 	assert.Equal(t, int32(1), calls.Load(), "concurrent misses make one call")
@@ -212,7 +203,10 @@ func TestListingCache(t *testing.T) {
 	assert.Equal(t, int64(1), p.Total, "served from the cache")
 	_, _ = c.Articles(context.Background(), "mug", 2, 24)
 	assert.Equal(t, int32(2), calls.Load(), "another search is another entry")
-	time.Sleep(60 * time.Millisecond)
+	clock.Add(listingTTL - time.Millisecond)
+	p, _ = c.Articles(context.Background(), "lamp", 2, 24)
+	assert.Equal(t, int64(1), p.Total, "still fresh just before its time-to-live")
+	clock.Add(time.Millisecond)
 	p, _ = c.Articles(context.Background(), "lamp", 2, 24)
 	assert.Equal(t, int64(3), p.Total, "fetched again once expired")
 }
@@ -315,7 +309,7 @@ func TestUsersQuery(t *testing.T) {
 		"q=" + strings.Repeat("x", 150): strings.Repeat("x", maxUserSearch),
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/admin/users?"+raw, nil)
-		q, _ := usersQuery(r)
+		q, _, _ := usersQuery(r)
 		assert.Equal(t, want, q, raw)
 	}
 }

@@ -93,6 +93,21 @@ func retryAfterSeconds(d time.Duration) string {
 	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
+// errorKinds are the kinds of error statusOf tells apart, for KindOf.
+var errorKinds = []error{errs.Invalid, errs.Unauthorized, errs.Forbidden, errs.NotFound, errs.Conflict,
+	errs.TooLarge, errs.Unsupported, errs.RateLimited, errs.TimedOut, errs.Unavailable}
+
+// KindOf is the error kind a client reads from an answer's status: statusOf's table read
+// backwards, errs.Unavailable for a status it does not name (5xx).
+func KindOf(status int) error {
+	for _, k := range errorKinds {
+		if statusOf(k) == status {
+			return k
+		}
+	}
+	return errs.Unavailable
+}
+
 // StatusOf tells the HTTP status that Error would answer for err.
 func StatusOf(err error) int { return statusOf(err) }
 

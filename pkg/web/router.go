@@ -37,19 +37,29 @@ func (b Basics) Router(openAPI []byte) chi.Router {
 
 // NewRouter returns the router of NewRouter, its /metrics open to b.MetricsAllow.
 func (b Basics) NewRouter() chi.Router {
-	return newRouter(b.Log, b.Metrics, b.Ready, b.MetricsAllow)
+	return newRouter(b.Log, b.Metrics, b.Ready, b.MetricsAllow, true)
+}
+
+// NewSiteRouter returns the router of NewRouter without CORS: for a site of pages served to
+// browsers on its own origin, which no other origin has any business reading.
+func (b Basics) NewSiteRouter() chi.Router {
+	return newRouter(b.Log, b.Metrics, b.Ready, b.MetricsAllow, false)
 }
 
 // NewRouter returns a chi router with the middleware every service uses and the operational
 // endpoints /healthz, /readyz and /metrics (to DefaultMetricsAllow only). checks name what
 // /readyz tries.
 func NewRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck) chi.Router {
-	return newRouter(log, m, checks, nil)
+	return newRouter(log, m, checks, nil, true)
 }
 
-func newRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck, metricsAllow []netip.Prefix) chi.Router {
+func newRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyCheck, metricsAllow []netip.Prefix, cors bool) chi.Router {
 	r := chi.NewRouter()
-	r.Use(Deadline(RequestTimeout), LimitBodyTime(BodyIdleTimeout, BodyTimeout), Correlate, Recover(log), Observe(log, m), CORS, middleware.GetHead)
+	r.Use(Deadline(RequestTimeout), LimitBodyTime(BodyIdleTimeout, BodyTimeout), Correlate, Recover(log), Observe(log, m))
+	if cors {
+		r.Use(CORS)
+	}
+	r.Use(middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, log, errs.Newf(errs.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	})

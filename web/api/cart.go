@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 )
 
 // Cart is the user's cart.
@@ -13,25 +15,12 @@ type Cart struct {
 	Articles []CartLine `json:"articles"`
 }
 
-// CartLine is one article of a cart.
-type CartLine struct {
-	ArticleID string `json:"articleId"`
-	Quantity  int    `json:"quantity"`
-	Valid     bool   `json:"valid"`
-	Validated bool   `json:"validated"`
-}
-
-// LineProblem is an error or warning about one cart line.
-type LineProblem struct {
-	ArticleID string `json:"articleId"`
-	Message   string `json:"message"`
-}
-
-// CartCheck is the answer of /cart/validate.
-type CartCheck struct {
-	Errors   []LineProblem `json:"errors"`
-	Warnings []LineProblem `json:"warnings"`
-}
+// The cart service's lines and validation, as it declares them (pkg/contract).
+type (
+	CartLine    = contract.CartLine    // one article of a cart
+	LineProblem = contract.CartProblem // an error or warning about one cart line
+	CartCheck   = contract.CartReport  // the answer of /cart/validate
+)
 
 // Cart returns the user's open cart.
 func (c *Client) Cart(ctx context.Context, token string) (Cart, error) {

@@ -6,17 +6,19 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
 // Article is a catalog article.
 type Article struct {
-	ID          string `json:"_id"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Image       string `json:"image"`
-	Price       Money  `json:"price"`
-	Stock       int64  `json:"stock"`
-	Enabled     bool   `json:"enabled"`
+	ID          string      `json:"_id"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	Image       string      `json:"image"`
+	Price       money.Cents `json:"price"`
+	Stock       int64       `json:"stock"`
+	Enabled     bool        `json:"enabled"`
 }
 
 // ArticlePage is one page of the catalog listing.
@@ -29,12 +31,12 @@ type ArticlePage struct {
 
 // ArticleFields are the fields an admin sets; nil ones are left as they are on update.
 type ArticleFields struct {
-	Name        *string `json:"name,omitempty"`
-	Description *string `json:"description,omitempty"`
-	Image       *string `json:"image,omitempty"`
-	Price       *Money  `json:"price,omitempty"`
-	Stock       *int64  `json:"stock,omitempty"`
-	Enabled     *bool   `json:"enabled,omitempty"` // true restores a deleted article
+	Name        *string      `json:"name,omitempty"`
+	Description *string      `json:"description,omitempty"`
+	Image       *string      `json:"image,omitempty"`
+	Price       *money.Cents `json:"price,omitempty"`
+	Stock       *int64       `json:"stock,omitempty"`
+	Enabled     *bool        `json:"enabled,omitempty"` // true restores a deleted article
 }
 
 // Articles lists enabled articles matching q (all when empty), page from 1.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
 // URLs are the base URLs of the five services.
@@ -57,27 +58,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap gives the error kind of the status, so errors.Is(err, errs.NotFound) works.
-func (e *Error) Unwrap() error {
-	switch e.Status {
-	case http.StatusBadRequest:
-		return errs.Invalid
-	case http.StatusUnauthorized:
-		return errs.Unauthorized
-	case http.StatusForbidden:
-		return errs.Forbidden
-	case http.StatusNotFound:
-		return errs.NotFound
-	case http.StatusConflict:
-		return errs.Conflict
-	case http.StatusRequestEntityTooLarge:
-		return errs.TooLarge
-	case http.StatusUnsupportedMediaType:
-		return errs.Unsupported
-	case http.StatusTooManyRequests:
-		return errs.RateLimited
-	}
-	return errs.Unavailable
-}
+func (e *Error) Unwrap() error { return web.KindOf(e.Status) }
 
 // Field returns the message the service gave for the field at path, or "".
 func (e *Error) Field(path string) string {
@@ -126,15 +107,12 @@ func (c *Client) callPage(ctx context.Context, service, url, token string, out a
 	if err != nil {
 		return 0, err
 	}
-	total, err := strconv.ParseInt(header.Get(totalCountHeader), 10, 64)
+	total, err := strconv.ParseInt(header.Get(web.TotalCountHeader), 10, 64)
 	if err != nil || total < 0 {
-		return 0, &Error{Service: service, Status: http.StatusServiceUnavailable, Message: "unreadable answer: no " + totalCountHeader}
+		return 0, &Error{Service: service, Status: http.StatusServiceUnavailable, Message: "unreadable answer: no " + web.TotalCountHeader}
 	}
 	return total, nil
 }
-
-// totalCountHeader is pkg/web.TotalCountHeader as the client reads it.
-const totalCountHeader = "X-Total-Count"
 
 // exchange is call that also returns the answer's headers.
 func (c *Client) exchange(ctx context.Context, service, method, url, token string, in, out any) (http.Header, error) {

@@ -6,76 +6,21 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
+	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
-// OrderSummary is one order of the user's list.
-type OrderSummary struct {
-	ID           string    `json:"id"`
-	Status       string    `json:"status"`
-	CartID       string    `json:"cartId"`
-	TotalPrice   Money     `json:"totalPrice"`
-	TotalPayment Money     `json:"totalPayment"`
-	Articles     int       `json:"articles"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
-}
-
-// Order is one order in full.
-type Order struct {
-	ID           string         `json:"id"`
-	Status       string         `json:"status"`
-	UserID       string         `json:"userId"`
-	CartID       string         `json:"cartId"`
-	Articles     []OrderArticle `json:"articles"`
-	Payments     []Payment      `json:"payments"`
-	TotalPrice   Money          `json:"totalPrice"`
-	TotalPayment Money          `json:"totalPayment"`
-	AmountDue    Money          `json:"amountDue"`
-	// PaymentDeadline is set on a validated order that is cancelled unless paid by then.
-	PaymentDeadline *time.Time    `json:"paymentDeadline"`
-	Reason          string        `json:"reason"` // why an invalid order was refused (too_many_unpaid_orders)
-	Refunds         []Refund      `json:"refunds"`
-	Cancellation    *Cancellation `json:"cancellation"`
-	Shipping        *Shipping     `json:"shipping"`
-	Created         time.Time     `json:"created"`
-	Updated         time.Time     `json:"updated"`
-}
-
-// Refund is what a cancelled order owes back.
-type Refund struct {
-	Amount Money  `json:"amount"`
-	Reason string `json:"reason"`
-}
-
-// Cancellation says who cancelled an order, when and why.
-type Cancellation struct {
-	Reason string    `json:"reason"`
-	By     string    `json:"by"`
-	At     time.Time `json:"at"`
-}
-
-// Shipping is how a shipped order travels.
-type Shipping struct {
-	Carrier      string     `json:"carrier"`
-	TrackingCode string     `json:"trackingCode"`
-	Shipped      time.Time  `json:"shipped"`
-	Delivered    *time.Time `json:"delivered"`
-}
-
-// OrderArticle is one line of an order.
-type OrderArticle struct {
-	ArticleID    string `json:"articleId"`
-	Quantity     int    `json:"quantity"`
-	Valid        bool   `json:"isValid"`     // SPEC also names it "valid"
-	Validated    bool   `json:"isValidated"` // and "validated"
-	UnitaryPrice Money  `json:"unitaryPrice"`
-}
-
-// Payment is one payment of an order.
-type Payment struct {
-	Method string `json:"method"`
-	Amount Money  `json:"amount"`
-}
+// The orders service's answers, as it declares them (pkg/contract).
+type (
+	OrderSummary = contract.OrderSummary // one order of the user's list
+	Order        = contract.Order        // one order in full
+	OrderArticle = contract.OrderArticle // one line of an order
+	Payment      = contract.Payment      // one payment of an order
+	Refund       = contract.Refund       // what a cancelled order owes back
+	Cancellation = contract.Cancellation // who cancelled an order, when and why
+	Shipping     = contract.Shipping     // how a shipped order travels
+)
 
 // OrderStatus is one row of the Order_Status overview.
 type OrderStatus struct {
@@ -114,7 +59,7 @@ func (c *Client) Order(ctx context.Context, token, id string) (Order, error) {
 }
 
 // Pay defines the payment of an order.
-func (c *Client) Pay(ctx context.Context, token, id, method string, amount Money) (Order, error) {
+func (c *Client) Pay(ctx context.Context, token, id, method string, amount money.Cents) (Order, error) {
 	var out Order
 	in := map[string]any{"method": method, "amount": amount}
 	err := c.call(ctx, "orders", http.MethodPost, c.urls.Orders+"/orders/"+url.PathEscape(id)+"/payment", token, in, &out)
