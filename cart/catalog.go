@@ -89,11 +89,11 @@ func validateLines(ctx context.Context, catalog articleSource, lines []Line) (Re
 		a, err := found[i], lookupErrs[i]
 		switch {
 		case err != nil: // errs.NotFound
-			r.Errors = append(r.Errors, Problem{l.ArticleID, "article not found"})
+			r.Errors = append(r.Errors, Problem{l.ArticleID, "article not found", errs.CodeArticleNotFound})
 		case !a.Enabled:
-			r.Errors = append(r.Errors, Problem{l.ArticleID, "article disabled"})
+			r.Errors = append(r.Errors, Problem{l.ArticleID, "article disabled", errs.CodeArticleDisabled})
 		case a.Stock < l.Quantity:
-			r.Warnings = append(r.Warnings, Problem{l.ArticleID, "not enough stock"})
+			r.Warnings = append(r.Warnings, Problem{l.ArticleID, "not enough stock", errs.CodeNotEnoughStock})
 		}
 	}
 	return r, nil

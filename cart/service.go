@@ -186,7 +186,7 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 			return Cart{}, err
 		}
 		if len(cur.Articles) == 0 {
-			return Cart{}, &checkoutRefused{reason: "the cart is empty", problems: []Problem{}}
+			return Cart{}, &checkoutRefused{reason: "the cart is empty", code: errs.CodeCartEmpty, problems: []Problem{}}
 		}
 		// A retry whose cart changed only by catalog's answers (no line or quantity changed)
 		// keeps its report: asking again would let a stream of answers about a large cart
@@ -198,7 +198,7 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 			checked = cur.Articles
 		}
 		if len(report.Errors) > 0 {
-			return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", problems: report.Errors}
+			return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", code: errs.CodeCheckoutRefused, problems: report.Errors}
 		}
 		closed := cur.next(now())
 		closed.Enabled = false
@@ -211,7 +211,7 @@ func (s *Service) Checkout(ctx context.Context, userID string) (Cart, error) {
 		// cached start (check again, from the store).
 		if errors.Is(err, errVersionTaken) {
 			if latest, getErr := s.store.Latest(ctx, userID); getErr == nil && (latest.ID != cur.ID || !latest.Enabled) {
-				return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out")
+				return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out").WithCode(errs.CodeCartCheckedOut)
 			}
 		}
 		return Cart{}, err
