@@ -26,7 +26,7 @@ func handleSignUp(s *site) http.HandlerFunc {
 		v := &view{Title: "signup.title", Form: formWithout(r, "password")}
 		token, err := s.api.SignUp(r.Context(), r.PostFormValue("name"), r.PostFormValue("login"), r.PostFormValue("password"))
 		if err != nil {
-			if !formProblem(v, err) {
+			if !formProblem(r, v, err) {
 				s.fail(w, r, err)
 				return
 			}
@@ -55,7 +55,7 @@ func handleSignIn(s *site) http.HandlerFunc {
 			return
 		case errors.Is(err, errs.Unauthorized):
 			v.ErrorKey = "signin.wrong"
-		case !formProblem(v, err):
+		case !formProblem(r, v, err):
 			s.fail(w, r, err)
 			return
 		}
@@ -92,7 +92,7 @@ func handlePasswordChange(s *site) http.HandlerFunc {
 			redirect(w, r, "/account/password", "password_changed")
 			return
 		}
-		if !formProblem(v, err) {
+		if !formProblem(r, v, err) {
 			s.fail(w, r, err)
 			return
 		}

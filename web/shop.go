@@ -62,7 +62,7 @@ func handleCatalog(s *site) http.HandlerFunc {
 		v := &view{Title: "catalog.title"}
 		list, err := s.listing.Articles(r.Context(), q, page, catalogPageSize)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
-			formProblem(v, err) // a search the catalog refuses (too long, odd characters)
+			formProblem(r, v, err) // a search the catalog refuses (too long, odd characters)
 			err = nil
 		}
 		if err != nil {
@@ -180,19 +180,19 @@ func (s *site) loadCart(ctx context.Context, token string) (cartData, error) {
 	return d, nil
 }
 
-// mark puts a check's errors and warnings on their lines.
-func (d *cartData) mark(errors, warnings []api.LineProblem) {
+// mark puts a check's errors and warnings on their lines, in lang.
+func (d *cartData) mark(lang string, errors, warnings []api.LineProblem) {
 	d.Checked = true
 	for i := range d.Lines {
 		for _, p := range errors {
 			if strings.EqualFold(p.ArticleID, d.Lines[i].ArticleID) {
-				d.Lines[i].Problem = p.Message
+				d.Lines[i].Problem = lineMessage(lang, p)
 				d.Errors++
 			}
 		}
 		for _, p := range warnings {
 			if strings.EqualFold(p.ArticleID, d.Lines[i].ArticleID) {
-				d.Lines[i].Warning = p.Message
+				d.Lines[i].Warning = lineMessage(lang, p)
 				d.Warnings++
 			}
 		}
@@ -213,7 +213,7 @@ func handleCart(s *site) http.HandlerFunc {
 				s.fail(w, r, err)
 				return
 			}
-			d.mark(check.Errors, check.Warnings)
+			d.mark(visitFrom(r.Context()).lang, check.Errors, check.Warnings)
 		}
 		s.render(w, r, http.StatusOK, "cart", &view{Title: "cart.title", Data: d})
 	}
@@ -309,8 +309,10 @@ func handleCheckout(s *site) http.HandlerFunc {
 				s.fail(w, r, lerr)
 				return
 			}
-			d.mark(e.Lines, nil)
-			v := &view{Title: "cart.title", Data: d, ErrorText: e.Message}
+			lang := visitFrom(r.Context()).lang
+			d.mark(lang, e.Lines, nil)
+			summary, _ := apiProblem(lang, e)
+			v := &view{Title: "cart.title", Data: d, ErrorText: summary}
 			s.render(w, r, http.StatusBadRequest, "cart", v)
 			return
 		}
@@ -441,7 +443,7 @@ func handlePayment(s *site) http.HandlerFunc {
 				redirect(w, r, "/orders/"+url.PathEscape(id), "paid")
 				return
 			}
-			if !formProblem(v, err) {
+			if !formProblem(r, v, err) {
 				s.fail(w, r, err)
 				return
 			}
@@ -512,7 +514,7 @@ func handleDeliver(s *site) http.HandlerFunc {
 // its field messages next to the admin's shipping form).
 func (s *site) orderProblem(w http.ResponseWriter, r *http.Request, id string, err error) {
 	v := &view{Title: "order.title", Form: r.PostForm, Fields: map[string]string{}}
-	if !formProblem(v, err) {
+	if !formProblem(r, v, err) {
 		s.fail(w, r, err)
 		return
 	}

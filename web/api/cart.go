@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
 // Cart is the user's cart.
@@ -23,8 +25,9 @@ type CartLine struct {
 
 // LineProblem is an error or warning about one cart line.
 type LineProblem struct {
-	ArticleID string `json:"articleId"`
-	Message   string `json:"message"`
+	ArticleID string    `json:"articleId"`
+	Message   string    `json:"message"`
+	Code      errs.Code `json:"code"`
 }
 
 // CartCheck is the answer of /cart/validate.
