@@ -1,8 +1,12 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"maps"
+	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"testing"
@@ -84,4 +88,25 @@ func TestAPIProblemIsTranslated(t *testing.T) {
 		lineMessage("es", api.LineProblem{ArticleID: "a", Message: "not enough stock", Code: errs.CodeNotEnoughStock}))
 	assert.Equal(t, "administrador", permissionName("es", "admin"))
 	assert.Equal(t, "auditor", permissionName("es", "auditor"), "a permission the shop has no name for")
+}
+
+// A refused sign-up shows the service's field messages in the page's language, on the form.
+func TestFormProblemIsInThePageLanguage(t *testing.T) {
+	refused := &api.Error{Service: "auth", Status: 400}
+	require.NoError(t, json.Unmarshal([]byte(`{"error":"validation failed","code":"validation_failed","messages":[
+		{"path":"password","message":"must be 8 to 72 bytes","code":"length","params":{"min":8,"max":72}}]}`), refused))
+	p := mustParsePages()
+	for lang, want := range map[string]string{"es": "debe tener entre 8 y 72 bytes", "en": "must be 8 to 72 bytes"} {
+		r := httptest.NewRequest("POST", "/signup", nil)
+		r = r.WithContext(context.WithValue(r.Context(), visitKey{}, &visit{lang: lang}))
+		v := &view{lang: lang, Title: "signup.title", Form: url.Values{"login": {"ana"}}}
+		require.True(t, formProblem(r, v, refused))
+		var buf bytes.Buffer
+		require.NoError(t, p.execute(&buf, "signup", v))
+		assert.Contains(t, buf.String(), want, lang)
+		if lang == "es" {
+			assert.NotContains(t, buf.String(), "must be 8 to 72 bytes")
+			assert.NotContains(t, buf.String(), "validation failed")
+		}
+	}
 }

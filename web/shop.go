@@ -62,7 +62,12 @@ func handleCatalog(s *site) http.HandlerFunc {
 		v := &view{Title: "catalog.title"}
 		list, err := s.listing.Articles(r.Context(), q, page, catalogPageSize)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
-			formProblem(r, v, err) // a search the catalog refuses (too long, odd characters)
+			// A search the catalog refuses (too long, odd characters): no field to mark, the
+			// search box is in the header, so the message goes above the results.
+			formProblem(r, v, err)
+			if m := v.Fields["q"]; m != "" {
+				v.ErrorKey, v.ErrorText = "", translate(visitFrom(r.Context()).lang, "catalog.search")+": "+m
+			}
 			err = nil
 		}
 		if err != nil {
