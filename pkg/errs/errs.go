@@ -5,6 +5,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -87,7 +88,8 @@ type Validation struct {
 // Add records that the field at path (its JSON name) breaks a rule:
 // v.Add("password", errs.Break(errs.RuleLength, 8, 72)).
 func (v *Validation) Add(path string, b *Broken) {
-	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: b.Error(), Code: b.Rule, Params: b.Params})
+	// Params are copied: b may be a shared sentinel (pkg/money's errors).
+	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: b.Error(), Code: b.Rule, Params: maps.Clone(b.Params)})
 }
 
 // AddErr records err for the field at path: the rule it breaks when it is a *Broken (as
