@@ -498,3 +498,45 @@ func TestLoginLookAlikesAndBrokenText(t *testing.T) {
 		})
 	}
 }
+
+// Every error auth sends carries its code, and every field message its rule and params
+// (SPEC §2): the storefront and mobile clients translate them.
+func TestErrorCodes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, auth.Limits{})
+	e.signUp("Ana", "ana.codes", "secret-pass")
+	tests := []struct {
+		name   string
+		path   string
+		body   any
+		status int
+		want   string // the whole answer
+	}{
+		{"password length", "/users/signup", map[string]string{"name": "B", "login": "bob1", "password": "1234567"}, 400,
+			`{"error":"validation failed","code":"validation_failed","messages":[{"path":"password","message":"must be 8 to 72 bytes","code":"length","params":{"min":8,"max":72}}]}`},
+		{"login length", "/users/signup", map[string]string{"name": "B", "login": "bob", "password": "secret-pass"}, 400,
+			`{"error":"validation failed","code":"validation_failed","messages":[{"path":"login","message":"must be 4 to 100 characters","code":"length_chars","params":{"min":4,"max":100}}]}`},
+		{"name required", "/users/signup", map[string]string{"login": "bob1", "password": "secret-pass"}, 400,
+			`{"error":"validation failed","code":"validation_failed","messages":[{"path":"name","message":"is required","code":"required"}]}`},
+		{"login taken", "/users/signup", map[string]string{"name": "B", "login": "ANA.codes", "password": "secret-pass"}, 409,
+			`{"error":"login \"ANA.codes\" is already taken","code":"login_taken"}`},
+		{"wrong password", "/users/signin", map[string]string{"login": "ana.codes", "password": "wrong-pass"}, 401,
+			`{"error":"wrong login or password","code":"wrong_credentials"}`},
+		{"wrong type", "/users/signin", `{"login":5,"password":"x"}`, 400,
+			`{"error":"validation failed","code":"validation_failed","messages":[{"path":"login","message":"must be a string","code":"type","params":{"type":"string"}}]}`},
+		{"malformed JSON", "/users/signin", `{"login":`, 400, `{"error":"malformed JSON","code":"malformed_json"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.post(tc.path, "", tc.body)
+			assert.Equal(t, tc.status, rec.Code)
+			assert.JSONEq(t, tc.want, rec.Body.String())
+		})
+	}
+
+	user := e.signIn("ana.codes", "secret-pass")
+	rec := e.post("/users/password", user, map[string]string{"currentPassword": "not-it", "newPassword": "new-secret"})
+	assert.JSONEq(t, `{"error":"validation failed","code":"validation_failed","messages":[{"path":"currentPassword","message":"is not your current password","code":"not_current_password"}]}`, rec.Body.String())
+	rec = e.get("/users/all", user)
+	assert.JSONEq(t, `{"error":"requires the \"admin\" permission","code":"missing_permission"}`, rec.Body.String())
+}

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -23,7 +22,7 @@ const maxBody = 16 << 10
 
 // errBadCredentials is the one answer to a wrong login and to a wrong password alike, so that
 // sign-in does not tell which logins exist.
-var errBadCredentials = errs.Newf(errs.Unauthorized, "wrong login or password")
+var errBadCredentials = errs.Newf(errs.Unauthorized, "wrong login or password").WithCode(errs.CodeWrongCredentials)
 
 type tokenResponse struct {
 	Token string `json:"token"`
@@ -36,26 +35,22 @@ func handleSignUp(log *slog.Logger, store *Store, pw passwords, sess *sessions, 
 		Login    string `json:"login"`
 		Password string `json:"password"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		req, err := web.DecodeLimit[request](r, maxBody)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		// Checked before the quotas, so a malformed sign-up costs no slot; hashed after them,
 		// so a refused one costs no bcrypt.
 		if err := checkNewUser(req.Name, req.Login, req.Password); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		attempt, refused, err := limits.startSignUp(r.Context(), r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if refused != nil {
-			rateLimited(w, r, log, refused)
-			return
+			return errs.RateLimitedf(refused.retryAfter, "%s", refused.why)
 		}
 		u, err := pw.newUser(req.Name, req.Login, req.Password)
 		if err == nil {
@@ -65,18 +60,17 @@ func handleSignUp(log *slog.Logger, store *Store, pw passwords, sess *sessions, 
 			if ferr := attempt.finished(r.Context(), "", errors.Is(err, errs.Conflict)); ferr != nil {
 				log.WarnContext(r.Context(), "sign-up slots not released", "err", ferr)
 			}
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if err := attempt.finished(r.Context(), u.Login, false); err != nil {
 			log.WarnContext(r.Context(), "sign-up slots not released", "err", err)
 		}
 		token, err := sess.issue(r.Context(), u, sess.from(r))
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
+		return nil
 	})
 }
 
@@ -85,47 +79,40 @@ func handleSignIn(log *slog.Logger, store *Store, pw passwords, sess *sessions, 
 		Login    string `json:"login"`
 		Password string `json:"password"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		req, err := web.DecodeLimit[request](r, maxBody)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		login := strings.TrimSpace(req.Login)
 		var v errs.Validation
-		v.Check(login != "", "login", "is required")
+		v.Check(login != "", "login", errs.Break(errs.RuleRequired))
 		// No such login can exist; refusing it before it is counted keeps the rate limiter's
 		// keys short (otherwise 100,000 keys of up to maxBody bytes each could be held).
-		v.Check(utf8.RuneCountInString(login) <= maxLogin, "login", fmt.Sprintf("must be at most %d characters", maxLogin))
-		v.Check(req.Password != "", "password", "is required")
+		v.Check(utf8.RuneCountInString(login) <= maxLogin, "login", errs.Break(errs.RuleMaxChars, maxLogin))
+		v.Check(req.Password != "", "password", errs.Break(errs.RuleRequired))
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		attempt, refused, err := limits.startSignIn(r.Context(), r, login)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if refused != nil {
-			rateLimited(w, r, log, refused)
-			return
+			return errs.RateLimitedf(refused.retryAfter, "%s", refused.why)
 		}
 		u, err := store.UserByLogin(r.Context(), login)
 		if errors.Is(err, errs.NotFound) {
-			pw.matchesNoOne(req.Password)           // same work as for a known login
-			web.Error(w, r, log, errBadCredentials) // the attempt's slots stay: a failure
-			return
+			pw.matchesNoOne(req.Password) // same work as for a known login
+			return errBadCredentials      // the attempt's slots stay: a failure
 		}
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		// A disabled account gets the same answer as a wrong password, so that the answer
 		// never confirms a password that cannot be used.
 		if !pw.matches(u.PasswordHash, req.Password) || !u.Enabled {
-			web.Error(w, r, log, errBadCredentials)
-			return
+			return errBadCredentials
 		}
 		if err := attempt.succeeded(r.Context()); err != nil {
 			// The person is who they say; only the forgiveness of this attempt was lost.
@@ -133,25 +120,20 @@ func handleSignIn(log *slog.Logger, store *Store, pw passwords, sess *sessions, 
 		}
 		token, err := sess.issue(r.Context(), u, sess.from(r))
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, tokenResponse{Token: token})
+		return nil
 	})
 }
 
-// rateLimited answers 429 with a Retry-After of when the limit's window ends.
-func rateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, refused *refusal) {
-	web.Error(w, r, log, errs.RateLimitedf(refused.retryAfter, "%s", refused.why))
-}
-
 func handleSignOut(log *slog.Logger, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		if err := sess.signOut(r.Context(), callerFrom(r.Context()).claims); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
@@ -167,38 +149,32 @@ func handleChangePassword(log *slog.Logger, store *Store, pw passwords, sess *se
 		CurrentPassword string `json:"currentPassword"`
 		NewPassword     string `json:"newPassword"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		req, err := web.DecodeLimit[request](r, maxBody)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		var v errs.Validation
-		v.Check(req.CurrentPassword != "", "currentPassword", "is required")
+		v.Check(req.CurrentPassword != "", "currentPassword", errs.Break(errs.RuleRequired))
 		checkPassword(&v, "newPassword", req.NewPassword)
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		c := callerFrom(r.Context())
 		u := c.user
 		if !pw.matches(u.PasswordHash, req.CurrentPassword) {
-			web.Error(w, r, log, errs.Fieldf("currentPassword", "is not your current password"))
-			return
+			return errs.Field("currentPassword", errs.Break(errs.RuleNotCurrentPassword))
 		}
 		hash, err := pw.hash(req.NewPassword)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if err := store.SetPassword(r.Context(), u.ID, hash); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		broadcastErr, err := sess.endAll(r.Context(), u.ID, c.claims.TokenID)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if broadcastErr != nil {
 			// The password is changed and the tokens revoked here; other services' caches
@@ -206,13 +182,14 @@ func handleChangePassword(log *slog.Logger, store *Store, pw passwords, sess *se
 			log.WarnContext(r.Context(), "password changed, but the logout broadcast of other sessions failed", "err", broadcastErr)
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
 // handleListUsers serves GET /users/all: a page of the users, newest first, optionally only
 // those whose login contains ?q=.
 func handleListUsers(log *slog.Logger, store *Store) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		query := r.URL.Query()
 		var v errs.Validation
 		v.Summary = "invalid listing parameters"
@@ -220,175 +197,162 @@ func handleListUsers(log *slog.Logger, store *Store) http.Handler {
 		q := strings.TrimSpace(query.Get("q"))
 		switch {
 		case utf8.RuneCountInString(q) > maxLogin:
-			v.Add("q", fmt.Sprintf("must be at most %d characters", maxLogin))
+			v.Add("q", errs.Break(errs.RuleMaxChars, maxLogin))
 		case !utf8.ValidString(q) || strings.ContainsFunc(q, unicode.IsControl):
-			v.Add("q", "must be UTF-8 text without control characters")
+			v.Add("q", errs.Break(errs.RulePlainText))
 		}
 		if err := v.Err(); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		users, total, err := store.UsersPage(r.Context(), q, page, size)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.EncodePage(w, r, users, total)
+		return nil
 	})
 }
 
 func handleEnable(log *slog.Logger, store *Store, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, err := userIDParam(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if err := store.SetEnabled(r.Context(), id, true); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if err := sess.userChanged(r.Context(), id); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
 func handleDisable(log *slog.Logger, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, err := userIDParam(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if id == callerFrom(r.Context()).user.ID {
-			web.Error(w, r, log, errs.Newf(errs.Conflict, "you cannot disable yourself"))
-			return
+			return errs.Newf(errs.Conflict, "you cannot disable yourself").WithCode(errs.CodeCannotDisableSelf)
 		}
 		if err := sess.disableUser(r.Context(), id); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
 // handleGrant adds permissions, then broadcasts user-changed so that every service drops the
 // user's cached permissions at once: the next request sees the grant.
 func handleGrant(log *slog.Logger, store *Store, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, permissions, err := readPermissionChange(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if err := store.Grant(r.Context(), id, permissions); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if err := sess.userChanged(r.Context(), id); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
 // handleRevoke removes permissions, then broadcasts user-changed as handleGrant does. An admin
 // cannot revoke its own admin permission: the shop would be left without a console.
 func handleRevoke(log *slog.Logger, store *Store, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, permissions, err := readPermissionChange(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if id == callerFrom(r.Context()).user.ID && slices.Contains(permissions, PermissionAdmin) {
-			web.Error(w, r, log, errs.Newf(errs.Conflict, "you cannot revoke your own admin permission: ask another admin"))
-			return
+			return errs.Newf(errs.Conflict, "you cannot revoke your own admin permission: ask another admin").WithCode(errs.CodeCannotRevokeOwnAdmin)
 		}
 		if err := store.Revoke(r.Context(), id, permissions); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if err := sess.userChanged(r.Context(), id); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
 // handleSessions serves GET /users/sessions: the caller's live sessions.
 func handleSessions(log *slog.Logger, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		list, err := sess.list(r.Context(), callerFrom(r.Context()).claims)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, list)
+		return nil
 	})
 }
 
 // handleEndSession serves DELETE /users/sessions/{sessionId}: the caller ends one of its own
 // sessions (the current one too, as a sign-out). Anyone else's is 404, as an unknown one.
 func handleEndSession(log *slog.Logger, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, err := bson.ObjectIDFromHex(chi.URLParam(r, "sessionId"))
 		if err != nil {
-			web.Error(w, r, log, errs.Newf(errs.Invalid, "malformed session id: want 24 hex digits"))
-			return
+			return errs.Newf(errs.Invalid, "malformed session id: want 24 hex digits").WithCode(errs.CodeMalformedID)
 		}
 		if err := sess.end(r.Context(), callerFrom(r.Context()).user.ID, id.Hex()); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
 // handleEndOtherSessions serves DELETE /users/sessions: every session of the caller but the
 // current one ends.
 func handleEndOtherSessions(log *slog.Logger, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		c := callerFrom(r.Context())
 		broadcastErr, err := sess.endAll(r.Context(), c.user.ID, c.claims.TokenID)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if broadcastErr != nil {
 			log.WarnContext(r.Context(), "sessions ended, but a logout broadcast failed", "err", broadcastErr)
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
 // handleSignOutUser serves an admin's POST /users/{userId}/signout: every session of that user
 // ends (the admin's own included, when it signs itself out: it can sign in again).
 func handleSignOutUser(log *slog.Logger, store *Store, sess *sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, err := userIDParam(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if _, err := store.UserByID(r.Context(), id); err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		broadcastErr, err := sess.endAll(r.Context(), id, "")
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if broadcastErr != nil {
 			log.WarnContext(r.Context(), "sessions ended, but a logout broadcast failed", "err", broadcastErr)
 		}
 		web.NoContent(w)
+		return nil
 	})
 }
 
@@ -441,18 +405,17 @@ func callerFrom(ctx context.Context) caller {
 // its own store, with no cache: it is where revocation takes effect.
 func requireUser(log *slog.Logger, sess *sessions, permission string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 			u, c, err := sess.check(r.Context(), web.BearerToken(r))
 			if err != nil {
-				web.Error(w, r, log, err)
-				return
+				return err
 			}
 			if permission != "" && !u.Has(permission) {
-				web.Error(w, r, log, errs.Newf(errs.Forbidden, "requires the %q permission", permission))
-				return
+				return errs.Newf(errs.Forbidden, "requires the %q permission", permission).WithCode(errs.CodeMissingPermission)
 			}
 			ctx := context.WithValue(r.Context(), callerKey{}, caller{user: u, claims: c})
 			next.ServeHTTP(w, r.WithContext(ctx))
+			return nil
 		})
 	}
 }

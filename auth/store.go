@@ -82,7 +82,7 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 func parseID(id string) (bson.ObjectID, error) {
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
-		return oid, errs.Newf(errs.Invalid, "malformed user id %q: want 24 hex digits", id)
+		return oid, errs.Newf(errs.Invalid, "malformed user id %q: want 24 hex digits", id).WithCode(errs.CodeMalformedID)
 	}
 	return oid, nil
 }
@@ -95,7 +95,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 		Password: u.PasswordHash, Permissions: u.Permissions, Enabled: u.Enabled}
 	if _, err := s.users.InsertOne(ctx, doc); err != nil {
 		if mongox.IsDuplicate(err) {
-			return User{}, errs.Newf(errs.Conflict, "login %q is already taken", u.Login)
+			return User{}, errs.Newf(errs.Conflict, "login %q is already taken", u.Login).WithCode(errs.CodeLoginTaken)
 		}
 		return User{}, mongox.Unavailable(err)
 	}
@@ -255,7 +255,7 @@ func (s *Store) Token(ctx context.Context, tokenID, userID string) (Session, err
 func (s *Store) TouchToken(ctx context.Context, tokenID string, at time.Time) error {
 	tid, err := bson.ObjectIDFromHex(tokenID)
 	if err != nil {
-		return errs.Newf(errs.Invalid, "malformed token id")
+		return errs.Newf(errs.Invalid, "malformed token id").WithCode(errs.CodeMalformedID)
 	}
 	_, err = s.tokens.UpdateOne(ctx, bson.D{{Key: "_id", Value: tid}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "lastUsed", Value: at}}}})
@@ -266,7 +266,7 @@ func (s *Store) TouchToken(ctx context.Context, tokenID string, at time.Time) er
 func (s *Store) RevokeToken(ctx context.Context, tokenID string) error {
 	tid, err := bson.ObjectIDFromHex(tokenID)
 	if err != nil {
-		return errs.Newf(errs.Invalid, "malformed token id")
+		return errs.Newf(errs.Invalid, "malformed token id").WithCode(errs.CodeMalformedID)
 	}
 	_, err = s.tokens.UpdateOne(ctx, bson.D{{Key: "_id", Value: tid}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "enabled", Value: false}}}})

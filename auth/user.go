@@ -92,7 +92,7 @@ func checkNewUser(name, login, password string) error {
 	if strings.ContainsFunc(login, web.IsBidiControl) {
 		web.CheckNoBidi(&v, "login", login) // the message every service gives for these
 	} else {
-		v.Check(!strings.ContainsFunc(login, isFormatChar), "login", "must not contain invisible characters")
+		v.Check(!strings.ContainsFunc(login, isFormatChar), "login", errs.Break(errs.RuleNoInvisible))
 	}
 	checkPassword(&v, "password", password)
 	return v.Err()
@@ -120,11 +120,11 @@ func checkText(v *errs.Validation, path, s string, minLen, maxLen int) {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n < minLen && minLen == 1:
-		v.Add(path, "is required")
+		v.Add(path, errs.Break(errs.RuleRequired))
 	case n < minLen || n > maxLen:
-		v.Add(path, fmt.Sprintf("must be %d to %d characters", minLen, maxLen))
+		v.Add(path, errs.Break(errs.RuleLengthChar, minLen, maxLen))
 	case strings.IndexFunc(s, unicode.IsControl) >= 0 || !utf8.ValidString(s):
-		v.Add(path, "must not contain control characters")
+		v.Add(path, errs.Break(errs.RuleNoControl))
 	}
 }
 
@@ -133,7 +133,7 @@ func isFormatChar(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 func checkPassword(v *errs.Validation, path, password string) {
 	v.Check(len(password) >= minPassword && len(password) <= maxPassword, path,
-		fmt.Sprintf("must be %d to %d bytes", minPassword, maxPassword))
+		errs.Break(errs.RuleLength, minPassword, maxPassword))
 }
 
 func (p passwords) hash(password string) ([]byte, error) {
@@ -166,12 +166,11 @@ var permissionPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 func checkPermissions(perms []string) error {
 	var v errs.Validation
 	if len(perms) == 0 || len(perms) > maxPermissions {
-		v.Add("permissions", fmt.Sprintf("must list 1 to %d permissions", maxPermissions))
+		v.Add("permissions", errs.Break(errs.RulePermissionCount, 1, maxPermissions))
 	}
 	for i, p := range perms {
 		if len(p) == 0 || len(p) > maxPermission || !permissionPattern.MatchString(p) {
-			v.Add(fmt.Sprintf("permissions[%d]", i),
-				fmt.Sprintf("must be 1 to %d characters of a-z, 0-9, _ and -", maxPermission))
+			v.Add(fmt.Sprintf("permissions[%d]", i), errs.Break(errs.RulePermissionName, maxPermission))
 		}
 	}
 	return v.Err()

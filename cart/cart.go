@@ -85,7 +85,7 @@ func (c *Cart) add(articleID string, quantity int) error {
 	i := c.lineIndex(articleID)
 	if i < 0 {
 		if len(c.Articles) >= MaxLines {
-			return errs.Fieldf("articleId", "the cart already holds %d articles, the most it can", MaxLines)
+			return errs.Field("articleId", errs.Break(errs.RuleCartFull, MaxLines))
 		}
 		c.Articles = append(c.Articles, Line{ArticleID: articleID})
 		i = len(c.Articles) - 1
@@ -115,7 +115,7 @@ func (c *Cart) remove(articleID string) error {
 // setQuantity sets the quantity of line i to q, removing the line when q is 0 or less.
 func (c *Cart) setQuantity(i, q int) error {
 	if q > MaxQuantity {
-		return errs.Fieldf("quantity", "the line would hold %d, more than %d", q, MaxQuantity)
+		return errs.Field("quantity", errs.Break(errs.RuleLineTooLarge, q, MaxQuantity))
 	}
 	if q <= 0 {
 		c.Articles = slices.Delete(c.Articles, i, i+1)
@@ -140,8 +140,6 @@ func errLineNotFound(articleID string) error {
 	return errs.Newf(errs.NotFound, "article %s is not in the cart", articleID)
 }
 
-const articleIDRule = "must be an article id (24 hexadecimal characters)"
-
 var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
 
 // parseArticleID returns id in its one canonical form, lower case, or an error when it cannot
@@ -150,12 +148,13 @@ var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
 // against the stock alone and each allowed MaxQuantity.
 func parseArticleID(id string) (string, error) {
 	if !objectIDPattern.MatchString(id) {
-		return "", errs.Fieldf("articleId", articleIDRule)
+		return "", errs.Field("articleId", errs.Break(errs.RuleArticleID))
 	}
 	return strings.ToLower(id), nil
 }
 
-// Problem is one finding of a cart validation, about one article.
+// Problem is one finding of a cart validation, about one article: its English message and
+// its code (SPEC §2).
 type Problem = contract.CartProblem
 
 // Report is the result of the full validation of a cart (GET /cart/validate).
@@ -164,6 +163,7 @@ type Report = contract.CartReport
 // checkoutRefused is the 400 of a checkout that cannot proceed; it carries the problems found.
 type checkoutRefused struct {
 	reason   string
+	code     errs.Code
 	problems []Problem
 }
 

@@ -89,11 +89,11 @@ func validateLines(ctx context.Context, catalog articleSource, lines []Line) (Re
 		a, err := found[i], lookupErrs[i]
 		switch {
 		case err != nil: // errs.NotFound
-			r.Errors = append(r.Errors, Problem{ArticleID: l.ArticleID, Message: "article not found"})
+			r.Errors = append(r.Errors, Problem{ArticleID: l.ArticleID, Message: "article not found", Code: errs.CodeArticleNotFound})
 		case !a.Enabled:
-			r.Errors = append(r.Errors, Problem{ArticleID: l.ArticleID, Message: "article disabled"})
+			r.Errors = append(r.Errors, Problem{ArticleID: l.ArticleID, Message: "article disabled", Code: errs.CodeArticleDisabled})
 		case a.Stock < l.Quantity:
-			r.Warnings = append(r.Warnings, Problem{ArticleID: l.ArticleID, Message: "not enough stock"})
+			r.Warnings = append(r.Warnings, Problem{ArticleID: l.ArticleID, Message: "not enough stock", Code: errs.CodeNotEnoughStock})
 		}
 	}
 	return r, nil

@@ -2,7 +2,6 @@ package cart
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -52,14 +51,14 @@ func handleArticleAdd(log *slog.Logger, svc *Service) http.Handler {
 		}
 		var v errs.Validation
 		articleID, err := parseArticleID(in.ArticleID)
-		v.Check(err == nil, "articleId", articleIDRule)
+		v.Check(err == nil, "articleId", errs.Break(errs.RuleArticleID))
 		switch q := in.Quantity; {
 		case q == nil:
-			v.Add("quantity", "is required")
+			v.Add("quantity", errs.Break(errs.RuleRequired))
 		case *q != math.Trunc(*q) || *q < 1:
-			v.Add("quantity", "must be a positive integer")
+			v.Add("quantity", errs.Break(errs.RulePositiveInt))
 		case *q > MaxQuantity:
-			v.Add("quantity", fmt.Sprintf("must be at most %d", MaxQuantity))
+			v.Add("quantity", errs.Break(errs.RuleMax, MaxQuantity))
 		}
 		if err := v.Err(); err != nil {
 			return err
@@ -108,7 +107,7 @@ func handleCheckout(log *slog.Logger, svc *Service) http.Handler {
 		c, err := svc.Checkout(r.Context(), userID(r))
 		var refused *checkoutRefused
 		if errors.As(err, &refused) {
-			web.Encode(w, http.StatusBadRequest, map[string]any{"error": refused.reason, "code": "checkout_refused", "errors": refused.problems})
+			web.Encode(w, http.StatusBadRequest, map[string]any{"error": refused.reason, "code": refused.code, "errors": refused.problems})
 			return nil
 		}
 		return answer(w, c, err)

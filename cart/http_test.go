@@ -17,6 +17,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/contract/contracttest"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -91,25 +92,25 @@ func TestCartErrors(t *testing.T) {
 		name, method, path string
 		body               any
 		status             int
-		field              string
+		field              string // "path:rule" of the first field message
 	}{
 		{"malformed JSON", "POST", "/cart/article", `{"articleId":`, 400, ""},
 		{"empty body", "POST", "/cart/article", ``, 400, ""},
-		{"quantity missing", "POST", "/cart/article", map[string]any{"articleId": articleB}, 400, "quantity"},
-		{"quantity zero", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": 0}, 400, "quantity"},
-		{"quantity negative", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": -2}, 400, "quantity"},
-		{"quantity fraction", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": 1.5}, 400, "quantity"},
-		{"quantity string", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": "2"}, 400, "quantity"},
-		{"quantity too big", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": 1001}, 400, "quantity"},
-		{"line would pass the cap", "POST", "/cart/article", map[string]any{"articleId": articleA, "quantity": 1000}, 400, "quantity"},
-		{"articleId missing", "POST", "/cart/article", map[string]any{"quantity": 1}, 400, "articleId"},
-		{"articleId malformed", "POST", "/cart/article", map[string]any{"articleId": "abc", "quantity": 1}, 400, "articleId"},
-		{"articleId operator", "POST", "/cart/article", map[string]any{"articleId": map[string]any{"$ne": ""}, "quantity": 1}, 400, "articleId"},
+		{"quantity missing", "POST", "/cart/article", map[string]any{"articleId": articleB}, 400, "quantity:required"},
+		{"quantity zero", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": 0}, 400, "quantity:positive_integer"},
+		{"quantity negative", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": -2}, 400, "quantity:positive_integer"},
+		{"quantity fraction", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": 1.5}, 400, "quantity:positive_integer"},
+		{"quantity string", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": "2"}, 400, "quantity:type"},
+		{"quantity too big", "POST", "/cart/article", map[string]any{"articleId": articleB, "quantity": 1001}, 400, "quantity:max"},
+		{"line would pass the cap", "POST", "/cart/article", map[string]any{"articleId": articleA, "quantity": 1000}, 400, "quantity:line_too_large"},
+		{"articleId missing", "POST", "/cart/article", map[string]any{"quantity": 1}, 400, "articleId:article_id"},
+		{"articleId malformed", "POST", "/cart/article", map[string]any{"articleId": "abc", "quantity": 1}, 400, "articleId:article_id"},
+		{"articleId operator", "POST", "/cart/article", map[string]any{"articleId": map[string]any{"$ne": ""}, "quantity": 1}, 400, "articleId:type"},
 		{"increment missing line", "POST", "/cart/article/" + articleB + "/increment", nil, 404, ""},
 		{"decrement missing line", "POST", "/cart/article/" + articleB + "/decrement", nil, 404, ""},
 		{"delete missing line", "DELETE", "/cart/article/" + articleB, nil, 404, ""},
-		{"increment malformed id", "POST", "/cart/article/xyz/increment", nil, 400, "articleId"},
-		{"delete malformed id", "DELETE", "/cart/article/xyz", nil, 400, "articleId"},
+		{"increment malformed id", "POST", "/cart/article/xyz/increment", nil, 400, "articleId:article_id"},
+		{"delete malformed id", "DELETE", "/cart/article/xyz", nil, 400, "articleId:article_id"},
 		{"unknown route", "GET", "/cart/nope", nil, 404, ""},
 	}
 	for _, tc := range tests {
@@ -118,13 +119,13 @@ func TestCartErrors(t *testing.T) {
 			require.Equal(t, tc.status, status, string(raw))
 			var body struct {
 				Error    string `json:"error"`
-				Messages []struct{ Path, Message string }
+				Messages []struct{ Path, Message, Code string }
 			}
 			require.NoError(t, json.Unmarshal(raw, &body), string(raw))
 			assert.NotEmpty(t, body.Error)
 			if tc.field != "" {
 				require.NotEmpty(t, body.Messages, string(raw))
-				assert.Equal(t, tc.field, body.Messages[0].Path)
+				assert.Equal(t, tc.field, body.Messages[0].Path+":"+body.Messages[0].Code)
 			}
 		})
 	}
@@ -152,8 +153,11 @@ func TestValidate(t *testing.T) {
 	}
 	status, r = report()
 	require.Equal(t, http.StatusOK, status)
-	assert.ElementsMatch(t, []Problem{{ArticleID: articleOff, Message: "article disabled"}, {ArticleID: articleUnknown, Message: "article not found"}}, r.Errors)
-	assert.Equal(t, []Problem{{ArticleID: articleLow, Message: "not enough stock"}}, r.Warnings)
+	assert.ElementsMatch(t, []Problem{
+		{ArticleID: articleOff, Message: "article disabled", Code: errs.CodeArticleDisabled},
+		{ArticleID: articleUnknown, Message: "article not found", Code: errs.CodeArticleNotFound},
+	}, r.Errors)
+	assert.Equal(t, []Problem{{ArticleID: articleLow, Message: "not enough stock", Code: errs.CodeNotEnoughStock}}, r.Warnings)
 
 	f.catalog.setDown(true)
 	status, _ = report()
@@ -166,7 +170,7 @@ func TestCheckout(t *testing.T) {
 	orders := newCounter()
 	testkit.Consume(t, f.bus, bus.Subscription{Queue: "order"}, orders.handle)
 
-	refused := func() (string, []Problem) {
+	refused := func(code string) (string, []Problem) {
 		status, raw := f.do("POST", "/cart/checkout", "tok", nil)
 		require.Equal(t, http.StatusBadRequest, status, string(raw))
 		var body struct {
@@ -175,18 +179,18 @@ func TestCheckout(t *testing.T) {
 			Errors []Problem `json:"errors"`
 		}
 		require.NoError(t, json.Unmarshal(raw, &body))
-		assert.Equal(t, "checkout_refused", body.Code)
+		assert.Equal(t, code, body.Code)
 		assert.NotNil(t, body.Errors)
 		return body.Error, body.Errors
 	}
-	msg, problems := refused()
+	msg, problems := refused("cart_empty")
 	assert.Contains(t, msg, "empty")
 	assert.Empty(t, problems)
 
 	f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleOff, "quantity": 1})
 	f.cart("POST", "/cart/article", "tok", map[string]any{"articleId": articleLow, "quantity": 5})
-	_, problems = refused()
-	assert.Equal(t, []Problem{{ArticleID: articleOff, Message: "article disabled"}}, problems)
+	_, problems = refused("checkout_refused")
+	assert.Equal(t, []Problem{{ArticleID: articleOff, Message: "article disabled", Code: errs.CodeArticleDisabled}}, problems)
 
 	f.catalog.setDown(true)
 	status, _ := f.do("POST", "/cart/checkout", "tok", nil)
@@ -208,7 +212,7 @@ func TestCheckout(t *testing.T) {
 	assert.NotEqual(t, closed.ID, next.ID)
 	assert.True(t, next.Enabled)
 	assert.Empty(t, next.Articles)
-	msg, _ = refused()
+	msg, _ = refused("cart_empty")
 	assert.Contains(t, msg, "empty", "the new cart is empty")
 }
 

@@ -210,7 +210,7 @@ func (s *Service) closeCart(ctx context.Context, userID string, co *checkout) (C
 		return Cart{}, err
 	}
 	if len(cur.Articles) == 0 {
-		return Cart{}, &checkoutRefused{reason: "the cart is empty", problems: []Problem{}}
+		return Cart{}, &checkoutRefused{reason: "the cart is empty", code: errs.CodeCartEmpty, problems: []Problem{}}
 	}
 	// A retry whose lines did not change (only catalog's answers did) keeps its report: asking
 	// again would let a stream of answers about a large cart keep its checkout from ending.
@@ -221,7 +221,7 @@ func (s *Service) closeCart(ctx context.Context, userID string, co *checkout) (C
 		co.checked = cur.Articles
 	}
 	if len(co.report.Errors) > 0 {
-		return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", problems: co.report.Errors}
+		return Cart{}, &checkoutRefused{reason: "the cart has invalid articles", code: errs.CodeCheckoutRefused, problems: co.report.Errors}
 	}
 	closed := cur.next(s.now())
 	closed.Enabled = false
@@ -234,7 +234,7 @@ func (s *Service) closeCart(ctx context.Context, userID string, co *checkout) (C
 	// cached start (check again, from the store).
 	if errors.Is(err, errVersionTaken) {
 		if latest, getErr := s.store.Latest(ctx, userID); getErr == nil && (latest.ID != cur.ID || !latest.Enabled) {
-			return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out")
+			return Cart{}, errs.Newf(errs.Conflict, "the cart is already checked out").WithCode(errs.CodeCartCheckedOut)
 		}
 	}
 	return Cart{}, err

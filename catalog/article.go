@@ -9,7 +9,6 @@ package catalog
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -74,39 +73,38 @@ func (in articleInput) validate(create bool) (articleChanges, error) {
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
 		n := utf8.RuneCountInString(name)
-		v.Check(n >= 1, "name", "must not be empty")
-		v.Check(n <= maxNameLen, "name", fmt.Sprintf("must be at most %d characters", maxNameLen))
+		v.Check(n >= 1, "name", errs.Break(errs.RuleNotEmpty))
+		v.Check(n <= maxNameLen, "name", errs.Break(errs.RuleMaxChars, maxNameLen))
 		web.CheckNoBidi(&v, "name", name)
 		ch.Name = &name
 	} else if create {
-		v.Add("name", "is required")
+		v.Add("name", errs.Break(errs.RuleRequired))
 	}
 
 	if in.Description != nil {
 		desc := strings.TrimSpace(*in.Description)
 		v.Check(utf8.RuneCountInString(desc) <= maxDescriptionLen, "description",
-			fmt.Sprintf("must be at most %d characters", maxDescriptionLen))
+			errs.Break(errs.RuleMaxChars, maxDescriptionLen))
 		web.CheckNoBidi(&v, "description", desc)
 		ch.Description = &desc
 	}
 
 	if in.Image != nil {
 		img := strings.ToLower(strings.TrimSpace(*in.Image))
-		v.Check(img == "" || imageIDPattern.MatchString(img), "image",
-			"must be an image id (a UUID such as 0b8f5c1e-6f0a-4c5e-9a57-3d2b1c0e9f42) or empty")
+		v.Check(img == "" || imageIDPattern.MatchString(img), "image", errs.Break(errs.RuleImageID))
 		ch.Image = &img
 	}
 
 	if in.Price != nil {
 		ch.Price = checkPrice(&v, *in.Price)
 	} else if create {
-		v.Add("price", "is required")
+		v.Add("price", errs.Break(errs.RuleRequired))
 	}
 
 	if in.Stock != nil {
 		stock, err := in.Stock.Whole(0, maxStock)
 		if err != nil {
-			v.Add("stock", err.Error())
+			v.AddErr("stock", err)
 		} else {
 			ch.Stock = &stock
 		}
@@ -125,13 +123,13 @@ func checkPrice(v *errs.Validation, price money.Number) *money.Cents {
 	cents, err := price.Cents()
 	switch {
 	case errors.Is(err, money.ErrTooLarge):
-		v.Add("price", "must be at most "+maxPrice.String())
+		v.Add("price", errs.Break(errs.RuleMaxAmount, maxPrice))
 	case err != nil:
-		v.Add("price", err.Error())
+		v.AddErr("price", err)
 	case cents < 0:
-		v.Add("price", "must be at least 0")
+		v.Add("price", errs.Break(errs.RuleMin, 0))
 	case cents > maxPrice:
-		v.Add("price", "must be at most "+maxPrice.String())
+		v.Add("price", errs.Break(errs.RuleMaxAmount, maxPrice))
 	default:
 		return &cents
 	}

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -40,15 +39,15 @@ func handleArticleSearch(log *slog.Logger, view *articleView) http.Handler {
 		if r.URL.RawPath != "" { // chi matched on the escaped path
 			var err error
 			if criteria, err = url.PathUnescape(criteria); err != nil {
-				return errs.Newf(errs.Invalid, "malformed search criteria")
+				return errs.Newf(errs.Invalid, "malformed search criteria").WithCode(errs.CodeInvalidSearch)
 			}
 		}
 		words, problem := searchWords(criteria)
-		if problem == "" && len(words) == 0 {
-			problem = "must not be empty"
+		if problem == nil && len(words) == 0 {
+			problem = errs.Break(errs.RuleNotEmpty)
 		}
-		if problem != "" {
-			return errs.Newf(errs.Invalid, "search criteria %s", problem)
+		if problem != nil {
+			return errs.Newf(errs.Invalid, "search criteria %s", problem.Error()).WithCode(errs.CodeInvalidSearch)
 		}
 		web.EncodeTagged(w, r, nonNil(view.search(words, maxSearchResult)))
 		return nil
@@ -57,21 +56,21 @@ func handleArticleSearch(log *slog.Logger, view *articleView) http.Handler {
 
 // searchWords splits a search text into the words that must all match; problem says what is
 // wrong with the text, if anything.
-func searchWords(text string) (words []string, problem string) {
+func searchWords(text string) (words []string, problem *errs.Broken) {
 	if utf8.RuneCountInString(text) > maxCriteriaLen {
-		return nil, fmt.Sprintf("must be at most %d characters", maxCriteriaLen)
+		return nil, errs.Break(errs.RuleMaxChars, maxCriteriaLen)
 	}
 	words = strings.Fields(text)
 	if len(words) > maxWords {
-		return nil, fmt.Sprintf("must have at most %d words", maxWords)
+		return nil, errs.Break(errs.RuleMaxWords, maxWords)
 	}
 	// No article text holds invalid UTF-8 or control characters worth searching for.
 	for _, w := range words {
 		if !utf8.ValidString(w) || strings.ContainsFunc(w, unicode.IsControl) {
-			return nil, "must be UTF-8 text without control characters"
+			return nil, errs.Break(errs.RulePlainText)
 		}
 	}
-	return words, ""
+	return words, nil
 }
 
 // handleArticleList serves GET /articles: a page of the enabled articles, or with
@@ -89,11 +88,11 @@ func handleArticleList(log *slog.Logger, view *articleView, auth *tokens.Checker
 		v.Summary = "invalid listing parameters"
 		pageNo, size := web.Paging(query, &v)
 		words, problem := searchWords(query.Get("q"))
-		if problem != "" {
+		if problem != nil {
 			v.Add("q", problem)
 		}
 		deleted := query.Get("deleted")
-		v.Check(deleted == "" || deleted == "true" || deleted == "false", "deleted", "must be true or false")
+		v.Check(deleted == "" || deleted == "true" || deleted == "false", "deleted", errs.Break(errs.RuleOneOf, []string{"true", "false"}))
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -114,7 +113,7 @@ func handleArticleList(log *slog.Logger, view *articleView, auth *tokens.Checker
 func requireAdmin(r *http.Request, auth *tokens.Checker) error {
 	u, err := auth.Check(r.Context(), web.BearerToken(r))
 	if err == nil && !u.IsAdmin() {
-		err = errs.Newf(errs.Forbidden, "requires the %q permission", "admin")
+		err = errs.Newf(errs.Forbidden, "requires the %q permission", "admin").WithCode(errs.CodeMissingPermission)
 	}
 	return err
 }

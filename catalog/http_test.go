@@ -51,7 +51,7 @@ func TestCreateArticleRejectsBadInput(t *testing.T) {
 		token   string
 		body    string
 		status  int
-		problem map[string]string // field → message; nil when no field messages are expected
+		problem map[string]string // field → "message (rule)"; nil when no field messages are expected
 	}{
 		{"no token", "", `{"name":"A","price":1}`, http.StatusUnauthorized, nil},
 		{"unknown token", "nope", `{"name":"A","price":1}`, http.StatusUnauthorized, nil},
@@ -60,31 +60,31 @@ func TestCreateArticleRejectsBadInput(t *testing.T) {
 		{"empty body", adminToken, ``, http.StatusBadRequest, nil},
 		{"not an object", adminToken, `[1]`, http.StatusBadRequest, nil},
 		{"missing fields", adminToken, `{}`, http.StatusBadRequest,
-			map[string]string{"name": "is required", "price": "is required"}},
+			map[string]string{"name": "is required (required)", "price": "is required (required)"}},
 		{"blank name", adminToken, `{"name":"   ","price":1}`, http.StatusBadRequest,
-			map[string]string{"name": "must not be empty"}},
+			map[string]string{"name": "must not be empty (not_empty)"}},
 		{"long name", adminToken, fmt.Sprintf(`{"name":"%0101d","price":1}`, 0), http.StatusBadRequest,
-			map[string]string{"name": "must be at most 100 characters"}},
+			map[string]string{"name": "must be at most 100 characters (max_chars)"}},
 		{"long description", adminToken, fmt.Sprintf(`{"name":"A","description":"%02049d","price":1}`, 0),
-			http.StatusBadRequest, map[string]string{"description": "must be at most 2048 characters"}},
+			http.StatusBadRequest, map[string]string{"description": "must be at most 2048 characters (max_chars)"}},
 		{"negative price", adminToken, `{"name":"A","price":-1}`, http.StatusBadRequest,
-			map[string]string{"price": "must be at least 0"}},
+			map[string]string{"price": "must be at least 0 (min)"}},
 		{"price with 3 decimals", adminToken, `{"name":"A","price":1.005}`, http.StatusBadRequest,
-			map[string]string{"price": "must have at most 2 decimals"}},
+			map[string]string{"price": "must have at most 2 decimals (decimals)"}},
 		{"price as string", adminToken, `{"name":"A","price":"1"}`, http.StatusBadRequest,
-			map[string]string{"price": "must be a number"}},
+			map[string]string{"price": "must be a number (type)"}},
 		{"huge price", adminToken, `{"name":"A","price":1e25}`, http.StatusBadRequest,
-			map[string]string{"price": "must be at most 100000000"}},
+			map[string]string{"price": "must be at most 100000000 (max_amount)"}},
 		{"absurd exponent", adminToken, `{"name":"A","price":1e999999999}`, http.StatusBadRequest,
-			map[string]string{"price": "is out of range"}},
+			map[string]string{"price": "is out of range (out_of_range)"}},
 		{"negative stock", adminToken, `{"name":"A","price":1,"stock":-1}`, http.StatusBadRequest,
-			map[string]string{"stock": "must be at least 0"}},
+			map[string]string{"stock": "must be at least 0 (min)"}},
 		{"fractional stock", adminToken, `{"name":"A","price":1,"stock":1.5}`, http.StatusBadRequest,
-			map[string]string{"stock": "must be a whole number"}},
+			map[string]string{"stock": "must be a whole number (whole_number)"}},
 		{"stock as bool", adminToken, `{"name":"A","price":1,"stock":true}`, http.StatusBadRequest,
-			map[string]string{"stock": "must be a number"}},
+			map[string]string{"stock": "must be a number (type)"}},
 		{"name as number", adminToken, `{"name":5,"price":1}`, http.StatusBadRequest,
-			map[string]string{"name": "must be a string"}},
+			map[string]string{"name": "must be a string (type)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +95,7 @@ func TestCreateArticleRejectsBadInput(t *testing.T) {
 			if tt.problem != nil {
 				got := map[string]string{}
 				for _, p := range e.Messages {
-					got[p.Path] = p.Message
+					got[p.Path] = p.Message + " (" + p.Code.String() + ")"
 				}
 				assert.Equal(t, tt.problem, got, body)
 			}
@@ -370,7 +370,7 @@ func TestArticleTextRefusesBidiControls(t *testing.T) {
 				status, answer := api.do("POST", path, adminToken, body)
 				require.Equal(t, http.StatusBadRequest, status, "%U in %s: %s", r, field, answer)
 				e := decode[errorBody](t, answer)
-				assert.Equal(t, []errs.FieldProblem{{Path: field, Message: web.BidiControlMessage}}, e.Messages, "%U in %s", r, field)
+				assert.Equal(t, []errs.FieldProblem{{Path: field, Message: web.BidiControlMessage, Code: errs.RuleNoBidi}}, e.Messages, "%U in %s", r, field)
 			}
 		}
 	}

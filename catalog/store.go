@@ -112,7 +112,7 @@ func (d articleDoc) article(stock int64) Article {
 func parseArticleID(id string) (bson.ObjectID, error) {
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
-		return oid, errs.Newf(errs.Invalid, "malformed article id %q", id)
+		return oid, errs.Newf(errs.Invalid, "malformed article id %q", id).WithCode(errs.CodeMalformedID)
 	}
 	return oid, nil
 }

@@ -25,19 +25,18 @@ func handleCreate(log *slog.Logger, images *Images) http.Handler {
 	type response struct {
 		ID string `json:"id"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		req, err := web.DecodeLimit[request](r, maxBodyBytes)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		u, _ := tokens.UserFrom(r.Context()) // RequireUser has put them there
 		id, err := images.Create(r.Context(), u.ID, req.Image)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		web.Encode(w, http.StatusOK, response{ID: id})
+		return nil
 	})
 }
 
@@ -48,11 +47,10 @@ func handleImage(log *slog.Logger, images *Images) http.Handler {
 		ID    string `json:"id"`
 		Image string `json:"image"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, width, err := imageRequest(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		var data []byte
 		f := formatJPEG
@@ -62,40 +60,39 @@ func handleImage(log *slog.Logger, images *Images) http.Handler {
 			data, err = images.JPEG(r.Context(), id, width)
 		}
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if notModified(w, r, etag(id, width, "json")) {
-			return
+			return nil
 		}
 		web.Encode(w, http.StatusOK, response{
 			ID:    id,
 			Image: "data:image/" + string(f) + ";base64," + base64.StdEncoding.EncodeToString(data),
 		})
+		return nil
 	})
 }
 
 // handleJPEG answers the picture as JPEG bytes (a PNG original is converted).
 func handleJPEG(log *slog.Logger, images *Images) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		id, width, err := imageRequest(r)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		data, err := images.JPEG(r.Context(), id, width)
 		if err != nil {
-			web.Error(w, r, log, err)
-			return
+			return err
 		}
 		if notModified(w, r, etag(id, width, "jpeg")) {
-			return
+			return nil
 		}
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(data)
+		return nil
 	})
 }
 
@@ -104,7 +101,7 @@ func handleJPEG(log *slog.Logger, images *Images) http.Handler {
 func imageRequest(r *http.Request) (id string, width int, err error) {
 	parsed, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil {
-		return "", 0, errs.Newf(errs.Invalid, "malformed image id (image ids are UUIDs)")
+		return "", 0, errs.Newf(errs.Invalid, "malformed image id (image ids are UUIDs)").WithCode(errs.CodeMalformedID)
 	}
 	q := r.URL.Query()
 	size := q.Get("Size")

@@ -287,3 +287,17 @@ func TestOperationalEndpoints(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	assert.Contains(t, rec.Header().Get("Access-Control-Allow-Headers"), "Size")
 }
+
+// Every refusal carries its code, and a field message its rule and params (SPEC §2).
+func TestErrorCodes(t *testing.T) {
+	s := newTestService(t)
+	small := photo(8, 8)
+	rec := s.upload(t, dataURL("image/gif", encodeGIF(t, small)))
+	assert.JSONEq(t, `{"error":"validation failed","code":"validation_failed","messages":[{"path":"image","message":"must be a JPEG or PNG image","code":"image_format"}]}`, rec.Body.String())
+	rec = s.upload(t, "data:image/png;base64,"+base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\nbroken")))
+	assert.JSONEq(t, `{"error":"validation failed","code":"validation_failed","messages":[{"path":"image","message":"is not a readable PNG image","code":"image_unreadable","params":{"format":"PNG"}}]}`, rec.Body.String())
+	rec = s.upload(t, "")
+	assert.JSONEq(t, `{"error":"validation failed","code":"validation_failed","messages":[{"path":"image","message":"is required","code":"required"}]}`, rec.Body.String())
+	rec = s.do(t, http.MethodGet, "/images/not-a-uuid", "")
+	assert.JSONEq(t, `{"error":"malformed image id (image ids are UUIDs)","code":"malformed_id"}`, rec.Body.String())
+}

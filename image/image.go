@@ -61,19 +61,19 @@ func parseSize(s string) int {
 }
 
 // errTooManyBytes refuses an upload over MaxBytes.
-var errTooManyBytes = errs.Newf(errs.TooLarge, "the image is over %d MiB", MaxBytes>>20)
+var errTooManyBytes = errs.Newf(errs.TooLarge, "the image is over %d MiB", MaxBytes>>20).WithCode(errs.CodeImageTooLarge)
 
 // parseDataURL returns the bytes of a "data:<type>;base64,<data>" URL. The declared type is not
 // trusted: inspect judges the bytes themselves.
 func parseDataURL(s string) ([]byte, error) {
 	if s == "" {
-		return nil, errs.Fieldf("image", "is required")
+		return nil, errs.Field("image", errs.Break(errs.RuleRequired))
 	}
 	header, payload, ok := strings.Cut(s, ",")
 	lower := strings.ToLower(header)
 	// A real header is short ("data:image/jpeg;base64"); a long one is not worth reading.
 	if !ok || len(header) > 100 || !strings.HasPrefix(lower, "data:") || !strings.HasSuffix(lower, ";base64") {
-		return nil, errs.Fieldf("image", "must be a data URL: data:image/jpeg;base64,... or data:image/png;base64,...")
+		return nil, errs.Field("image", errs.Break(errs.RuleDataURL))
 	}
 	// Refuse an oversized payload before decoding it. DecodedLen counts the padding as data,
 	// so it may exceed the true size by up to 2 bytes: hence the slack.
@@ -82,7 +82,7 @@ func parseDataURL(s string) ([]byte, error) {
 	}
 	data, err := base64.StdEncoding.DecodeString(payload)
 	if err != nil {
-		return nil, errs.Fieldf("image", "is not valid base64")
+		return nil, errs.Field("image", errs.Break(errs.RuleBase64))
 	}
 	if len(data) > MaxBytes {
 		return nil, errTooManyBytes
@@ -118,11 +118,11 @@ func inspect(data []byte) (header, error) {
 	}
 	if h.width > MaxSide || h.height > MaxSide || int64(h.width)*int64(h.height) > MaxPixels {
 		return header{}, errs.Newf(errs.TooLarge, "the image is %d×%d pixels; the limit is %d per side and %d megapixels",
-			h.width, h.height, MaxSide, MaxPixels/1_000_000)
+			h.width, h.height, MaxSide, MaxPixels/1_000_000).WithCode(errs.CodeImageTooManyPixels)
 	}
 	if h.cost > MaxDecodeBytes {
 		return header{}, errs.Newf(errs.TooLarge, "the image is %d×%d pixels, which would take %d MB to decode; the limit is %d MB",
-			h.width, h.height, h.cost/1_000_000, MaxDecodeBytes/1_000_000)
+			h.width, h.height, h.cost/1_000_000, MaxDecodeBytes/1_000_000).WithCode(errs.CodeImageTooManyPixels)
 	}
 	return h, nil
 }
@@ -131,7 +131,7 @@ func inspect(data []byte) (header, error) {
 func readHeader(data []byte) (header, error) {
 	f, ok := sniff(data)
 	if !ok {
-		return header{}, errs.Fieldf("image", "must be a JPEG or PNG image")
+		return header{}, errs.Field("image", errs.Break(errs.RuleImageFormat))
 	}
 	decodeConfig := jpeg.DecodeConfig
 	if f == formatPNG {
@@ -139,11 +139,11 @@ func readHeader(data []byte) (header, error) {
 	}
 	cfg, err := decodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return header{}, errs.Fieldf("image", "is not a readable %s image", strings.ToUpper(string(f)))
+		return header{}, errs.Field("image", errs.Break(errs.RuleImageUnreadable, strings.ToUpper(string(f))))
 	}
 	h := header{format: f, width: cfg.Width, height: cfg.Height, orientation: 1}
 	if h.width < 1 || h.height < 1 {
-		return header{}, errs.Fieldf("image", "has no pixels")
+		return header{}, errs.Field("image", errs.Break(errs.RuleImageEmpty))
 	}
 	var perPixel float64
 	if f == formatPNG {
@@ -195,7 +195,7 @@ func decodePixels(h header, data []byte) (stdimage.Image, error) {
 	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, errs.Fieldf("image", "is not a readable %s image", strings.ToUpper(string(h.format)))
+		return nil, errs.Field("image", errs.Break(errs.RuleImageUnreadable, strings.ToUpper(string(h.format))))
 	}
 	return upright(img, h.orientation), nil
 }

@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -84,7 +83,7 @@ func handleListOrders(svc *Service, log *slog.Logger) http.Handler {
 func orderID(r *http.Request) (string, error) {
 	id := chi.URLParam(r, "orderId")
 	if !ValidOrderID(id) {
-		return "", errs.Newf(errs.Invalid, "malformed order id")
+		return "", errs.Newf(errs.Invalid, "malformed order id").WithCode(errs.CodeMalformedID)
 	}
 	return strings.ToLower(id), nil
 }
@@ -157,7 +156,7 @@ func handleCancel(svc *Service, log *slog.Logger) http.Handler {
 		}
 		req.Reason = strings.TrimSpace(req.Reason)
 		if len(req.Reason) > maxReasonBytes {
-			return Order{}, errs.Fieldf("reason", "must be at most %d bytes", maxReasonBytes)
+			return Order{}, errs.Field("reason", errs.Break(errs.RuleMaxBytes, maxReasonBytes))
 		}
 		if req.Reason == "" {
 			req.Reason = "cancelled"
@@ -182,8 +181,8 @@ func handleShip(svc *Service, log *slog.Logger) http.Handler {
 		}
 		sh := Shipping{Carrier: strings.TrimSpace(req.Carrier), TrackingCode: strings.TrimSpace(req.TrackingCode)}
 		v := errs.Validation{Summary: "invalid shipping"}
-		v.Check(sh.Carrier != "" && len(sh.Carrier) <= maxReasonBytes, "carrier", fmt.Sprintf("must be 1 to %d bytes", maxReasonBytes))
-		v.Check(sh.TrackingCode != "" && len(sh.TrackingCode) <= maxReasonBytes, "trackingCode", fmt.Sprintf("must be 1 to %d bytes", maxReasonBytes))
+		v.Check(sh.Carrier != "" && len(sh.Carrier) <= maxReasonBytes, "carrier", errs.Break(errs.RuleLength, 1, maxReasonBytes))
+		v.Check(sh.TrackingCode != "" && len(sh.TrackingCode) <= maxReasonBytes, "trackingCode", errs.Break(errs.RuleLength, 1, maxReasonBytes))
 		if err := v.Err(); err != nil {
 			return Order{}, err
 		}
@@ -209,17 +208,17 @@ func (req paymentRequest) payment() (Payment, error) {
 	var v errs.Validation
 	v.Summary = "invalid payment"
 	method := PaymentMethod(strings.ToUpper(strings.TrimSpace(req.Method)))
-	v.Check(method.Valid(), "method", "must be CASH, CREDIT or DEBIT")
+	v.Check(method.Valid(), "method", errs.Break(errs.RuleOneOf, []string{"CASH", "CREDIT", "DEBIT"}))
 	amount, err := req.Amount.Cents()
 	switch {
 	case req.Amount == "":
-		v.Add("amount", "is required")
+		v.Add("amount", errs.Break(errs.RuleRequired))
 	case err != nil:
-		v.Add("amount", err.Error())
+		v.AddErr("amount", err)
 	case amount <= 0:
-		v.Add("amount", "must be greater than 0")
+		v.Add("amount", errs.Break(errs.RuleGreaterThan, 0))
 	case amount > maxAmount:
-		v.Add("amount", "must be at most "+maxAmount.String())
+		v.Add("amount", errs.Break(errs.RuleMaxAmount, maxAmount))
 	}
 	return Payment{Method: method, Amount: amount}, v.Err()
 }
@@ -235,7 +234,8 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 		var v errs.Validation
 		v.Summary = "invalid query"
 		status := Status(strings.ToLower(strings.TrimSpace(q.Get("status"))))
-		v.Check(status == "" || status.Valid(), "status", "must be placed, validated, invalid, payment_defined, shipped, delivered or cancelled")
+		v.Check(status == "" || status.Valid(), "status", errs.Break(errs.RuleOneOf,
+			[]string{"placed", "validated", "invalid", "payment_defined", "shipped", "delivered", "cancelled"}))
 		page, size := web.Paging(q, &v)
 		if err := v.Err(); err != nil {
 			return err

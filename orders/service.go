@@ -353,7 +353,7 @@ func canPay(u tokens.User, o Order) error {
 	case o.UserID == u.ID:
 		return nil
 	case u.IsAdmin():
-		return errs.Newf(errs.Forbidden, "only the owner can pay an order")
+		return errs.Newf(errs.Forbidden, "only the owner can pay an order").WithCode(errs.CodeNotOwner)
 	}
 	return errNoOrder(o.ID)
 }
@@ -402,13 +402,13 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 		}
 		switch o.Status {
 		case StatusInvalid:
-			return nil, errs.Newf(errs.Conflict, "the order is invalid and cannot be paid")
+			return nil, errs.Newf(errs.Conflict, "the order is invalid and cannot be paid").WithCode(errs.CodeOrderInvalid)
 		case StatusPlaced:
-			return nil, errs.Newf(errs.Conflict, "the order is not validated yet, try again shortly")
+			return nil, errs.Newf(errs.Conflict, "the order is not validated yet, try again shortly").WithCode(errs.CodeOrderNotValidated)
 		case StatusPaymentDefined, StatusShipped, StatusDelivered:
-			return nil, errs.Newf(errs.Conflict, "the payments already cover the order's total")
+			return nil, errs.Newf(errs.Conflict, "the payments already cover the order's total").WithCode(errs.CodeOrderPaid)
 		case StatusCancelled:
-			return nil, errs.Newf(errs.Conflict, "the order is cancelled and cannot be paid")
+			return nil, errs.Newf(errs.Conflict, "the order is cancelled and cannot be paid").WithCode(errs.CodeOrderCancelled)
 		}
 		// A cap for the order's life, not a rate: 409, as waiting would not help (no 429).
 		if len(o.Payments) >= MaxPayments {
@@ -423,9 +423,8 @@ func (s *Service) Pay(ctx context.Context, u tokens.User, orderID string, p Paym
 
 // errExceedsAmountDue refuses a payment above what is due, naming the amount due.
 func errExceedsAmountDue(due money.Cents) error {
-	v := &errs.Validation{Summary: "the payment exceeds the amount due", Code: "exceeds_amount_due"}
-	v.AddRule("amount", "must be at most the amount due, "+due.String(), "exceeds_amount_due",
-		map[string]any{"amountDue": due})
+	v := &errs.Validation{Summary: "the payment exceeds the amount due", Code: errs.CodeExceedsAmountDue}
+	v.Add("amount", errs.Break(errs.RuleExceedsAmountDue, due))
 	return v
 }
 
@@ -467,9 +466,9 @@ func cancellation(o Order, reason, by string) ([]Event, error) {
 	case StatusCancelled:
 		return nil, nil
 	case StatusShipped, StatusDelivered:
-		return nil, errs.Newf(errs.Conflict, "the order is %s and can no longer be cancelled", o.Status).WithCode("not_cancellable")
+		return nil, errs.Newf(errs.Conflict, "the order is %s and can no longer be cancelled", o.Status).WithCode(errs.CodeNotCancellable)
 	case StatusInvalid:
-		return nil, errs.Newf(errs.Conflict, "the order is invalid: it holds nothing to cancel").WithCode("not_cancellable")
+		return nil, errs.Newf(errs.Conflict, "the order is invalid: it holds nothing to cancel").WithCode(errs.CodeNotCancellable)
 	}
 	events := []Event{{Type: EventCancelled, Cancellation: &Cancellation{Reason: reason, By: by}}}
 	if o.TotalPayment > 0 {
@@ -505,7 +504,7 @@ func (s *Service) Ship(ctx context.Context, u tokens.User, orderID string, sh Sh
 		case o.Shipping != nil && o.Shipping.Carrier == sh.Carrier && o.Shipping.TrackingCode == sh.TrackingCode:
 			return nil, nil
 		case o.Status != StatusPaymentDefined:
-			return nil, errs.Newf(errs.Conflict, "only a paid order can be shipped; this one is %s", o.Status).WithCode("not_shippable")
+			return nil, errs.Newf(errs.Conflict, "only a paid order can be shipped; this one is %s", o.Status).WithCode(errs.CodeNotShippable)
 		}
 		return []Event{{Type: EventShipped, Shipping: &sh}}, nil
 	})
@@ -520,7 +519,7 @@ func (s *Service) Deliver(ctx context.Context, u tokens.User, orderID string) (O
 		case o.Status == StatusDelivered:
 			return nil, nil
 		case o.Status != StatusShipped:
-			return nil, errs.Newf(errs.Conflict, "only a shipped order can be delivered; this one is %s", o.Status).WithCode("not_deliverable")
+			return nil, errs.Newf(errs.Conflict, "only a shipped order can be delivered; this one is %s", o.Status).WithCode(errs.CodeNotDeliverable)
 		}
 		return []Event{{Type: EventDelivered}}, nil
 	})
@@ -549,7 +548,7 @@ func (s *Service) expire(ctx context.Context, o Order) (Order, bool, error) {
 
 // errTooManyPayments refuses a payment on an order that has MaxPayments already: a quota of SPEC
 // §2 (429), one that never resets, so its Retry-After only asks the client not to insist.
-var errTooManyPayments = errs.RateLimitedf(24*time.Hour, "the order has %d payments already, the most it takes", MaxPayments).WithCode("too_many_payments")
+var errTooManyPayments = errs.RateLimitedf(24*time.Hour, "the order has %d payments already, the most it takes", MaxPayments).WithCode(errs.CodeTooManyPayments)
 
 // Place stores the placed event of the order of cart p.CartID. It returns the order and
 // whether this call created it (false for a repeated place_order).

@@ -27,7 +27,7 @@ func handleSignUp(s *site) http.HandlerFunc {
 		v := &view{Title: "signup.title", Form: formWithout(r, "password")}
 		token, err := s.api.SignUp(r.Context(), r.PostFormValue("name"), r.PostFormValue("login"), r.PostFormValue("password"))
 		if err != nil {
-			if !formProblem(v, err) {
+			if !formProblem(r, v, err) {
 				s.fail(w, r, err)
 				return
 			}
@@ -59,7 +59,7 @@ func handleSignIn(s *site) http.HandlerFunc {
 			return
 		case errors.Is(err, errs.Unauthorized):
 			v.ErrorKey = "signin.wrong"
-		case !formProblem(v, err):
+		case !formProblem(r, v, err):
 			s.fail(w, r, err)
 			return
 		}
@@ -96,7 +96,7 @@ func handlePasswordChange(s *site) http.HandlerFunc {
 			redirect(w, r, "/account/password", "password_changed")
 			return
 		}
-		if !formProblem(v, err) {
+		if !formProblem(r, v, err) {
 			s.fail(w, r, err)
 			return
 		}

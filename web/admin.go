@@ -159,8 +159,9 @@ func (s *site) uploadPicture(r *http.Request, v *view) (string, error) {
 	}
 	id, err := s.api.UploadImage(r.Context(), visitFrom(r.Context()).token, "data:"+kind+";base64,"+base64.StdEncoding.EncodeToString(raw))
 	if e, ok := api.AsError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized {
-		v.Fields["picture"] = e.Message
-		if m := e.Field("image"); m != "" {
+		summary, fields := apiProblem(visitFrom(r.Context()).lang, e)
+		v.Fields["picture"] = summary
+		if m := fields["image"]; m != "" {
 			v.Fields["picture"] = m
 		}
 		return "", nil
@@ -210,7 +211,7 @@ func (s *site) saveArticle(w http.ResponseWriter, r *http.Request, id string) {
 		saved, err = s.api.UpdateArticle(ctx, token, id, f)
 	}
 	if err != nil {
-		if !formProblem(v, err) {
+		if !formProblem(r, v, err) {
 			s.fail(w, r, err)
 			return
 		}
@@ -339,7 +340,7 @@ func handleUserChange(s *site) http.HandlerFunc {
 		}
 		if err != nil {
 			v := &view{Title: "admin.users.title"}
-			if !formProblem(v, err) {
+			if !formProblem(r, v, err) {
 				s.fail(w, r, err)
 				return
 			}

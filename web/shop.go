@@ -75,7 +75,7 @@ func handleCatalog(s *site) http.HandlerFunc {
 		}
 		list, err := s.listing.Articles(r.Context(), q, page, catalogPageSize)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
-			searchProblem(v, e) // a search the catalog refuses (too long, odd characters)
+			searchProblem(visitFrom(r.Context()).lang, v, e) // a search the catalog refuses (too long, odd characters)
 			err = nil
 		}
 		if err != nil {
@@ -96,10 +96,10 @@ func handleCatalog(s *site) http.HandlerFunc {
 
 // searchProblem shows the catalog's refusal of a search at the search field: the field
 // messages of the query (or the refusal itself) under the search box.
-func searchProblem(v *view, e *api.Error) {
-	msg := e.Message
-	for _, f := range e.Fields {
-		msg = f.Message
+func searchProblem(lang string, v *view, e *api.Error) {
+	msg, fields := apiProblem(lang, e)
+	for _, m := range fields {
+		msg = m
 	}
 	v.Fields = map[string]string{"q": msg}
 	v.ErrorKey = "catalog.search.refused"
@@ -208,19 +208,19 @@ func (s *site) loadCart(ctx context.Context, token string) (cartData, error) {
 	return d, nil
 }
 
-// mark puts a check's errors and warnings on their lines.
-func (d *cartData) mark(errors, warnings []api.LineProblem) {
+// mark puts a check's errors and warnings on their lines, in lang.
+func (d *cartData) mark(lang string, errors, warnings []api.LineProblem) {
 	d.Checked = true
 	for i := range d.Lines {
 		for _, p := range errors {
 			if strings.EqualFold(p.ArticleID, d.Lines[i].ArticleID) {
-				d.Lines[i].Problem = p.Message
+				d.Lines[i].Problem = lineMessage(lang, p)
 				d.Errors++
 			}
 		}
 		for _, p := range warnings {
 			if strings.EqualFold(p.ArticleID, d.Lines[i].ArticleID) {
-				d.Lines[i].Warning = p.Message
+				d.Lines[i].Warning = lineMessage(lang, p)
 				d.Warnings++
 			}
 		}
@@ -241,7 +241,7 @@ func handleCart(s *site) http.HandlerFunc {
 				s.fail(w, r, err)
 				return
 			}
-			d.mark(check.Errors, check.Warnings)
+			d.mark(visitFrom(r.Context()).lang, check.Errors, check.Warnings)
 		}
 		v := &view{Title: "cart.title"}
 		if refused(w, r, v) { // a refused quantity or checkout
@@ -384,7 +384,8 @@ func handleCheckout(s *site) http.HandlerFunc {
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
 			// Refused after all (the cart changed meanwhile, or it is empty): the cart's
 			// check shows the reasons next to their lines.
-			refuse(w, r, "/cart?check=1", &view{ErrorKey: "cart.not_ordered", ErrorText: e.Message})
+			summary, _ := apiProblem(visitFrom(r.Context()).lang, e)
+			refuse(w, r, "/cart?check=1", &view{ErrorKey: "cart.not_ordered", ErrorText: summary})
 			return
 		}
 		if err != nil {
@@ -554,7 +555,7 @@ func handlePayment(s *site) http.HandlerFunc {
 			redirect(w, r, back, "paid")
 			return
 		}
-		if !formProblem(v, err) {
+		if !formProblem(r, v, err) {
 			s.fail(w, r, err)
 			return
 		}
@@ -631,7 +632,7 @@ func handleDeliver(s *site) http.HandlerFunc {
 // its field messages next to the admin's shipping form).
 func (s *site) orderProblem(w http.ResponseWriter, r *http.Request, id string, err error) {
 	v := &view{Form: formWithout(r), Fields: map[string]string{}}
-	if !formProblem(v, err) {
+	if !formProblem(r, v, err) {
 		s.fail(w, r, err)
 		return
 	}

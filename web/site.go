@@ -297,22 +297,24 @@ func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// formProblem fills v from a service's validation error: the summary above the form and the
-// messages next to their fields. Other errors are not form problems: it returns false.
-func formProblem(v *view, err error) bool {
+// formProblem fills v from a service's validation error, in the page's language (apiProblem):
+// the summary above the form and the messages next to their fields. Other errors are not form
+// problems: it returns false.
+func formProblem(r *http.Request, v *view, err error) bool {
 	e, ok := api.AsError(err)
 	if !ok || (e.Status != http.StatusBadRequest && e.Status != http.StatusConflict && e.Status != http.StatusTooManyRequests && e.Status != http.StatusRequestEntityTooLarge) {
 		return false
 	}
-	v.ErrorText = e.Message
-	if v.ErrorText == "" {
+	summary, fields := apiProblem(visitFrom(r.Context()).lang, e)
+	v.ErrorText = summary
+	if v.ErrorText == "" && len(fields) == 0 {
 		v.ErrorText = fmt.Sprintf("%s answered %d", e.Service, e.Status)
 	}
 	if v.Fields == nil {
 		v.Fields = map[string]string{}
 	}
-	for _, f := range e.Fields {
-		v.Fields[f.Path] = f.Message
+	for path, msg := range fields {
+		v.Fields[path] = msg
 	}
 	if len(e.Fields) > 0 && v.ErrorKey == "" {
 		v.ErrorKey = "form.fix"

@@ -92,6 +92,9 @@ func (v *view) Date(t time.Time) string {
 	return t.Local().Format("Jan 2, 2006 15:04 MST")
 }
 
+// Permission is the name of a permission in the page's language.
+func (v *view) Permission(name string) string { return permissionName(v.lang, name) }
+
 // Status is the translated name of an order status.
 func (v *view) Status(status string) string { return v.T("status." + status) }
 

@@ -3,6 +3,7 @@ package contract
 import (
 	"time"
 
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
 )
 
@@ -93,10 +94,12 @@ type CartLine struct {
 	Validated bool   `json:"validated"`
 }
 
-// CartProblem is one finding of a cart validation, about one article.
+// CartProblem is one finding of a cart validation, about one article: its English message and
+// its code (SPEC §2).
 type CartProblem struct {
-	ArticleID string `json:"articleId"`
-	Message   string `json:"message"`
+	ArticleID string    `json:"articleId"`
+	Message   string    `json:"message"`
+	Code      errs.Code `json:"code"`
 }
 
 // CartReport is the result of the full validation of a cart (GET /cart/validate); a refused

@@ -5,6 +5,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -33,9 +34,9 @@ var Stuck = errors.New("stuck")
 type Error struct {
 	Kind    error
 	Message string
-	// Code is the stable snake_case name of the error that clients may rely on (SPEC §2);
-	// empty, pkg/web sends its kind's code ("not_found", "rate_limited", …).
-	Code string
+	// Code is the stable name of the error that clients may rely on (SPEC §2); the zero
+	// Code, pkg/web sends its kind's code (CodeNotFound, CodeRateLimited, …).
+	Code Code
 	// RetryAfter, on a RateLimited error, is how long until trying again can succeed; pkg/web
 	// sends it as the Retry-After header.
 	RetryAfter time.Duration
@@ -54,8 +55,8 @@ func RateLimitedf(retryAfter time.Duration, format string, args ...any) *Error {
 }
 
 // WithCode returns a copy of e with its own code, for an error clients tell apart from others
-// of its kind: errs.Newf(errs.Conflict, "…").WithCode("too_many_payments").
-func (e *Error) WithCode(code string) *Error {
+// of its kind: errs.Newf(errs.Conflict, "…").WithCode(errs.CodeLoginTaken).
+func (e *Error) WithCode(code Code) *Error {
 	c := *e
 	c.Code = code
 	return &c
@@ -66,13 +67,13 @@ func (e *Error) Error() string { return e.Message }
 // Is makes an Error match its kind.
 func (e *Error) Is(target error) bool { return target == e.Kind }
 
-// FieldProblem says what is wrong with one field of a request body.
+// FieldProblem says what is wrong with one field of a request body: the rule it breaks (Code)
+// with the rule's params, and the rule's English message.
 type FieldProblem struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-	// Code and Params name the rule and its values (SPEC §2), for clients that translate.
-	Code   string         `json:"code,omitempty"`
-	Params map[string]any `json:"params,omitempty"`
+	Path    string         `json:"path"`
+	Message string         `json:"message"`
+	Code    Rule           `json:"code"`
+	Params  map[string]any `json:"params,omitempty"`
 }
 
 // Validation collects field problems. Its zero value is ready to use; Err returns nil when empty.
@@ -80,24 +81,31 @@ type FieldProblem struct {
 type Validation struct {
 	Summary  string
 	Problems []FieldProblem
-	// Code, when set, is the error's own code instead of "validation_failed".
-	Code string
+	// Code, when set, is the error's own code instead of CodeValidationFailed.
+	Code Code
 }
 
-// Add records a problem with the field at path (the JSON field name).
-func (v *Validation) Add(path, message string) {
-	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: message})
+// Add records that the field at path (its JSON name) breaks a rule:
+// v.Add("password", errs.Break(errs.RuleLength, 8, 72)).
+func (v *Validation) Add(path string, b *Broken) {
+	// Params are copied: b may be a shared sentinel (pkg/money's errors).
+	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: b.Error(), Code: b.Rule, Params: maps.Clone(b.Params)})
 }
 
-// AddRule records a problem with the field at path with the code of its rule and its params.
-func (v *Validation) AddRule(path, message, code string, params map[string]any) {
-	v.Problems = append(v.Problems, FieldProblem{Path: path, Message: message, Code: code, Params: params})
+// AddErr records err for the field at path: the rule it breaks when it is a *Broken (as
+// pkg/money's errors are), else RuleInvalid.
+func (v *Validation) AddErr(path string, err error) {
+	var b *Broken
+	if !errors.As(err, &b) {
+		b = Break(RuleInvalid)
+	}
+	v.Add(path, b)
 }
 
-// Check records message for path when ok is false.
-func (v *Validation) Check(ok bool, path, message string) {
+// Check records b for path when ok is false.
+func (v *Validation) Check(ok bool, path string, b *Broken) {
 	if !ok {
-		v.Add(path, message)
+		v.Add(path, b)
 	}
 }
 
@@ -130,9 +138,10 @@ func (v *Validation) Is(target error) bool { return target == Invalid }
 // SummaryText returns the one-line human summary of the validation error.
 func (v *Validation) SummaryText() string { return v.summary() }
 
-// Fieldf returns an Invalid error about a single field.
-func Fieldf(path, format string, args ...any) error {
+// Field returns an Invalid error about a single field that breaks a rule:
+// errs.Field("image", errs.Break(errs.RuleRequired)).
+func Field(path string, b *Broken) error {
 	v := &Validation{}
-	v.Add(path, fmt.Sprintf(format, args...))
+	v.Add(path, b)
 	return v
 }

@@ -9,22 +9,23 @@ package money
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
 // Cents is an amount of money in hundredths. Sums of integers are exact, unlike sums of floats.
 type Cents int64
 
-// Problems reading an amount; their texts are meant for clients (a field message).
+// Problems reading an amount: broken field rules (errs.Validation.AddErr records them).
 var (
-	ErrOutOfRange = errors.New("is out of range") // not a number this package reads (1e999999999)
-	ErrTooLarge   = errors.New("is too large")    // more cents than an int64 holds
-	ErrPrecision  = errors.New("must have at most 2 decimals")
+	ErrOutOfRange = errs.Break(errs.RuleOutOfRange) // not a number this package reads (1e999999999)
+	ErrTooLarge   = errs.Break(errs.RuleTooLarge)   // more cents than an int64 holds
+	ErrPrecision  = errs.Break(errs.RuleDecimals, 2)
 )
 
 // String is c as decimal text without trailing zeros: 1250 → "12.5", 1200 → "12", 5 → "0.05".
@@ -88,18 +89,18 @@ func (n Number) Cents() (Cents, error) {
 }
 
 // Whole reads n as a whole number between lo and hi (5, 5.0 and 5e0 are all 5). Its errors are
-// field messages for clients.
+// broken field rules (errs.Broken).
 func (n Number) Whole(lo, hi int64) (int64, error) {
 	r, ok := n.rat()
 	switch {
 	case !ok:
 		return 0, ErrOutOfRange
 	case !r.IsInt():
-		return 0, errors.New("must be a whole number")
+		return 0, errs.Break(errs.RuleWholeNumber)
 	case r.Cmp(big.NewRat(lo, 1)) < 0:
-		return 0, fmt.Errorf("must be at least %d", lo)
+		return 0, errs.Break(errs.RuleMin, lo)
 	case r.Cmp(big.NewRat(hi, 1)) > 0:
-		return 0, fmt.Errorf("must be at most %d", hi)
+		return 0, errs.Break(errs.RuleMax, hi)
 	}
 	return r.Num().Int64(), nil
 }

@@ -144,7 +144,7 @@ var ErrLostRace = errors.New("lost a race on a unique index")
 
 // ErrBusy is what RetryOnConflict returns when every attempt lost its race: the client may try
 // again later (409).
-var ErrBusy = errs.Newf(errs.Conflict, "busy with concurrent changes, try again")
+var ErrBusy = errs.Newf(errs.Conflict, "busy with concurrent changes, try again").WithCode(errs.CodeConcurrentChange)
 
 // maxRaceAttempts bounds the attempts of RetryOnConflict. Every lost race means another writer
 // succeeded, so a writer loses only as often as there are writers ahead of it.

@@ -17,9 +17,6 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
-// Code is the error code of an action refused by a quota.
-const Code = "rate_limited"
-
 // Limit is at most Max units per window of Per for each account. Max 0 (or less) turns it off.
 type Limit struct {
 	Name string        // what is counted, a word without '/' or ':' used in keys: "uploads"
@@ -57,5 +54,5 @@ func PerText(d time.Duration) string {
 
 // exceeded is the error of an action past l: 429 with Retry-After until the window ends.
 func exceeded(l Limit, now, end time.Time) error {
-	return errs.RateLimitedf(end.Sub(now), "quota exceeded: at most %s, try again later", l.text()).WithCode(Code)
+	return errs.RateLimitedf(end.Sub(now), "quota exceeded: at most %s, try again later", l.text()).WithCode(errs.CodeRateLimited)
 }

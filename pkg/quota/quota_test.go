@@ -25,7 +25,7 @@ func requireRefused(t *testing.T, err error, left time.Duration) {
 	require.ErrorIs(t, err, errs.RateLimited)
 	var e *errs.Error
 	require.True(t, errors.As(err, &e))
-	assert.Equal(t, quota.Code, e.Code)
+	assert.Equal(t, errs.CodeRateLimited, e.Code)
 	assert.Equal(t, left, e.RetryAfter)
 }
 

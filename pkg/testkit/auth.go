@@ -66,7 +66,7 @@ func (a *Auth) serveCurrent(w http.ResponseWriter, r *http.Request) {
 	a.mu.Unlock()
 	if !ok {
 		w.WriteHeader(http.StatusUnauthorized)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid token"})
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid token", "code": "unauthorized"})
 		return
 	}
 	_ = json.NewEncoder(w).Encode(u)

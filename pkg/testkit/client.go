@@ -22,7 +22,8 @@ type Request struct {
 }
 
 // Serve sends r to the service at target — an http.Handler, served in process, or a base URL
-// ("http://127.0.0.1:3002"), over the network — and returns the response it recorded.
+// ("http://127.0.0.1:3002"), over the network — and returns the response it recorded. An error
+// answer must carry declared codes (CheckCodes).
 func Serve(t testing.TB, target any, r Request) *httptest.ResponseRecorder {
 	t.Helper()
 	var body io.Reader = http.NoBody
@@ -63,6 +64,7 @@ func Serve(t testing.TB, target any, r Request) *httptest.ResponseRecorder {
 	default:
 		t.Fatalf("testkit.Serve: target %T is neither an http.Handler nor a base URL", target)
 	}
+	CheckCodes(t, rec)
 	return rec
 }
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
 // CheckOpenAPI fails the test when the routes that handler (a chi router) serves and the paths
@@ -37,6 +39,7 @@ func CheckOpenAPI(t testing.TB, handler http.Handler, specFile string) {
 	if rec.Code == http.StatusOK && !bytes.Equal(rec.Body.Bytes(), spec) {
 		t.Errorf("GET /openapi.json is not %s: run `go generate` in the service to copy it again", specFile)
 	}
+	checkOpenAPICodes(t, spec, specFile)
 	missingInSpec, missingInCode, err := DiffOpenAPI(routes, spec)
 	if err != nil {
 		t.Fatalf("CheckOpenAPI %s: %v", specFile, err)
@@ -132,4 +135,37 @@ func without(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// checkOpenAPICodes fails the test when a document that describes errors (an Error schema)
+// has ErrorCode and RuleCode schemas that do not list exactly the codes and rules pkg/errs
+// declares, in its order (SPEC §2: mobile clients read them there).
+func checkOpenAPICodes(t testing.TB, spec []byte, specFile string) {
+	t.Helper()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(spec, &doc); err != nil {
+		return // DiffOpenAPI reports it
+	}
+	if _, documentsErrors := doc.Components.Schemas["Error"]; !documentsErrors {
+		return // not a service's document (the tests of this package use small ones)
+	}
+	var codes, rules []string
+	for _, c := range errs.Codes() {
+		codes = append(codes, c.String())
+	}
+	for _, r := range errs.Rules() {
+		rules = append(rules, r.String())
+	}
+	if got := doc.Components.Schemas["ErrorCode"].Enum; !slices.Equal(got, codes) {
+		t.Errorf("%s: the ErrorCode enum is not the codes pkg/errs declares:\n\tdocument: %v\n\tdeclared: %v", specFile, got, codes)
+	}
+	if got := doc.Components.Schemas["RuleCode"].Enum; !slices.Equal(got, rules) {
+		t.Errorf("%s: the RuleCode enum is not the rules pkg/errs declares:\n\tdocument: %v\n\tdeclared: %v", specFile, got, rules)
+	}
 }

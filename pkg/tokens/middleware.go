@@ -42,7 +42,7 @@ func (c *Checker) Require(log *slog.Logger, permission string) func(http.Handler
 				return
 			}
 			if permission != "" && !u.Has(permission) {
-				web.Error(w, r, log, errs.Newf(errs.Forbidden, "requires the %q permission", permission))
+				web.Error(w, r, log, errs.Newf(errs.Forbidden, "requires the %q permission", permission).WithCode(errs.CodeMissingPermission))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))

@@ -6,6 +6,8 @@ import (
 	"path"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
 // swaggerUI is Swagger UI (swaggerui/VERSION says which), served from the binary: the API pages
@@ -40,7 +42,7 @@ func AddDocs(r chi.Router, spec []byte) {
 		file := chi.URLParam(r, "file")
 		contentType, ok := docAssets[file]
 		if !ok {
-			Encode(w, http.StatusNotFound, errorBody{Error: "no such file", Code: "not_found"})
+			Encode(w, http.StatusNotFound, errorBody{Error: "no such file", Code: errs.CodeNotFound})
 			return
 		}
 		serveEmbedded(file, contentType)(w, r)

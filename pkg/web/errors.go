@@ -17,7 +17,7 @@ const StatusClientClosedRequest = 499
 // errorBody is the SPEC §2 error format; Messages only for validation errors.
 type errorBody struct {
 	Error    string              `json:"error"`
-	Code     string              `json:"code"`
+	Code     errs.Code           `json:"code"`
 	Messages []errs.FieldProblem `json:"messages,omitempty"`
 }
 
@@ -50,41 +50,41 @@ func statusOf(err error) int {
 
 // codeOf is the stable name of err that clients read (SPEC §2): an errs.Error's own code, else
 // its status's.
-func codeOf(err error, status int) string {
+func codeOf(err error, status int) errs.Code {
 	var e *errs.Error
-	if errors.As(err, &e) && e.Code != "" && status < 500 {
+	if errors.As(err, &e) && e.Code != (errs.Code{}) && status < 500 {
 		return e.Code
 	}
 	var v *errs.Validation
 	if errors.As(err, &v) {
-		if v.Code != "" {
+		if v.Code != (errs.Code{}) {
 			return v.Code
 		}
-		return "validation_failed"
+		return errs.CodeValidationFailed
 	}
 	switch status {
 	case http.StatusBadRequest:
-		return "bad_request"
+		return errs.CodeBadRequest
 	case http.StatusUnauthorized:
-		return "unauthorized"
+		return errs.CodeUnauthorized
 	case http.StatusForbidden:
-		return "forbidden"
+		return errs.CodeForbidden
 	case http.StatusNotFound:
-		return "not_found"
+		return errs.CodeNotFound
 	case http.StatusConflict:
-		return "conflict"
+		return errs.CodeConflict
 	case http.StatusRequestEntityTooLarge:
-		return "too_large"
+		return errs.CodeTooLarge
 	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
+		return errs.CodeUnsupportedMediaType
 	case http.StatusTooManyRequests:
-		return "rate_limited"
+		return errs.CodeRateLimited
 	case http.StatusRequestTimeout:
-		return "timed_out"
+		return errs.CodeTimedOut
 	case http.StatusServiceUnavailable:
-		return "unavailable"
+		return errs.CodeUnavailable
 	}
-	return "internal_error"
+	return errs.CodeInternalError
 }
 
 // retryAfterSeconds is the Retry-After value for a pause of d: whole seconds, rounded up, at

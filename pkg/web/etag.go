@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 )
 
 // EncodeTagged answers 200 with v as JSON, like Encode, under a strong ETag computed from the
@@ -21,7 +23,7 @@ func EncodeTagged(w http.ResponseWriter, r *http.Request, v any) {
 func encodeTagged(w http.ResponseWriter, r *http.Request, v any, extra []byte) {
 	var body bytes.Buffer
 	if err := json.NewEncoder(&body).Encode(v); err != nil {
-		Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error", Code: "internal_error"})
+		Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error", Code: errs.CodeInternalError})
 		return
 	}
 	h := fnv.New64a()

@@ -41,7 +41,7 @@ func DecodeLimit[T any](r *http.Request, maxBytes int64) (T, error) {
 		return v, decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return v, errs.Newf(errs.Invalid, "body must hold a single JSON value")
+		return v, errs.Newf(errs.Invalid, "body must hold a single JSON value").WithCode(errs.CodeMalformedJSON)
 	}
 	return v, checkText(body, &v)
 }
@@ -80,6 +80,8 @@ func isTooLarge(err error) bool {
 	return errors.As(err, &tooLarge)
 }
 
+var errMalformedJSON = errs.Newf(errs.Invalid, "malformed JSON").WithCode(errs.CodeMalformedJSON)
+
 func decodeError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -89,15 +91,15 @@ func decodeError(err error) error {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return errs.Newf(errs.Invalid, "body must be a JSON %s", "object")
+			return errs.Newf(errs.Invalid, "body must be a JSON %s", "object").WithCode(errs.CodeMalformedJSON)
 		}
-		return errs.Fieldf(field, "must be a %s", jsonKind(typeErr.Type.Kind().String()))
+		return errs.Field(field, errs.Break(errs.RuleType, jsonKind(typeErr.Type.Kind().String())))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return errs.Newf(errs.Invalid, "malformed JSON")
+		return errMalformedJSON
 	case errors.Is(err, io.EOF):
-		return errs.Newf(errs.Invalid, "empty body")
+		return errs.Newf(errs.Invalid, "empty body").WithCode(errs.CodeMalformedJSON)
 	}
-	return errs.Newf(errs.Invalid, "malformed JSON")
+	return errMalformedJSON
 }
 
 func jsonKind(goKind string) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/ecommerce-go/ecommerce/pkg/correlation"
+	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 )
 
@@ -75,7 +76,7 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 						panic(v)
 					}
 					log.ErrorContext(r.Context(), "panic in handler", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-					Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error", Code: "internal_error"})
+					Encode(w, http.StatusInternalServerError, errorBody{Error: "internal error", Code: errs.CodeInternalError})
 				}
 			}()
 			next.ServeHTTP(w, r)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -54,7 +53,7 @@ func queryInt(q url.Values, name string, lo, hi, def int, v *errs.Validation) in
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || n < lo || n > hi {
-		v.Add(name, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+		v.Add(name, errs.Break(errs.RuleIntRange, lo, hi))
 		return def
 	}
 	return n

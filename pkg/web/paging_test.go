@@ -79,7 +79,7 @@ func TestBidiControl(t *testing.T) {
 		var v errs.Validation
 		web.CheckNoBidi(&v, "name", "abc"+string(r)+"def")
 		if assert.Len(t, v.Problems, 1, "%U", r) {
-			assert.Equal(t, errs.FieldProblem{Path: "name", Message: web.BidiControlMessage}, v.Problems[0])
+			assert.Equal(t, errs.FieldProblem{Path: "name", Message: web.BidiControlMessage, Code: errs.RuleNoBidi}, v.Problems[0])
 		}
 	}
 	for _, s := range []string{"", "Zoë Ñandú", "مرحبا", "שלום", "日本語", "a\u200Db", "x\u2029y", "\u2065", "\u2070"} {

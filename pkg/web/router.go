@@ -64,7 +64,7 @@ func newRouter(log *slog.Logger, m *metrics.Metrics, checks map[string]ReadyChec
 		Error(w, r, log, errs.Newf(errs.NotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		Encode(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed", Code: "method_not_allowed"})
+		Encode(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed", Code: errs.CodeMethodNotAllowed})
 	})
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		Encode(w, http.StatusOK, map[string]string{"status": "ok"})

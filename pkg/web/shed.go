@@ -21,7 +21,7 @@ const ShedRetryAfter = time.Second
 // Each call makes its own set of slots: routes wrapped by one Shed share them.
 func Shed(log *slog.Logger, slots int, wait time.Duration) func(http.Handler) http.Handler {
 	free := make(chan struct{}, slots)
-	busy := errs.RateLimitedf(ShedRetryAfter, "the server is busy, try again in a moment")
+	busy := errs.RateLimitedf(ShedRetryAfter, "the server is busy, try again in a moment").WithCode(errs.CodeBusy)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !takeSlot(r, free, wait) {

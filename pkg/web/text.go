@@ -20,16 +20,16 @@ func checkText(body []byte, v any) error {
 	walkStrings(reflect.ValueOf(v), "", func(path, s string) {
 		switch {
 		case brokenUTF8 && strings.ContainsRune(s, utf8.RuneError):
-			problems.Add(path, "must be valid UTF-8 text")
+			problems.Add(path, errs.Break(errs.RuleUTF8))
 		case strings.ContainsFunc(s, isForbiddenControl):
-			problems.Add(path, "must not contain control characters")
+			problems.Add(path, errs.Break(errs.RuleNoControl))
 		}
 	})
 	if err := problems.Err(); err != nil {
 		return err
 	}
 	if brokenUTF8 {
-		return errs.Newf(errs.Invalid, "the body must be valid UTF-8")
+		return errs.Newf(errs.Invalid, "the body must be valid UTF-8").WithCode(errs.CodeInvalidUTF8)
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func joinPath(path, name string) string {
 }
 
 // BidiControlMessage is the field message of text holding a bidirectional control character.
-const BidiControlMessage = "must not contain bidirectional control characters"
+var BidiControlMessage = errs.RuleNoBidi.Text()
 
 // IsBidiControl tells the Unicode bidirectional control characters: the embeddings and
 // overrides U+202A–U+202E, the isolates U+2066–U+2069, and the marks U+200E, U+200F and U+061C.
@@ -110,5 +110,5 @@ func IsBidiControl(r rune) bool {
 // character. Every service checks the text a person types and others see (names, logins,
 // article texts) through it.
 func CheckNoBidi(v *errs.Validation, path, s string) {
-	v.Check(!strings.ContainsFunc(s, IsBidiControl), path, BidiControlMessage)
+	v.Check(!strings.ContainsFunc(s, IsBidiControl), path, errs.Break(errs.RuleNoBidi))
 }

@@ -96,7 +96,7 @@ func TestDecode(t *testing.T) {
 func TestErrorStatuses(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	v := &errs.Validation{}
-	v.Add("name", "is required")
+	v.Add("name", errs.Break(errs.RuleRequired))
 	tests := []struct {
 		err     error
 		status  int
@@ -104,7 +104,7 @@ func TestErrorStatuses(t *testing.T) {
 		code    string
 	}{
 		{errs.Newf(errs.NotFound, "article %d not found", 42), 404, "article 42 not found", "not_found"},
-		{fmt.Errorf("sign-up: %w", errs.Newf(errs.Conflict, "login taken").WithCode("login_taken")), 409, "login taken", "login_taken"},
+		{fmt.Errorf("sign-up: %w", errs.Newf(errs.Conflict, "login taken").WithCode(errs.CodeLoginTaken)), 409, "login taken", "login_taken"},
 		{errs.Newf(errs.Unauthorized, "bad token"), 401, "bad token", "unauthorized"},
 		// Only an errs.Error's message reaches the client, never the text around a kind.
 		{fmt.Errorf("user secret internal detail: %w", errs.NotFound), 404, "not found", "not_found"},

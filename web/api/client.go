@@ -42,12 +42,13 @@ func New(urls URLs) *Client {
 	}
 }
 
-// Error is a service's error answer (SPEC §2): its status, its `error` summary and its
-// per-field `messages`. A service that cannot be reached is a 503 Error.
+// Error is a service's error answer (SPEC §2): its status, its `error` summary and `code`, and
+// its per-field `messages`. A service that cannot be reached is a 503 Error.
 type Error struct {
 	Service string
 	Status  int
 	Message string              `json:"error"`
+	Code    errs.Code           `json:"code"`
 	Fields  []errs.FieldProblem `json:"messages"`
 	// Lines are the cart's per-article problems of a refused checkout.
 	Lines []LineProblem `json:"errors"`
