@@ -351,7 +351,7 @@ func TestArticleIDCase(t *testing.T) {
 
 	status, raw := f.do("GET", "/cart/validate", "tok", nil)
 	require.Equal(t, http.StatusOK, status)
-	assert.Contains(t, string(raw), `"warnings":[{"articleId":"`+articleLow+`","message":"not enough stock"}]`)
+	assert.Contains(t, string(raw), `"warnings":[{"articleId":"`+articleLow+`","message":"not enough stock","code":"not_enough_stock"}]`)
 
 	c = f.cart("POST", "/cart/article/"+upper+"/increment", "tok", nil)
 	assert.Equal(t, 3, c.Articles[0].Quantity)
