@@ -24,7 +24,7 @@ func NewServer(d Deps) http.Handler {
 	r := d.Basics.NewRouter()
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.notFound)
-	r.Handle("/static/*", handleStatic())
+	r.Handle("/static/*", s.pages.static)
 	r.Get("/img/{id}", handleImage(s))
 	r.Group(func(r chi.Router) {
 		r.Use(s.securityHeaders, s.language, s.csrf, s.session)
