@@ -249,10 +249,10 @@ const layoutProblems = `(() => {
   }
   for (const tr of document.querySelectorAll("tr")) {
     const row = tr.getBoundingClientRect();
-    const stacked = getComputedStyle(tr).display === "block";
+    const display = getComputedStyle(tr).display, stacked = display === "block";
     for (const td of tr.children) {
       const cell = td.getBoundingClientRect();
-      if (!stacked && (Math.abs(cell.top - row.top) > 1 || Math.abs(cell.bottom - row.bottom) > 1)) {
+      if (display === "table-row" && (Math.abs(cell.top - row.top) > 1 || Math.abs(cell.bottom - row.bottom) > 1)) {
         out.push(name(td) + " does not fill its row");
       }
       if (stacked && cell.width < row.width - 2) out.push(name(td) + " is narrower than its stacked row");

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -15,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
-	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	pkgweb "github.com/ecommerce-go/ecommerce/pkg/web"
 	"github.com/ecommerce-go/ecommerce/web/api"
@@ -24,7 +24,7 @@ import (
 // The pages reference the static files by content-hashed names, which the storefront serves
 // cached for a year, gzipped for browsers that accept it; any other name is 404.
 func TestStaticFilesHashedCompressedCachedForAYear(t *testing.T) {
-	srv := NewServer(Deps{Basics: pkgweb.Basics{Log: testkit.Logger(t), Metrics: metrics.New("web")},
+	srv := NewServer(Deps{Basics: pkgweb.Basics{Log: slog.New(slog.DiscardHandler), Metrics: metrics.New("web")},
 		Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute), Client: api.New(api.URLs{})})
 	get := func(path string, header ...string) *http.Response {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
@@ -85,6 +85,34 @@ func TestStaticFilesHashedCompressedCachedForAYear(t *testing.T) {
 				assert.NotContains(t, res.Header.Get("Cache-Control"), "max-age", bad)
 			}
 		})
+	}
+}
+
+// Pages are gzipped for browsers that accept it, and plain for the others.
+func TestPagesCompressed(t *testing.T) {
+	srv := NewServer(Deps{Basics: pkgweb.Basics{Log: slog.New(slog.DiscardHandler), Metrics: metrics.New("web")},
+		Tokens: tokens.NewChecker("http://127.0.0.1:1", time.Minute), Client: api.New(api.URLs{})})
+	for _, gz := range []bool{true, false} {
+		req := httptest.NewRequest(http.MethodGet, "/signin", nil)
+		if gz {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code)
+		body := io.Reader(rec.Body)
+		if gz {
+			require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+			zr, err := gzip.NewReader(rec.Body)
+			require.NoError(t, err)
+			body = zr
+		} else {
+			require.Empty(t, rec.Header().Get("Content-Encoding"))
+		}
+		html, err := io.ReadAll(body)
+		require.NoError(t, err)
+		assert.Contains(t, string(html), `<meta name="description" content="`)
+		assert.Contains(t, string(html), `action="/signin"`)
 	}
 }
 
