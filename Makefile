@@ -20,8 +20,9 @@ bench:
 	go run ./cmd/bench -backend servers
 
 # Lighthouse's four scores (performance, accessibility, best practices, SEO) of the catalog, an
-# article and the cart, as a phone and as a desktop, in Debian's headless Chromium (cmd/lighthouse):
-# printed and written to bench/lighthouse.md. Lighthouse comes from npm into .tools (not in git).
+# article and the cart, as a phone and as a desktop, median of 3 runs, in Debian's headless
+# Chromium (cmd/lighthouse): printed and written to bench/lighthouse.md. Lighthouse comes from
+# npm into .tools (not in git).
 LIGHTHOUSE_VERSION = 12.8.2
 lighthouse:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)

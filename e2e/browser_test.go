@@ -258,6 +258,12 @@ const layoutProblems = `(() => {
       if (stacked && cell.width < row.width - 2) out.push(name(td) + " is narrower than its stacked row");
     }
   }
+  for (const table of document.querySelectorAll("table.stack")) {
+    const box = table.parentElement, tr = table.querySelector("tbody tr");
+    if (tr && getComputedStyle(tr).display === "block" && box.scrollWidth > box.clientWidth + 1) {
+      out.push("a stacked table scrolls sideways: " + box.scrollWidth + " px in " + box.clientWidth + " px");
+    }
+  }
   const middle = e => { const r = e.getBoundingClientRect(); return (r.top + r.bottom) / 2; };
   const sameLine = (a, b) => a && b && Math.abs(middle(a) - middle(b)) < 8;
   const who = document.querySelector(".menu a[href='/account/password']");
