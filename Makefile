@@ -1,6 +1,6 @@
 # The two commands: `make run` starts the whole shop on embedded defaults; `make test` runs every
 # test against real servers. `make bench` measures.
-.PHONY: run test bench bench-go vet hostile faults
+.PHONY: run test bench bench-go lighthouse vet hostile faults
 
 run:
 	go run ./cmd/ecommerce
@@ -18,6 +18,17 @@ bench:
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	go run ./cmd/bench
 	go run ./cmd/bench -backend servers
+
+# Lighthouse's four scores (performance, accessibility, best practices, SEO) of the catalog, an
+# article and the cart, as a phone and as a desktop, median of 3 runs, in Debian's headless
+# Chromium (cmd/lighthouse): printed and written to bench/lighthouse.md. Lighthouse comes from
+# npm into .tools (not in git).
+LIGHTHOUSE_VERSION = 12.8.2
+lighthouse:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
+	[ -x .tools/node_modules/.bin/lighthouse ] || npm install --prefix .tools --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
+	CHROME_PATH=/usr/bin/chromium go run ./cmd/lighthouse
 
 bench-go:
 	GO_TEST_FLAGS="-count=1 -run ^$$ -bench . -benchmem -benchtime 2s" ./scripts/test.sh

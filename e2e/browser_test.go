@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
@@ -32,8 +34,21 @@ var screens = []screen{
 	{name: "phone", width: 375, height: 812, lang: "es"},
 }
 
+// layoutWidths are the widths every page state is laid out at, checked and photographed: a
+// small and a common phone, a tablet, a laptop.
+var layoutWidths = []int64{320, 375, 768, 1280}
+
+// longWord is a 66-letter word for an article name: no page may grow wider than the screen for it.
+const longWord = "Leselampenrindfleischetikettierungsüberwachungsaufgabenübertragung"
+
+// longName is a shopper's name longer than a phone's menu line.
+const longName = "María de los Ángeles Fernández-Villaverde y Castellanos"
+
 // browserStories runs the shopper's and the admin's stories in headless Chromium at each screen
-// size, keeping screenshots of the pages (in e2e/screenshots, or WEB_SCREENSHOTS).
+// size. At every page state it runs axe-core (no violation allowed), then lays the page out at
+// each of layoutWidths, checks nothing overflows, and keeps a screenshot (in
+// e2e/testdata/screens, or WEB_SCREENSHOTS). The shop gets an article with a long word in its
+// name and a price in the millions first.
 func browserStories(t *testing.T, s *webShop) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -42,10 +57,37 @@ func browserStories(t *testing.T, s *webShop) {
 		}
 		t.Skip("chromium is not installed; set TEST_REQUIRE_SERVERS=1 to fail instead")
 	}
+	axe := axeSource(t)
+	require.Equal(t, 66, utf8.RuneCountInString(longWord))
+	admin := newClient(t, s.urls).as(s.adminToken)
+	var img struct{ ID string }
+	admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": picture(t, 5)}, &img)
+	var long article
+	admin.must(http.MethodPost, "catalog", "/articles", map[string]any{
+		"name": "Lamp " + longWord, "description": "A lamp with a name to test the layout: " + longWord + ".",
+		"image": img.ID, "price": 1234567.89, "stock": 4,
+	}, &long)
 	for _, sc := range screens {
-		t.Run("shopper "+sc.name, func(t *testing.T) { shopperStory(t, s, newBrowser(t, chromium, sc)) })
-		t.Run("admin "+sc.name, func(t *testing.T) { adminStory(t, s, newBrowser(t, chromium, sc)) })
+		t.Run("shopper "+sc.name, func(t *testing.T) { shopperStory(t, s, newBrowser(t, chromium, sc, axe), long) })
+		t.Run("admin "+sc.name, func(t *testing.T) { adminStory(t, s, newBrowser(t, chromium, sc, axe)) })
 	}
+}
+
+// axeSource is axe-core's script, from the npm package that scripts/ensure-servers.sh installs in
+// .tools (or AXE_CORE_JS): read from disk, injected into each page, never fetched from the web.
+func axeSource(t *testing.T) string {
+	path := os.Getenv("AXE_CORE_JS")
+	if path == "" {
+		path = filepath.Join("..", ".tools", "node_modules", "axe-core", "axe.min.js")
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		if os.Getenv("TEST_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("axe-core is required (scripts/ensure-servers.sh installs it with npm in .tools): %v", err)
+		}
+		t.Skip("axe-core is not installed (scripts/ensure-servers.sh); set TEST_REQUIRE_SERVERS=1 to fail instead")
+	}
+	return string(src)
 }
 
 // browser is one Chromium with a fresh profile, at one screen size.
@@ -53,11 +95,11 @@ type browser struct {
 	t      *testing.T
 	ctx    context.Context
 	screen screen
-	base   string
+	axe    string // axe-core's script
 	shots  int
 }
 
-func newBrowser(t *testing.T, path string, sc screen) *browser {
+func newBrowser(t *testing.T, path string, sc screen, axe string) *browser {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.UserDataDir(t.TempDir()),
@@ -71,7 +113,7 @@ func newBrowser(t *testing.T, path string, sc screen) *browser {
 	t.Cleanup(cancelAlloc)
 	ctx, cancelTab := chromedp.NewContext(ctx)
 	t.Cleanup(cancelTab)
-	b := &browser{t: t, ctx: ctx, screen: sc}
+	b := &browser{t: t, ctx: ctx, screen: sc, axe: axe}
 	b.do(chromedp.EmulateViewport(sc.width, sc.height))
 	return b
 }
@@ -152,13 +194,13 @@ func (b *browser) path() string {
 	return loc
 }
 
-// shot checks the page's accessibility basics and keeps a screenshot of it as a test artefact.
+// shot checks the page state: labels and alt texts, then axe-core at the story's width, then
+// at each of layoutWidths the layout (layoutProblems) and a screenshot, kept as a test artefact.
 func (b *browser) shot(story, step string) {
 	b.t.Helper()
 	assert.True(b.t, b.eval(`Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea")).every(e => e.labels.length > 0)`),
 		"%s: every input has a label", step)
 	assert.True(b.t, b.eval(`Array.from(document.images).every(i => i.hasAttribute("alt"))`), "%s: every picture has an alt text", step)
-	assert.True(b.t, b.eval(`document.documentElement.scrollWidth <= window.innerWidth`), "%s: nothing wider than the screen", step)
 	// Pictures load after the page, lazy ones only when scrolled to: load them all and give them
 	// a moment (best effort, a shot is not a check).
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("img[loading=lazy]").forEach(i => i.loading = "eager")`))
@@ -167,19 +209,92 @@ func (b *browser) shot(story, step string) {
 			break
 		}
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	require.NoError(b.t, err)
+	b.checkAxe(step)
+
 	dir := os.Getenv("WEB_SCREENSHOTS")
 	if dir == "" {
-		dir = "screenshots"
+		dir = filepath.Join("testdata", "screens")
 	}
 	require.NoError(b.t, os.MkdirAll(dir, 0o755))
 	b.shots++
-	name := filepath.Join(dir, strings.Join([]string{story, b.screen.name, twoDigits(b.shots), step}, "-")+".png")
-	require.NoError(b.t, os.WriteFile(name, png, 0o644))
+	for _, width := range layoutWidths {
+		b.do(chromedp.EmulateViewport(width, b.screen.height))
+		problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](layoutProblems))
+		require.NoError(b.t, err)
+		assert.Empty(b.t, problems, "%s at %d px: layout problems", step, width)
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+		require.NoError(b.t, err)
+		name := fmt.Sprintf("%s-%s-%02d-%s-%d.png", story, b.screen.name, b.shots, step, width)
+		require.NoError(b.t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
+	}
+	b.do(chromedp.EmulateViewport(b.screen.width, b.screen.height))
 }
 
-func twoDigits(n int) string { return string([]byte{byte('0' + n/10%10), byte('0' + n%10)}) }
+// layoutProblems lists what a designer would send back about the page at the current width:
+// anything wider than the screen, text sticking out of its box, a table cell shorter than its
+// row or narrower than its stacked row, "Sign out" on another line than the user's name, and
+// "Remove" on another line than "Update" in the cart.
+const layoutProblems = `(() => {
+  const out = [];
+  const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.trim().split(/\s+/).join(".") : "");
+  if (document.documentElement.scrollWidth > window.innerWidth) {
+    out.push("page " + document.documentElement.scrollWidth + " px wide in a " + window.innerWidth + " px window");
+  }
+  for (const e of document.body.querySelectorAll("*")) {
+    if (e.closest(".sr, script, style, select, input, textarea, svg") || e.clientWidth === 0) continue;
+    const st = getComputedStyle(e);
+    // A box that scrolls, or cuts its text short with an ellipsis on purpose, is not a problem.
+    if (st.display === "none" || st.overflowX === "auto" || st.overflowX === "scroll" || st.textOverflow === "ellipsis") continue;
+    if (e.scrollWidth > e.clientWidth + 1) out.push(name(e) + " holds " + e.scrollWidth + " px in " + e.clientWidth + " px");
+  }
+  for (const tr of document.querySelectorAll("tr")) {
+    const row = tr.getBoundingClientRect();
+    const display = getComputedStyle(tr).display, stacked = display === "block";
+    for (const td of tr.children) {
+      const cell = td.getBoundingClientRect();
+      if (display === "table-row" && (Math.abs(cell.top - row.top) > 1 || Math.abs(cell.bottom - row.bottom) > 1)) {
+        out.push(name(td) + " does not fill its row");
+      }
+      if (stacked && cell.width < row.width - 2) out.push(name(td) + " is narrower than its stacked row");
+    }
+  }
+  for (const table of document.querySelectorAll("table.stack")) {
+    const box = table.parentElement, tr = table.querySelector("tbody tr");
+    if (tr && getComputedStyle(tr).display === "block" && box.scrollWidth > box.clientWidth + 1) {
+      out.push("a stacked table scrolls sideways: " + box.scrollWidth + " px in " + box.clientWidth + " px");
+    }
+  }
+  const middle = e => { const r = e.getBoundingClientRect(); return (r.top + r.bottom) / 2; };
+  const sameLine = (a, b) => a && b && Math.abs(middle(a) - middle(b)) < 8;
+  const who = document.querySelector(".menu a[href='/account/password']");
+  const signout = document.querySelector(".menu form[action='/signout'] button");
+  if (who && signout && !sameLine(who, signout)) out.push("sign-out is not on the line of the user's name");
+  for (const form of document.querySelectorAll(".line form.qty")) {
+    const update = form.querySelector("button[value=set]"), remove = form.querySelector("button[value=remove]");
+    if (update && remove && !sameLine(update, remove)) out.push("remove is not on the line of update in " + form.getAttribute("action"));
+  }
+  return out;
+})()`
+
+// checkAxe runs axe-core on the page (injected once per page) and fails the test on any
+// violation, printing each with the elements it found.
+func (b *browser) checkAxe(step string) {
+	b.t.Helper()
+	if !b.eval(`typeof window.axe === "object"`) {
+		b.do(chromedp.Evaluate[chromedp.Void](b.axe))
+	}
+	type violation struct {
+		ID, Impact, Help string
+		Nodes            []string
+	}
+	found, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]violation](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help,
+			nodes: v.nodes.map(n => n.target.join(" ") + " — " + (n.failureSummary || "").replace(/\s+/g, " "))})))`, chromedp.EvalAwaitPromise))
+	require.NoError(b.t, err)
+	for _, v := range found {
+		b.t.Errorf("%s at %d px: axe %s (%s): %s\n\t%s", step, b.screen.width, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+	}
+}
 
 // cookie returns the browser's cookie for the shop (HttpOnly ones included, through DevTools).
 func (b *browser) cookie(name string) string {
@@ -211,9 +326,10 @@ func (b *browser) switchLanguage() {
 	require.True(b.t, b.has(`html[lang="`+b.screen.lang+`"]`))
 }
 
-// shopperStory: sign up, search, open an article, add two, change the quantity, check the
-// cart, check out, see the order become validated without reloading, pay, sign out.
-func shopperStory(t *testing.T, s *webShop, b *browser) {
+// shopperStory: sign up (with a long name), search, open an article, add two, add the article
+// with a long name and a price in the millions, change the quantity, check the cart, check out,
+// see the order become validated without reloading, pay, see the orders, sign out.
+func shopperStory(t *testing.T, s *webShop, b *browser, long article) {
 	base := s.urls["web"]
 	lamp := s.articles[0]
 	b.open(base + "/")
@@ -221,13 +337,13 @@ func shopperStory(t *testing.T, s *webShop, b *browser) {
 	b.shot("shopper", "catalog")
 
 	b.follow(`.menu a[href="/signup"]`)
-	b.fill("#f-name", "Lucía Shopper")
+	b.fill("#f-name", longName)
 	b.fill("#f-login", "ab") // too short: auth says so, next to the field
 	b.fill("#f-password", "correct horse battery")
 	b.follow(`form[action="/signup"] button[type=submit]`)
 	require.True(t, b.has(`#f-login[aria-invalid="true"][aria-describedby="e-login"] + p#e-login.field-error`), "the field error next to its input")
 	require.True(t, b.has(".error-summary"), "the summary above the form")
-	assert.True(t, b.eval(`document.getElementById("f-name").value === "Lucía Shopper"`), "what was typed is kept")
+	assert.True(t, b.eval(`document.getElementById("f-name").value === `+jsString(longName)), "what was typed is kept")
 	b.shot("shopper", "signup-error")
 	login := "shopper-" + b.screen.name + "-" + testkit.Name("b")
 	b.fill("#f-login", login)
@@ -239,6 +355,7 @@ func shopperStory(t *testing.T, s *webShop, b *browser) {
 	b.fill("#q", "lamp")
 	b.follow("form.search button")
 	require.True(t, b.has(`.card a[href="/articles/`+lamp.ID+`"]`))
+	require.True(t, b.has(`.card a[href="/articles/`+long.ID+`"]`))
 	require.False(t, b.has(`.card a[href="/articles/`+s.articles[1].ID+`"]`))
 	b.shot("shopper", "search")
 
@@ -255,6 +372,10 @@ func shopperStory(t *testing.T, s *webShop, b *browser) {
 	b.follow("form.add button")
 	require.Equal(t, "/cart", b.path())
 	assert.True(t, b.eval(`document.getElementById("qty-`+lamp.ID+`").value === "2"`))
+	b.open(base + "/articles/" + long.ID)
+	b.shot("shopper", "long-article")
+	b.follow("form.add button")
+	require.Equal(t, "/cart", b.path())
 
 	b.fill("#qty-"+lamp.ID, "3")
 	b.follow(`#line-` + lamp.ID + ` button[value="set"]`)
@@ -286,6 +407,8 @@ func shopperStory(t *testing.T, s *webShop, b *browser) {
 	b.follow(`form.pay button[type=submit]`)
 	require.True(t, b.has("#order-live .s-payment_defined"), "paid")
 	b.shot("shopper", "paid")
+	b.follow(`.menu a[href="/orders"]`)
+	b.shot("shopper", "orders")
 
 	token := b.cookie("session")
 	require.NotEmpty(t, token)
@@ -306,6 +429,7 @@ func adminStory(t *testing.T, s *webShop, b *browser) {
 	base := s.urls["web"]
 	b.open(base + "/signin")
 	b.switchLanguage()
+	b.shot("admin", "signin")
 	// With the keyboard only: type, Tab to the next field (focus visible), Enter to send.
 	b.do(chromedp.Focus(chromedp.CSS("#f-login")), chromedp.SendKeys(chromedp.CSS("#f-login"), adminLogin+"\t"))
 	require.True(t, b.eval(`document.activeElement.id === "f-password"`), "Tab moves to the password")

@@ -260,7 +260,7 @@ func TestWeb(t *testing.T) {
 		require.Equal(t, http.StatusOK, p.status)
 		for _, a := range s.articles {
 			assert.Contains(t, p.body, `href="/articles/`+a.ID+`"`)
-			assert.Contains(t, p.body, `src="/img/`+a.Image+`?size=320" alt="`+a.Name+`"`)
+			assert.Contains(t, p.body, `src="/img/`+a.Image+`?size=320" alt=""`, "the name is in the card's link, beside")
 		}
 		p = v.get("/?q=lamp")
 		assert.Contains(t, p.body, s.articles[0].Name)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts the machine's PostgreSQL, Redis and RabbitMQ when one of them is not answering (they
 # normally run already on this kind of machine), and waits until each answers. Installs Debian's
-# Chromium when missing (the web storefront's browser tests drive it), unless SKIP_CHROMIUM=1:
-# the test command installs it beside the first tests instead.
+# Chromium when missing, unless SKIP_CHROMIUM=1 (the test command then installs it beside the
+# first tests), and axe-core from npm into .tools (not in git): the web storefront's browser
+# tests drive the one and run the other in its pages.
 set -euo pipefail
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -23,4 +24,9 @@ if ! up 5672; then
 fi
 if [ "${SKIP_CHROMIUM:-}" != 1 ] && ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+axe_core=4.11.0
+if ! grep -qs "\"version\": \"$axe_core\"" .tools/node_modules/axe-core/package.json; then
+  command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
+  npm install --prefix .tools --no-audit --no-fund --loglevel=error "axe-core@$axe_core" >/dev/null
 fi

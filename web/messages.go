@@ -4,8 +4,9 @@ package web
 // have the same keys (a test checks it); %s and %d are filled by the template's arguments.
 var messages = map[string]map[string]string{
 	"en": {
-		"shop.name":   "Tienda",
-		"shop.footer": "Tienda · an open-source shop built from six small Go services",
+		"shop.name":        "Tienda",
+		"shop.footer":      "Tienda · an open-source shop built from six small Go services",
+		"shop.description": "Tienda, an online shop: browse the catalog, fill your cart, and pay by card or in cash.",
 
 		"nav.skip": "Skip to content", "nav.main": "Main", "nav.language": "Language",
 		"nav.catalog": "Catalog", "nav.cart": "Cart", "nav.orders": "Orders", "nav.admin": "Admin",
@@ -144,8 +145,9 @@ var messages = map[string]map[string]string{
 		"admin.article.editing": "Edit %s", "orders.number": "Order", "orders.units": "Units",
 	},
 	"es": {
-		"shop.name":   "Tienda",
-		"shop.footer": "Tienda · una tienda de código abierto hecha con seis pequeños servicios en Go",
+		"shop.name":        "Tienda",
+		"shop.footer":      "Tienda · una tienda de código abierto hecha con seis pequeños servicios en Go",
+		"shop.description": "Tienda, una tienda en línea: explora el catálogo, llena tu carrito y paga con tarjeta o en efectivo.",
 
 		"nav.skip": "Saltar al contenido", "nav.main": "Principal", "nav.language": "Idioma",
 		"nav.catalog": "Catálogo", "nav.cart": "Carrito", "nav.orders": "Pedidos", "nav.admin": "Administración",

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	pkgweb "github.com/ecommerce-go/ecommerce/pkg/web"
@@ -30,10 +31,11 @@ func NewServer(d Deps) http.Handler {
 	r := d.Basics.NewSiteRouter() // no CORS: no other origin reads these pages
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.notFound)
-	r.Handle("/static/*", handleStatic())
+	r.Handle("/static/*", s.pages.static)
 	r.Get("/img/{id}", handleImage(s))
 	r.Group(func(r chi.Router) {
-		r.Use(s.securityHeaders, s.language, s.csrf, s.session)
+		// Pages are gzipped for browsers that accept it (a catalog page shrinks about sixfold).
+		r.Use(middleware.Compress(5, "text/html"), s.securityHeaders, s.language, s.csrf, s.session)
 		addRoutes(r, s)
 	})
 	return r

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -109,11 +108,17 @@ func (v *view) Languages() []string { return languages }
 // IsAdmin tells whether the page is shown to an admin (admin links are shown only then).
 func (v *view) IsAdmin() bool { return v.User != nil && v.User.IsAdmin() }
 
-// pages holds one template per page, each the layout plus the page's own blocks.
-type pages struct{ byName map[string]*template.Template }
+// pages holds one template per page, each the layout plus the page's own blocks, and the static
+// files they reference by content-hashed names.
+type pages struct {
+	byName map[string]*template.Template
+	static *assets
+}
 
 func mustParsePages() *pages {
+	static := mustLoadAssets()
 	funcs := template.FuncMap{
+		"asset": static.URL,
 		"lower": strings.ToLower,
 		"list":  func(items ...string) []string { return items },
 		"dict": func(kv ...any) map[string]any {
@@ -131,7 +136,7 @@ func mustParsePages() *pages {
 	if err != nil {
 		panic(err)
 	}
-	p := &pages{byName: map[string]*template.Template{}}
+	p := &pages{byName: map[string]*template.Template{}, static: static}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
 		if name == "layout" || name == "parts" || name == "live" {
@@ -150,16 +155,4 @@ func (p *pages) execute(w io.Writer, page string, v *view) error {
 		return fmt.Errorf("no page %q", page)
 	}
 	return t.ExecuteTemplate(w, "layout", v)
-}
-
-// handleStatic serves the embedded CSS, script and icon; their names change with their content
-// never, so they are cached for a day, not forever.
-func handleStatic() http.Handler {
-	sub, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServerFS(sub))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		files.ServeHTTP(w, r)
-	})
 }

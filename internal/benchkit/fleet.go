@@ -21,6 +21,7 @@ var Services = []string{"auth", "image", "catalog", "cart", "orders"}
 // Fleet is an all-in-one fleet started for a measurement.
 type Fleet struct {
 	URLs     map[string]string // base URL of each service
+	Web      string            // base URL of the storefront
 	MongoURL string            // the embedded MongoDB-wire server
 	Admin    string            // login:password of its admin
 	stop     func()
@@ -70,7 +71,8 @@ func StartFleetOn(ctx context.Context, backend string) (*Fleet, error) {
 		f.URLs[s] = "http://" + FreeAddr()
 		env[strings.ToUpper(s)+"_SERVICE_URL"] = f.URLs[s]
 	}
-	env["WEB_SERVICE_URL"] = "http://" + FreeAddr() // not measured, but not on :8080 either
+	f.Web = "http://" + FreeAddr() // not on :8080, where a developer's shop may run
+	env["WEB_SERVICE_URL"] = f.Web
 	cleanup := func() {}
 	switch backend {
 	case Embedded:
