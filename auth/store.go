@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
 
 // Store keeps users, their list (userlist.go) and token records in MongoDB. The collections stay
@@ -38,8 +39,8 @@ func (d userDoc) user() User {
 	if perms == nil {
 		perms = []string{}
 	}
-	return User{ID: d.ID.Hex(), Name: d.Name, Login: d.Login, Permissions: perms,
-		Enabled: d.Enabled, PasswordHash: d.Password}
+	return User{User: tokens.User{ID: d.ID.Hex(), Name: d.Name, Login: d.Login, Permissions: perms,
+		Enabled: d.Enabled}, PasswordHash: d.Password}
 }
 
 // tokenDoc is the record that makes a token valid, a session: the token's tokenID claim is its

@@ -5,7 +5,6 @@ package auth
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -15,21 +14,16 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
 )
 
-// User is a user account as the API shows it. The password hash never leaves the service.
+// User is a user account: as the API shows it (tokens.User, the one declaration of that JSON,
+// which every service's token check reads) and its password hash, which never leaves auth.
 type User struct {
-	ID           string   `json:"id"`
-	Name         string   `json:"name"`
-	Login        string   `json:"login"`
-	Permissions  []string `json:"permissions"`
-	Enabled      bool     `json:"enabled"`
-	PasswordHash []byte   `json:"-"`
+	tokens.User
+	PasswordHash []byte `json:"-"`
 }
-
-// Has tells whether u holds permission.
-func (u User) Has(permission string) bool { return slices.Contains(u.Permissions, permission) }
 
 // The permissions every new user gets, and the one that opens the admin endpoints.
 const (
@@ -110,8 +104,8 @@ func (p passwords) newUser(name, login, password string, permissions ...string) 
 	if len(permissions) == 0 {
 		permissions = []string{PermissionUser}
 	}
-	return User{Name: strings.TrimSpace(name), Login: strings.TrimSpace(login), Permissions: permissions,
-		Enabled: true, PasswordHash: hash}, nil
+	return User{User: tokens.User{Name: strings.TrimSpace(name), Login: strings.TrimSpace(login),
+		Permissions: permissions, Enabled: true}, PasswordHash: hash}, nil
 }
 
 // checkText records a problem when s is not between minLen and maxLen characters or holds

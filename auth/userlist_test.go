@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecommerce-go/ecommerce/auth"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 )
 
 // logins returns the logins of a page of users.
@@ -33,7 +34,7 @@ func TestUsersListCostAndRaces(t *testing.T) {
 	b, err := auth.NewStore(ctx, db) // a second instance
 	require.NoError(t, err)
 	create := func(s *auth.Store, login string) {
-		_, err := s.CreateUser(ctx, auth.User{Name: "N", Login: login, Permissions: []string{"user"}, Enabled: true})
+		_, err := s.CreateUser(ctx, auth.User{User: tokens.User{Name: "N", Login: login, Permissions: []string{"user"}, Enabled: true}})
 		require.NoError(t, err)
 	}
 	for i := range 10 {
