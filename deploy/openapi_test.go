@@ -94,7 +94,7 @@ func TestOpenAPIDocuments(t *testing.T) {
 			require.NotNil(t, validation, "the validation error body of SPEC §2")
 			assert.ElementsMatch(t, []string{"error", "code", "messages"}, validation.Value.Required)
 			messages := validation.Value.Properties["messages"].Value.Items.Value
-			assert.ElementsMatch(t, []string{"path", "message"}, messages.Required)
+			assert.ElementsMatch(t, []string{"path", "message", "code"}, messages.Required)
 			errorBody := doc.Components.Schemas["Error"]
 			require.NotNil(t, errorBody, "the error body of SPEC §2")
 			assert.ElementsMatch(t, []string{"error", "code"}, errorBody.Value.Required)
