@@ -6,8 +6,8 @@
 # replaces the default flags (make bench runs benchmarks without the race detector).
 #
 # Two streams run side by side (docs/testing.md says where the time goes): the end-to-end tests
-# (./e2e), the longest, and everything else, one module after another. The largest-checkout
-# test, the heaviest on the CPU, runs last, alone.
+# (./e2e), the longest, followed by the quick modules; and pkg and the five API services, one
+# after another. The largest-checkout test, the heaviest on the CPU, runs last, alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,21 +118,15 @@ if [ -n "${GO_TEST_FLAGS:-}" ] || [ $# -gt 0 ]; then
   exit $status
 fi
 
-# end_to_end runs the end-to-end tests but the heavy ones, once Chromium is there.
+# end_to_end runs the end-to-end tests but the heavy ones, once Chromium is there, then the
+# quick modules: the storefront, the root module's tools, deploy/k8s, and the OpenAPI lint.
 end_to_end() {
+  local status=0
   (cd e2e && go vet .) || return 1
   while [ -n "$chromium_pid" ] && kill -0 "$chromium_pid" 2>/dev/null; do sleep 1; done
   command -v chromium >/dev/null || { echo "Chromium is not installed" >&2; return 1; }
-  go test "${FLAGS[@]}" -skip "$HEAVY" ./e2e/
-}
-
-# everything_else tests every module but the end-to-end tests, one after another, and lints
-# the OpenAPI documents.
-everything_else() {
-  local status=0
-  for m in "${MODULES[@]}"; do
-    test_module "$m" ./... || status=1
-  done
+  go test "${FLAGS[@]}" -skip "$HEAVY" ./e2e/ || status=1
+  test_module web ./... || status=1
   test_module . "$(go list ./... | grep -v '/e2e$' | tr '\n' ' ')" || status=1
   # deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test
   # uses would otherwise raise shared dependencies of the services in workspace builds.
@@ -141,16 +135,25 @@ everything_else() {
   return $status
 }
 
+# services tests pkg and the five API services, one after another.
+services() {
+  local status=0
+  for m in pkg auth image catalog cart orders; do
+    test_module "$m" ./... || status=1
+  done
+  return $status
+}
+
 mkdir -p .tmp
-echo "=== e2e (beside the other modules; its output follows theirs, and is in .tmp/e2e.log)"
+echo "=== e2e, then web, the root module, deploy/k8s and the OpenAPI lint (beside the services; its output follows theirs, and is in .tmp/e2e.log)"
 end_to_end > .tmp/e2e.log 2>&1 &
 e2e_pid=$!
 pids+=("$e2e_pid")
 
 status=0
-everything_else || status=1
+services || status=1
 wait "$e2e_pid" || status=1
-echo "=== e2e"
+echo "=== e2e, web, the root module, deploy/k8s, OpenAPI lint"
 cat .tmp/e2e.log
 
 echo "=== e2e, alone: $HEAVY"
