@@ -215,10 +215,14 @@ func TestRabbitDeadLettersUndecodableMessages(t *testing.T) {
 	assert.Equal(t, "catalog", dead.Headers["x-dead-letter-queue"])
 	assert.Contains(t, dead.Headers["x-dead-letter-reason"], "malformed envelope")
 	assert.Zero(t, calls.Load(), "the handler never sees it")
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	assert.Contains(t, rec.Body.String(),
-		`messages_dead_lettered_total{queue="catalog",service="catalog",type="(malformed)"} 1`)
+	// The count goes up once the dead-lettering is confirmed, which may be just after the
+	// message shows in the queue.
+	testkit.Eventually(t, 15*time.Second, func() bool {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return strings.Contains(rec.Body.String(),
+			`messages_dead_lettered_total{queue="catalog",service="catalog",type="(malformed)"} 1`)
+	}, "the dead-lettered message counted")
 	cancel()
 	require.NoError(t, <-consumed)
 }
