@@ -443,7 +443,7 @@ func TestWeb(t *testing.T) {
 		// Order_Status lags the order by one run of its status's job (docs/design.md).
 		eventually(t, time.Minute, "the cancelled order in Order_Status", func() bool {
 			p = admin.get("/admin/orders?status=cancelled")
-			return strings.Contains(p.body, `<td data-label="User">`)
+			return strings.Contains(p.body, `<td data-label="User">Dora</td>`)
 		})
 		assert.Equal(t, http.StatusOK, p.status)
 		assert.Contains(t, p.body, `<option value="cancelled" selected>`)
