@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -73,7 +74,7 @@ func TestOtherInstanceSeesCartChange(t *testing.T) {
 	assert.NotEqual(t, closed.ID, next.ID)
 	assert.True(t, next.Enabled)
 	assert.Empty(t, next.Articles)
-	var seen Cart
+	var seen contract.Cart
 	testkit.Eventually(t, deadline, func() bool {
 		seen = second.cart("GET", "/cart", "tok", nil)
 		return seen.ID != closed.ID

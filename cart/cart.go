@@ -31,18 +31,18 @@ const MaxLines = 100
 type Line = contract.CartLine
 
 // Cart is one state of a user's cart. Enabled means open; a closed cart has been checked out,
-// and OrderID is set once orders has placed its order.
+// and OrderID is set once orders has placed its order. Its JSON is contract.Cart (toCartJSON).
 type Cart struct {
-	ID       string    `json:"_id"`
-	UserID   string    `json:"userId"`
-	OrderID  string    `json:"orderId"`
-	Articles []Line    `json:"articles"`
-	Enabled  bool      `json:"enabled"`
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
+	ID       string
+	UserID   string
+	OrderID  string
+	Articles []Line
+	Enabled  bool
+	Created  time.Time
+	Updated  time.Time
 
-	Gen     int `json:"-"` // the user's cart number: ID is "<UserID>:<Gen>"
-	Version int `json:"-"` // the state's number within the cart; 0 for a cart never stored
+	Gen     int // the user's cart number: ID is "<UserID>:<Gen>"
+	Version int // the state's number within the cart; 0 for a cart never stored
 }
 
 // cartID is the deterministic id of the user's gen-th cart.

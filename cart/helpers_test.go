@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/metrics"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
@@ -144,11 +145,11 @@ func (f *fixture) do(method, path, token string, body any) (int, []byte) {
 }
 
 // cart sends a request that must answer 200 with a cart.
-func (f *fixture) cart(method, path, token string, body any) Cart {
+func (f *fixture) cart(method, path, token string, body any) contract.Cart {
 	f.t.Helper()
 	status, raw := f.do(method, path, token, body)
 	require.Equal(f.t, http.StatusOK, status, string(raw))
-	var c Cart
+	var c contract.Cart
 	require.NoError(f.t, json.Unmarshal(raw, &c), string(raw))
 	return c
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
 	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/pkg/web"
@@ -19,12 +20,18 @@ func userID(r *http.Request) string {
 	return u.ID
 }
 
+// toCartJSON converts c to the shape the cart service answers (its version stays inside).
+func toCartJSON(c Cart) contract.Cart {
+	return contract.Cart{ID: c.ID, UserID: c.UserID, OrderID: c.OrderID, Articles: c.Articles,
+		Enabled: c.Enabled, Created: c.Created, Updated: c.Updated}
+}
+
 // answer writes the cart, or returns the error for web.Handle to answer.
 func answer(w http.ResponseWriter, c Cart, err error) error {
 	if err != nil {
 		return err
 	}
-	web.Encode(w, http.StatusOK, c)
+	web.Encode(w, http.StatusOK, toCartJSON(c))
 	return nil
 }
 
@@ -34,7 +41,7 @@ func handleCartGet(log *slog.Logger, svc *Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		web.EncodeTagged(w, r, c) // a client polling its cart gets 304 while it is unchanged
+		web.EncodeTagged(w, r, toCartJSON(c)) // a client polling its cart gets 304 while it is unchanged
 		return nil
 	})
 }

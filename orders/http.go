@@ -225,10 +225,6 @@ func (req paymentRequest) payment() (Payment, error) {
 
 // handleStatusList serves GET /orders/status (admins): a page of the Order_Status projection.
 func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
-	type response struct {
-		Items []OrderStatus `json:"items"`
-		Total int64         `json:"total"`
-	}
 	return web.Handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		var v errs.Validation
@@ -244,7 +240,11 @@ func handleStatusList(svc *Service, log *slog.Logger) http.Handler {
 		if err != nil {
 			return err
 		}
-		web.Encode(w, http.StatusOK, response{Items: items, Total: total})
+		out := contract.StatusPage{Items: make([]contract.OrderStatus, len(items)), Total: total}
+		for i, e := range items {
+			out.Items[i] = contract.OrderStatus{OrderID: e.OrderID, UserID: e.UserID, Status: string(e.Status), Updated: e.Updated}
+		}
+		web.Encode(w, http.StatusOK, out)
 		return nil
 	})
 }

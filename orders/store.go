@@ -343,12 +343,13 @@ func (s *Store) Order(ctx context.Context, orderID string) (Order, error) {
 
 // --- the Order_Status projection ---
 
-// OrderStatus is one entry of the Order_Status projection.
+// OrderStatus is one entry of the Order_Status projection; its JSON is contract.OrderStatus
+// (handleStatusList).
 type OrderStatus struct {
-	OrderID string    `bson:"_id" json:"orderId"`
-	UserID  string    `bson:"userId" json:"userId"`
-	Status  Status    `bson:"status" json:"status"`
-	Updated time.Time `bson:"updated" json:"updated"`
+	OrderID string    `bson:"_id"`
+	UserID  string    `bson:"userId"`
+	Status  Status    `bson:"status"`
+	Updated time.Time `bson:"updated"`
 }
 
 // statusDoc is an Order_Status entry as stored: with the version of the order it shows.

@@ -85,6 +85,32 @@ type OrderSummary struct {
 	Updated      time.Time   `json:"updated"`
 }
 
+// OrderStatus is one entry of the Order_Status overview (GET /orders/status).
+type OrderStatus struct {
+	OrderID string    `json:"orderId"`
+	UserID  string    `json:"userId"`
+	Status  string    `json:"status"`
+	Updated time.Time `json:"updated"`
+}
+
+// StatusPage is one page of the Order_Status overview; Total counts the entries of all pages.
+type StatusPage struct {
+	Items []OrderStatus `json:"items"`
+	Total int64         `json:"total"`
+}
+
+// Cart is one state of a user's cart (SPEC §3.4: GET /cart and every change of a cart). Enabled
+// means open; OrderID is set once orders has placed the order of a closed cart.
+type Cart struct {
+	ID       string     `json:"_id"`
+	UserID   string     `json:"userId"`
+	OrderID  string     `json:"orderId"`
+	Articles []CartLine `json:"articles"`
+	Enabled  bool       `json:"enabled"`
+	Created  time.Time  `json:"created"`
+	Updated  time.Time  `json:"updated"`
+}
+
 // CartLine is one article of a cart (SPEC §3.4). Validated says catalog has answered for it;
 // Valid is its answer.
 type CartLine struct {

@@ -8,15 +8,9 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 )
 
-// Cart is the user's cart.
-type Cart struct {
-	ID       string     `json:"_id"`
-	OrderID  string     `json:"orderId"`
-	Articles []CartLine `json:"articles"`
-}
-
-// The cart service's lines and validation, as it declares them (pkg/contract).
+// The cart service's carts, lines and validation, as it declares them (pkg/contract).
 type (
+	Cart        = contract.Cart        // one state of the user's cart
 	CartLine    = contract.CartLine    // one article of a cart
 	LineProblem = contract.CartProblem // an error or warning about one cart line
 	CartCheck   = contract.CartReport  // the answer of /cart/validate

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
 	"github.com/ecommerce-go/ecommerce/pkg/money"
@@ -20,21 +19,9 @@ type (
 	Refund       = contract.Refund       // what a cancelled order owes back
 	Cancellation = contract.Cancellation // who cancelled an order, when and why
 	Shipping     = contract.Shipping     // how a shipped order travels
+	OrderStatus  = contract.OrderStatus  // one row of the Order_Status overview
+	StatusPage   = contract.StatusPage   // one page of the Order_Status overview
 )
-
-// OrderStatus is one row of the Order_Status overview.
-type OrderStatus struct {
-	OrderID string    `json:"orderId"`
-	UserID  string    `json:"userId"`
-	Status  string    `json:"status"`
-	Updated time.Time `json:"updated"`
-}
-
-// StatusPage is one page of the Order_Status overview.
-type StatusPage struct {
-	Items []OrderStatus `json:"items"`
-	Total int64         `json:"total"`
-}
 
 // OrderPage is one page of the user's orders.
 type OrderPage struct {
