@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
+	"github.com/ecommerce-go/ecommerce/pkg/tokens"
 	"github.com/ecommerce-go/ecommerce/web/api"
 )
 
@@ -16,25 +17,25 @@ import (
 // cookie lasts as long as an idle session would (auth ends the session itself).
 const sessionAge = 30 * 24 * time.Hour
 
-func handleSignUpForm(s *site) http.HandlerFunc {
+func handleSignUpForm(p *pages) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "signup", &view{Title: "signup.title", Form: r.URL.Query()})
+		p.render(w, r, http.StatusOK, "signup", &view{Title: "signup.title", Form: r.URL.Query()})
 	}
 }
 
-func handleSignUp(s *site) http.HandlerFunc {
+func handleSignUp(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := &view{Title: "signup.title", Form: formWithout(r, "password")}
-		token, err := s.api.SignUp(r.Context(), r.PostFormValue("name"), r.PostFormValue("login"), r.PostFormValue("password"))
+		token, err := c.SignUp(r.Context(), r.PostFormValue("name"), r.PostFormValue("login"), r.PostFormValue("password"))
 		if err != nil {
 			if !formProblem(r, v, err) {
-				s.fail(w, r, err)
+				p.fail(w, r, err)
 				return
 			}
 			if e, _ := api.AsError(err); e.Status == http.StatusConflict { // the login is taken
 				v.Fields["login"], v.ErrorText, v.ErrorKey = e.Message, "", "form.fix"
 			}
-			s.render(w, r, http.StatusBadRequest, "signup", v)
+			p.render(w, r, http.StatusBadRequest, "signup", v)
 			return
 		}
 		setCookie(w, r, sessionCookie, token, sessionAge)
@@ -42,16 +43,16 @@ func handleSignUp(s *site) http.HandlerFunc {
 	}
 }
 
-func handleSignInForm(s *site) http.HandlerFunc {
+func handleSignInForm(p *pages) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "signin", &view{Title: "signin.title", Form: r.URL.Query()})
+		p.render(w, r, http.StatusOK, "signin", &view{Title: "signin.title", Form: r.URL.Query()})
 	}
 }
 
-func handleSignIn(s *site) http.HandlerFunc {
+func handleSignIn(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := &view{Title: "signin.title", Form: formWithout(r, "password")}
-		token, err := s.api.SignIn(r.Context(), r.PostFormValue("login"), r.PostFormValue("password"))
+		token, err := c.SignIn(r.Context(), r.PostFormValue("login"), r.PostFormValue("password"))
 		switch {
 		case err == nil:
 			setCookie(w, r, sessionCookie, token, sessionAge)
@@ -60,47 +61,47 @@ func handleSignIn(s *site) http.HandlerFunc {
 		case errors.Is(err, errs.Unauthorized):
 			v.ErrorKey = "signin.wrong"
 		case !formProblem(r, v, err):
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusBadRequest, "signin", v)
+		p.render(w, r, http.StatusBadRequest, "signin", v)
 	}
 }
 
 // handleSignOut revokes the token everywhere (auth broadcasts the logout) and forgets it here.
-func handleSignOut(s *site) http.HandlerFunc {
+func handleSignOut(p *pages, c *api.Client, checker *tokens.Checker) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := visitFrom(r.Context()).token
-		if err := s.api.SignOut(r.Context(), token); err != nil && !errors.Is(err, errs.Unauthorized) {
-			s.fail(w, r, err)
+		if err := c.SignOut(r.Context(), token); err != nil && !errors.Is(err, errs.Unauthorized) {
+			p.fail(w, r, err)
 			return
 		}
-		s.checker.Evict(token)
+		checker.Evict(token)
 		clearCookie(w, r, sessionCookie)
 		redirect(w, r, "/", "signed_out")
 	}
 }
 
-func handlePasswordForm(s *site) http.HandlerFunc {
+func handlePasswordForm(p *pages) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "password", &view{Title: "password.title"})
+		p.render(w, r, http.StatusOK, "password", &view{Title: "password.title"})
 	}
 }
 
-func handlePasswordChange(s *site) http.HandlerFunc {
+func handlePasswordChange(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := &view{Title: "password.title"}
-		err := s.api.ChangePassword(r.Context(), visitFrom(r.Context()).token,
+		err := c.ChangePassword(r.Context(), visitFrom(r.Context()).token,
 			r.PostFormValue("currentPassword"), r.PostFormValue("newPassword"))
 		if err == nil {
 			redirect(w, r, "/account/password", "password_changed")
 			return
 		}
 		if !formProblem(r, v, err) {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusBadRequest, "password", v)
+		p.render(w, r, http.StatusBadRequest, "password", v)
 	}
 }
 
@@ -118,22 +119,22 @@ func formWithout(r *http.Request, names ...string) url.Values {
 
 // handleSessions shows "Your sessions": every live session of the user, with an End button
 // on each but the current one (signing out ends that), and one to end all the others.
-func handleSessions(s *site) http.HandlerFunc {
+func handleSessions(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		list, err := s.api.Sessions(r.Context(), visitFrom(r.Context()).token)
+		list, err := c.Sessions(r.Context(), visitFrom(r.Context()).token)
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusOK, "sessions", &view{Title: "sessions.title", Data: list})
+		p.render(w, r, http.StatusOK, "sessions", &view{Title: "sessions.title", Data: list})
 	}
 }
 
 // handleSessionEnd ends one session of the user's (auth refuses anyone else's with 404).
-func handleSessionEnd(s *site) http.HandlerFunc {
+func handleSessionEnd(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.api.EndSession(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
-			s.fail(w, r, err)
+		if err := c.EndSession(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
+			p.fail(w, r, err)
 			return
 		}
 		redirect(w, r, "/account/sessions", "session_closed")
@@ -141,10 +142,10 @@ func handleSessionEnd(s *site) http.HandlerFunc {
 }
 
 // handleOtherSessionsEnd ends every session of the user but this one.
-func handleOtherSessionsEnd(s *site) http.HandlerFunc {
+func handleOtherSessionsEnd(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.api.EndOtherSessions(r.Context(), visitFrom(r.Context()).token); err != nil {
-			s.fail(w, r, err)
+		if err := c.EndOtherSessions(r.Context(), visitFrom(r.Context()).token); err != nil {
+			p.fail(w, r, err)
 			return
 		}
 		redirect(w, r, "/account/sessions", "sessions_closed")

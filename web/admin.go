@@ -22,7 +22,7 @@ const adminPageSize = 20
 
 // handleAdminArticles lists the articles for sale, or with ?deleted=1 the deleted ones, each
 // with a Restore button.
-func handleAdminArticles(s *site) http.HandlerFunc {
+func handleAdminArticles(p *pages, c *api.Client) http.HandlerFunc {
 	type data struct {
 		Query    string
 		Deleted  bool
@@ -33,30 +33,30 @@ func handleAdminArticles(s *site) http.HandlerFunc {
 		q := strings.TrimSpace(r.URL.Query().Get("q"))
 		page, ok := pageParam(r)
 		if !ok {
-			s.badPage(w, r)
+			p.badPage(w, r)
 			return
 		}
 		deleted := r.URL.Query().Get("deleted") == "1"
 		var list api.ArticlePage
 		var err error
 		if deleted {
-			list, err = s.api.DeletedArticles(r.Context(), visitFrom(r.Context()).token, q, page, adminPageSize)
+			list, err = c.DeletedArticles(r.Context(), visitFrom(r.Context()).token, q, page, adminPageSize)
 		} else {
-			list, err = s.api.Articles(r.Context(), q, page, adminPageSize)
+			list, err = c.Articles(r.Context(), q, page, adminPageSize)
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
-		link := func(p int) string { return fmt.Sprintf("/admin/articles?page=%d&q=%s", p, url.QueryEscape(q)) }
+		link := func(n int) string { return fmt.Sprintf("/admin/articles?page=%d&q=%s", n, url.QueryEscape(q)) }
 		if deleted {
-			link = func(p int) string {
-				return fmt.Sprintf("/admin/articles?deleted=1&page=%d&q=%s", p, url.QueryEscape(q))
+			link = func(n int) string {
+				return fmt.Sprintf("/admin/articles?deleted=1&page=%d&q=%s", n, url.QueryEscape(q))
 			}
 		}
 		v := &view{Title: "admin.articles.title", Data: data{Query: q, Deleted: deleted, Articles: list.Items,
 			Pager: newPager(page, list.Total, adminPageSize, link)}}
-		s.render(w, r, http.StatusOK, "admin_articles", v)
+		p.render(w, r, http.StatusOK, "admin_articles", v)
 	}
 }
 
@@ -71,25 +71,25 @@ type confirmData struct {
 
 // handleArticleDisableConfirm asks before an article is deleted (it can be restored, but it
 // leaves the shop at once).
-func handleArticleDisableConfirm(s *site) http.HandlerFunc {
+func handleArticleDisableConfirm(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
-		a, err := s.api.Article(r.Context(), id)
+		a, err := c.Article(r.Context(), id)
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		v := &view{Title: "confirm.title"}
 		v.Data = confirmData{Question: translate(visitFrom(r.Context()).lang, "confirm.article", a.Name),
 			Action: "/admin/articles/" + url.PathEscape(a.ID) + "/disable", Button: "admin.disable", Back: "/admin/articles"}
-		s.render(w, r, http.StatusOK, "confirm", v)
+		p.render(w, r, http.StatusOK, "confirm", v)
 	}
 }
 
-func handleArticleRestore(s *site) http.HandlerFunc {
+func handleArticleRestore(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.api.RestoreArticle(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
-			s.fail(w, r, err)
+		if err := c.RestoreArticle(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
+			p.fail(w, r, err)
 			return
 		}
 		redirect(w, r, "/admin/articles?deleted=1", "restored")
@@ -97,18 +97,18 @@ func handleArticleRestore(s *site) http.HandlerFunc {
 }
 
 // handleArticleForm shows the form of a new article, or of the article to edit.
-func handleArticleForm(s *site) http.HandlerFunc {
+func handleArticleForm(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
 		if id == "" {
 			v := &view{Title: "admin.article.new", Form: url.Values{}, Data: api.Article{}}
 			refused(w, r, v)
-			s.render(w, r, http.StatusOK, "admin_article", v)
+			p.render(w, r, http.StatusOK, "admin_article", v)
 			return
 		}
-		a, err := s.api.Article(r.Context(), id)
+		a, err := c.Article(r.Context(), id)
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		lang := visitFrom(r.Context()).lang
@@ -117,7 +117,7 @@ func handleArticleForm(s *site) http.HandlerFunc {
 			v.Form = url.Values{"name": {a.Name}, "description": {a.Description},
 				"price": {notationOf(lang).FormatPlain(a.Price)}, "stock": {strconv.FormatInt(a.Stock, 10)}}
 		}
-		s.render(w, r, http.StatusOK, "admin_article", v)
+		p.render(w, r, http.StatusOK, "admin_article", v)
 	}
 }
 
@@ -137,7 +137,7 @@ func articleFields(r *http.Request, v *view) api.ArticleFields {
 }
 
 // uploadPicture stores the form's picture, if one was chosen, and returns its id.
-func (s *site) uploadPicture(r *http.Request, v *view) (string, error) {
+func uploadPicture(r *http.Request, c *api.Client, v *view) (string, error) {
 	file, header, err := r.FormFile("picture")
 	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) {
 		return "", nil
@@ -157,7 +157,7 @@ func (s *site) uploadPicture(r *http.Request, v *view) (string, error) {
 		v.Fields["picture"] = "form.picture_kind"
 		return "", nil
 	}
-	id, err := s.api.UploadImage(r.Context(), visitFrom(r.Context()).token, "data:"+kind+";base64,"+base64.StdEncoding.EncodeToString(raw))
+	id, err := c.UploadImage(r.Context(), visitFrom(r.Context()).token, "data:"+kind+";base64,"+base64.StdEncoding.EncodeToString(raw))
 	if e, ok := api.AsError(err); ok && e.Status < 500 && e.Status != http.StatusUnauthorized {
 		summary, fields := apiProblem(visitFrom(r.Context()).lang, e)
 		v.Fields["picture"] = summary
@@ -169,65 +169,56 @@ func (s *site) uploadPicture(r *http.Request, v *view) (string, error) {
 	return id, err
 }
 
-func handleArticleCreate(s *site) http.HandlerFunc {
+// handleArticleSave creates (on /admin/articles/new, which has no id) or updates an article
+// from the posted form, with its new picture. A refused form goes back to the article's form
+// page with its problems (Post/Redirect/Get).
+func handleArticleSave(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.saveArticle(w, r, "")
-	}
-}
-
-func handleArticleUpdate(s *site) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.saveArticle(w, r, chi.URLParam(r, "id"))
-	}
-}
-
-// saveArticle creates (id "") or updates an article from the posted form, with its new picture.
-// A refused form goes back to the article's form page with its problems (Post/Redirect/Get).
-func (s *site) saveArticle(w http.ResponseWriter, r *http.Request, id string) {
-	ctx, token := r.Context(), visitFrom(r.Context()).token
-	back := "/admin/articles/new"
-	if id != "" {
-		back = "/admin/articles/" + url.PathEscape(id)
-	}
-	v := &view{Form: formWithout(r), Fields: map[string]string{}}
-	f := articleFields(r, v)
-	picture, err := s.uploadPicture(r, v)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if picture != "" {
-		f.Image = &picture
-	}
-	if len(v.Fields) > 0 {
-		v.ErrorKey = "form.fix"
-		refuse(w, r, back, v)
-		return
-	}
-	var saved api.Article
-	if id == "" {
-		saved, err = s.api.CreateArticle(ctx, token, f)
-	} else {
-		saved, err = s.api.UpdateArticle(ctx, token, id, f)
-	}
-	if err != nil {
-		if !formProblem(r, v, err) {
-			s.fail(w, r, err)
+		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
+		back := "/admin/articles/new"
+		if id != "" {
+			back = "/admin/articles/" + url.PathEscape(id)
+		}
+		v := &view{Form: formWithout(r), Fields: map[string]string{}}
+		f := articleFields(r, v)
+		picture, err := uploadPicture(r, c, v)
+		if err != nil {
+			p.fail(w, r, err)
 			return
 		}
-		if m := v.Fields["image"]; m != "" {
-			v.Fields["picture"] = m
+		if picture != "" {
+			f.Image = &picture
 		}
-		refuse(w, r, back, v)
-		return
+		if len(v.Fields) > 0 {
+			v.ErrorKey = "form.fix"
+			refuse(w, r, back, v)
+			return
+		}
+		var saved api.Article
+		if id == "" {
+			saved, err = c.CreateArticle(ctx, token, f)
+		} else {
+			saved, err = c.UpdateArticle(ctx, token, id, f)
+		}
+		if err != nil {
+			if !formProblem(r, v, err) {
+				p.fail(w, r, err)
+				return
+			}
+			if m := v.Fields["image"]; m != "" {
+				v.Fields["picture"] = m
+			}
+			refuse(w, r, back, v)
+			return
+		}
+		redirect(w, r, "/admin/articles/"+url.PathEscape(saved.ID), "saved")
 	}
-	redirect(w, r, "/admin/articles/"+url.PathEscape(saved.ID), "saved")
 }
 
-func handleArticleDisable(s *site) http.HandlerFunc {
+func handleArticleDisable(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.api.DisableArticle(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
-			s.fail(w, r, err)
+		if err := c.DisableArticle(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")); err != nil {
+			p.fail(w, r, err)
 			return
 		}
 		redirect(w, r, "/admin/articles", "disabled")
@@ -237,11 +228,26 @@ func handleArticleDisable(s *site) http.HandlerFunc {
 // knownPermissions are offered as checkboxes on the users page; auth accepts any name.
 var knownPermissions = []string{"user", "admin"}
 
-func handleAdminUsers(s *site) http.HandlerFunc {
+// handleAdminUsers shows a page of the users, newest first, those whose login contains ?q= when
+// set.
+func handleAdminUsers(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := &view{Title: "admin.users.title"}
 		refused(w, r, v) // a refused change
-		s.showUsers(w, r, v)
+		q, page, ok := usersQuery(r)
+		if !ok {
+			p.badPage(w, r)
+			return
+		}
+		list, err := c.Users(r.Context(), visitFrom(r.Context()).token, q, page, adminPageSize)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		link := func(n int) string { return "/admin/users?" + usersBack(q, n) }
+		v.Data = usersData{Query: q, Users: list.Users, Total: list.Total,
+			Pager: newPager(page, list.Total, adminPageSize, link), Permissions: knownPermissions}
+		p.render(w, r, http.StatusOK, "admin_users", v)
 	}
 }
 
@@ -251,24 +257,6 @@ type usersData struct {
 	Total       int64
 	Pager       pager
 	Permissions []string
-}
-
-// showUsers shows a page of the users, newest first, those whose login contains ?q= when set.
-func (s *site) showUsers(w http.ResponseWriter, r *http.Request, v *view) {
-	q, page, ok := usersQuery(r)
-	if !ok {
-		s.badPage(w, r)
-		return
-	}
-	list, err := s.api.Users(r.Context(), visitFrom(r.Context()).token, q, page, adminPageSize)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	link := func(p int) string { return "/admin/users?" + usersBack(q, p) }
-	v.Data = usersData{Query: q, Users: list.Users, Total: list.Total,
-		Pager: newPager(page, list.Total, adminPageSize, link), Permissions: knownPermissions}
-	s.render(w, r, http.StatusOK, "admin_users", v)
 }
 
 // usersQuery reads the login search and the page of the users page. A search auth would refuse
@@ -302,7 +290,7 @@ func usersBack(q string, page int) string {
 
 // handleUserDisableConfirm asks before a user is disabled (every session of theirs ends). The
 // login shown comes from the link; it only names the user in the question.
-func handleUserDisableConfirm(s *site) http.HandlerFunc {
+func handleUserDisableConfirm(p *pages) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q, page, _ := usersQuery(r)
 		back := usersBack(q, page)
@@ -314,34 +302,34 @@ func handleUserDisableConfirm(s *site) http.HandlerFunc {
 		v.Data = confirmData{Question: translate(visitFrom(r.Context()).lang, "confirm.user", login),
 			Action: "/admin/users/" + url.PathEscape(chi.URLParam(r, "id")) + "/disable?" + back,
 			Button: "admin.disable", Back: "/admin/users?" + back}
-		s.render(w, r, http.StatusOK, "confirm", v)
+		p.render(w, r, http.StatusOK, "confirm", v)
 	}
 }
 
 // handleUserChange enables, disables, grants, revokes or signs out, as the button pressed says.
-func handleUserChange(s *site) http.HandlerFunc {
+func handleUserChange(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
 		var err error
 		switch chi.URLParam(r, "action") {
 		case "enable":
-			err = s.api.SetUserEnabled(ctx, token, id, true)
+			err = c.SetUserEnabled(ctx, token, id, true)
 		case "disable":
-			err = s.api.SetUserEnabled(ctx, token, id, false)
+			err = c.SetUserEnabled(ctx, token, id, false)
 		case "grant":
-			err = s.api.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), true)
+			err = c.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), true)
 		case "revoke":
-			err = s.api.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), false)
+			err = c.SetPermission(ctx, token, id, strings.TrimSpace(r.PostFormValue("permission")), false)
 		case "signout":
-			err = s.api.SignOutUser(ctx, token, id)
+			err = c.SignOutUser(ctx, token, id)
 		default:
-			s.notFound(w, r)
+			p.notFound(w, r)
 			return
 		}
 		if err != nil {
 			v := &view{Title: "admin.users.title"}
 			if !formProblem(r, v, err) {
-				s.fail(w, r, err)
+				p.fail(w, r, err)
 				return
 			}
 			for _, f := range v.Fields { // no inputs here to put them next to
@@ -366,7 +354,7 @@ type orderStatusRow struct {
 	UserName string // "" when auth did not say
 }
 
-func handleAdminOrders(s *site) http.HandlerFunc {
+func handleAdminOrders(p *pages, c *api.Client, names *userNames) http.HandlerFunc {
 	type data struct {
 		Status   string
 		Statuses []string
@@ -378,32 +366,32 @@ func handleAdminOrders(s *site) http.HandlerFunc {
 		status := r.URL.Query().Get("status")
 		page, ok := pageParam(r)
 		if !ok {
-			s.badPage(w, r)
+			p.badPage(w, r)
 			return
 		}
 		if !slices.Contains(orderStatuses, status) {
 			status = ""
 		}
 		ctx, token := r.Context(), visitFrom(r.Context()).token
-		list, err := s.api.OrderStatuses(ctx, token, status, page, adminPageSize)
+		list, err := c.OrderStatuses(ctx, token, status, page, adminPageSize)
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		ids := make([]string, len(list.Items))
 		for i, it := range list.Items {
 			ids[i] = it.UserID
 		}
-		names := s.userNames.Names(ctx, token, ids) // ids stand in for names auth cannot give now
+		names := names.Names(ctx, token, ids) // ids stand in for names auth cannot give now
 		rows := make([]orderStatusRow, len(list.Items))
 		for i, it := range list.Items {
 			rows[i] = orderStatusRow{OrderStatus: it, UserName: names[it.UserID]}
 		}
-		link := func(p int) string {
-			return "/admin/orders?" + url.Values{"page": {strconv.Itoa(p)}, "status": {status}}.Encode()
+		link := func(n int) string {
+			return "/admin/orders?" + url.Values{"page": {strconv.Itoa(n)}, "status": {status}}.Encode()
 		}
 		v := &view{Title: "admin.orders.title", Data: data{Status: status, Statuses: orderStatuses,
 			Items: rows, Total: list.Total, Pager: newPager(page, list.Total, adminPageSize, link)}}
-		s.render(w, r, http.StatusOK, "admin_orders", v)
+		p.render(w, r, http.StatusOK, "admin_orders", v)
 	}
 }

@@ -37,7 +37,7 @@ func TestStaticFilesHashedCompressedCachedForAYear(t *testing.T) {
 	}
 
 	var page bytes.Buffer
-	require.NoError(t, mustParsePages().execute(&page, "order", &view{lang: "en", Title: "order.title", Data: orderData{}}))
+	require.NoError(t, mustParsePages(nil, nil).execute(&page, "order", &view{lang: "en", Title: "order.title", Data: orderData{}}))
 	refs := regexp.MustCompile(`"(/static/[^"]+)"`).FindAllStringSubmatch(page.String(), -1)
 	seen := map[string]bool{}
 	for _, ref := range refs {
@@ -47,7 +47,7 @@ func TestStaticFilesHashedCompressedCachedForAYear(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			embedded, err := fs.ReadFile(staticFS, "static/"+name)
 			require.NoError(t, err)
-			url, err := mustParsePages().static.URL(name)
+			url, err := mustParsePages(nil, nil).static.URL(name)
 			require.NoError(t, err)
 			assert.Regexp(t, `^/static/[a-z]+\.[0-9a-f]{12}\.[a-z]+$`, url)
 			assert.True(t, seen[url], "the page references %s as %s", name, url)

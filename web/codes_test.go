@@ -95,7 +95,7 @@ func TestFormProblemIsInThePageLanguage(t *testing.T) {
 	refused := &api.Error{Service: "auth", Status: 400}
 	require.NoError(t, json.Unmarshal([]byte(`{"error":"validation failed","code":"validation_failed","messages":[
 		{"path":"password","message":"must be 8 to 72 bytes","code":"length","params":{"min":8,"max":72}}]}`), refused))
-	p := mustParsePages()
+	p := mustParsePages(nil, nil)
 	for lang, want := range map[string]string{"es": "debe tener entre 8 y 72 bytes", "en": "must be 8 to 72 bytes"} {
 		r := httptest.NewRequest("POST", "/signup", nil)
 		r = r.WithContext(context.WithValue(r.Context(), visitKey{}, &visit{lang: lang}))

@@ -53,11 +53,11 @@ func translate(lang, key string, args ...any) string {
 func hasMessage(key string) bool { _, ok := messages["en"][key]; return ok }
 
 // handleLanguage switches the language, remembers it in a cookie and goes back to the page.
-func handleLanguage(s *site) http.HandlerFunc {
+func handleLanguage(p *pages) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		lang := chi.URLParam(r, "lang")
 		if !supported(lang) {
-			s.notFound(w, r)
+			p.notFound(w, r)
 			return
 		}
 		setCookie(w, r, langCookie, lang, 365*24*time.Hour)

@@ -16,7 +16,7 @@ import (
 // cancellation, refunds and shipping once they happened, and gives admins Ship and Deliver; the
 // cancel page asks for confirmation. In every language.
 func TestOrderLifePagesRender(t *testing.T) {
-	p := mustParsePages()
+	p := mustParsePages(nil, nil)
 	at := time.Date(2026, 12, 6, 10, 30, 0, 0, time.UTC)
 	deadline := at.Add(30 * time.Minute)
 	validated := api.Order{ID: "o1", Status: "validated", UserID: "u1", TotalPrice: 12_90, TotalPayment: 1_00, AmountDue: 11_90,
@@ -69,7 +69,7 @@ func TestOrderLifePagesRender(t *testing.T) {
 
 // The admin order console filters by every status and offers Ship, Deliver and Cancel.
 func TestAdminOrdersConsoleRenders(t *testing.T) {
-	p := mustParsePages()
+	p := mustParsePages(nil, nil)
 	type data struct {
 		Status   string
 		Statuses []string

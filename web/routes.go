@@ -27,70 +27,71 @@ func NewServer(d Deps) http.Handler {
 	if now == nil {
 		now = time.Now
 	}
-	s := newSite(d.Log, d.Tokens, d.Client, now)
+	p := mustParsePages(d.Log, d.Tokens)
+	g := &guard{pages: p, checker: d.Tokens, log: d.Log}
 	r := d.Basics.NewSiteRouter() // no CORS: no other origin reads these pages
-	r.NotFound(s.notFound)
-	r.MethodNotAllowed(s.notFound)
-	r.Handle("/static/*", s.pages.static)
-	r.Get("/img/{id}", handleImage(s))
+	r.NotFound(p.notFound)
+	r.MethodNotAllowed(p.notFound)
+	r.Handle("/static/*", p.static)
+	r.Get("/img/{id}", handleImage(d.Client))
 	r.Group(func(r chi.Router) {
 		// Pages are gzipped for browsers that accept it (a catalog page shrinks about sixfold).
-		r.Use(middleware.Compress(5, "text/html"), s.securityHeaders, s.language, s.csrf, s.session)
-		addRoutes(r, s)
+		r.Use(middleware.Compress(5, "text/html"), securityHeaders, language, g.csrf, g.session)
+		addRoutes(r, p, g, d.Client, d.Tokens, newListingCache(d.Client, now), newUserNames(d.Client, now))
 	})
 	return r
 }
 
-// addRoutes lists every page. POSTs carry the form's CSRF token (checked by s.csrf).
-func addRoutes(r chi.Router, s *site) {
-	r.Get("/lang/{lang}", handleLanguage(s))
+// addRoutes lists every page. POSTs carry the form's CSRF token (checked by g.csrf).
+func addRoutes(r chi.Router, p *pages, g *guard, c *api.Client, checker *tokens.Checker, listing *listingCache, names *userNames) {
+	r.Get("/lang/{lang}", handleLanguage(p))
 
 	// Shopper: anyone may browse.
-	r.Get("/", handleCatalog(s))
-	r.Get("/articles/{id}", handleArticle(s))
-	r.Get("/signup", handleSignUpForm(s))
-	r.Post("/signup", handleSignUp(s))
-	r.Get("/signin", handleSignInForm(s))
-	r.Post("/signin", handleSignIn(s))
+	r.Get("/", handleCatalog(p, listing))
+	r.Get("/articles/{id}", handleArticle(p, c))
+	r.Get("/signup", handleSignUpForm(p))
+	r.Post("/signup", handleSignUp(p, c))
+	r.Get("/signin", handleSignInForm(p))
+	r.Post("/signin", handleSignIn(p, c))
 
 	// Shopper: signed in.
 	r.Group(func(r chi.Router) {
-		r.Use(s.requireUser)
-		r.Post("/signout", handleSignOut(s))
-		r.Get("/account/password", handlePasswordForm(s))
-		r.Post("/account/password", handlePasswordChange(s))
-		r.Get("/account/sessions", handleSessions(s))
-		r.Post("/account/sessions/others/end", handleOtherSessionsEnd(s))
-		r.Post("/account/sessions/{id}/end", handleSessionEnd(s))
-		r.Get("/cart", handleCart(s))
-		r.Post("/cart/add", handleCartAdd(s))
-		r.Post("/cart/lines/{articleId}", handleCartLine(s))
-		r.Post("/cart/checkout", handleCheckout(s))
-		r.Get("/orders", handleOrders(s))
-		r.Get("/orders/{id}", handleOrder(s))
-		r.Get("/orders/{id}/live", handleOrderLive(s))
-		r.Post("/orders/{id}/payment", handlePayment(s))
-		r.Get("/orders/{id}/cancel", handleCancelForm(s))
-		r.Post("/orders/{id}/cancel", handleCancel(s))
+		r.Use(g.requireUser)
+		r.Post("/signout", handleSignOut(p, c, checker))
+		r.Get("/account/password", handlePasswordForm(p))
+		r.Post("/account/password", handlePasswordChange(p, c))
+		r.Get("/account/sessions", handleSessions(p, c))
+		r.Post("/account/sessions/others/end", handleOtherSessionsEnd(p, c))
+		r.Post("/account/sessions/{id}/end", handleSessionEnd(p, c))
+		r.Get("/cart", handleCart(p, c))
+		r.Post("/cart/add", handleCartAdd(p, c))
+		r.Post("/cart/lines/{articleId}", handleCartLine(p, c))
+		r.Post("/cart/checkout", handleCheckout(p, c))
+		r.Get("/orders", handleOrders(p, c))
+		r.Get("/orders/{id}", handleOrder(p, c))
+		r.Get("/orders/{id}/live", handleOrderLive(p, c))
+		r.Post("/orders/{id}/payment", handlePayment(p, c))
+		r.Get("/orders/{id}/cancel", handleCancelForm(p, c))
+		r.Post("/orders/{id}/cancel", handleCancel(p, c))
 	})
 
 	// Admin console: users with the "admin" permission; others get a 403 page.
 	r.Route("/admin", func(r chi.Router) {
-		r.Use(s.requireUser, s.requireAdmin)
+		r.Use(g.requireUser, g.requireAdmin)
 		r.Get("/", http.RedirectHandler("/admin/articles", http.StatusSeeOther).ServeHTTP)
-		r.Get("/articles", handleAdminArticles(s))
-		r.Get("/articles/new", handleArticleForm(s))
-		r.Post("/articles/new", handleArticleCreate(s))
-		r.Get("/articles/{id}", handleArticleForm(s))
-		r.Post("/articles/{id}", handleArticleUpdate(s))
-		r.Get("/articles/{id}/disable", handleArticleDisableConfirm(s))
-		r.Post("/articles/{id}/disable", handleArticleDisable(s))
-		r.Post("/articles/{id}/restore", handleArticleRestore(s))
-		r.Get("/users", handleAdminUsers(s))
-		r.Get("/users/{id}/disable", handleUserDisableConfirm(s))
-		r.Post("/users/{id}/{action}", handleUserChange(s))
-		r.Get("/orders", handleAdminOrders(s))
-		r.Post("/orders/{id}/ship", handleShip(s))
-		r.Post("/orders/{id}/deliver", handleDeliver(s))
+		r.Get("/articles", handleAdminArticles(p, c))
+		r.Get("/articles/new", handleArticleForm(p, c))
+		r.Post("/articles/new", handleArticleSave(p, c))
+		r.Get("/articles/{id}", handleArticleForm(p, c))
+		r.Post("/articles/{id}", handleArticleSave(p, c))
+		r.Get("/articles/{id}/disable", handleArticleDisableConfirm(p, c))
+		r.Post("/articles/{id}/disable", handleArticleDisable(p, c))
+		r.Post("/articles/{id}/restore", handleArticleRestore(p, c))
+		r.Get("/users", handleAdminUsers(p, c))
+		r.Get("/users/{id}/disable", handleUserDisableConfirm(p))
+		r.Post("/users/{id}/{action}", handleUserChange(p, c))
+		r.Get("/orders", handleAdminOrders(p, c, names))
+		r.Post("/orders/{id}/ship", handleShip(p, c))
+		r.Post("/orders/{id}/deliver", handleDeliver(p, c))
 	})
 }

@@ -51,11 +51,11 @@ func pageParam(r *http.Request) (int, bool) {
 }
 
 // badPage is the 400 page of a page number out of range.
-func (s *site) badPage(w http.ResponseWriter, r *http.Request) {
-	s.renderError(w, r, http.StatusBadRequest, "error.badpage")
+func (p *pages) badPage(w http.ResponseWriter, r *http.Request) {
+	p.renderError(w, r, http.StatusBadRequest, "error.badpage")
 }
 
-func handleCatalog(s *site) http.HandlerFunc {
+func handleCatalog(p *pages, l *listingCache) http.HandlerFunc {
 	type data struct {
 		Query    string
 		Articles []api.Article
@@ -66,31 +66,31 @@ func handleCatalog(s *site) http.HandlerFunc {
 		q := strings.TrimSpace(r.URL.Query().Get("q"))
 		page, ok := pageParam(r)
 		if !ok {
-			s.badPage(w, r)
+			p.badPage(w, r)
 			return
 		}
 		v := &view{Title: "catalog.title"}
 		if q != "" {
 			v.TitleText = translate(visitFrom(r.Context()).lang, "catalog.results", q)
 		}
-		list, err := s.listing.Articles(r.Context(), q, page, catalogPageSize)
+		list, err := l.Articles(r.Context(), q, page, catalogPageSize)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
 			searchProblem(visitFrom(r.Context()).lang, v, e) // a search the catalog refuses (too long, odd characters)
 			err = nil
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
-		link := func(p int) string {
-			u := "/?page=" + strconv.Itoa(p)
+		link := func(n int) string {
+			u := "/?page=" + strconv.Itoa(n)
 			if q != "" {
 				u += "&q=" + url.QueryEscape(q)
 			}
 			return u
 		}
 		v.Data = data{Query: q, Articles: list.Items, Total: list.Total, Pager: newPager(page, list.Total, catalogPageSize, link)}
-		s.render(w, r, http.StatusOK, "catalog", v)
+		p.render(w, r, http.StatusOK, "catalog", v)
 	}
 }
 
@@ -105,29 +105,29 @@ func searchProblem(lang string, v *view, e *api.Error) {
 	v.ErrorKey = "catalog.search.refused"
 }
 
-func handleArticle(s *site) http.HandlerFunc {
+func handleArticle(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		a, err := s.api.Article(r.Context(), chi.URLParam(r, "id"))
+		a, err := c.Article(r.Context(), chi.URLParam(r, "id"))
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		v := &view{TitleText: a.Name, Data: a, Form: url.Values{}}
 		refused(w, r, v) // a quantity the cart refused
-		s.render(w, r, http.StatusOK, "article", v)
+		p.render(w, r, http.StatusOK, "article", v)
 	}
 }
 
 // handleImage serves an article's picture from the image service, so pages need no other
 // origin and the browser caches it (images never change: the service's ETag and caching pass through).
-func handleImage(s *site) http.HandlerFunc {
+func handleImage(c *api.Client) http.HandlerFunc {
 	sizes := map[string]bool{"160": true, "320": true, "640": true, "800": true}
 	return func(w http.ResponseWriter, r *http.Request) {
 		size := r.URL.Query().Get("size")
 		if !sizes[size] {
 			size = "640"
 		}
-		resp, err := s.api.ImageJPEG(r.Context(), chi.URLParam(r, "id"), size, r.Header.Get("If-None-Match"))
+		resp, err := c.ImageJPEG(r.Context(), chi.URLParam(r, "id"), size, r.Header.Get("If-None-Match"))
 		if err != nil {
 			if r.Context().Err() != nil {
 				w.WriteHeader(pkgweb.StatusClientClosedRequest) // the browser left the page
@@ -177,18 +177,18 @@ type cartData struct {
 }
 
 // loadCart reads the cart and the articles of its lines (in parallel).
-func (s *site) loadCart(ctx context.Context, token string) (cartData, error) {
-	c, err := s.api.Cart(ctx, token)
+func loadCart(ctx context.Context, c *api.Client, token string) (cartData, error) {
+	cart, err := c.Cart(ctx, token)
 	if err != nil {
 		return cartData{}, err
 	}
-	lines := make([]cartLine, len(c.Articles))
+	lines := make([]cartLine, len(cart.Articles))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for i, l := range c.Articles {
+	for i, l := range cart.Articles {
 		lines[i].CartLine = l
 		g.Go(func() error {
-			a, err := s.api.Article(gctx, l.ArticleID)
+			a, err := c.Article(gctx, l.ArticleID)
 			if errors.Is(err, errs.NotFound) || errors.Is(err, errs.Invalid) {
 				lines[i].Missing = true
 				return nil
@@ -227,18 +227,18 @@ func (d *cartData) mark(lang string, errors, warnings []api.LineProblem) {
 	}
 }
 
-func handleCart(s *site) http.HandlerFunc {
+func handleCart(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := visitFrom(r.Context()).token
-		d, err := s.loadCart(r.Context(), token)
+		d, err := loadCart(r.Context(), c, token)
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		if r.URL.Query().Has("check") && len(d.Lines) > 0 {
-			check, err := s.api.ValidateCart(r.Context(), token)
+			check, err := c.ValidateCart(r.Context(), token)
 			if err != nil {
-				s.fail(w, r, err)
+				p.fail(w, r, err)
 				return
 			}
 			d.mark(visitFrom(r.Context()).lang, check.Errors, check.Warnings)
@@ -252,13 +252,13 @@ func handleCart(s *site) http.HandlerFunc {
 			}
 		}
 		v.Data = d
-		s.render(w, r, http.StatusOK, "cart", v)
+		p.render(w, r, http.StatusOK, "cart", v)
 	}
 }
 
 // handleCartAdd adds the article page's quantity to the cart. A quantity out of range, or an
 // article no longer sold, goes back to the article page with the problem at the quantity.
-func handleCartAdd(s *site) http.HandlerFunc {
+func handleCartAdd(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, id := r.Context(), r.PostFormValue("articleId")
 		back := "/articles/" + url.PathEscape(id)
@@ -269,26 +269,26 @@ func handleCartAdd(s *site) http.HandlerFunc {
 			refuse(w, r, back, v)
 			return
 		}
-		a, err := s.api.Article(ctx, id)
+		a, err := c.Article(ctx, id)
 		switch {
 		case errors.Is(err, errs.NotFound) || errors.Is(err, errs.Invalid):
-			s.renderError(w, r, http.StatusNotFound, "error.noarticle")
+			p.renderError(w, r, http.StatusNotFound, "error.noarticle")
 			return
 		case err != nil:
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		case !a.Enabled:
 			v.ErrorKey = "article.add.gone"
 			refuse(w, r, back, v)
 			return
 		}
-		if _, err := s.api.AddToCart(ctx, visitFrom(ctx).token, id, qty); err != nil {
+		if _, err := c.AddToCart(ctx, visitFrom(ctx).token, id, qty); err != nil {
 			if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
 				v.Fields["quantity"] = cmp.Or(e.Field("quantity"), e.Message)
 				refuse(w, r, back, v)
 				return
 			}
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		redirect(w, r, "/cart", "added")
@@ -302,19 +302,19 @@ func readQuantity(text string, lo int) (int, bool) {
 }
 
 // handleCartLine sets a line's quantity (0 removes it), or steps it with "+"/"-" buttons.
-func handleCartLine(s *site) http.HandlerFunc {
+func handleCartLine(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "articleId")
 		var err error
 		switch r.PostFormValue("action") {
 		case "remove":
-			_, err = s.api.RemoveFromCart(ctx, token, id)
+			_, err = c.RemoveFromCart(ctx, token, id)
 		case "more":
-			_, err = s.api.StepCartLine(ctx, token, id, true)
+			_, err = c.StepCartLine(ctx, token, id, true)
 		case "less":
-			_, err = s.api.StepCartLine(ctx, token, id, false)
+			_, err = c.StepCartLine(ctx, token, id, false)
 		default:
-			err = s.setQuantity(ctx, token, id, r.PostFormValue("quantity"))
+			err = setQuantity(ctx, c, token, id, r.PostFormValue("quantity"))
 		}
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest || errors.Is(err, errBadQuantity) {
 			v := &view{Form: url.Values{"line": {id}, "quantity": {r.PostFormValue("quantity")}},
@@ -326,7 +326,7 @@ func handleCartLine(s *site) http.HandlerFunc {
 			return
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		redirect(w, r, "/cart", "updated")
@@ -337,29 +337,29 @@ var errBadQuantity = errors.New("bad quantity")
 
 // setQuantity makes the line hold text units: the cart API adds and steps, so the difference
 // is added, or stepped down (one call per unit: quantities typed by people are small).
-func (s *site) setQuantity(ctx context.Context, token, id, text string) error {
+func setQuantity(ctx context.Context, c *api.Client, token, id, text string) error {
 	want, ok := readQuantity(text, 0)
 	if !ok {
 		return errBadQuantity
 	}
-	c, err := s.api.Cart(ctx, token)
+	cart, err := c.Cart(ctx, token)
 	if err != nil {
 		return err
 	}
 	have := 0
-	for _, l := range c.Articles {
+	for _, l := range cart.Articles {
 		if strings.EqualFold(l.ArticleID, id) {
 			have = l.Quantity
 		}
 	}
 	switch {
 	case want == 0:
-		_, err = s.api.RemoveFromCart(ctx, token, id)
+		_, err = c.RemoveFromCart(ctx, token, id)
 	case want > have:
-		_, err = s.api.AddToCart(ctx, token, id, want-have)
+		_, err = c.AddToCart(ctx, token, id, want-have)
 	default:
 		for ; have > want && err == nil; have-- {
-			_, err = s.api.StepCartLine(ctx, token, id, false)
+			_, err = c.StepCartLine(ctx, token, id, false)
 		}
 	}
 	return err
@@ -368,19 +368,19 @@ func (s *site) setQuantity(ctx context.Context, token, id, text string) error {
 // handleCheckout first runs the cart's full check: anything that would make the order invalid
 // (an error, or a warning of too little stock) is shown on the cart and nothing is ordered.
 // Then it checks out and waits a moment for the order, to show it.
-func handleCheckout(s *site) http.HandlerFunc {
+func handleCheckout(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token := r.Context(), visitFrom(r.Context()).token
-		check, err := s.api.ValidateCart(ctx, token)
+		check, err := c.ValidateCart(ctx, token)
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		if len(check.Errors) > 0 || len(check.Warnings) > 0 {
 			refuse(w, r, "/cart?check=1", &view{ErrorKey: "cart.not_ordered"})
 			return
 		}
-		closed, err := s.api.Checkout(ctx, token)
+		closed, err := c.Checkout(ctx, token)
 		if e, ok := api.AsError(err); ok && e.Status == http.StatusBadRequest {
 			// Refused after all (the cart changed meanwhile, or it is empty): the cart's
 			// check shows the reasons next to their lines.
@@ -389,7 +389,7 @@ func handleCheckout(s *site) http.HandlerFunc {
 			return
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		// The order is made from the closed cart over the broker, usually within milliseconds:
@@ -397,7 +397,7 @@ func handleCheckout(s *site) http.HandlerFunc {
 		wait, cancel := context.WithTimeout(ctx, orderWait)
 		defer cancel()
 		for {
-			list, err := s.api.Orders(wait, token, 1, 5) // the new order is the newest
+			list, err := c.Orders(wait, token, 1, 5) // the new order is the newest
 			if err != nil {
 				break
 			}
@@ -435,7 +435,7 @@ type orderRow struct {
 
 // handleOrders lists the person's orders. The list counts lines, not units, so each order of
 // the page is read (a page is at most ordersPageSize orders, read a few at a time).
-func handleOrders(s *site) http.HandlerFunc {
+func handleOrders(p *pages, c *api.Client) http.HandlerFunc {
 	type data struct {
 		Orders []orderRow
 		Total  int64
@@ -444,13 +444,13 @@ func handleOrders(s *site) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		page, ok := pageParam(r)
 		if !ok {
-			s.badPage(w, r)
+			p.badPage(w, r)
 			return
 		}
 		ctx, token := r.Context(), visitFrom(r.Context()).token
-		list, err := s.api.Orders(ctx, token, page, ordersPageSize)
+		list, err := c.Orders(ctx, token, page, ordersPageSize)
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		rows := make([]orderRow, len(list.Orders))
@@ -459,7 +459,7 @@ func handleOrders(s *site) http.HandlerFunc {
 		for i, o := range list.Orders {
 			rows[i].OrderSummary = o
 			g.Go(func() error {
-				full, err := s.api.Order(gctx, token, o.ID)
+				full, err := c.Order(gctx, token, o.ID)
 				for _, a := range full.Articles {
 					rows[i].Units += a.Quantity
 				}
@@ -467,11 +467,11 @@ func handleOrders(s *site) http.HandlerFunc {
 			})
 		}
 		if err := g.Wait(); err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
-		link := func(p int) string { return "/orders?page=" + strconv.Itoa(p) }
-		s.render(w, r, http.StatusOK, "orders", &view{Title: "orders.title",
+		link := func(n int) string { return "/orders?page=" + strconv.Itoa(n) }
+		p.render(w, r, http.StatusOK, "orders", &view{Title: "orders.title",
 			Data: data{Orders: rows, Total: list.Total, Pager: newPager(page, list.Total, ordersPageSize, link)}})
 	}
 }
@@ -489,8 +489,8 @@ type orderData struct {
 	Shippable, Deliverable bool
 }
 
-func (s *site) loadOrder(ctx context.Context, token, id string) (orderData, error) {
-	o, err := s.api.Order(ctx, token, id)
+func loadOrder(ctx context.Context, c *api.Client, token, id string) (orderData, error) {
+	o, err := c.Order(ctx, token, id)
 	if err != nil {
 		return orderData{}, err
 	}
@@ -504,7 +504,7 @@ func (s *site) loadOrder(ctx context.Context, token, id string) (orderData, erro
 		Cancellable: (owner || admin) && slices.Contains([]string{"placed", "validated", "payment_defined"}, o.Status),
 		Shippable:   admin && o.Status == "payment_defined", Deliverable: admin && o.Status == "shipped"}
 	for _, a := range o.Articles {
-		if art, err := s.api.Article(ctx, a.ArticleID); err == nil {
+		if art, err := c.Article(ctx, a.ArticleID); err == nil {
 			d.Names[a.ArticleID] = art.Name
 		} else if errors.Is(err, errs.Unavailable) {
 			return orderData{}, err
@@ -513,34 +513,34 @@ func (s *site) loadOrder(ctx context.Context, token, id string) (orderData, erro
 	return d, nil
 }
 
-func handleOrder(s *site) http.HandlerFunc {
+func handleOrder(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d, err := s.loadOrder(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id"))
+		d, err := loadOrder(r.Context(), c, visitFrom(r.Context()).token, chi.URLParam(r, "id"))
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		v := &view{TitleText: translate(visitFrom(r.Context()).lang, "order.numbered", orderNumber(d.ID)), Data: d, Form: url.Values{}}
 		refused(w, r, v) // a refused payment, cancellation or shipping
-		s.render(w, r, http.StatusOK, "order", v)
+		p.render(w, r, http.StatusOK, "order", v)
 	}
 }
 
 // handleOrderLive is the order's status block alone, which the order page's script fetches
 // every few seconds while the order is still being validated.
-func handleOrderLive(s *site) http.HandlerFunc {
+func handleOrderLive(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d, err := s.loadOrder(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id"))
+		d, err := loadOrder(r.Context(), c, visitFrom(r.Context()).token, chi.URLParam(r, "id"))
 		if err != nil {
 			w.WriteHeader(apiStatus(err))
 			return
 		}
-		s.render(w, r, http.StatusOK, "order_live", &view{Data: d})
+		p.render(w, r, http.StatusOK, "order_live", &view{Data: d})
 	}
 }
 
 // handlePayment pays the order with the amount typed in the page's language.
-func handlePayment(s *site) http.HandlerFunc {
+func handlePayment(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
 		back := "/orders/" + url.PathEscape(id)
@@ -550,13 +550,13 @@ func handlePayment(s *site) http.HandlerFunc {
 			refuse(w, r, back, v)
 			return
 		}
-		_, err := s.api.Pay(ctx, token, id, r.PostFormValue("method"), amount)
+		_, err := c.Pay(ctx, token, id, r.PostFormValue("method"), amount)
 		if err == nil {
 			redirect(w, r, back, "paid")
 			return
 		}
 		if !formProblem(r, v, err) {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
 		refuse(w, r, back, v)
@@ -577,51 +577,51 @@ func readAmount(r *http.Request, v *view, name string) (money.Cents, bool) {
 }
 
 // handleCancelForm is the confirmation step before cancelling an order.
-func handleCancelForm(s *site) http.HandlerFunc {
+func handleCancelForm(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d, err := s.loadOrder(r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id"))
+		d, err := loadOrder(r.Context(), c, visitFrom(r.Context()).token, chi.URLParam(r, "id"))
 		if err != nil {
-			s.fail(w, r, err)
+			p.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusOK, "order_cancel", &view{TitleText: translate(visitFrom(r.Context()).lang, "order.cancel.numbered", orderNumber(d.ID)), Data: d})
+		p.render(w, r, http.StatusOK, "order_cancel", &view{TitleText: translate(visitFrom(r.Context()).lang, "order.cancel.numbered", orderNumber(d.ID)), Data: d})
 	}
 }
 
 // handleCancel cancels the order once confirmed, and shows it again.
-func handleCancel(s *site) http.HandlerFunc {
+func handleCancel(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
 		_ = r.ParseForm()
-		_, err := s.api.CancelOrder(ctx, token, id, strings.TrimSpace(r.PostFormValue("reason")))
+		_, err := c.CancelOrder(ctx, token, id, strings.TrimSpace(r.PostFormValue("reason")))
 		if err == nil {
 			redirect(w, r, "/orders/"+url.PathEscape(id), "cancelled")
 			return
 		}
-		s.orderProblem(w, r, id, err)
+		p.orderProblem(w, r, id, err)
 	}
 }
 
 // handleShip records, for an admin, that a paid order left with a carrier.
-func handleShip(s *site) http.HandlerFunc {
+func handleShip(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
 		_ = r.ParseForm()
-		_, err := s.api.ShipOrder(ctx, token, id, strings.TrimSpace(r.PostFormValue("carrier")), strings.TrimSpace(r.PostFormValue("trackingCode")))
+		_, err := c.ShipOrder(ctx, token, id, strings.TrimSpace(r.PostFormValue("carrier")), strings.TrimSpace(r.PostFormValue("trackingCode")))
 		if err == nil {
 			redirect(w, r, "/orders/"+url.PathEscape(id), "shipped")
 			return
 		}
-		s.orderProblem(w, r, id, err)
+		p.orderProblem(w, r, id, err)
 	}
 }
 
 // handleDeliver records, for an admin, that a shipped order was delivered.
-func handleDeliver(s *site) http.HandlerFunc {
+func handleDeliver(p *pages, c *api.Client) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, token, id := r.Context(), visitFrom(r.Context()).token, chi.URLParam(r, "id")
-		if _, err := s.api.DeliverOrder(ctx, token, id); err != nil {
-			s.orderProblem(w, r, id, err)
+		if _, err := c.DeliverOrder(ctx, token, id); err != nil {
+			p.orderProblem(w, r, id, err)
 			return
 		}
 		redirect(w, r, "/orders/"+url.PathEscape(id), "delivered")
@@ -630,10 +630,10 @@ func handleDeliver(s *site) http.HandlerFunc {
 
 // orderProblem shows the order page again with the service's refusal of a change above it (and
 // its field messages next to the admin's shipping form).
-func (s *site) orderProblem(w http.ResponseWriter, r *http.Request, id string, err error) {
+func (p *pages) orderProblem(w http.ResponseWriter, r *http.Request, id string, err error) {
 	v := &view{Form: formWithout(r), Fields: map[string]string{}}
 	if !formProblem(r, v, err) {
-		s.fail(w, r, err)
+		p.fail(w, r, err)
 		return
 	}
 	refuse(w, r, "/orders/"+url.PathEscape(id), v)

@@ -36,19 +36,12 @@ const (
 	maxFormBytes  = 10 << 20 // an article's picture is the largest thing posted
 )
 
-// site is what every page handler needs.
-type site struct {
-	log       *slog.Logger
-	checker   *tokens.Checker
-	api       *api.Client
-	listing   *listingCache
-	userNames *userNames
-	pages     *pages
-}
-
-func newSite(log *slog.Logger, checker *tokens.Checker, client *api.Client, now func() time.Time) *site {
-	return &site{log: log, checker: checker, api: client, listing: newListingCache(client, now),
-		userNames: newUserNames(client, now), pages: mustParsePages()}
+// guard is the middleware that decides who gets a page: the CSRF check, the session and the
+// access rules. Its refusals are pages.
+type guard struct {
+	pages   *pages
+	checker *tokens.Checker
+	log     *slog.Logger
 }
 
 // visit is what the middleware learned about the request: language, CSRF token, user.
@@ -87,7 +80,7 @@ func clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 
 // securityHeaders forbids inline scripts and styles, framing and outside sources: every asset
 // comes from this server.
-func (s *site) securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; object-src 'none'; "+
@@ -101,7 +94,7 @@ func (s *site) securityHeaders(next http.Handler) http.Handler {
 
 // language picks the page language: the lang cookie, else the Accept-Language header. It also
 // records the visitor's address and User-Agent for the services (see api.WithClientAddress).
-func (s *site) language(next http.Handler) http.Handler {
+func language(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := &visit{lang: preferredLanguage(r.Header.Get("Accept-Language"))}
 		if c, err := r.Cookie(langCookie); err == nil && supported(c.Value) {
@@ -118,7 +111,7 @@ func (s *site) language(next http.Handler) http.Handler {
 
 // csrf gives each browser a random token in a cookie; every POST must send it back in its
 // form (double submit). A cross-site form cannot read the cookie, so cannot forge the field.
-func (s *site) csrf(next http.Handler) http.Handler {
+func (g *guard) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := visitFrom(r.Context())
 		if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
@@ -128,7 +121,7 @@ func (s *site) csrf(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			sent := r.PostFormValue(csrfField) // also parses multipart forms
 			if v.csrf == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(v.csrf)) != 1 {
-				s.renderError(w, r, http.StatusForbidden, "error.csrf")
+				g.pages.renderError(w, r, http.StatusForbidden, "error.csrf")
 				return
 			}
 		}
@@ -144,7 +137,7 @@ func (s *site) csrf(next http.Handler) http.Handler {
 
 // session finds the signed-in user from the session cookie. A token auth refuses (signed out
 // elsewhere, user disabled) ends the session and sends the person to sign in again.
-func (s *site) session(next http.Handler) http.Handler {
+func (g *guard) session(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := visitFrom(r.Context())
 		c, err := r.Cookie(sessionCookie)
@@ -152,15 +145,15 @@ func (s *site) session(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		u, err := s.checker.Check(r.Context(), c.Value)
+		u, err := g.checker.Check(r.Context(), c.Value)
 		switch {
 		case err == nil:
 			v.token, v.user = c.Value, &u
 		case errors.Is(err, errs.Unauthorized):
-			s.sessionEnded(w, r)
+			g.pages.sessionEnded(w, r)
 			return
 		default:
-			s.log.WarnContext(r.Context(), "token check failed", "err", err)
+			g.log.WarnContext(r.Context(), "token check failed", "err", err)
 			v.authDown = true
 		}
 		next.ServeHTTP(w, r)
@@ -168,32 +161,32 @@ func (s *site) session(next http.Handler) http.Handler {
 }
 
 // sessionEnded forgets the session and sends the person to the sign-in page with a message.
-func (s *site) sessionEnded(w http.ResponseWriter, r *http.Request) {
+func (p *pages) sessionEnded(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.checker.Evict(c.Value)
+		p.checker.Evict(c.Value)
 	}
 	clearCookie(w, r, sessionCookie)
 	http.Redirect(w, r, "/signin?m=session_ended&next="+url.QueryEscape(localPath(r.URL.RequestURI())), http.StatusSeeOther)
 }
 
-func (s *site) requireUser(next http.Handler) http.Handler {
+func (g *guard) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := visitFrom(r.Context())
 		switch {
 		case v.user != nil:
 			next.ServeHTTP(w, r)
 		case v.authDown:
-			s.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable.auth")
+			g.pages.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable.auth")
 		default:
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(localPath(r.URL.RequestURI())), http.StatusSeeOther)
 		}
 	})
 }
 
-func (s *site) requireAdmin(next http.Handler) http.Handler {
+func (g *guard) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := visitFrom(r.Context()).user; u == nil || !u.IsAdmin() {
-			s.renderError(w, r, http.StatusForbidden, "error.forbidden")
+			g.pages.renderError(w, r, http.StatusForbidden, "error.forbidden")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -230,42 +223,42 @@ func localPath(p string) string {
 
 // fail shows the page for an error of a service: 401 ends the session, 403, 404 and 429 get
 // their error pages, anything else a 503 page naming the service that is down.
-func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (p *pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(r.Context().Err(), context.Canceled):
 		return // the person left
 	case errors.Is(err, errs.Unauthorized):
-		s.sessionEnded(w, r)
+		p.sessionEnded(w, r)
 	case errors.Is(err, errs.Forbidden):
-		s.renderError(w, r, http.StatusForbidden, "error.forbidden")
+		p.renderError(w, r, http.StatusForbidden, "error.forbidden")
 	case errors.Is(err, errs.NotFound), errors.Is(err, errs.Invalid):
 		// A form's 400 is shown on the form (formProblem); one that reaches here is about the
 		// address itself, such as a malformed article or order id: there is nothing there.
-		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		p.renderError(w, r, http.StatusNotFound, "error.notfound")
 	case errors.Is(err, errs.RateLimited):
-		s.renderError(w, r, http.StatusTooManyRequests, "error.ratelimited")
+		p.renderError(w, r, http.StatusTooManyRequests, "error.ratelimited")
 	default:
 		key := "error.unavailable"
 		if e, ok := api.AsError(err); ok && e.Service != "" {
 			key += "." + e.Service
 		}
-		s.log.WarnContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
-		s.renderError(w, r, http.StatusServiceUnavailable, key)
+		p.log.WarnContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+		p.renderError(w, r, http.StatusServiceUnavailable, key)
 	}
 }
 
-func (s *site) notFound(w http.ResponseWriter, r *http.Request) {
-	s.securityHeaders(s.language(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+func (p *pages) notFound(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(language(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.renderError(w, r, http.StatusNotFound, "error.notfound")
 	}))).ServeHTTP(w, r)
 }
 
-func (s *site) renderError(w http.ResponseWriter, r *http.Request, status int, key string) {
-	s.render(w, r, status, "error", &view{Title: key + ".title", Data: key})
+func (p *pages) renderError(w http.ResponseWriter, r *http.Request, status int, key string) {
+	p.render(w, r, status, "error", &view{Title: key + ".title", Data: key})
 }
 
 // render writes page with v, filled in with what the middleware learned about the request.
-func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+func (p *pages) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
 	vis := visitFrom(r.Context())
 	v.lang, v.CSRF, v.User, v.Path = vis.lang, vis.csrf, vis.user, r.URL.RequestURI()
 	if v.Flash == "" {
@@ -274,8 +267,8 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page s
 		}
 	}
 	var buf bytes.Buffer
-	if err := s.pages.execute(&buf, page, v); err != nil {
-		s.log.ErrorContext(r.Context(), "render failed", "page", page, "err", err)
+	if err := p.execute(&buf, page, v); err != nil {
+		p.log.ErrorContext(r.Context(), "render failed", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

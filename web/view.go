@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"path"
 	"strings"
@@ -108,14 +109,17 @@ func (v *view) Languages() []string { return languages }
 // IsAdmin tells whether the page is shown to an admin (admin links are shown only then).
 func (v *view) IsAdmin() bool { return v.User != nil && v.User.IsAdmin() }
 
-// pages holds one template per page, each the layout plus the page's own blocks, and the static
-// files they reference by content-hashed names.
+// pages renders the storefront's pages (render), its error pages (renderError) and the page for
+// a service's error (fail). It holds one template per page, each the layout plus the page's own
+// blocks, and the static files they reference by content-hashed names.
 type pages struct {
-	byName map[string]*template.Template
-	static *assets
+	byName  map[string]*template.Template
+	static  *assets
+	log     *slog.Logger
+	checker *tokens.Checker // a token auth refuses is forgotten (sessionEnded)
 }
 
-func mustParsePages() *pages {
+func mustParsePages(log *slog.Logger, checker *tokens.Checker) *pages {
 	static := mustLoadAssets()
 	funcs := template.FuncMap{
 		"asset": static.URL,
@@ -136,7 +140,7 @@ func mustParsePages() *pages {
 	if err != nil {
 		panic(err)
 	}
-	p := &pages{byName: map[string]*template.Template{}, static: static}
+	p := &pages{byName: map[string]*template.Template{}, static: static, log: log, checker: checker}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
 		if name == "layout" || name == "parts" || name == "live" {

@@ -148,7 +148,7 @@ func catalogView(lang string) *view {
 }
 
 func TestCatalogPageRenders(t *testing.T) {
-	p := mustParsePages()
+	p := mustParsePages(nil, nil)
 	for _, lang := range languages {
 		var buf bytes.Buffer
 		require.NoError(t, p.execute(&buf, "catalog", catalogView(lang)))
@@ -165,7 +165,7 @@ func TestCatalogPageRenders(t *testing.T) {
 
 // BenchmarkRenderCatalog is the template work of a catalog page of 24 articles (no services).
 func BenchmarkRenderCatalog(b *testing.B) {
-	p := mustParsePages()
+	p := mustParsePages(nil, nil)
 	v := catalogView("es")
 	var buf bytes.Buffer
 	for b.Loop() {
@@ -216,7 +216,7 @@ func TestListingCache(t *testing.T) {
 // The users page of the console: a search box keeping its text, one page of users whose forms
 // come back to that page, and the pager, in every language.
 func TestAdminUsersPageRenders(t *testing.T) {
-	p := mustParsePages()
+	p := mustParsePages(nil, nil)
 	users := []api.User{{ID: "6b14d3129fffec3222590153", Name: "Ana", Login: "ana-1", Permissions: []string{"user"}, Enabled: true},
 		{ID: "u1", Name: "Root", Login: "root", Permissions: []string{"user", "admin"}, Enabled: true}}
 	link := func(page int) string { return "/admin/users?" + usersBack("an a&b", page) }
@@ -259,7 +259,7 @@ func TestAdminUsersPageRenders(t *testing.T) {
 // TestAccountPagesRender renders "Your sessions", the confirm page and the deleted-articles list
 // in every language.
 func TestAccountPagesRender(t *testing.T) {
-	p := mustParsePages()
+	p := mustParsePages(nil, nil)
 	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	sessions := []api.Session{
 		{ID: "s2", Created: at, LastUsed: at, Client: "Laptop <b>", Address: "203.0.113.7", Current: true},
