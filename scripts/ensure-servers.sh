@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts the machine's PostgreSQL, Redis and RabbitMQ when one of them is not answering (they
-# normally run already on this kind of machine), and waits until each answers. Installs Debian's
-# Chromium when missing, unless SKIP_CHROMIUM=1 (the test command then installs it beside the
-# first tests), and axe-core from npm into .tools (not in git): the web storefront's browser
-# tests drive the one and run the other in its pages.
+# normally run already on this kind of machine), waits until each answers, and enables RabbitMQ's
+# management API. Installs Debian's Chromium when missing, unless SKIP_CHROMIUM=1 (the test
+# command then installs it beside the first tests), and axe-core from npm into .tools (not in
+# git): the web storefront's browser tests drive the one and run the other in its pages.
 set -euo pipefail
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -21,6 +21,12 @@ fi
 if ! up 5672; then
   rabbitmq-server -detached
   wait_for 5672
+fi
+# Each test gets its own RabbitMQ virtual host, made through the management API (pkg/testkit):
+# rabbitmqctl, the other way, starts an Erlang VM at every call.
+if ! up 15672; then
+  rabbitmq-plugins enable rabbitmq_management >/dev/null
+  wait_for 15672
 fi
 if [ "${SKIP_CHROMIUM:-}" != 1 ] && ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

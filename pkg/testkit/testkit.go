@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -106,7 +107,10 @@ func Mongo(t testing.TB) *mongo.Database {
 }
 
 // RabbitURL returns the URL of a fresh virtual host on the machine's RabbitMQ, deleted when the
-// test ends, so tests never see each other's queues. Vhosts are made with rabbitmqctl.
+// test ends, so tests never see each other's queues. Vhosts are made through RabbitMQ's
+// management API (port 15672 of RABBIT_URL's host, or RABBIT_ADMIN_URL; make test enables the
+// plugin) or, where it does not answer, with rabbitmqctl: each of its runs starts an Erlang VM,
+// about half a second of CPU, and a test needs three.
 func RabbitURL(t testing.TB) string {
 	t.Helper()
 	base := env("RABBIT_URL", DefaultRabbitURL)
@@ -121,11 +125,68 @@ func RabbitURL(t testing.TB) string {
 	}
 	vhost := Name("test")
 	user := u.User.Username()
-	rabbitctl(t, "add_vhost", vhost)
-	rabbitctl(t, "set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-	t.Cleanup(func() { rabbitctl(t, "delete_vhost", vhost) })
+	if api := rabbitAPI(); api != nil {
+		api.call(t, http.MethodPut, "/api/vhosts/"+vhost, "")
+		api.call(t, http.MethodPut, "/api/permissions/"+vhost+"/"+url.PathEscape(user),
+			`{"configure":".*","write":".*","read":".*"}`)
+		t.Cleanup(func() { api.call(t, http.MethodDelete, "/api/vhosts/"+vhost, "") })
+	} else {
+		rabbitctl(t, "add_vhost", vhost)
+		rabbitctl(t, "set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+		t.Cleanup(func() { rabbitctl(t, "delete_vhost", vhost) })
+	}
 	u.Path = "/" + vhost
 	return u.String()
+}
+
+// rabbitAdmin is RabbitMQ's management API, signed in as RABBIT_URL's user.
+type rabbitAdmin struct {
+	base   string
+	client http.Client
+}
+
+// rabbitAPI returns the management API of RABBIT_URL's broker, or nil when it does not answer;
+// it asks once per test process.
+var rabbitAPI = sync.OnceValue(func() *rabbitAdmin {
+	u, err := url.Parse(env("RABBIT_URL", DefaultRabbitURL))
+	if err != nil {
+		return nil
+	}
+	api, err := url.Parse(env("RABBIT_ADMIN_URL", "http://"+u.Hostname()+":15672"))
+	if err != nil {
+		return nil
+	}
+	api.User = u.User
+	a := &rabbitAdmin{base: strings.TrimSuffix(api.String(), "/"), client: http.Client{Timeout: time.Minute}}
+	if status, err := a.do(http.MethodGet, "/api/whoami", ""); err != nil || status != http.StatusOK {
+		return nil
+	}
+	return a
+})
+
+// do sends one request and returns its status.
+func (a *rabbitAdmin) do(method, path, body string) (int, error) {
+	req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := a.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, nil
+}
+
+// call is do, failing the test unless the API answers with a 2xx status.
+func (a *rabbitAdmin) call(t testing.TB, method, path, body string) {
+	t.Helper()
+	status, err := a.do(method, path, body)
+	if err != nil || status/100 != 2 {
+		t.Fatalf("RabbitMQ management API %s %s: status %d, %v", method, path, status, err)
+	}
 }
 
 func rabbitctl(t testing.TB, args ...string) {
