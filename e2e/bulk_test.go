@@ -24,6 +24,7 @@ const cartMaxLines = 100
 // keeps its default pace here: the other fleets' fast timers re-validate and re-scan every cart
 // every two seconds, a load no deployment has.
 func TestLargestCheckouts(t *testing.T) {
+	parallel(t)
 	defaultPace := []string{"CART_VALIDATE_INTERVAL=5m", "CART_VALIDATE_BATCH=200", "CART_RESEND_INTERVAL=30s"}
 	t.Run("embedded", func(t *testing.T) { largestCheckouts(t, startEmbedded(t, defaultPace...)) })
 	t.Run("servers", func(t *testing.T) { largestCheckouts(t, startProcesses(t, testkit.RabbitURL(t), defaultPace...)) })

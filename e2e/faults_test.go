@@ -129,6 +129,7 @@ func runFaults(t *testing.T, ff *faultFleet, seed uint64, what string, steps ...
 // TestFaults strikes every fault below in turn during one stream through one fleet: the short
 // version `make test` runs. E2E_LONG=1 runs each fault alone instead (TestFaultsAlone).
 func TestFaults(t *testing.T) {
+	parallel(t)
 	if longRuns() {
 		t.Skip("E2E_LONG=1 runs each fault in a test of its own")
 	}
@@ -140,6 +141,7 @@ func TestFaults(t *testing.T) {
 // TestFaultsAlone runs each fault alone, longer, on two instances of every service (E2E_LONG=1,
 // make faults).
 func TestFaultsAlone(t *testing.T) {
+	parallel(t)
 	if !longRuns() {
 		t.Skip("E2E_LONG=1 (make faults) runs it; make test runs TestFaults")
 	}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecommerce-go/ecommerce/internal/fleet"
 	"github.com/ecommerce-go/ecommerce/pkg/mongox"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
@@ -76,46 +75,33 @@ func serviceURLs(t testing.TB) (map[string]string, map[string]string) {
 	return urls, env
 }
 
-// startEmbedded runs the all-in-one fleet (as `make run` does) inside the test process, on a
-// fresh data folder. extra ("KEY=value") is set last, over the fleet's own settings.
+// startEmbedded runs the all-in-one fleet as `make run` does: the ecommerce binary, on a fresh
+// data folder, configured only by env. extra ("KEY=value") is set last, over the fleet's own
+// settings. (It runs in a process of its own and without the race detector, like the service
+// binaries of startProcesses: the services' own tests race-check their code, and FerretDB's
+// SQLite under the race detector is ten times slower.)
 func startEmbedded(t *testing.T, extra ...string) *shop {
-	urls, env := serviceURLs(t)
-	env["DATA_DIR"] = t.TempDir()
-	env["EMBEDDED_MONGO_ADDR"] = "127.0.0.1:" + freePort(t)
-	env["EMBEDDED_REDIS_ADDR"] = "127.0.0.1:" + freePort(t)
-	env["AUTH_BOOTSTRAP_ADMIN"] = adminLogin + ":" + adminPassword
-	env["AUTH_SIGNUPS_PER_HOUR"] = "0" // the suites sign many users up from 127.0.0.1
-	env["LOG_LEVEL"] = "warn"
-	for k, v := range fastTimers {
-		env[k] = v
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range unpaidLimitOff {
-		env[k] = v
+	urls, urlVars := serviceURLs(t)
+	env := []string{
+		"DATA_DIR=" + t.TempDir(),
+		"EMBEDDED_MONGO_ADDR=127.0.0.1:" + freePort(t),
+		"EMBEDDED_REDIS_ADDR=127.0.0.1:" + freePort(t),
+		"AUTH_BOOTSTRAP_ADMIN=" + adminLogin + ":" + adminPassword,
+		"AUTH_SIGNUPS_PER_HOUR=0", // the suites sign many users up from 127.0.0.1
+		"LOG_LEVEL=warn",
 	}
-	for _, kv := range extra {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	getenv := func(k string) string { return env[k] }
-	ctx, cancel := context.WithCancel(context.Background())
+	env = append(env, vars(urlVars, fastTimers, unpaidLimitOff)...)
 	done := make(chan error, 1)
-	go func() { done <- fleet.Run(ctx, getenv, testkit.LogWriter(t)) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("fleet stopped with: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("fleet did not stop within 30s")
-		}
-	})
+	runProcess(t, filepath.Join(bin, "ecommerce"), append(env, extra...), 30*time.Second, done)
 	waitReady(t, urls, done)
 	return &shop{urls: urls, adminLogin: adminLogin, adminPassword: adminPassword}
 }
 
-// buildBinaries builds each service's own binary once per test run.
+// buildOnce builds the all-in-one binary and each service's own binary, once per test run.
 var buildOnce = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "ecommerce-bin-")
 	if err != nil {
@@ -123,11 +109,20 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	for _, s := range serviceNames {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "./cmd/"+s)
-		cmd.Dir = filepath.Join(root, s)
+	build := func(name, folder, pkg string) error {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
+		cmd.Dir = folder
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("build %s: %v: %s", s, err, out)
+			return fmt.Errorf("build %s: %v: %s", name, err, out)
+		}
+		return nil
+	}
+	if err := build("ecommerce", root, "./cmd/ecommerce"); err != nil {
+		return "", err
+	}
+	for _, s := range serviceNames {
+		if err := build(s, filepath.Join(root, s), "./cmd/"+s); err != nil {
+			return "", err
 		}
 	}
 	return dir, nil
@@ -153,51 +148,65 @@ func startProcesses(t *testing.T, rabbitURL string, env ...string) *shop {
 		"AUTH_BOOTSTRAP_ADMIN=" + adminLogin + ":" + adminPassword,
 		"AUTH_SIGNUPS_PER_HOUR=0", // the suites sign many users up from 127.0.0.1
 		"LOG_LEVEL=warn",
-		"PATH=" + os.Getenv("PATH"),
 	}
-	for k, v := range urlVars {
-		common = append(common, k+"="+v)
-	}
-	for k, v := range fastTimers {
-		common = append(common, k+"="+v)
-	}
-	for k, v := range unpaidLimitOff {
-		common = append(common, k+"="+v)
-	}
+	common = append(common, vars(urlVars, fastTimers, unpaidLimitOff)...)
 	common = append(common, env...) // last: the last value of a variable is the one a process sees
 	dbSuffix := testkit.Name("e2e")
 	t.Cleanup(func() { dropDatabases(t, mongoURL, dbSuffix) }) // runs last: after the processes stopped
 	done := make(chan error, len(serviceNames))
 	for _, s := range serviceNames {
 		port := urls[s][strings.LastIndex(urls[s], ":")+1:]
-		cmd := exec.Command(filepath.Join(bin, s))
-		cmd.Env = append(append([]string{}, common...), "PORT="+port, "MONGO_DB="+s+"_"+dbSuffix)
-		cmd.Stdout = testkit.LogWriter(t)
-		cmd.Stderr = testkit.LogWriter(t)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() {
-			err := cmd.Wait()
-			close(exited)
-			select {
-			case done <- fmt.Errorf("%s exited: %v", s, err):
-			default:
-			}
-		}()
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Errorf("%s did not stop within 20s of SIGINT", s)
-			}
-		})
+		runProcess(t, filepath.Join(bin, s), append(common, "PORT="+port, "MONGO_DB="+s+"_"+dbSuffix), 20*time.Second, done)
 	}
 	waitReady(t, urls, done)
 	return &shop{urls: urls, adminLogin: adminLogin, adminPassword: adminPassword}
+}
+
+// runProcess starts binary with env as its whole environment (and PATH), its output in the
+// test's log. When it exits, a message goes to done, unless done is full. When the test ends it
+// gets SIGINT, and the test fails unless it exits within stop.
+func runProcess(t *testing.T, binary string, env []string, stop time.Duration, done chan<- error) {
+	t.Helper()
+	name := filepath.Base(binary)
+	cmd := exec.Command(binary)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	cmd.Stdout = testkit.LogWriter(t)
+	cmd.Stderr = testkit.LogWriter(t)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		exited <- err
+		select {
+		case done <- fmt.Errorf("%s exited: %v", name, err):
+		default:
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("%s stopped with: %v", name, err)
+			}
+		case <-time.After(stop):
+			_ = cmd.Process.Kill()
+			t.Errorf("%s did not stop within %v of SIGINT", name, stop)
+		}
+	})
+}
+
+// vars lists the variables of each map as "KEY=value".
+func vars(maps ...map[string]string) []string {
+	var out []string
+	for _, m := range maps {
+		for k, v := range m {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }
 
 func envOr(key, def string) string {

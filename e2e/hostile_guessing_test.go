@@ -32,6 +32,7 @@ const (
 // test can speak from any address. It prints how many guesses were checked and refused, and
 // that the owner still signed in.
 func TestHostileGuessing(t *testing.T) {
+	parallel(t)
 	s := startProcesses(t, testkit.RabbitURL(t),
 		"AUTH_TRUSTED_PROXIES=127.0.0.1,::1",
 		"AUTH_SIGNIN_FAILURES_PER_LOGIN="+strconv.Itoa(guessLoginFailures),

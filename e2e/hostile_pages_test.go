@@ -36,6 +36,7 @@ import (
 // pages, a return address cannot send a person to another site, and names cannot carry the
 // bidirectional controls that make text show as something it does not say.
 func TestHostilePagesAndText(t *testing.T) {
+	parallel(t)
 	const crowd, ordersPlaced = 2000, 60
 	// A crowd of accounts, as sign-ups over time would leave them, written straight to auth's
 	// store in its stored shapes before it starts (2,000 sign-ups through bcrypt would take

@@ -33,6 +33,7 @@ const (
 )
 
 func TestHostileQuotas(t *testing.T) {
+	parallel(t)
 	s := startProcesses(t, testkit.RabbitURL(t),
 		"IMAGE_UPLOADS_PER_HOUR="+strconv.Itoa(quotaUploads),
 		"IMAGE_UPLOAD_MB_PER_HOUR="+strconv.Itoa(quotaUploadMB),

@@ -43,6 +43,7 @@ const (
 const e2eSecret = "e2e-secret-0123456789abcdef0123456789abcdef"
 
 func TestHostileInputs(t *testing.T) {
+	parallel(t)
 	requests := hostileShortRequests
 	if os.Getenv("HOSTILE_LONG") != "" {
 		requests = hostileLongRequests

@@ -16,6 +16,7 @@ import (
 // cancel and get the stock back, the unpaid-order limit, ship and deliver, and the payment
 // deadline, with the stock checked after each step.
 func TestOrderLife(t *testing.T) {
+	parallel(t)
 	const deadline = 30 * time.Second
 	s := startEmbedded(t, "ORDERS_MAX_UNPAID=2", "ORDERS_PAYMENT_DEADLINE="+deadline.String(), "ORDERS_JOB_VALIDATED_EVERY=1s")
 	anon := newClient(t, s.urls)

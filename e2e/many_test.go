@@ -24,6 +24,15 @@ import (
 // otherwise each multi-instance and fault test runs a short version that fits `make test`.
 func longRuns() bool { return os.Getenv("E2E_LONG") == "1" }
 
+// parallel runs the test beside the other end-to-end tests in make test's short runs, where
+// most of them wait (on jobs, deadlines, restarts); the full-size runs (E2E_LONG, HOSTILE_LONG)
+// run one test at a time, so the figures they print are their own.
+func parallel(t *testing.T) {
+	if !longRuns() && os.Getenv("HOSTILE_LONG") == "" {
+		t.Parallel()
+	}
+}
+
 // pick returns long when E2E_LONG=1, short otherwise.
 func pick[T any](short, long T) T {
 	if longRuns() {
@@ -36,6 +45,7 @@ func pick[T any](short, long T) T {
 // host and one store, with requests spread over both, and checks the promises of SPEC §5 that
 // only show with several instances.
 func TestManyInstances(t *testing.T) {
+	parallel(t)
 	f := startInstances(t, fleetConfig{instances: 2})
 	t.Run("sign-in limits are counted once for every auth instance", func(t *testing.T) {
 		signInLimitsShared(t, f)

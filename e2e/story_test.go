@@ -24,6 +24,7 @@ import (
 )
 
 func TestEmbeddedFleet(t *testing.T) {
+	parallel(t)
 	s := startEmbedded(t)
 	t.Run("story", func(t *testing.T) { story(t, s) })
 	t.Run("race for the last units", func(t *testing.T) { raceForStock(t, s, 30, 10) })
@@ -57,6 +58,7 @@ func loopbackOnly(t *testing.T, s *shop) {
 }
 
 func TestSeparateProcesses(t *testing.T) {
+	parallel(t)
 	s := startProcesses(t, testkit.RabbitURL(t))
 	t.Run("story", func(t *testing.T) { story(t, s) })
 	t.Run("race for the last units", func(t *testing.T) { raceForStock(t, s, 30, 10) })
@@ -66,6 +68,7 @@ func TestSeparateProcesses(t *testing.T) {
 // stream of checkouts: every checkout that was answered 200 still ends as an order, validated or
 // invalid — nothing acknowledged is lost.
 func TestBrokerRestart(t *testing.T) {
+	parallel(t)
 	node := testkit.StartRabbitNode(t, 5697)
 	s := startProcesses(t, node.URL)
 	anon := newClient(t, s.urls)

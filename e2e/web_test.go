@@ -251,6 +251,7 @@ func (v *visitor) signUp(name string) string {
 var orderLink = regexp.MustCompile(`/orders/([0-9a-f]{24})`)
 
 func TestWeb(t *testing.T) {
+	parallel(t)
 	s := startWebShop(t)
 	base := s.urls["web"]
 

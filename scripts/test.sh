@@ -6,13 +6,11 @@
 # replaces the default flags (make bench runs benchmarks without the race detector).
 #
 # Two streams run side by side (docs/testing.md says where the time goes): the end-to-end tests
-# (./e2e), the longest, followed by the quick modules; and pkg and the five API services, one
-# after another. The largest-checkout test, the heaviest on the CPU, runs last, alone.
+# (./e2e), followed by the quick modules; and pkg and the five API services, one after another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODULES=(pkg auth image catalog cart orders web)
-HEAVY='^TestLargestCheckouts$' # e2e tests that run alone, after the rest
 REDOCLY_VERSION=2.77.0
 export TEST_REQUIRE_SERVERS=1
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
@@ -118,14 +116,16 @@ if [ -n "${GO_TEST_FLAGS:-}" ] || [ $# -gt 0 ]; then
   exit $status
 fi
 
-# end_to_end runs the end-to-end tests but the heavy ones, once Chromium is there, then the
-# quick modules: the storefront, the root module's tools, deploy/k8s, and the OpenAPI lint.
+# end_to_end runs the end-to-end tests, once Chromium is there, then the quick modules: the
+# storefront, the root module's tools, deploy/k8s, and the OpenAPI lint. The end-to-end tests
+# run side by side (-parallel): most of their time is spent waiting on jobs, deadlines and
+# restarts.
 end_to_end() {
   local status=0
   (cd e2e && go vet .) || return 1
   while [ -n "$chromium_pid" ] && kill -0 "$chromium_pid" 2>/dev/null; do sleep 1; done
   command -v chromium >/dev/null || { echo "Chromium is not installed" >&2; return 1; }
-  go test "${FLAGS[@]}" -skip "$HEAVY" ./e2e/ || status=1
+  go test "${FLAGS[@]}" -parallel 16 ./e2e/ || status=1
   test_module web ./... || status=1
   test_module . "$(go list ./... | grep -v '/e2e$' | tr '\n' ' ')" || status=1
   # deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test
@@ -155,7 +155,4 @@ services || status=1
 wait "$e2e_pid" || status=1
 echo "=== e2e, web, the root module, deploy/k8s, OpenAPI lint"
 cat .tmp/e2e.log
-
-echo "=== e2e, alone: $HEAVY"
-go test "${FLAGS[@]}" -run "$HEAVY" ./e2e/ || status=1
 exit $status
