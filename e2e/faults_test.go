@@ -232,7 +232,8 @@ func startMongowire(t *testing.T) *mongowireServer {
 		_ = exec.Command("psql", pgURL+"postgres", "-qc", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)").Run()
 	})
 	addr := "127.0.0.1:" + freePort(t)
-	m := &mongowireServer{t: t, bin: bin, addr: addr, pg: pgURL + db, url: "mongodb://" + addr + "/"}
+	// 30 PostgreSQL connections at most: make test's two servers take 30 each, of PostgreSQL's 100.
+	m := &mongowireServer{t: t, bin: bin, addr: addr, pg: pgURL + db + "?pool_max_conns=30", url: "mongodb://" + addr + "/"}
 	m.start()
 	t.Cleanup(func() {
 		if m.cmd != nil {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (make test): make sure the servers the tests talk to are up, start a
-# MongoDB-wire server (embedded FerretDB on PostgreSQL) unless MONGO_URL already answers, check
+# The test command (make test): make sure the servers the tests talk to are up, start two
+# MongoDB-wire servers (embedded FerretDB on PostgreSQL) unless MONGO_URL is given, check
 # that go mod tidy leaves every module as it is, then vet and test every module with the race
 # detector and lint the OpenAPI documents. Extra arguments go to `go test`; GO_TEST_FLAGS
 # replaces the default flags (make bench runs benchmarks without the race detector).
@@ -21,7 +21,6 @@ SKIP_CHROMIUM=1 ./scripts/ensure-servers.sh
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -n "${mongowire_pid:-}" ] && kill "$mongowire_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -33,42 +32,58 @@ if ! command -v chromium >/dev/null; then
   pids+=("$chromium_pid")
 fi
 
-mongowire_pid=""
-# start_mongowire starts the test's MongoDB-wire server on port $1 and succeeds once it answers;
-# it fails, showing the server's log, when the server exits (the port is taken) or never answers.
+up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_mongowire starts a MongoDB-wire server on port $1 over PostgreSQL database $2 and
+# succeeds once it answers; it fails, showing the server's log, when the server exits (the
+# port is taken) or never answers.
 start_mongowire() {
-  ./bin/mongowire -addr "127.0.0.1:$1" -postgres "$pg" > .mongowire.log 2>&1 &
-  mongowire_pid=$!
+  local log=.tmp/mongowire-$2.log pid
+  ./bin/mongowire -addr "127.0.0.1:$1" -postgres "postgres://postgres@127.0.0.1:5432/$2?pool_max_conns=30" > "$log" 2>&1 &
+  pid=$!
   for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    kill -0 "$mongowire_pid" 2>/dev/null || break
+    up "$1" && { pids+=("$pid"); return 0; }
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
-  kill "$mongowire_pid" 2>/dev/null || true
-  mongowire_pid=""
-  cat .mongowire.log >&2
+  kill "$pid" 2>/dev/null || true
+  cat "$log" >&2
   return 1
 }
 
-# The server's port is below the kernel's ephemeral range (usually 32768–60999), so an outgoing
-# connection cannot be holding it; should it be taken all the same, the next ports are tried. A
-# server already answering on the first port (a previous run's) is used as it is.
-if [ -z "${MONGO_URL:-}" ]; then
-  port=29018
-  if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-    pg="postgres://postgres@127.0.0.1:5432/ferretdb_test"
-    psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb_test'" | grep -q 1 \
-      || createdb -h 127.0.0.1 -U postgres ferretdb_test
-    mkdir -p bin
+# mongowire_url sets url to a MongoDB-wire server (embedded FerretDB) on port $1 over
+# PostgreSQL database $2. A server already answering there (a previous run's) is used as it
+# is. The port is below the kernel's ephemeral range (usually 32768–60999), so an outgoing
+# connection cannot be holding it; should it be taken all the same, the next ports are tried.
+mongowire_url() {
+  local port=$1 db=$2
+  if ! up "$port"; then
+    psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+      || createdb -h 127.0.0.1 -U postgres "$db"
     go build -o bin/mongowire ./cmd/mongowire
-    until start_mongowire "$port"; do
+    until start_mongowire "$port" "$db"; do
       port=$((port + 1))
-      [ "$port" -le 29028 ] || { echo "no port for the MongoDB-wire server" >&2; exit 1; }
+      [ "$port" -lt $(($1 + 10)) ] || { echo "no port for the MongoDB-wire server" >&2; exit 1; }
     done
   fi
-  export MONGO_URL="mongodb://127.0.0.1:$port/"
+  url="mongodb://127.0.0.1:$port/"
+}
+
+# Two MongoDB-wire servers, one per stream of tests (below), unless MONGO_URL is given: FerretDB
+# serialises every database and collection creation of a server, and every command waits
+# behind them, so the end-to-end fleets starting side by side would otherwise hold up the
+# services' tests. Each opens at most 30 PostgreSQL connections (PostgreSQL allows 100; a
+# fault test's own server takes the next 30).
+mkdir -p .tmp bin
+if [ -n "${MONGO_URL:-}" ]; then
+  e2e_mongo=$MONGO_URL
+else
+  mongowire_url 29018 ferretdb_test
+  export MONGO_URL=$url
+  mongowire_url 29028 ferretdb_e2e
+  e2e_mongo=$url
 fi
-echo "MongoDB-wire server: $MONGO_URL"
+echo "MongoDB-wire servers: $MONGO_URL (pkg and services), $e2e_mongo (e2e)"
 
 # tidy_unchanged fails, showing the change, when go mod tidy changes the module in the current
 # folder. (go mod tidy -diff is not used: it reports go.sum lines it would only reorder.)
@@ -125,7 +140,7 @@ end_to_end() {
   (cd e2e && go vet .) || return 1
   while [ -n "$chromium_pid" ] && kill -0 "$chromium_pid" 2>/dev/null; do sleep 1; done
   command -v chromium >/dev/null || { echo "Chromium is not installed" >&2; return 1; }
-  go test "${FLAGS[@]}" -parallel 16 ./e2e/ || status=1
+  MONGO_URL=$e2e_mongo go test "${FLAGS[@]}" -parallel 16 ./e2e/ || status=1
   test_module web ./... || status=1
   test_module . "$(go list ./... | grep -v '/e2e$' | tr '\n' ' ')" || status=1
   # deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test
@@ -144,7 +159,6 @@ services() {
   return $status
 }
 
-mkdir -p .tmp
 echo "=== e2e, then web, the root module, deploy/k8s and the OpenAPI lint (beside the services; its output follows theirs, and is in .tmp/e2e.log)"
 end_to_end > .tmp/e2e.log 2>&1 &
 e2e_pid=$!
