@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,14 +58,41 @@ var quotasOff = map[string]string{
 // (ORDERS_MAX_UNPAID); the tests of the limit set it themselves.
 var unpaidLimitOff = map[string]string{"ORDERS_MAX_UNPAID": "0"}
 
+// freePort returns a port nobody listens on, above the kernel's range for the ports of
+// outgoing connections (32768–60999 on Linux): a port from that range could be taken by one of
+// the many connections of the fleets running side by side between this check and the service's
+// own listen. Each port is handed out once per test process, from a random start.
 func freePort(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	const first, count = 61000, 4500
+	for range count {
+		port := first + int(nextPort.Add(1))%count
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			_ = l.Close()
+			return fmt.Sprint(port)
+		}
 	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	t.Fatal("no free port")
+	return ""
 }
+
+var nextPort = func() *atomic.Int32 {
+	var n atomic.Int32
+	n.Store(rand.Int32N(4500))
+	return &n
+}()
+
+// ddlTurn waits until no other fleet is creating or dropping its databases on the shared
+// MongoDB-wire server, and returns the func that ends this one's turn. A fleet's start creates
+// every service's collections and indexes, and a test's end drops them; FerretDB makes such
+// changes one at a time and holds every other command of the server behind them, so fleets
+// starting side by side stalled the running fleets' requests for more than 10 s.
+func ddlTurn() (done func()) {
+	ddlTurns <- struct{}{}
+	return func() { <-ddlTurns }
+}
+
+var ddlTurns = make(chan struct{}, 1)
 
 func serviceURLs(t testing.TB) (map[string]string, map[string]string) {
 	urls, env := map[string]string{}, map[string]string{}
@@ -136,6 +165,7 @@ func startProcesses(t *testing.T, rabbitURL string, env ...string) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ddlTurn()()
 	urls, urlVars := serviceURLs(t)
 	mongoURL := testkit.MongoURL(t)
 	_, redisPrefix := testkit.Redis(t)
@@ -225,6 +255,7 @@ func waitReady(t *testing.T, urls map[string]string, died <-chan error) {
 }
 
 func dropDatabases(t testing.TB, mongoURL, suffix string) {
+	defer ddlTurn()()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client, err := mongox.Connect(ctx, mongoURL)
