@@ -7,6 +7,8 @@ import (
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
+// TestRabbitNodeRestarts kills the node, starts it again and stops it (each boot costs seconds of
+// CPU: it boots twice).
 func TestRabbitNodeRestarts(t *testing.T) {
 	n := testkit.StartRabbitNode(t, 5693)
 	dial := func() error {
@@ -19,14 +21,6 @@ func TestRabbitNodeRestarts(t *testing.T) {
 	if err := dial(); err != nil {
 		t.Fatal(err)
 	}
-	n.Stop()
-	if dial() == nil {
-		t.Fatal("node still accepts connections after Stop")
-	}
-	n.Start()
-	if err := dial(); err != nil {
-		t.Fatal(err)
-	}
 	n.Kill()
 	if dial() == nil {
 		t.Fatal("node still accepts connections after Kill")
@@ -34,5 +28,9 @@ func TestRabbitNodeRestarts(t *testing.T) {
 	n.Start()
 	if err := dial(); err != nil {
 		t.Fatal(err)
+	}
+	n.Stop()
+	if dial() == nil {
+		t.Fatal("node still accepts connections after Stop")
 	}
 }
