@@ -3,11 +3,14 @@ package mongowire
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses
 )
@@ -38,8 +41,11 @@ func indexFile(ctx context.Context, file string) error {
 		return err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
-		AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_ferretdb_%'`)
+	// Only the tables without the index: CREATE INDEX IF NOT EXISTS would take the file's one
+	// write lock for every table at every pass.
+	rows, err := db.QueryContext(ctx, `SELECT t.name FROM sqlite_master t WHERE t.type = 'table'
+		AND t.name NOT LIKE 'sqlite_%' AND t.name NOT LIKE '_ferretdb_%'
+		AND NOT EXISTS (SELECT 1 FROM sqlite_master i WHERE i.type = 'index' AND i.name = t.name || '_id_lookup')`)
 	if err != nil {
 		return fmt.Errorf("tables of %s: %w", file, err)
 	}
@@ -70,10 +76,14 @@ func indexFile(ctx context.Context, file string) error {
 // its metadata) and PostgreSQL drops it with its table. Without fastupdate: a lookup would
 // otherwise read the whole list of entries not yet merged, which a bulk load makes long.
 func indexPostgresIDLookups(ctx context.Context, pool *pgxpool.Pool) error {
+	// Only the tables without the index (PostgreSQL cuts its name to 63 bytes): CREATE INDEX IF
+	// NOT EXISTS would lock every table against writes at every pass.
 	rows, err := pool.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-		AND n.nspname NOT LIKE 'pg\_%' AND c.relname NOT LIKE '\_ferretdb\_%'`)
+		AND n.nspname NOT LIKE 'pg\_%' AND c.relname NOT LIKE '\_ferretdb\_%'
+		AND NOT EXISTS (SELECT 1 FROM pg_class i WHERE i.relnamespace = c.relnamespace
+			AND i.relkind = 'i' AND i.relname = left(c.relname || '_id_lookup', 63))`)
 	if err != nil {
 		return fmt.Errorf("tables: %w", err)
 	}
@@ -89,6 +99,10 @@ func indexPostgresIDLookups(ctx context.Context, pool *pgxpool.Pool) error {
 		stmt := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s USING gin ((_jsonb->'_id')) WITH (fastupdate = off)`,
 			pgx.Identifier{t.name + "_id_lookup"}.Sanitize(), pgx.Identifier{t.schema, t.name}.Sanitize())
 		if _, err := pool.Exec(ctx, stmt); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.LockNotAvailable {
+				continue // the table is busy (lock_timeout, see indexingPool): the next pass
+			}
 			return fmt.Errorf("index %s.%s: %w", t.schema, t.name, err)
 		}
 	}

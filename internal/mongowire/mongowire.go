@@ -114,13 +114,16 @@ func withPoolLimit(pgURL string) (string, error) {
 	return u.String(), nil
 }
 
-// indexingPool is the one PostgreSQL connection that adds the _id lookup indexes.
+// indexingPool is the one PostgreSQL connection that adds the _id lookup indexes. It waits at
+// most 200 ms for a table's lock: the writes to a table queue behind a CREATE INDEX waiting for
+// its lock, and the index can as well be added at the next pass.
 func indexingPool(ctx context.Context, pgURL string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(pgURL)
 	if err != nil {
 		return nil, fmt.Errorf("mongowire: PostgreSQL URL: %w", err)
 	}
 	cfg.MaxConns = 1
+	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "200ms"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mongowire: %w", err)
