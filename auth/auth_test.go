@@ -127,7 +127,9 @@ func TestSignIn(t *testing.T) {
 
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, auth.Limits{PerLogin: 3, PerAddress: 6})
+	// The limits count per minute of the clock: a test clock keeps this test in one minute.
+	clock := newTestClock()
+	e := newEnvOn(t, testkit.Mongo(t), func(d *auth.Deps) { d.Limits, d.Now = auth.Limits{PerLogin: 3, PerAddress: 6}, clock.Now })
 	e.signUp("Dora", "dora", "dora-password")
 	e.signUp("Eva", "evaa", "evaa-password")
 	e.signUp("Fran", "fran", "fran-password")
@@ -171,7 +173,8 @@ func TestSignInRateLimit(t *testing.T) {
 // taken logins from one address, every sign-up from it is refused, with a free login too.
 func TestSignUpRateLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, auth.Limits{TakenLogins: 3})
+	clock := newTestClock() // the limit counts per hour of the clock
+	e := newEnvOn(t, testkit.Mongo(t), func(d *auth.Deps) { d.Limits, d.Now = auth.Limits{TakenLogins: 3}, clock.Now })
 	e.signUp("Gala", "gala", "gala-password")
 	signUp := func(login, addr string) int {
 		return e.serve(request{method: http.MethodPost, path: "/users/signup", addr: addr,

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/config"
 	"github.com/ecommerce-go/ecommerce/pkg/errs"
@@ -25,7 +27,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix // AUTH_TRUSTED_PROXIES, comma-separated addresses or CIDRs
 	Limits         Limits         // AUTH_SIGNUPS_PER_HOUR, AUTH_SIGNIN_* (see loadLimits)
 	TokenIdle      time.Duration  // AUTH_TOKEN_IDLE, default DefaultTokenIdle, 0 = never expire
-	PasswordCost   int            // bcrypt cost of password hashes: DefaultPasswordCost
+	PasswordCost   int            // AUTH_PASSWORD_COST, bcrypt cost, default DefaultPasswordCost
 	// Development is APP_ENV=development: only then may JWT_SECRET and AUTH_BOOTSTRAP_ADMIN
 	// hold the published examples (see checkNotExample).
 	Development bool
@@ -59,6 +61,17 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 	if appEnv != "development" && appEnv != "production" {
 		return Config{}, fmt.Errorf("APP_ENV must be development or production, got %q", appEnv)
 	}
+	// A cost below SPEC's minimum makes sign-ins cheap to run, and guesses cheap too: for a
+	// developer's machine and the tests' fleets only (bcrypt at cost 10 takes about a second of
+	// CPU under the race detector).
+	cost, err := e.Int("AUTH_PASSWORD_COST", DefaultPasswordCost)
+	if err != nil {
+		return Config{}, err
+	}
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost || (cost < DefaultPasswordCost && appEnv != "development") {
+		return Config{}, fmt.Errorf("AUTH_PASSWORD_COST must be %d to %d (from %d with APP_ENV=development), got %d",
+			DefaultPasswordCost, bcrypt.MaxCost, bcrypt.MinCost, cost)
+	}
 	return Config{
 		Common:         common,
 		MongoDB:        e.String("MONGO_DB", "auth"),
@@ -67,7 +80,7 @@ func LoadConfig(getenv config.Getenv) (Config, error) {
 		TrustedProxies: proxies,
 		Limits:         limits,
 		TokenIdle:      idle,
-		PasswordCost:   DefaultPasswordCost,
+		PasswordCost:   cost,
 		Development:    appEnv == "development",
 	}, nil
 }

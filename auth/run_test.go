@@ -159,6 +159,32 @@ func TestLoadConfigTokenIdle(t *testing.T) {
 	}
 }
 
+func TestLoadConfigPasswordCost(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{nil, auth.DefaultPasswordCost},
+		{map[string]string{"AUTH_PASSWORD_COST": "12"}, 12},
+		{map[string]string{"AUTH_PASSWORD_COST": "4", "APP_ENV": "development"}, 4},
+	} {
+		cfg, err := auth.LoadConfig(envOf(c.env))
+		require.NoError(t, err, c.env)
+		assert.Equal(t, c.want, cfg.PasswordCost, c.env)
+	}
+	for _, bad := range []map[string]string{
+		{"AUTH_PASSWORD_COST": "4"}, // below SPEC's minimum outside development
+		{"AUTH_PASSWORD_COST": "9"},
+		{"AUTH_PASSWORD_COST": "3", "APP_ENV": "development"},
+		{"AUTH_PASSWORD_COST": "32"},
+		{"AUTH_PASSWORD_COST": "ten"},
+	} {
+		_, err := auth.LoadConfig(envOf(bad))
+		assert.ErrorContains(t, err, "AUTH_PASSWORD_COST", bad)
+	}
+}
+
 func TestGrantCommand(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, auth.Limits{})

@@ -44,8 +44,8 @@ const (
 )
 
 // DefaultPasswordCost is the bcrypt cost passwords are hashed with: SPEC §3.1's minimum. Tests
-// of behaviour lower it through Deps.PasswordCost (bcrypt at cost 10 takes about a second under
-// the race detector).
+// of behaviour lower it through Deps.PasswordCost, or AUTH_PASSWORD_COST with APP_ENV=development
+// (bcrypt at cost 10 takes about a second under the race detector).
 const DefaultPasswordCost = 10
 
 // passwords hashes and compares passwords at one bcrypt cost.

@@ -75,6 +75,10 @@ func startWebShop(t testing.TB) *webShop {
 		"JWT_SECRET":            "web-e2e-secret-0123456789abcdef0123456789abcdef",
 		"AUTH_BOOTSTRAP_ADMIN":  adminLogin + ":" + adminPassword,
 		"AUTH_SIGNUPS_PER_HOUR": "0", // every shopper signs up from 127.0.0.1
+		// The services run in the test binary, under the race detector, where a bcrypt at cost
+		// 10 takes about a second of CPU; next to the other tests, sign-ins outlasted the
+		// storefront's 10 s wait for auth.
+		"APP_ENV": "development", "AUTH_PASSWORD_COST": "4",
 	}
 	for k, v := range fastTimers {
 		env[k] = v
