@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -50,6 +52,7 @@ const longName = "María de los Ángeles Fernández-Villaverde y Castellanos"
 // e2e/testdata/screens, or WEB_SCREENSHOTS). The shop gets an article with a long word in its
 // name and a price in the millions first.
 func browserStories(t *testing.T, s *webShop) {
+	waitForInstall(t, "CHROMIUM_INSTALL_PID")
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("TEST_REQUIRE_SERVERS") == "1" {
@@ -71,6 +74,17 @@ func browserStories(t *testing.T, s *webShop) {
 		t.Run("shopper "+sc.name, func(t *testing.T) { shopperStory(t, s, newBrowser(t, chromium, sc, axe), long) })
 		t.Run("admin "+sc.name, func(t *testing.T) { adminStory(t, s, newBrowser(t, chromium, sc, axe)) })
 	}
+}
+
+// waitForInstall waits while the process whose pid is in the variable pidVar runs: on a new
+// machine make test installs Chromium beside the first tests, which need it only at their end.
+func waitForInstall(t *testing.T, pidVar string) {
+	pid, err := strconv.Atoi(os.Getenv(pidVar))
+	if err != nil {
+		return
+	}
+	testkit.Eventually(t, 15*time.Minute, func() bool { return syscall.Kill(pid, 0) != nil },
+		"the install (pid %d) did not end", pid)
 }
 
 // axeSource is axe-core's script, from the npm package that scripts/ensure-servers.sh installs in

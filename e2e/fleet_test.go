@@ -82,17 +82,18 @@ var nextPort = func() *atomic.Int32 {
 	return &n
 }()
 
-// ddlTurn waits until no other fleet is creating or dropping its databases on the shared
-// MongoDB-wire server, and returns the func that ends this one's turn. A fleet's start creates
-// every service's collections and indexes, and a test's end drops them; FerretDB makes such
-// changes one at a time and holds every other command of the server behind them, so fleets
-// starting side by side stalled the running fleets' requests for more than 10 s.
-func ddlTurn() (done func()) {
-	ddlTurns <- struct{}{}
-	return func() { <-ddlTurns }
+// fleetTurn waits until no other fleet of the suite is starting, or dropping its databases, and
+// returns the func that ends this one's turn. Fleets started side by side made two problems: a
+// start creates every service's collections and indexes (as a test's end drops them), and
+// FerretDB makes such changes one at a time while every other command of the server waits
+// behind them; and a dozen fleets starting at once, beside the other stream's race builds on a
+// new machine, starved every process of CPU. Both stalled requests past the services' timeouts.
+func fleetTurn() (done func()) {
+	fleetTurns <- struct{}{}
+	return func() { <-fleetTurns }
 }
 
-var ddlTurns = make(chan struct{}, 1)
+var fleetTurns = make(chan struct{}, 1)
 
 func serviceURLs(t testing.TB) (map[string]string, map[string]string) {
 	urls, env := map[string]string{}, map[string]string{}
@@ -114,6 +115,7 @@ func startEmbedded(t *testing.T, extra ...string) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer fleetTurn()()
 	urls, urlVars := serviceURLs(t)
 	env := []string{
 		"DATA_DIR=" + t.TempDir(),
@@ -165,7 +167,7 @@ func startProcesses(t *testing.T, rabbitURL string, env ...string) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ddlTurn()()
+	defer fleetTurn()()
 	urls, urlVars := serviceURLs(t)
 	mongoURL := testkit.MongoURL(t)
 	_, redisPrefix := testkit.Redis(t)
@@ -255,7 +257,7 @@ func waitReady(t *testing.T, urls map[string]string, died <-chan error) {
 }
 
 func dropDatabases(t testing.TB, mongoURL, suffix string) {
-	defer ddlTurn()()
+	defer fleetTurn()()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client, err := mongox.Connect(ctx, mongoURL)

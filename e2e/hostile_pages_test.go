@@ -291,7 +291,7 @@ type pagesFleet struct {
 
 // startPagesFleet starts the fleet after seedAuth has written to auth's database.
 func startPagesFleet(t *testing.T, seedAuth func(ctx context.Context, db *mongo.Database)) *pagesFleet {
-	defer ddlTurn()()
+	defer fleetTurn()()
 	f := &pagesFleet{urls: map[string]string{}, bus: testkit.Rabbit(t), mongoURL: testkit.MongoURL(t), dbSuffix: testkit.Name("pages")}
 	_, redisPrefix := testkit.Redis(t)
 	t.Cleanup(func() { dropDatabases(t, f.mongoURL, f.dbSuffix) }) // runs after the services stopped

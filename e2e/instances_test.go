@@ -238,7 +238,7 @@ type instances struct {
 func startInstances(t *testing.T, cfg fleetConfig) *instances {
 	bin, err := buildOnce()
 	require.NoError(t, err)
-	defer ddlTurn()()
+	defer fleetTurn()()
 	if cfg.rabbitURL == "" {
 		cfg.rabbitURL = testkit.RabbitURL(t)
 	}

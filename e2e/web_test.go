@@ -60,7 +60,7 @@ func picture(t testing.TB, n int) string {
 }
 
 func startWebShop(t testing.TB) *webShop {
-	defer ddlTurn()()
+	defer fleetTurn()()
 	rabbit := testkit.Rabbit(t)
 	g := &gate{}
 	b := gatedBus{Bus: rabbit, queue: "catalog_order_placed", gate: g}

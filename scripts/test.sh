@@ -24,12 +24,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Chromium (the browser tests') installs beside the first tests on a new machine.
+# Chromium installs beside the tests on a new machine: the browser stories, at the end of the
+# storefront's end-to-end test, wait for CHROMIUM_INSTALL_PID to end.
 chromium_pid=""
 if ! command -v chromium >/dev/null; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) &
   chromium_pid=$!
   pids+=("$chromium_pid")
+  export CHROMIUM_INSTALL_PID=$chromium_pid
 fi
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -131,16 +133,13 @@ if [ -n "${GO_TEST_FLAGS:-}" ] || [ $# -gt 0 ]; then
   exit $status
 fi
 
-# end_to_end runs the end-to-end tests, once Chromium is there, then the quick modules: the
-# storefront, the root module's tools, deploy/k8s, and the OpenAPI lint. The end-to-end tests
-# run side by side (-parallel): most of their time is spent waiting on jobs, deadlines and
-# restarts.
+# end_to_end runs the end-to-end tests, then the quick modules: the storefront, the root
+# module's tools, deploy/k8s, and the OpenAPI lint. The end-to-end tests run side by side
+# (-parallel): most of their time is spent waiting on jobs, deadlines and restarts.
 end_to_end() {
   local status=0
   (cd e2e && go vet .) || return 1
-  while [ -n "$chromium_pid" ] && kill -0 "$chromium_pid" 2>/dev/null; do sleep 1; done
-  command -v chromium >/dev/null || { echo "Chromium is not installed" >&2; return 1; }
-  MONGO_URL=$e2e_mongo go test "${FLAGS[@]}" -parallel 16 ./e2e/ || status=1
+  MONGO_URL=$e2e_mongo go test "${FLAGS[@]}" -parallel 8 ./e2e/ || status=1
   test_module web ./... || status=1
   test_module . "$(go list ./... | grep -v '/e2e$' | tr '\n' ' ')" || status=1
   # deploy/k8s is a module outside the workspace (go.work): the Kubernetes libraries its test
