@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -196,7 +197,13 @@ func TestListingCache(t *testing.T) {
 			assert.Equal(t, 2, p.Page)
 		})
 	}
-	<-started // one call is under way; the other nine wait for it or find its entry
+	<-started // one call is under way
+	// It ends once all ten callers are inside singleflight (their stacks say so): a caller that
+	// had missed the cache but reached singleflight only after the call ended would make its own.
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "singleflight.(*Group).Do(") == 10
+	}, "the ten callers never all waited on one call")
 	close(release)
 	wg.Wait()
 	assert.Equal(t, int32(1), calls.Load(), "concurrent misses make one call")
