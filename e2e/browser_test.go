@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecommerce-go/ecommerce/internal/benchkit"
 	"github.com/ecommerce-go/ecommerce/pkg/testkit"
 )
 
@@ -64,7 +65,7 @@ func browserStories(t *testing.T, s *webShop) {
 	require.Equal(t, 66, utf8.RuneCountInString(longWord))
 	admin := newClient(t, s.urls).as(s.adminToken)
 	var img struct{ ID string }
-	admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": picture(t, 5)}, &img)
+	admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": benchkit.Picture(5, 400, 300)}, &img)
 	var long article
 	admin.must(http.MethodPost, "catalog", "/articles", map[string]any{
 		"name": "Lamp " + longWord, "description": "A lamp with a name to test the layout: " + longWord + ".",

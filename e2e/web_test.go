@@ -1,12 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	goimage "image"
-	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -25,6 +20,7 @@ import (
 	"github.com/ecommerce-go/ecommerce/catalog"
 	imagesvc "github.com/ecommerce-go/ecommerce/image"
 	orderssvc "github.com/ecommerce-go/ecommerce/orders"
+	"github.com/ecommerce-go/ecommerce/internal/benchkit"
 	"github.com/ecommerce-go/ecommerce/pkg/app"
 	"github.com/ecommerce-go/ecommerce/pkg/bus"
 	"github.com/ecommerce-go/ecommerce/pkg/contract"
@@ -41,22 +37,6 @@ type webShop struct {
 	gate       *gate
 	adminToken string
 	articles   []article // enabled, with pictures; the first three have 50 in stock
-}
-
-// picture is a PNG data URL of a soft two-colour gradient, a different hue for each n.
-func picture(t testing.TB, n int) string {
-	const w, h = 400, 300
-	img := goimage.NewRGBA(goimage.Rect(0, 0, w, h))
-	base := [][3]float64{{231, 111, 81}, {42, 157, 143}, {233, 196, 106}, {38, 70, 83}, {244, 162, 97}, {94, 96, 206}, {72, 149, 239}, {106, 153, 78}}[n%8]
-	for x := range w {
-		for y := range h {
-			f := 0.55 + 0.45*float64(x+y)/float64(w+h)
-			img.Set(x, y, color.RGBA{uint8(base[0] * f), uint8(base[1] * f), uint8(base[2] * f), 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
 func startWebShop(t testing.TB) *webShop {
@@ -110,7 +90,7 @@ func startWebShop(t testing.TB) *webShop {
 	for i, name := range []string{"Reading lamp", "Ceramic mug", "Linen towel", "Wool scarf", "Tea sampler",
 		"Bike light", "Water bottle", "Desk plant"} {
 		var img struct{ ID string }
-		admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": picture(t, i)}, &img)
+		admin.must(http.MethodPost, "image", "/images/create", map[string]string{"image": benchkit.Picture(i, 400, 300)}, &img)
 		var a article
 		admin.must(http.MethodPost, "catalog", "/articles", map[string]any{
 			"name": name, "description": "A good " + strings.ToLower(name) + ".", "image": img.ID,

@@ -7,15 +7,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -190,8 +185,9 @@ func stock(ctx context.Context, f *benchkit.Fleet) (article, token string, err e
 	names := []string{"Reading lamp", "Ceramic mug", "Linen towel", "Wool scarf", "Tea sampler", "Bike light", "Water bottle", "Desk plant"}
 	var ids []string
 	for i, name := range names {
+		// Photo-sized pictures: the image pipeline's sizes and formats are what is measured.
 		var img struct{ ID string }
-		if err := call(ctx, f.URLs["image"], admin, "POST", "/images/create", map[string]string{"image": picture(i)}, &img); err != nil {
+		if err := call(ctx, f.URLs["image"], admin, "POST", "/images/create", map[string]string{"image": benchkit.Picture(i, 800, 600)}, &img); err != nil {
 			return "", "", err
 		}
 		var a struct {
@@ -218,23 +214,6 @@ func stock(ctx context.Context, f *benchkit.Fleet) (article, token string, err e
 
 func call(ctx context.Context, base, token, method, path string, body, out any) error {
 	return benchkit.Call(ctx, http.DefaultClient, method, base+path, token, body, out)
-}
-
-// picture is a PNG data URL of a soft gradient, a different hue for each n: a photo-sized
-// picture, so the image pipeline's sizes and formats are what is measured.
-func picture(n int) string {
-	const w, h = 800, 600
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	base := [][3]float64{{231, 111, 81}, {42, 157, 143}, {233, 196, 106}, {38, 70, 83}, {244, 162, 97}, {94, 96, 206}, {72, 149, 239}, {106, 153, 78}}[n%8]
-	for x := range w {
-		for y := range h {
-			f := 0.55 + 0.45*float64(x+y)/float64(w+h)
-			img.Set(x, y, color.RGBA{uint8(base[0] * f), uint8(base[1] * f), uint8(base[2] * f), 255})
-		}
-	}
-	var buf bytes.Buffer
-	_ = png.Encode(&buf, img) // into memory: cannot fail
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
 func version(ctx context.Context, bin string) string {
